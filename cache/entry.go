@@ -1,0 +1,54 @@
+package cache
+
+import (
+	"net/http"
+	"time"
+)
+
+// Entry is one cached response. Entries are immutable once stored: Header and
+// Body are shared, read-only, by every response served from them.
+type Entry struct {
+	Status int
+	Header http.Header // the origin's headers as stored (hop-by-hop removed)
+	Body   []byte
+
+	// Distribution and Path (the viewer's URI path) let invalidations find it.
+	Distribution string
+	Path         string
+
+	// Stored is when the response was received from the origin; InitialAge is
+	// the Age it already had then (the origin's Age header, RFC 9111 §4.2.3).
+	Stored     time.Time
+	InitialAge time.Duration
+	// TTL is the freshness lifetime decided by Freshness.
+	TTL                  time.Duration
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+}
+
+// Age is how old the entry is at now, as the Age header reports it.
+func (e *Entry) Age(now time.Time) time.Duration {
+	return e.InitialAge + now.Sub(e.Stored)
+}
+
+// Fresh reports whether the entry can be served without asking the origin.
+func (e *Entry) Fresh(now time.Time) bool {
+	return now.Sub(e.Stored) < e.TTL
+}
+
+// Size is the entry's cost in the store: body plus headers plus a fixed
+// overhead.
+func (e *Entry) Size() int64 {
+	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path))
+	for k, vs := range e.Header {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+// entryOverhead approximates the bytes an entry costs beyond its body and
+// headers (the Entry struct, the key, the store's bookkeeping).
+const entryOverhead = 256

@@ -1,0 +1,406 @@
+package config
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// This file is the compiled runtime model: what every other package reads.
+// Values of these types are built once by Load/Parse and never mutated
+// afterwards; a reload builds a new *Config and swaps it whole.
+
+// Config is a compiled edgefront configuration: the edgefront settings and
+// every distribution they name.
+type Config struct {
+	// Source is the file the configuration was read from ("" when built in memory).
+	Source        string
+	Listen        Listen
+	Cache         Cache
+	TLS           TLS
+	Pop           string // X-Amz-Cf-Pop value and x-edge-location, e.g. "LOCAL1-C1"
+	Distributions []*Distribution
+}
+
+// Listen holds the listener addresses; an empty address disables that listener.
+type Listen struct {
+	HTTP  string
+	HTTPS string
+	Admin string
+}
+
+// Cache holds the cache settings.
+type Cache struct {
+	Size          int64 // bytes of bodies and headers the cache may hold
+	MaxObjectSize int64 // larger objects are passed through uncached
+}
+
+// TLS holds the https listener's certificate settings.
+type TLS struct {
+	Mode         string // "self-signed" | "files" | "acme"
+	Certificates []CertificateFiles
+	ACME         ACME
+}
+
+// CertificateFiles names one PEM certificate chain and its key.
+type CertificateFiles struct {
+	CertFile string
+	KeyFile  string
+}
+
+// ACME holds the settings for certificates from an ACME CA (autocert).
+type ACME struct {
+	Hosts        []string
+	CacheDir     string
+	Email        string
+	DirectoryURL string
+}
+
+// Distribution is one compiled CloudFront distribution.
+type Distribution struct {
+	ID                string // e.g. E2EXAMPLE
+	DomainName        string // e.g. d111111abcdef8.cloudfront.net
+	Aliases           []string
+	Enabled           bool
+	Comment           string
+	DefaultRootObject string
+	HTTPVersion       string // http1.1 | http2 | http2and3 | http3
+	IPv6              bool
+	PriceClass        string
+
+	// Behaviors are the CacheBehaviors in their configured order; Default is
+	// not among them.
+	Behaviors []*Behavior
+	Default   *Behavior
+
+	Origins      map[string]*Origin
+	OriginGroups map[string]*OriginGroup
+
+	// ErrorResponses holds the CustomErrorResponses by error code.
+	ErrorResponses map[int]*ErrorResponse
+
+	GeoRestriction GeoRestriction
+
+	// Raw is the DistributionConfig as read (for the control API's
+	// GetDistributionConfig); ETag identifies this version of it.
+	Raw  *DistributionConfig
+	ETag string
+}
+
+// Match returns the behaviour for a request path: the first CacheBehavior
+// whose PathPattern matches, else the default behaviour.
+func (d *Distribution) Match(path string) *Behavior {
+	for _, b := range d.Behaviors {
+		if b.Pattern.Match(path) {
+			return b
+		}
+	}
+	return d.Default
+}
+
+// ErrorCachingMinTTL returns how long an error response with this status code
+// is cached when the origin gives no freshness information: the
+// CustomErrorResponse's ErrorCachingMinTTL if one is configured for the code,
+// else CloudFront's default of 10 seconds.
+func (d *Distribution) ErrorCachingMinTTL(code int) time.Duration {
+	if e, ok := d.ErrorResponses[code]; ok && e.HasCachingMinTTL {
+		return e.ErrorCachingMinTTL
+	}
+	return DefaultErrorCachingMinTTL
+}
+
+// DefaultErrorCachingMinTTL is how long CloudFront caches an error response
+// when nothing else is configured.
+const DefaultErrorCachingMinTTL = 10 * time.Second
+
+// Behavior is one compiled cache behaviour.
+type Behavior struct {
+	PathPattern          string // "*" for the default behaviour
+	Pattern              Pattern
+	TargetOriginID       string // an Origin or an OriginGroup ID
+	ViewerProtocolPolicy string // allow-all | redirect-to-https | https-only
+	AllowedMethods       Methods
+	CachedMethods        Methods
+	Compress             bool
+	SmoothStreaming      bool
+
+	CachePolicy           *CachePolicy           // never nil (legacy settings compile to one)
+	OriginRequestPolicy   *OriginRequestPolicy   // never nil (none compiles to an empty one)
+	ResponseHeadersPolicy *ResponseHeadersPolicy // nil when none
+
+	TrustedKeyGroups []string // key group IDs; non-empty means signed URLs/cookies are required
+	TrustedSigners   []string // legacy account IDs
+}
+
+// Viewer protocol policies.
+const (
+	AllowAll        = "allow-all"
+	RedirectToHTTPS = "redirect-to-https"
+	HTTPSOnly       = "https-only"
+)
+
+// Methods is a set of HTTP methods.
+type Methods uint8
+
+// The methods CloudFront knows.
+const (
+	MethodGET Methods = 1 << iota
+	MethodHEAD
+	MethodOPTIONS
+	MethodPUT
+	MethodPATCH
+	MethodPOST
+	MethodDELETE
+)
+
+var methodBits = [...]struct {
+	name string
+	bit  Methods
+}{
+	{http.MethodGet, MethodGET}, {http.MethodHead, MethodHEAD}, {http.MethodOptions, MethodOPTIONS},
+	{http.MethodPut, MethodPUT}, {http.MethodPatch, MethodPATCH}, {http.MethodPost, MethodPOST},
+	{http.MethodDelete, MethodDELETE},
+}
+
+// MethodBit returns the bit of an HTTP method, or 0 for a method CloudFront
+// does not know.
+func MethodBit(method string) Methods {
+	for _, m := range methodBits {
+		if m.name == method {
+			return m.bit
+		}
+	}
+	return 0
+}
+
+// Has reports whether method is in the set.
+func (m Methods) Has(method string) bool {
+	b := MethodBit(method)
+	return b != 0 && m&b != 0
+}
+
+// String lists the methods in CloudFront's order, comma-separated.
+func (m Methods) String() string {
+	var names []string
+	for _, x := range methodBits {
+		if m&x.bit != 0 {
+			names = append(names, x.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// CachePolicy is a compiled cache policy: TTLs and what goes into the cache key.
+type CachePolicy struct {
+	ID, Name                   string
+	MinTTL, DefaultTTL, MaxTTL time.Duration
+	Headers                    Selection // none | whitelist (Items are canonical header names)
+	Cookies                    Selection // none | whitelist | allExcept | all
+	QueryStrings               Selection // none | whitelist | allExcept | all
+	EnableAcceptEncodingGzip   bool
+	EnableAcceptEncodingBrotli bool
+	// Legacy is true when the policy was compiled from a behaviour's legacy
+	// ForwardedValues/MinTTL/DefaultTTL/MaxTTL; then what is in the key is
+	// also what is forwarded to the origin.
+	Legacy bool
+}
+
+// Caching reports whether the policy can cache anything at all
+// (CachingDisabled and other all-zero policies cannot).
+func (p *CachePolicy) Caching() bool { return p.MaxTTL > 0 }
+
+// Selection is one CloudFront "behavior + items" choice of headers, cookies
+// or query strings.
+type Selection struct {
+	// Behavior is CloudFront's word: none, whitelist, allExcept, all, and for
+	// origin request policy headers also allViewer,
+	// allViewerAndWhitelistCloudFront.
+	Behavior string
+	// Items are the names: canonical MIME form for headers, as written for
+	// cookies and query strings.
+	Items []string
+}
+
+// Selection behaviours.
+const (
+	SelectNone                            = "none"
+	SelectWhitelist                       = "whitelist"
+	SelectAllExcept                       = "allExcept"
+	SelectAll                             = "all"
+	SelectAllViewer                       = "allViewer"
+	SelectAllViewerAndWhitelistCloudFront = "allViewerAndWhitelistCloudFront"
+)
+
+// Includes reports whether name is selected. Header names must be given in
+// canonical form; cookie and query string names are case-sensitive.
+func (s Selection) Includes(name string) bool {
+	switch s.Behavior {
+	case SelectAll, SelectAllViewer:
+		return true
+	case SelectAllViewerAndWhitelistCloudFront:
+		return true
+	case SelectWhitelist:
+		return contains(s.Items, name)
+	case SelectAllExcept:
+		return !contains(s.Items, name)
+	}
+	return false
+}
+
+func contains(items []string, s string) bool {
+	for _, it := range items {
+		if it == s {
+			return true
+		}
+	}
+	return false
+}
+
+// OriginRequestPolicy is a compiled origin request policy: what is forwarded
+// to the origin beyond the cache key.
+type OriginRequestPolicy struct {
+	ID, Name     string
+	Headers      Selection // none | whitelist | allViewer | allViewerAndWhitelistCloudFront | allExcept
+	Cookies      Selection // none | whitelist | all | allExcept
+	QueryStrings Selection // none | whitelist | all | allExcept
+}
+
+// ResponseHeadersPolicy is a compiled response headers policy.
+type ResponseHeadersPolicy struct {
+	ID, Name string
+	CORS     *CORSConfig // nil when not configured
+	Security SecurityHeaders
+	// Custom headers are added to every viewer response.
+	Custom []CustomResponseHeader
+	// Remove lists canonical header names removed from viewer responses.
+	Remove []string
+	// ServerTimingSampleRate is 0..100; 0 disables Server-Timing.
+	ServerTiming           bool
+	ServerTimingSampleRate float64
+}
+
+// CORSConfig is the CORS part of a response headers policy.
+type CORSConfig struct {
+	AllowCredentials bool
+	AllowHeaders     []string // "*" allowed
+	AllowMethods     []string // "ALL" allowed
+	AllowOrigins     []string // "*" allowed
+	ExposeHeaders    []string
+	MaxAgeSec        int // -1 when not set
+	OriginOverride   bool
+}
+
+// SecurityHeaders is the security-headers part of a response headers policy;
+// a nil field is not set.
+type SecurityHeaders struct {
+	ContentSecurityPolicy   *OverridableHeader
+	ContentTypeOptions      *OverridableHeader // value is always "nosniff"
+	FrameOptions            *OverridableHeader // DENY | SAMEORIGIN
+	ReferrerPolicy          *OverridableHeader
+	StrictTransportSecurity *OverridableHeader // value rendered, e.g. "max-age=31536000; includeSubDomains"
+	XSSProtection           *OverridableHeader // value rendered, e.g. "1; mode=block"
+}
+
+// OverridableHeader is one header value and whether it overrides the origin's.
+type OverridableHeader struct {
+	Value    string
+	Override bool
+}
+
+// CustomResponseHeader is one custom header of a response headers policy.
+type CustomResponseHeader struct {
+	Name, Value string
+	Override    bool
+}
+
+// Origin is one compiled origin.
+type Origin struct {
+	ID            string
+	DomainName    string
+	OriginPath    string   // "" or "/prefix" without a trailing slash
+	CustomHeaders []Header // added to every origin request, replacing viewer headers of the same name
+
+	S3     *S3Origin     // set for an S3OriginConfig (S3 REST endpoint) origin
+	Custom *CustomOrigin // set for a CustomOriginConfig origin
+
+	ConnectionAttempts    int           // 1..3, default 3
+	ConnectionTimeout     time.Duration // 1..10 s, default 10 s
+	OriginAccessControlID string
+	OriginShield          OriginShield
+
+	// Endpoints are where the origin really is (edgefront's originEndpoints),
+	// as base URLs like "http://127.0.0.1:9000"; empty means DomainName
+	// with the ports and protocol policy of the origin.
+	Endpoints []string
+
+	// Credentials sign S3 origin requests (edgefront's originCredentials); nil
+	// means: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment if
+	// set, else anonymous requests.
+	Credentials *Credentials
+}
+
+// Header is one header name and value.
+type Header struct {
+	Name, Value string
+}
+
+// S3Origin holds what an S3 REST origin needs.
+type S3Origin struct {
+	Bucket               string // from DomainName, e.g. "my-bucket" of my-bucket.s3.us-east-1.amazonaws.com
+	Region               string // from DomainName or credentials, default us-east-1
+	OriginAccessIdentity string
+}
+
+// CustomOrigin holds a CustomOriginConfig.
+type CustomOrigin struct {
+	HTTPPort         int    // default 80
+	HTTPSPort        int    // default 443
+	ProtocolPolicy   string // http-only | https-only | match-viewer
+	SSLProtocols     []string
+	ReadTimeout      time.Duration // 1..180 s, default 30 s
+	KeepaliveTimeout time.Duration // 1..180 s, default 5 s
+}
+
+// Origin protocol policies.
+const (
+	HTTPOnly    = "http-only"
+	MatchViewer = "match-viewer"
+	// HTTPSOnly (above) is shared with the viewer protocol policy.
+)
+
+// OriginShield is the Origin Shield setting of an origin.
+type OriginShield struct {
+	Enabled bool
+	Region  string
+}
+
+// Credentials are static AWS credentials.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Region          string
+}
+
+// OriginGroup is a compiled origin group: failover from the first member to
+// the second.
+type OriginGroup struct {
+	ID            string
+	Members       []string // origin IDs, primary first
+	FailoverCodes []int
+}
+
+// ErrorResponse is one compiled CustomErrorResponse.
+type ErrorResponse struct {
+	ErrorCode          int
+	ResponsePagePath   string // "" when none
+	ResponseCode       int    // 0 means: keep the error code
+	ErrorCachingMinTTL time.Duration
+	HasCachingMinTTL   bool
+}
+
+// GeoRestriction is the compiled geo restriction.
+type GeoRestriction struct {
+	Type      string   // none | whitelist | blacklist
+	Countries []string // ISO 3166-1 alpha-2, upper case
+}
