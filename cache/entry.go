@@ -13,8 +13,13 @@ type Entry struct {
 	Body   []byte
 
 	// Distribution and Path (the viewer's URI path) let invalidations find it.
+	// Path is in the form AppendKey keys on: r.URL.EscapedPath().
 	Distribution string
 	Path         string
+	// Query is the viewer's raw query string when the cache policy puts query
+	// strings in the key ("" otherwise), so that an invalidation path naming
+	// one ("/a.jpg?v=2", "/a.jpg*") finds it.
+	Query string
 
 	// Stored is when the response was received from the origin; InitialAge is
 	// the Age it already had then (the origin's Age header, RFC 9111 §4.2.3).
@@ -39,7 +44,7 @@ func (e *Entry) Fresh(now time.Time) bool {
 // Size is the entry's cost in the store: body plus headers plus a fixed
 // overhead.
 func (e *Entry) Size() int64 {
-	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path))
+	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path)+len(e.Query))
 	for k, vs := range e.Header {
 		n += int64(len(k))
 		for _, v := range vs {

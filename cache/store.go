@@ -3,7 +3,15 @@
 // invalidation by ban list.
 package cache
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
 
 // Options configures a Store.
 type Options struct {
@@ -17,33 +25,200 @@ type Options struct {
 // Set is visible to Get as soon as it returns (ristretto's asynchronous Set
 // is waited on), so a second identical request after a first one that was
 // stored is deterministically a hit while the store has room.
+//
+// An entry is retained past its TTL, for revalidation and stale serving,
+// until Stored + Retention(e); Get returns it until then and the caller
+// decides what a stale entry is good for.
 type Store struct {
-	// TODO(cache helper)
+	c   *ristretto.Cache[string, *item]
+	now func() time.Time
+
+	items, bytes atomic.Int64
+	// maxRetention is the longest retention of any entry ever stored (it
+	// only grows): a ban older than that can no longer match anything.
+	maxRetention atomic.Int64
+	bans         banList
 }
 
+// item is what the store holds per key: the entry and what accounting and
+// expiry need, computed once at Set.
+type item struct {
+	e     *Entry
+	cost  int64
+	until time.Time // e.Stored + retention
+}
+
+// ValidatorGrace is how long an entry with a validator (ETag or
+// Last-Modified) is kept past its TTL at least, so that the origin can
+// answer a conditional request with 304 instead of the whole object.
+const ValidatorGrace = time.Hour
+
+// setAttempts bounds the retries of a Set that ristretto's write buffer
+// dropped; each retry first waits for the buffer to drain.
+const setAttempts = 3
+
 // New returns an empty store.
-func New(o Options) (*Store, error) { panic("TODO(cache helper)") }
+func New(o Options) (*Store, error) {
+	if o.MaxBytes <= 0 {
+		return nil, errors.New("cache: MaxBytes must be positive")
+	}
+	s := &Store{now: o.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// Ristretto wants about ten counters per item it will hold; assume
+	// entries of 4 KiB on average.
+	counters := min(max(o.MaxBytes/4096*10, 1000), 1<<24)
+	c, err := ristretto.NewCache(&ristretto.Config[string, *item]{
+		NumCounters:        counters,
+		MaxCost:            o.MaxBytes,
+		BufferItems:        64,
+		IgnoreInternalCost: true, // Entry.Size already counts the overhead
+		OnExit:             s.onExit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	s.c = c
+	return s, nil
+}
+
+// onExit is called by ristretto whenever a value leaves the store
+// (eviction, rejection by the admission policy, deletion, replacement, TTL
+// expiry), exactly once per value it accepted into its write buffer.
+func (s *Store) onExit(it *item) {
+	if it == nil {
+		return
+	}
+	s.items.Add(-1)
+	s.bytes.Add(-it.cost)
+}
+
+// Retention is how long past e.Stored the store keeps e: its TTL plus the
+// longest of its stale-while-revalidate and stale-if-error windows and, if
+// it has a validator, ValidatorGrace.
+func Retention(e *Entry) time.Duration {
+	extra := max(e.StaleWhileRevalidate, e.StaleIfError)
+	if hasValidator(e.Header) {
+		extra = max(extra, ValidatorGrace)
+	}
+	return max(e.TTL, 0) + extra
+}
+
+func hasValidator(h http.Header) bool {
+	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
+}
 
 // Get returns the entry for key, unless it is absent or banned by an
 // invalidation created after it was stored. Expired entries are returned
 // (the caller decides on revalidation or serving stale).
-func (s *Store) Get(key string) (*Entry, bool) { panic("TODO(cache helper)") }
+func (s *Store) Get(key string) (*Entry, bool) {
+	it, ok := s.c.Get(key)
+	if !ok || it == nil {
+		return nil, false
+	}
+	if !s.now().Before(it.until) {
+		return nil, false // past retention; ristretto's TTL will reclaim it
+	}
+	if s.bans.banned(it.e) {
+		s.deleteIfSame(key, it)
+		return nil, false
+	}
+	return it.e, true
+}
+
+// deleteIfSame deletes key if it still holds it (a newer entry stored
+// meanwhile is kept; the window between the check and the delete is tiny
+// and costs at worst one extra miss).
+func (s *Store) deleteIfSame(key string, it *item) {
+	if cur, ok := s.c.Get(key); ok && cur == it {
+		s.c.Del(key)
+	}
+}
 
 // Set stores e under key, with its cost (e.Size()), retained until
 // e.TTL+retention; it reports whether the store accepted it.
-func (s *Store) Set(key string, e *Entry) bool { panic("TODO(cache helper)") }
+//
+// It returns only once the entry is visible to Get (or known not to be).
+// It reports false when the entry is already past its retention, is banned
+// by an invalidation, costs more than the whole store, was refused by
+// ristretto's admission policy (only when the store is full and the entry's
+// key is used less than the entries it would evict), or was dropped by
+// ristretto's write buffer on every attempt.
+func (s *Store) Set(key string, e *Entry) bool {
+	if e == nil {
+		return false
+	}
+	ret := Retention(e)
+	until := e.Stored.Add(ret)
+	ttl := until.Sub(s.now())
+	if ttl <= 0 || s.bans.banned(e) {
+		return false
+	}
+	cost := e.Size()
+	if cost > s.c.MaxCost() {
+		return false
+	}
+	s.noteRetention(ret)
+	it := &item{e: e, cost: cost, until: until}
+	for range setAttempts {
+		// Count first: ristretto may evict or reject the value (and so
+		// call onExit) before SetWithTTL returns.
+		s.items.Add(1)
+		s.bytes.Add(cost)
+		if s.c.SetWithTTL(key, it, cost, ttl) {
+			s.c.Wait()
+			cur, ok := s.c.Get(key)
+			return ok && cur == it
+		}
+		// Dropped by the write buffer: ristretto never saw the value.
+		s.items.Add(-1)
+		s.bytes.Add(-cost)
+		s.c.Wait()
+	}
+	return false
+}
+
+// noteRetention raises maxRetention to d.
+func (s *Store) noteRetention(d time.Duration) {
+	for {
+		cur := s.maxRetention.Load()
+		if int64(d) <= cur || s.maxRetention.CompareAndSwap(cur, int64(d)) {
+			return
+		}
+	}
+}
 
 // Delete removes key.
-func (s *Store) Delete(key string) { panic("TODO(cache helper)") }
+func (s *Store) Delete(key string) { s.c.Del(key) }
 
 // Invalidate bans every entry of distribution whose path matches pattern (an
 // exact path, or a prefix ending in '*') and that was stored before at.
+//
+// Patterns follow CloudFront's invalidation paths: case-sensitive, in the
+// escaped form of the URI path, '*' only as the last character, and a
+// pattern may name a query string ("/a.jpg?v=1", "/a.jpg*"). A ban is kept
+// until no entry stored before it can still be retained.
 func (s *Store) Invalidate(distribution, pattern string, at time.Time) {
-	panic("TODO(cache helper)")
+	s.bans.add(distribution, pattern, at, s.now(), s.banLife())
+}
+
+// Bans prunes the expired bans and returns the number of active ones.
+func (s *Store) Bans() int {
+	return s.bans.prune(s.now(), s.banLife())
+}
+
+// banLife is how long a ban must outlive its time.
+func (s *Store) banLife() time.Duration {
+	return time.Duration(s.maxRetention.Load()) + banSlack
 }
 
 // Stats reports the number of entries and their total cost in bytes.
-func (s *Store) Stats() (items int64, bytes int64) { panic("TODO(cache helper)") }
+func (s *Store) Stats() (items int64, bytes int64) {
+	return s.items.Load(), s.bytes.Load()
+}
 
-// Close stops the store's background goroutines.
-func (s *Store) Close() { panic("TODO(cache helper)") }
+// Close stops the store's background goroutines and drops every entry. It
+// must not run concurrently with other methods (ristretto's Close is not
+// safe against a concurrent Set); call it once the server has stopped.
+func (s *Store) Close() { s.c.Close() }

@@ -1,23 +1,123 @@
 // Package demo runs edgefront's embedded default: an S3-compatible bucket in
 // the process, seeded with a small demo site, and a built-in API origin that
 // answers like an API Gateway stage.
+//
+// Both origins listen on loopback sockets with ephemeral ports, so the proxy
+// reaches them exactly as it reaches any S3 bucket or custom origin: the
+// bucket through the AWS SDK's S3 client, the API over plain HTTP. Config
+// returns the demo distribution that puts them behind one CloudFront-style
+// domain name.
 package demo
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
 
-	"github.com/edgefront/edgefront/config"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// The demo distribution's names, as its configuration spells them.
+const (
+	DistributionID = "EDEMO0EXAMPLE1"
+	DomainName     = "d111111abcdef8.cloudfront.net"
+
+	// Bucket is the demo bucket; BucketOriginID is its origin's ID.
+	Bucket         = "edgefront-demo"
+	BucketOriginID = "demo-bucket"
+
+	// The demo bucket's static credentials and region. The in-process S3
+	// server accepts any credentials; these are what the configuration names.
+	AccessKeyID     = "edgefront-demo"
+	SecretAccessKey = "edgefront-demo-secret"
+	Region          = "us-east-1"
+
+	// APIDomainName is the API origin's domain name: the API answers 403
+	// to any other Host, as API Gateway does. APIStage is its stage path
+	// (the origin's OriginPath) and APIOriginID its origin's ID.
+	APIDomainName = "abc123demo.execute-api.us-east-1.amazonaws.com"
+	APIStage      = "/prod"
+	APIOriginID   = "demo-api"
 )
 
 // Demo is the running demo origins.
-type Demo struct{}
+type Demo struct {
+	s3URL, apiURL string
+	servers       []*http.Server
+	wg            sync.WaitGroup // the servers' Serve goroutines
+	closeOnce     sync.Once
+	closeErr      error
+}
 
-// Start starts the demo origins on loopback listeners with ephemeral ports.
-func Start(ctx context.Context) (*Demo, error) { panic("TODO(demo helper)") }
+// Start starts the demo origins on loopback listeners with ephemeral ports
+// and seeds the bucket. ctx bounds the start only; the origins run until
+// Close.
+func Start(ctx context.Context) (*Demo, error) {
+	backend := s3mem.New()
+	if err := seed(backend, time.Now()); err != nil {
+		return nil, err
+	}
+	s3ln, err := listen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo: s3 origin: %w", err)
+	}
+	apiln, err := listen(ctx)
+	if err != nil {
+		s3ln.Close()
+		return nil, fmt.Errorf("demo: api origin: %w", err)
+	}
 
-// Config returns the demo distribution's configuration with the given
-// listener addresses filled in.
-func (d *Demo) Config(listen config.Listen) (*config.Config, error) { panic("TODO(demo helper)") }
+	d := &Demo{
+		s3URL:  "http://" + s3ln.Addr().String(),
+		apiURL: "http://" + apiln.Addr().String(),
+	}
+	d.serve(s3ln, gofakes3.New(backend).Server())
+	d.serve(apiln, newAPI())
+	return d, nil
+}
 
-// Close stops the demo origins.
-func (d *Demo) Close() error { panic("TODO(demo helper)") }
+// listen opens a loopback listener on an ephemeral port.
+func listen(ctx context.Context) (net.Listener, error) {
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", "127.0.0.1:0")
+}
+
+// serve serves h on ln until Close.
+func (d *Demo) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	d.servers = append(d.servers, srv)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+}
+
+// S3URL returns the base URL of the in-process S3-compatible server, e.g.
+// "http://127.0.0.1:41234"; the bucket is addressed path-style under it.
+func (d *Demo) S3URL() string { return d.s3URL }
+
+// APIURL returns the base URL of the API origin, e.g.
+// "http://127.0.0.1:41235"; its routes are under APIStage.
+func (d *Demo) APIURL() string { return d.apiURL }
+
+// Close stops the demo origins, closing their open connections. It may be
+// called more than once.
+func (d *Demo) Close() error {
+	d.closeOnce.Do(func() {
+		var errs []error
+		for _, srv := range d.servers {
+			errs = append(errs, srv.Close())
+		}
+		d.wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			d.closeErr = fmt.Errorf("demo: close: %w", err)
+		}
+	})
+	return d.closeErr
+}

@@ -1,0 +1,299 @@
+package cache
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// Decision is what CloudFront decides about storing one origin response.
+type Decision struct {
+	// Store reports whether the response may be cached at all.
+	Store bool
+	// TTL is the freshness lifetime, counted from when the response was
+	// received (Entry.Stored); the origin's Age header is not subtracted
+	// (Entry.Fresh compares TTL with the time since Stored).
+	TTL time.Duration
+	// StaleWhileRevalidate and StaleIfError are the origin's
+	// stale-while-revalidate and stale-if-error windows past TTL.
+	StaleWhileRevalidate time.Duration
+	StaleIfError         time.Duration
+}
+
+// maxDelta is the largest delta-seconds value kept: RFC 9111 §1.2.2 lets a
+// cache treat anything above 2^31 seconds as 2^31 seconds.
+const maxDelta = (1 << 31) * time.Second
+
+// Freshness decides whether and how long a successful origin response is
+// cached, following CloudFront's table of origin headers against the cache
+// policy's Minimum, Default and Maximum TTL:
+//
+//   - CachingDisabled (MaxTTL 0) never stores.
+//   - Cache-Control no-store, no-cache or private: not cached when MinTTL is
+//     0, cached for MinTTL otherwise.
+//   - s-maxage, else max-age, else Expires (relative to the origin's Date
+//     header when it has a valid one, else now): clamped to [MinTTL, MaxTTL].
+//   - No freshness information: DefaultTTL, or MinTTL when that is greater
+//     (MaxTTL applies only to what the origin sends).
+//
+// stale-while-revalidate and stale-if-error are passed through, each capped
+// at MaxTTL. Where CloudFront's documentation is silent the parser follows
+// RFC 9111: the first of duplicated directives wins (§4.2.1), a max-age that
+// is not a number makes the response stale (§4.2.1), an invalid Expires
+// means already expired (§5.3).
+func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
+	if p == nil || !p.Caching() {
+		return Decision{}
+	}
+	cc := ParseCacheControl(h)
+	d := Decision{
+		Store:                true,
+		StaleWhileRevalidate: min(cc.StaleWhileRevalidate, p.MaxTTL),
+		StaleIfError:         min(cc.StaleIfError, p.MaxTTL),
+	}
+	if cc.NoStore || cc.NoCache || cc.Private {
+		if p.MinTTL <= 0 {
+			return Decision{}
+		}
+		d.TTL = p.MinTTL
+		return d
+	}
+	var ttl time.Duration
+	switch {
+	case cc.HasSMaxAge:
+		ttl = cc.SMaxAge
+	case cc.HasMaxAge:
+		ttl = cc.MaxAge
+	default:
+		exp, ok := expiresLifetime(h, now)
+		if !ok {
+			d.TTL = max(p.DefaultTTL, p.MinTTL)
+			return d
+		}
+		ttl = exp
+	}
+	d.TTL = clampTTL(ttl, p.MinTTL, p.MaxTTL)
+	return d
+}
+
+// clampTTL bounds ttl to [lo, hi]; lo wins over a smaller hi.
+func clampTTL(ttl, lo, hi time.Duration) time.Duration {
+	if ttl > hi {
+		ttl = hi
+	}
+	if ttl < lo {
+		ttl = lo
+	}
+	return max(ttl, 0)
+}
+
+// expiresLifetime returns Expires minus Date (or minus now when Date is
+// missing or invalid), and whether the response had an Expires header at
+// all. An Expires that does not parse counts as already expired (RFC 9111
+// §5.3).
+func expiresLifetime(h http.Header, now time.Time) (time.Duration, bool) {
+	vs := h["Expires"]
+	if len(vs) == 0 {
+		return 0, false
+	}
+	exp, err := http.ParseTime(strings.TrimSpace(vs[0]))
+	if err != nil {
+		return 0, true
+	}
+	base := now
+	if ds := h["Date"]; len(ds) > 0 {
+		if d, err := http.ParseTime(strings.TrimSpace(ds[0])); err == nil {
+			base = d
+		}
+	}
+	return max(exp.Sub(base), 0), true
+}
+
+// ErrorFreshness decides whether and how long an error response (4xx, 5xx)
+// is cached. CloudFront caches 404, 405, 414, 500, 501, 502, 503 and 504
+// always, and 400, 403, 412 and 415 only when the origin sends max-age or
+// s-maxage; it does not cache 416 or any other code. The time is the
+// greater of minTTL (the distribution's ErrorCachingMinTTL for the code)
+// and the origin's s-maxage or max-age. An origin's no-store, no-cache or
+// private does not shorten that below minTTL; with minTTL 0 it prevents
+// caching.
+func ErrorFreshness(status int, h http.Header, minTTL time.Duration, now time.Time) Decision {
+	cc := ParseCacheControl(h)
+	var origin time.Duration
+	hasAge := true
+	switch {
+	case cc.HasSMaxAge:
+		origin = cc.SMaxAge
+	case cc.HasMaxAge:
+		origin = cc.MaxAge
+	default:
+		hasAge = false
+	}
+	switch status {
+	case 404, 405, 414, 500, 501, 502, 503, 504:
+	case 400, 403, 412, 415:
+		if !hasAge {
+			return Decision{}
+		}
+	default:
+		return Decision{}
+	}
+	if minTTL <= 0 && (cc.NoStore || cc.NoCache || cc.Private) {
+		return Decision{}
+	}
+	ttl := max(minTTL, origin)
+	if ttl <= 0 {
+		return Decision{}
+	}
+	return Decision{Store: true, TTL: ttl}
+}
+
+// InitialAge returns the origin's Age header (RFC 9111 §5.1), or 0 when it
+// is missing or not a number.
+func InitialAge(h http.Header) time.Duration {
+	vs := h["Age"]
+	if len(vs) == 0 {
+		return 0
+	}
+	d, ok := parseDelta(strings.TrimSpace(vs[0]))
+	if !ok {
+		return 0
+	}
+	return d
+}
+
+// CacheControl is a parsed Cache-Control response header.
+type CacheControl struct {
+	MaxAge, SMaxAge       time.Duration
+	HasMaxAge, HasSMaxAge bool
+	NoCache, NoStore      bool
+	Private, Public       bool
+	MustRevalidate        bool
+	ProxyRevalidate       bool
+	NoTransform           bool
+	Immutable             bool
+	StaleWhileRevalidate  time.Duration
+	StaleIfError          time.Duration
+}
+
+// ParseCacheControl parses every Cache-Control line of h. It never fails:
+// unknown directives are ignored, names are case-insensitive, values may be
+// quoted, and directives may be spread over several lines. The first of
+// duplicated directives wins; a max-age or s-maxage whose value is not a
+// number counts as 0 (stale, RFC 9111 §4.2.1).
+func ParseCacheControl(h http.Header) CacheControl {
+	var cc CacheControl
+	var seenSWR, seenSIE bool
+	for _, line := range h["Cache-Control"] {
+		for line != "" {
+			var dir string
+			dir, line = nextDirective(line)
+			name, val, hasVal := splitDirective(dir)
+			if name == "" {
+				continue
+			}
+			switch {
+			case strings.EqualFold(name, "max-age"):
+				if !cc.HasMaxAge {
+					cc.HasMaxAge = true
+					cc.MaxAge, _ = parseDelta(val)
+				}
+			case strings.EqualFold(name, "s-maxage"):
+				if !cc.HasSMaxAge {
+					cc.HasSMaxAge = true
+					cc.SMaxAge, _ = parseDelta(val)
+				}
+			case strings.EqualFold(name, "no-cache"):
+				cc.NoCache = true
+			case strings.EqualFold(name, "no-store"):
+				cc.NoStore = true
+			case strings.EqualFold(name, "private"):
+				cc.Private = true
+			case strings.EqualFold(name, "public"):
+				cc.Public = true
+			case strings.EqualFold(name, "must-revalidate"):
+				cc.MustRevalidate = true
+			case strings.EqualFold(name, "proxy-revalidate"):
+				cc.ProxyRevalidate = true
+			case strings.EqualFold(name, "no-transform"):
+				cc.NoTransform = true
+			case strings.EqualFold(name, "immutable"):
+				cc.Immutable = true
+			case strings.EqualFold(name, "stale-while-revalidate"):
+				if !seenSWR && hasVal {
+					seenSWR = true
+					cc.StaleWhileRevalidate, _ = parseDelta(val)
+				}
+			case strings.EqualFold(name, "stale-if-error"):
+				if !seenSIE && hasVal {
+					seenSIE = true
+					cc.StaleIfError, _ = parseDelta(val)
+				}
+			}
+		}
+	}
+	return cc
+}
+
+// nextDirective splits s at the first comma that is not inside a quoted
+// string and returns the part before it and the rest.
+func nextDirective(s string) (dir, rest string) {
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && inQuote:
+			i++ // skip the escaped byte
+		case c == '"':
+			inQuote = !inQuote
+		case c == ',' && !inQuote:
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// splitDirective splits `name[=value]`, trimming optional whitespace and the
+// quotes of a quoted value (escapes inside it are left as sent: no value
+// this package reads may contain them).
+func splitDirective(d string) (name, val string, hasVal bool) {
+	d = trimOWS(d)
+	i := strings.IndexByte(d, '=')
+	if i < 0 {
+		return d, "", false
+	}
+	name, val = trimOWS(d[:i]), trimOWS(d[i+1:])
+	if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+		val = val[1 : len(val)-1]
+	}
+	return name, val, true
+}
+
+// trimOWS trims spaces and tabs (RFC 9110 §5.6.3).
+func trimOWS(s string) string {
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// parseDelta parses delta-seconds (RFC 9111 §1.2.2): digits only, values
+// above 2^31 capped. It reports false (and 0) for anything else.
+func parseDelta(s string) (time.Duration, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = min(n*10+int64(c-'0'), 1<<31)
+	}
+	return time.Duration(n) * time.Second, true
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+const validateHelp = `Usage: edgefront validate --config FILE
+
+Reads FILE (edgefront settings, or a DistributionConfig as
+'aws cloudfront get-distribution-config' prints it; JSON or YAML) and checks
+it as 'serve' would. Prints every problem as 'file: field: reason' and exits 1,
+or prints a summary and exits 0.
+
+Flags:
+`
+
+func validate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", validateHelp, stderr)
+	file := fs.String("config", "", "configuration `FILE` to check (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "edgefront validate: --config FILE is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(stderr, e)
+			}
+			fmt.Fprintf(stderr, "%d problem(s) found\n", len(errs))
+			return errReported
+		}
+		return err
+	}
+	for _, d := range cfg.Distributions {
+		fmt.Fprintf(stdout, "%s: distribution %s (%s): %d origin(s), %d cache behavior(s) + default\n",
+			*file, d.ID, d.DomainName, len(d.Origins), len(d.Behaviors))
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *file)
+	return nil
+}

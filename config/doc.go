@@ -1,0 +1,13 @@
+// Package config reads edgefront's configuration: CloudFront's own
+// DistributionConfig (as `aws cloudfront get-distribution-config` prints it,
+// in JSON or YAML) plus the edgefront settings that sit beside it, validates
+// both with CloudFront's rules, and compiles them into the immutable runtime
+// model of model.go.
+//
+// Every problem is reported as an Error naming the file, the field path (for
+// example DistributionConfig.CacheBehaviors.Items[0].PathPattern) and the
+// reason; Load and Parse collect all of them instead of stopping at the first.
+//
+// CloudFront's defaults, ranges and managed policies live here, once: other
+// packages read the compiled model and never re-derive them.
+package config

@@ -1,0 +1,500 @@
+package origin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// s3Fetcher fetches objects from an S3 REST origin through the AWS SDK: GET
+// is GetObject, HEAD is HeadObject, and the answer is rebuilt as the HTTP
+// response S3 sends, errors included (S3's XML error documents), so the
+// proxy sees what CloudFront would see.
+//
+// Other methods are answered in S3's form without reaching the bucket:
+// OPTIONS as S3 answers a CORS preflight to a bucket without CORS
+// configuration, the rest 405 MethodNotAllowed, as S3 answers e.g. a POST
+// without a form. (With OAC, CloudFront would pass PUT and DELETE to S3;
+// writing through edgefront to a bucket is left out on purpose.)
+type s3Fetcher struct {
+	id          string
+	bucket      string
+	prefix      string // OriginPath without its leading '/'
+	client      *s3.Client
+	transport   *http.Transport
+	readTimeout time.Duration
+}
+
+func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
+	if o.S3.Bucket == "" {
+		return nil, fmt.Errorf("origin %q: no bucket", o.ID)
+	}
+	region := o.S3.Region
+	if region == "" && o.Credentials != nil {
+		region = o.Credentials.Region
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	s := settingsOf(o)
+	tr := newTransport(s, &tls.Config{RootCAs: op.rootCAs})
+	hc := &http.Client{
+		Transport: tr,
+		// An S3 redirect (wrong region) is an answer, as it is to CloudFront.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	opts := s3.Options{
+		Region:      region,
+		HTTPClient:  hc,
+		Credentials: s3Credentials(o.Credentials),
+		Retryer:     connectionRetryer(s.attempts),
+		// Plain GET/HEAD: no checksum work beyond what S3 requires.
+		RequestChecksumCalculation:  aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation:  aws.ResponseChecksumValidationWhenRequired,
+		DisableS3ExpressSessionAuth: aws.Bool(true),
+	}
+	if len(o.Endpoints) > 0 {
+		if _, err := parseEndpoint(o.Endpoints[0]); err != nil {
+			return nil, fmt.Errorf("origin %q: %w", o.ID, err)
+		}
+		opts.BaseEndpoint = aws.String(strings.TrimSuffix(o.Endpoints[0], "/"))
+		opts.UsePathStyle = true
+	}
+	return &s3Fetcher{
+		id:          o.ID,
+		bucket:      o.S3.Bucket,
+		prefix:      strings.TrimPrefix(o.OriginPath, "/"),
+		client:      s3.New(opts),
+		transport:   tr,
+		readTimeout: s.readTimeout,
+	}, nil
+}
+
+// s3Credentials picks the credentials that sign S3 requests: the origin's
+// own, else the environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+// (/ AWS_SESSION_TOKEN), else none (anonymous, unsigned requests). The SDK's
+// default chain is never used: it may ask the EC2 instance metadata service.
+func s3Credentials(c *config.Credentials) aws.CredentialsProvider {
+	if c != nil && c.AccessKeyID != "" {
+		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	}
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if id != "" && secret != "" {
+		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	return aws.AnonymousCredentials{}
+}
+
+// connectionRetryer makes the SDK behave like CloudFront's connection
+// attempts: attempts in all, at once, only after connection failures and
+// timeouts (never after an answer from S3), with no retry quota.
+func connectionRetryer(attempts int) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		o.Retryables = []retry.IsErrorRetryable{
+			retry.NoRetryCanceledError{},
+			retry.RetryableConnectionError{},
+		}
+	})
+}
+
+// Close closes the idle connections to S3. The fetcher stays usable.
+func (f *s3Fetcher) Close() error {
+	f.transport.CloseIdleConnections()
+	return nil
+}
+
+// key is the object key for an escaped request path.
+func (f *s3Fetcher) key(path string) (string, error) {
+	p, err := url.PathUnescape(path)
+	if err != nil {
+		return "", err
+	}
+	p = strings.TrimPrefix(p, "/")
+	if f.prefix == "" {
+		return p, nil
+	}
+	return f.prefix + "/" + p, nil
+}
+
+// Fetch answers r from the bucket.
+func (f *s3Fetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodOptions:
+		return f.preflight(r), nil
+	default:
+		return f.localError(r.Method, http.StatusMethodNotAllowed, s3Error{
+			Code:         "MethodNotAllowed",
+			Message:      "The specified method is not allowed against this resource.",
+			Method:       r.Method,
+			ResourceType: "OBJECT",
+		}), nil
+	}
+	key, err := f.key(r.Path)
+	if err != nil {
+		return f.localError(r.Method, http.StatusBadRequest, s3Error{
+			Code: "InvalidURI", Message: "Couldn't parse the specified URI.",
+		}), nil
+	}
+	if key == "" {
+		// The bucket root lists the bucket; CloudFront's identity may not.
+		return f.localError(r.Method, http.StatusForbidden, s3Error{
+			Code: "AccessDenied", Message: "Access Denied",
+		}), nil
+	}
+	actx, cancel := context.WithCancel(ctx)
+	var resp *Response
+	if r.Method == http.MethodHead {
+		resp, err = f.head(actx, key, r)
+		cancel()
+	} else {
+		resp, err = f.get(actx, key, r)
+		if err != nil || resp.Body == http.NoBody {
+			cancel()
+		} else {
+			resp.Body = newWatchedBody(ctx, resp.Body, f.readTimeout, cancel, f.id)
+		}
+	}
+	if err != nil {
+		return f.fromError(ctx, r.Method, key, err)
+	}
+	return resp, nil
+}
+
+// preflight answers a CORS preflight (OPTIONS) as S3 does for a bucket
+// without a CORS configuration, which is all edgefront can know of the
+// bucket. CORS for viewers is the response headers policy's business.
+func (f *s3Fetcher) preflight(r *Request) *Response {
+	if r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
+		return f.localError(r.Method, http.StatusBadRequest, s3Error{
+			Code:    "BadRequest",
+			Message: "Insufficient information. Origin request header needed.",
+		})
+	}
+	return f.localError(r.Method, http.StatusForbidden, s3Error{
+		Code:         "AccessForbidden",
+		Message:      "CORSResponse: CORS is not enabled for this bucket.",
+		Method:       r.Header.Get("Access-Control-Request-Method"),
+		ResourceType: "BUCKET",
+	})
+}
+
+func (f *s3Fetcher) get(ctx context.Context, key string, r *Request) (*Response, error) {
+	h := r.Header
+	in := &s3.GetObjectInput{
+		Bucket:            aws.String(f.bucket),
+		Key:               aws.String(key),
+		Range:             optString(h.Get("Range")),
+		IfMatch:           optString(h.Get("If-Match")),
+		IfNoneMatch:       optString(h.Get("If-None-Match")),
+		IfModifiedSince:   optTime(h.Get("If-Modified-Since")),
+		IfUnmodifiedSince: optTime(h.Get("If-Unmodified-Since")),
+		VersionId:         versionID(r.RawQuery),
+	}
+	out, err := f.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	m := object{
+		contentType: out.ContentType, contentLength: out.ContentLength, etag: out.ETag,
+		lastModified: out.LastModified, cacheControl: out.CacheControl,
+		expires: out.ExpiresString, contentEncoding: out.ContentEncoding,
+		contentDisposition: out.ContentDisposition, contentLanguage: out.ContentLanguage,
+		contentRange: out.ContentRange, acceptRanges: out.AcceptRanges,
+		metadata: out.Metadata, versionID: out.VersionId,
+		sse: string(out.ServerSideEncryption), result: out.ResultMetadata,
+	}
+	return m.response(out.Body), nil
+}
+
+func (f *s3Fetcher) head(ctx context.Context, key string, r *Request) (*Response, error) {
+	h := r.Header
+	in := &s3.HeadObjectInput{
+		Bucket:            aws.String(f.bucket),
+		Key:               aws.String(key),
+		Range:             optString(h.Get("Range")),
+		IfMatch:           optString(h.Get("If-Match")),
+		IfNoneMatch:       optString(h.Get("If-None-Match")),
+		IfModifiedSince:   optTime(h.Get("If-Modified-Since")),
+		IfUnmodifiedSince: optTime(h.Get("If-Unmodified-Since")),
+		VersionId:         versionID(r.RawQuery),
+	}
+	out, err := f.client.HeadObject(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	m := object{
+		contentType: out.ContentType, contentLength: out.ContentLength, etag: out.ETag,
+		lastModified: out.LastModified, cacheControl: out.CacheControl,
+		expires: out.ExpiresString, contentEncoding: out.ContentEncoding,
+		contentDisposition: out.ContentDisposition, contentLanguage: out.ContentLanguage,
+		contentRange: out.ContentRange, acceptRanges: out.AcceptRanges,
+		metadata: out.Metadata, versionID: out.VersionId,
+		sse: string(out.ServerSideEncryption), result: out.ResultMetadata,
+	}
+	return m.response(nil), nil
+}
+
+// object is what GetObject and HeadObject tell about an object.
+type object struct {
+	contentType, etag, cacheControl, expires             *string
+	contentEncoding, contentDisposition, contentLanguage *string
+	contentRange, acceptRanges, versionID                *string
+	contentLength                                        *int64
+	lastModified                                         *time.Time
+	metadata                                             map[string]string
+	sse                                                  string
+	result                                               middleware.Metadata
+}
+
+// response renders the object's headers as S3 sends them; body nil means
+// none (HEAD).
+func (m object) response(body io.ReadCloser) *Response {
+	h := make(http.Header, 16)
+	set := func(name string, v *string) {
+		if v != nil && *v != "" {
+			h.Set(name, *v)
+		}
+	}
+	set("Content-Type", m.contentType)
+	set("ETag", m.etag)
+	if m.lastModified != nil {
+		h.Set("Last-Modified", m.lastModified.UTC().Format(http.TimeFormat))
+	}
+	set("Cache-Control", m.cacheControl)
+	set("Expires", m.expires)
+	set("Content-Encoding", m.contentEncoding)
+	set("Content-Disposition", m.contentDisposition)
+	set("Content-Language", m.contentLanguage)
+	set("Content-Range", m.contentRange)
+	if m.acceptRanges != nil && *m.acceptRanges != "" {
+		h.Set("Accept-Ranges", *m.acceptRanges)
+	} else {
+		h.Set("Accept-Ranges", "bytes")
+	}
+	for k, v := range m.metadata {
+		h.Set("X-Amz-Meta-"+k, v)
+	}
+	set("X-Amz-Version-Id", m.versionID)
+	if m.sse != "" {
+		h.Set("X-Amz-Server-Side-Encryption", m.sse)
+	}
+	if id, ok := awsmiddleware.GetRequestIDMetadata(m.result); ok && id != "" {
+		h.Set("X-Amz-Request-Id", id)
+	}
+	if id, ok := s3.GetHostIDMetadata(m.result); ok && id != "" {
+		h.Set("X-Amz-Id-2", id)
+	}
+	h.Set("Server", "AmazonS3")
+	n := int64(-1)
+	if m.contentLength != nil {
+		n = *m.contentLength
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	status := http.StatusOK
+	if m.contentRange != nil && *m.contentRange != "" {
+		status = http.StatusPartialContent
+	}
+	if body == nil {
+		body = http.NoBody
+	}
+	return &Response{StatusCode: status, Header: h, Body: body, ContentLength: n}
+}
+
+// s3Error is S3's XML error document.
+type s3Error struct {
+	XMLName      xml.Name `xml:"Error"`
+	Code         string
+	Message      string
+	Key          string `xml:",omitempty"`
+	Method       string `xml:",omitempty"`
+	ResourceType string `xml:",omitempty"`
+	RequestID    string `xml:"RequestId"`
+	HostID       string `xml:"HostId"`
+}
+
+// errorResponse renders an S3 error: the XML document for GET, only the
+// status and headers for HEAD (S3 sends no body there).
+func errorResponse(method string, status int, e s3Error) *Response {
+	h := make(http.Header, 6)
+	h.Set("Server", "AmazonS3")
+	h.Set("X-Amz-Request-Id", e.RequestID)
+	h.Set("X-Amz-Id-2", e.HostID)
+	if method == http.MethodHead {
+		return &Response{StatusCode: status, Header: h, Body: http.NoBody, ContentLength: 0}
+	}
+	doc, err := xml.Marshal(e)
+	if err != nil { // only strings: cannot happen
+		doc = []byte("<Error><Code>InternalError</Code></Error>")
+	}
+	doc = append([]byte(xml.Header), doc...) // xml.Header ends in "\n", as S3's does
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	return &Response{
+		StatusCode:    status,
+		Header:        h,
+		Body:          io.NopCloser(strings.NewReader(string(doc))),
+		ContentLength: int64(len(doc)),
+	}
+}
+
+// localError is an S3-style error answered without asking S3, with fresh
+// request and host IDs as S3 would give.
+func (f *s3Fetcher) localError(method string, status int, e s3Error) *Response {
+	var b [40]byte
+	_, _ = rand.Read(b[:])
+	e.RequestID = strings.ToUpper(hex.EncodeToString(b[:8]))
+	e.HostID = base64.StdEncoding.EncodeToString(b[8:])
+	return errorResponse(method, status, e)
+}
+
+// s3Message is S3's messages for the errors whose response carries none
+// (HEAD) or whose message the SDK dropped.
+func s3Message(code string) string {
+	switch code {
+	case "NoSuchKey":
+		return "The specified key does not exist."
+	case "NoSuchBucket":
+		return "The specified bucket does not exist"
+	case "AccessDenied":
+		return "Access Denied"
+	case "InvalidRange":
+		return "The requested range is not satisfiable"
+	case "PreconditionFailed":
+		return "At least one of the pre-conditions you specified did not hold"
+	}
+	return ""
+}
+
+// fromError turns an SDK error into what CloudFront would get: S3's answer
+// (304 and 412 as responses, errors as S3's XML documents), or an *Error when
+// S3 could not be reached.
+func (f *s3Fetcher) fromError(ctx context.Context, method, key string, err error) (*Response, error) {
+	if ctx.Err() != nil {
+		return nil, &Error{Kind: Canceled, OriginID: f.id, Err: err}
+	}
+	// A request that could not be sent carries an empty response (status 0).
+	var send *smithyhttp.RequestSendError
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &send) || !errors.As(err, &re) ||
+		re.Response == nil || re.Response.Response == nil || re.HTTPStatusCode() == 0 {
+		return nil, &Error{Kind: transportKind(err), OriginID: f.id, Err: err}
+	}
+	status := re.HTTPStatusCode()
+	raw := re.Response.Header
+	if status == http.StatusNotModified {
+		h := make(http.Header, 8)
+		for _, name := range []string{"ETag", "Last-Modified", "Cache-Control", "Expires",
+			"X-Amz-Version-Id", "X-Amz-Request-Id", "X-Amz-Id-2"} {
+			if v := raw.Get(name); v != "" {
+				h.Set(name, v)
+			}
+		}
+		h.Set("Server", "AmazonS3")
+		return &Response{StatusCode: status, Header: h, Body: http.NoBody, ContentLength: 0}, nil
+	}
+	e := s3Error{
+		Code:      http.StatusText(status),
+		RequestID: raw.Get("X-Amz-Request-Id"),
+		HostID:    raw.Get("X-Amz-Id-2"),
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
+	}
+	switch {
+	case status == http.StatusNotFound && (e.Code == "NotFound" || e.Code == ""):
+		e.Code = "NoSuchKey" // HEAD carries no code; S3 means this one
+	case status == http.StatusForbidden && (e.Code == "Forbidden" || e.Code == ""):
+		e.Code = "AccessDenied"
+	case status == http.StatusPreconditionFailed && e.Code == "":
+		e.Code = "PreconditionFailed"
+	}
+	if e.Message == "" || e.Message == e.Code || e.Message == http.StatusText(status) {
+		if m := s3Message(e.Code); m != "" {
+			e.Message = m
+		}
+	}
+	if e.Code == "NoSuchKey" {
+		e.Key = key
+	}
+	if e.RequestID == "" || e.HostID == "" {
+		var ids s3.ResponseError
+		if errors.As(err, &ids) {
+			e.RequestID, e.HostID = ids.ServiceRequestID(), ids.ServiceHostID()
+		}
+	}
+	return errorResponse(method, status, e), nil
+}
+
+// transportKind classifies an error that left no HTTP response.
+func transportKind(err error) Kind {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return Connect
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return Timeout
+	}
+	return Connect
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// optTime parses an HTTP date; an invalid one is ignored, as S3 does.
+func optTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := http.ParseTime(s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// versionID is the versionId query parameter, which S3 honours on GET/HEAD.
+func versionID(rawQuery string) *string {
+	if !strings.Contains(rawQuery, "versionId=") {
+		return nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil
+	}
+	return optString(q.Get("versionId"))
+}

@@ -1,0 +1,425 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/origin"
+)
+
+// serveCached runs phases 4–6 for a cacheable request: cache key, lookup,
+// and on a miss the collapsed origin fetch.
+func (s *Server) serveCached(x *exchange) {
+	p := x.b.CachePolicy
+	enc := ""
+	if p.EnableAcceptEncodingGzip || p.EnableAcceptEncodingBrotli {
+		enc = cache.NormalizeEncoding(x.r.Header.Get("Accept-Encoding"), p)
+	}
+	x.keyBuf = cache.AppendKey(x.keyBuf[:0], x.ds.dist.ID, escapedPath(x), x.r, p, enc)
+	if x.r.Method == http.MethodOptions {
+		// OPTIONS answers differ from GET's: they get a key of their own.
+		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
+	}
+	key := string(x.keyBuf)
+	if e, ok := s.store.Get(key); ok && e.Fresh(s.now()) {
+		result := resultHit
+		if e.Status >= 400 {
+			result = resultError
+		}
+		s.serveEntry(x, e, result)
+		return
+	}
+	s.fetchShared(x, key, enc)
+}
+
+// serveEntry answers from a cached entry. Plain GETs and HEADs take the
+// fast path; conditional and Range requests on a 200 go through
+// http.ServeContent, which answers 304, 206 and 416 from the whole object.
+func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
+	h := x.w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	s.cloudFrontHeaders(x, h, result)
+	if result != resultMiss {
+		h["Age"] = []string{strconv.FormatInt(int64(e.Age(s.now())/time.Second), 10)}
+	}
+	if e.Status == http.StatusOK && needsServeContent(x.r) {
+		sw := &statusWriter{ResponseWriter: x.w}
+		http.ServeContent(sw, x.r, "", lastModified(e.Header), bytes.NewReader(e.Body))
+		s.account(x, result, sw.status)
+		return
+	}
+	x.w.WriteHeader(e.Status)
+	if x.r.Method != http.MethodHead {
+		_, _ = x.w.Write(e.Body)
+	}
+	s.account(x, result, e.Status)
+}
+
+// needsServeContent reports whether a request asks for a range or a
+// conditional answer.
+func needsServeContent(r *http.Request) bool {
+	h := r.Header
+	return len(h["Range"]) > 0 || len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0 ||
+		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+}
+
+func lastModified(h http.Header) time.Time {
+	t, err := http.ParseTime(h.Get("Last-Modified"))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// flightJob is what the goroutine fetching for a flight needs; it is copied
+// out of the leader's exchange, which may be gone before the fetch ends.
+type flightJob struct {
+	key      string
+	dist     *config.Distribution
+	behavior *config.Behavior
+	originID string
+	fetcher  origin.Fetcher
+	req      *origin.Request
+	path     string // escaped, as invalidations name it
+	query    string // the raw query when it is part of the key
+	id       string
+}
+
+// fetchShared joins (or starts) the flight for key and answers from it.
+func (s *Server) fetchShared(x *exchange, key, enc string) {
+	f, ctx, leader := s.flights.join(key, func() (context.Context, context.CancelFunc) {
+		// The fetch outlives the leader's own request when others wait for it.
+		return context.WithCancel(context.WithoutCancel(x.r.Context()))
+	})
+	if leader {
+		job := &flightJob{
+			key: key, dist: x.ds.dist, behavior: x.b, originID: x.b.TargetOriginID,
+			fetcher: x.ds.fetchers[x.b.TargetOriginID], path: escapedPath(x), id: x.id,
+			// GET even for a HEAD: the whole object is what gets cached.
+			req: s.originRequest(x, http.MethodGet, enc, false),
+		}
+		if !isNone(x.b.CachePolicy.QueryStrings) {
+			job.query = x.r.URL.RawQuery
+		}
+		go s.runFlight(ctx, f, job)
+	} else {
+		s.metrics.collapsed.Inc()
+	}
+
+	select {
+	case <-f.ready:
+	case <-x.r.Context().Done():
+		if leader {
+			f.mu.Lock()
+			f.leaderGone = true
+			f.mu.Unlock()
+		}
+		s.flights.leave(f)
+		return
+	}
+
+	switch {
+	case f.err != nil || f.shared:
+		s.serveFlight(x, f, leader)
+	case leader:
+		s.flights.leave(f)
+		resp := f.direct
+		defer f.cancel()
+		defer resp.Body.Close()
+		s.writeOriginResponse(x, resp)
+	default:
+		// Not shareable (not cacheable, or too large): this viewer asks the
+		// origin itself, as CloudFront forwards such requests.
+		s.flights.leave(f)
+		s.passThrough(x)
+	}
+}
+
+// runFlight fetches from the origin for a flight, streams the body into it,
+// and stores the entry before any viewer sees the body end.
+func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
+	start := s.now()
+	if j.fetcher == nil {
+		s.failFlight(f, j, &origin.Error{Kind: origin.Connect, OriginID: j.originID, Err: errors.New("no fetcher for origin")}, start)
+		return
+	}
+	resp, err := j.fetcher.Fetch(ctx, j.req)
+	if err != nil {
+		s.failFlight(f, j, err, start)
+		return
+	}
+	s.metrics.originFetch(j.originID, resp.StatusCode, s.now().Sub(start))
+	d := s.decide(j, resp)
+	limit := s.maxObjectSize()
+	if !d.Store || resp.ContentLength > limit {
+		f.status, f.header = resp.StatusCode, resp.Header
+		s.flights.forget(f)
+		f.mu.Lock()
+		gone := f.leaderGone
+		if !gone {
+			f.direct = resp
+		}
+		f.mu.Unlock()
+		close(f.ready)
+		if gone {
+			resp.Body.Close()
+			f.cancel()
+		}
+		return
+	}
+
+	hdr := storedHeader(resp.Header, j.behavior)
+	if resp.ContentLength >= 0 {
+		hdr["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	}
+	f.status, f.header, f.shared = resp.StatusCode, hdr, true
+	f.result = resultMiss
+	if resp.StatusCode >= 400 {
+		f.result = resultError
+	}
+	if resp.ContentLength > 0 {
+		f.body = make([]byte, 0, resp.ContentLength)
+	}
+	close(f.ready)
+
+	tooLarge, err := f.fill(resp.Body, limit)
+	resp.Body.Close()
+	if err != nil {
+		s.flights.forget(f)
+		f.finish(err)
+		f.cancel()
+		return
+	}
+	if !tooLarge {
+		stored := hdr
+		if resp.ContentLength < 0 {
+			stored = hdr.Clone()
+			stored["Content-Length"] = []string{strconv.Itoa(len(f.body))}
+		}
+		s.store.Set(j.key, &cache.Entry{
+			Status: resp.StatusCode, Header: stored, Body: f.body,
+			Distribution: j.dist.ID, Path: j.path, Query: j.query,
+			Stored: start, InitialAge: cache.InitialAge(resp.Header),
+			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+		})
+	}
+	s.flights.forget(f)
+	f.finish(nil)
+	f.cancel()
+}
+
+// failFlight ends a flight whose origin could not be reached: every viewer
+// gets CloudFront's 502 or 504, which is cached for the error caching
+// minimum TTL like an origin's error response.
+func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time) {
+	status := origin.StatusOf(err)
+	s.metrics.originFetch(j.originID, status, s.now().Sub(start))
+	var oe *origin.Error
+	canceled := errors.As(err, &oe) && oe.Kind == origin.Canceled
+	if !canceled {
+		s.log.Warn("origin fetch failed", "distribution", j.dist.ID, "origin", j.originID, "path", j.path, "err", err)
+	}
+	msg := msgOriginConnect
+	if status == http.StatusGatewayTimeout {
+		msg = msgOriginTimeout
+	}
+	body := errorPage(status, msg, j.id)
+	hdr := http.Header{
+		"Server":         {"CloudFront"},
+		"Content-Type":   {"text/html"},
+		"Content-Length": {strconv.Itoa(len(body))},
+	}
+	f.status, f.header, f.shared, f.err, f.result = status, hdr, true, err, resultError
+	f.body = body
+	if ttl := j.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
+		s.store.Set(j.key, &cache.Entry{
+			Status: status, Header: hdr, Body: body, Distribution: j.dist.ID, Path: j.path, Query: j.query,
+			Stored: start, TTL: ttl,
+		})
+	}
+	s.flights.forget(f)
+	close(f.ready)
+	f.finish(nil)
+	f.cancel()
+}
+
+// decide applies CloudFront's caching rules to an origin response.
+func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
+	now := s.now()
+	if resp.StatusCode >= 400 {
+		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.dist.ErrorCachingMinTTL(resp.StatusCode), now)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,
+		http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return cache.Freshness(resp.Header, j.behavior.CachePolicy, now)
+	}
+	return cache.Decision{}
+}
+
+func (s *Server) maxObjectSize() int64 {
+	if st := s.state.Load(); st != nil && st.cfg.Cache.MaxObjectSize > 0 {
+		return st.cfg.Cache.MaxObjectSize
+	}
+	return 64 << 20
+}
+
+// storedHeader is the part of an origin's response header that is cached and
+// served to viewers. Age is dropped (it is recomputed on every hit);
+// Set-Cookie is dropped when the behaviour forwards no cookies, as
+// CloudFront does, so one viewer's cookie is never served to another.
+func storedHeader(h http.Header, b *config.Behavior) http.Header {
+	out := make(http.Header, len(h))
+	forwardsCookies := b.CachePolicy.Cookies.Behavior != config.SelectNone && b.CachePolicy.Cookies.Behavior != "" ||
+		b.OriginRequestPolicy.Cookies.Behavior != config.SelectNone && b.OriginRequestPolicy.Cookies.Behavior != ""
+	for k, v := range h {
+		switch k {
+		case "Age", "Content-Length":
+			continue
+		case "Set-Cookie":
+			if !forwardsCookies {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// serveFlight answers a viewer from a shared flight: headers at once, the
+// body as it arrives.
+func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
+	defer s.flights.leave(f)
+	result := f.result
+	if !leader && result == resultMiss {
+		// Collapsed viewers are answered from what the leader's fetch put
+		// in the cache.
+		result = resultHit
+	}
+	if f.status == http.StatusOK && needsServeContent(x.r) {
+		// Ranges and conditionals are answered from the whole object.
+		if _, done, err := f.waitAll(x.r.Context()); !done || err != nil {
+			if err != nil && x.r.Context().Err() == nil {
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+		e := &cache.Entry{Status: f.status, Header: f.header, Body: f.bodyBytes(), Stored: s.now()}
+		s.serveEntry(x, e, result)
+		return
+	}
+	h := x.w.Header()
+	for k, v := range f.header {
+		h[k] = v
+	}
+	s.cloudFrontHeaders(x, h, result)
+	x.w.WriteHeader(f.status)
+	if x.r.Method == http.MethodHead {
+		s.account(x, result, f.status)
+		return
+	}
+	flusher, _ := x.w.(http.Flusher)
+	off := 0
+	for {
+		chunk, done, err := f.next(x.r.Context(), off, flusher)
+		if len(chunk) > 0 {
+			if _, werr := x.w.Write(chunk); werr != nil {
+				s.account(x, result, f.status)
+				return
+			}
+			off += len(chunk)
+		}
+		if done {
+			s.account(x, result, f.status)
+			if err != nil && x.r.Context().Err() == nil {
+				// The origin failed mid-body: cut the connection so the
+				// viewer sees a truncated response, not a complete one.
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+	}
+}
+
+// writeOriginResponse streams an origin response straight to the viewer.
+func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
+	result := resultMiss
+	if resp.StatusCode >= 400 {
+		result = resultError
+	}
+	h := x.w.Header()
+	for k, v := range resp.Header {
+		if k == "Content-Length" {
+			continue
+		}
+		h[k] = v
+	}
+	if resp.ContentLength >= 0 {
+		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	}
+	s.cloudFrontHeaders(x, h, result)
+	x.w.WriteHeader(resp.StatusCode)
+	if x.r.Method == http.MethodHead {
+		s.account(x, result, resp.StatusCode)
+		return
+	}
+	err := copyFlushing(x.w, resp.Body, resp.ContentLength < 0)
+	s.account(x, result, resp.StatusCode)
+	if err != nil && !errors.Is(err, errViewerWrite) && x.r.Context().Err() == nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+var errViewerWrite = errors.New("viewer write failed")
+
+// copyFlushing copies an origin body to the viewer. When flushEach is set
+// (the origin streams without a length), every chunk is flushed as it
+// arrives, so event streams and long polls reach the viewer at once.
+func copyFlushing(w http.ResponseWriter, r io.Reader, flushEach bool) error {
+	buf := make([]byte, 32<<10)
+	flusher, _ := w.(http.Flusher)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return errViewerWrite
+			}
+			if flushEach && flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}

@@ -1,0 +1,213 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/origin"
+)
+
+// hopByHop are the headers that describe one connection, not the message
+// (RFC 9110 §7.6.1); they are never forwarded. Headers named in Connection
+// are dropped too.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// conditionalHeaders are forwarded on requests that are not cached, where the
+// origin answers the viewer directly; on cached requests edgefront answers
+// conditionals and ranges itself from the whole object.
+var conditionalHeaders = map[string]bool{
+	"If-Match": true, "If-None-Match": true, "If-Modified-Since": true, "If-Unmodified-Since": true,
+	"If-Range": true, "Range": true,
+}
+
+// originRequest builds what is sent to the origin, as CloudFront does:
+// headers, cookies and query strings in the cache key or chosen by the
+// origin request policy; Via, X-Forwarded-For and X-Amz-Cf-Id added;
+// User-Agent "Amazon CloudFront" and the origin's own Host unless the
+// viewer's are forwarded. passThrough (a request that is not cached) also
+// forwards the viewer's body, Content-Type, conditional and Range headers:
+// the origin's answer goes to this viewer alone.
+func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool) *origin.Request {
+	r, b := x.r, x.b
+	cp, orp := b.CachePolicy, b.OriginRequestPolicy
+	out := make(http.Header, len(r.Header)+4)
+
+	var dropped map[string]bool
+	for _, c := range r.Header["Connection"] {
+		for _, name := range strings.Split(c, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				if dropped == nil {
+					dropped = map[string]bool{}
+				}
+				dropped[http.CanonicalHeaderKey(name)] = true
+			}
+		}
+	}
+	for name, vals := range r.Header {
+		switch {
+		case hopByHop[name] || dropped[name]:
+		case name == "Cookie" || name == "Accept-Encoding" || name == "Expect":
+			// Cookies are filtered below; Accept-Encoding is normalised.
+		case name == "Content-Length":
+			// Set by the transport from the body's length.
+		case name == "Content-Type":
+			if passThrough {
+				out[name] = vals
+			}
+		case passThrough && conditionalHeaders[name]:
+			out[name] = vals
+		case cp.Headers.Includes(name) || orp.Headers.Includes(name):
+			out[name] = vals
+		}
+	}
+
+	// Accept-Encoding: when the cache policy normalises it, the origin gets
+	// exactly the encoding in the key, so what is cached under it suits
+	// every viewer that maps to it; otherwise the header goes only when a
+	// policy forwards it.
+	if cp.EnableAcceptEncodingGzip || cp.EnableAcceptEncodingBrotli {
+		if !passThrough {
+			out["Accept-Encoding"] = []string{cache.OriginAcceptEncoding(enc)}
+		} else if ae, ok := r.Header["Accept-Encoding"]; ok {
+			out["Accept-Encoding"] = ae
+		}
+	} else if ae, ok := r.Header["Accept-Encoding"]; ok && (cp.Headers.Includes("Accept-Encoding") || orp.Headers.Includes("Accept-Encoding")) {
+		out["Accept-Encoding"] = ae
+	}
+
+	if c := forwardedCookies(r, cp.Cookies, orp.Cookies); c != "" {
+		out["Cookie"] = []string{c}
+	}
+
+	// Toward the origin CloudFront adds itself to Via, the viewer's address
+	// to X-Forwarded-For, and its request ID.
+	if prior := r.Header.Values("Via"); len(prior) > 0 {
+		out["Via"] = []string{strings.Join(prior, ", ") + ", " + s.viaHeader}
+	} else {
+		out["Via"] = s.via
+	}
+	ip := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		out["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + ip}
+	} else {
+		out["X-Forwarded-For"] = []string{ip}
+	}
+	out["X-Amz-Cf-Id"] = []string{x.id}
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = []string{"Amazon CloudFront"}
+	}
+
+	host := ""
+	if cp.Headers.Includes("Host") || orp.Headers.Includes("Host") {
+		host = r.Host
+	}
+
+	req := &origin.Request{
+		Method:        method,
+		Path:          escapedPath(x),
+		RawQuery:      forwardedQuery(r.URL.RawQuery, cp.QueryStrings, orp.QueryStrings),
+		Header:        out,
+		Host:          host,
+		ViewerHTTPS:   x.https(),
+		ContentLength: 0,
+	}
+	if passThrough && r.Body != nil && r.Body != http.NoBody {
+		req.Body = r.Body
+		req.ContentLength = r.ContentLength
+	}
+	return req
+}
+
+// escapedPath is the request path toward the origin, after the default root
+// object.
+func escapedPath(x *exchange) string {
+	if x.path != x.r.URL.Path {
+		return (&url.URL{Path: x.path}).EscapedPath()
+	}
+	return x.r.URL.EscapedPath()
+}
+
+// forwardedQuery keeps the viewer's query parameters that either selection
+// includes, in the viewer's order and spelling.
+func forwardedQuery(raw string, a, b config.Selection) string {
+	if raw == "" || a.Behavior == config.SelectAll || b.Behavior == config.SelectAll {
+		return raw
+	}
+	if isNone(a) && isNone(b) {
+		return ""
+	}
+	var kept []string
+	for _, part := range strings.Split(raw, "&") {
+		name := part
+		if i := strings.IndexByte(part, '='); i >= 0 {
+			name = part[:i]
+		}
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if a.Includes(name) || b.Includes(name) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// forwardedCookies returns the Cookie header value with the cookies either
+// selection includes.
+func forwardedCookies(r *http.Request, a, b config.Selection) string {
+	if isNone(a) && isNone(b) {
+		return ""
+	}
+	if a.Behavior == config.SelectAll || b.Behavior == config.SelectAll {
+		return strings.Join(r.Header["Cookie"], "; ")
+	}
+	var kept []string
+	for _, c := range r.Cookies() {
+		if a.Includes(c.Name) || b.Includes(c.Name) {
+			kept = append(kept, c.Name+"="+c.Value)
+		}
+	}
+	return strings.Join(kept, "; ")
+}
+
+func isNone(s config.Selection) bool { return s.Behavior == "" || s.Behavior == config.SelectNone }
+
+// passThrough sends a request that is not cached straight to the origin and
+// streams the answer back.
+func (s *Server) passThrough(x *exchange) {
+	f := x.ds.fetchers[x.b.TargetOriginID]
+	if f == nil {
+		s.sendError(x, http.StatusBadGateway, msgOriginConnect)
+		return
+	}
+	req := s.originRequest(x, x.r.Method, "", true)
+	start := s.now()
+	resp, err := f.Fetch(x.r.Context(), req)
+	if err != nil {
+		status := origin.StatusOf(err)
+		s.metrics.originFetch(x.b.TargetOriginID, status, s.now().Sub(start))
+		if x.r.Context().Err() != nil {
+			return
+		}
+		s.log.Warn("origin fetch failed", "distribution", x.ds.dist.ID, "origin", x.b.TargetOriginID, "path", x.path, "err", err)
+		msg := msgOriginConnect
+		if status == http.StatusGatewayTimeout {
+			msg = msgOriginTimeout
+		}
+		s.sendError(x, status, msg)
+		return
+	}
+	s.metrics.originFetch(x.b.TargetOriginID, resp.StatusCode, s.now().Sub(start))
+	defer resp.Body.Close()
+	s.writeOriginResponse(x, resp)
+}

@@ -1,0 +1,213 @@
+package proxy_test
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/proxy"
+)
+
+// clock is a test clock that only moves when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// edge is an edgefront proxy under test, on real http and https listeners.
+type edge struct {
+	t       *testing.T
+	srv     *proxy.Server
+	store   *cache.Store
+	clock   *clock
+	http    *httptest.Server
+	https   *httptest.Server
+	client  *http.Client // no redirects followed, keep-alive
+	tclient *http.Client // https, HTTP/2, certificate not checked
+}
+
+// newEdge starts a proxy on the configuration in settings (edgefront
+// settings YAML); "{{name}}" placeholders are replaced from endpoints.
+func newEdge(t *testing.T, settings string, endpoints map[string]string) *edge {
+	t.Helper()
+	for k, v := range endpoints {
+		settings = strings.ReplaceAll(settings, "{{"+k+"}}", v)
+	}
+	cfg, err := config.Parse("test.yaml", []byte(settings))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	clk := newClock()
+	store, err := cache.New(cache.Options{MaxBytes: 64 << 20, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry(), Now: clk.Now, NodeID: "0123456789abcdef0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Load(cfg); err != nil {
+		t.Fatal(err)
+	}
+	e := &edge{t: t, srv: srv, store: store, clock: clk}
+	e.http = httptest.NewServer(srv)
+	e.https = httptest.NewUnstartedServer(srv)
+	e.https.EnableHTTP2 = true
+	e.https.StartTLS()
+	e.client = &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},
+		Timeout:       30 * time.Second,
+	}
+	e.tclient = &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
+			ForceAttemptHTTP2:  true,
+			DisableCompression: true,
+		},
+		Timeout: 30 * time.Second,
+	}
+	t.Cleanup(func() {
+		e.http.Close()
+		e.https.Close()
+		e.client.CloseIdleConnections()
+		e.tclient.CloseIdleConnections()
+		srv.Close()
+		store.Close()
+	})
+	return e
+}
+
+// response is what a test reads back.
+type response struct {
+	status int
+	header http.Header
+	body   string
+	proto  string
+}
+
+func (r response) xcache() string { return r.header.Get("X-Cache") }
+
+// do sends a request over plain HTTP with optional headers.
+func (e *edge) do(method, path string, hdr ...string) response {
+	e.t.Helper()
+	return e.send(e.client, e.http.URL, method, path, nil, hdr...)
+}
+
+// doTLS sends a request over HTTPS (HTTP/2 when negotiated).
+func (e *edge) doTLS(method, path string, hdr ...string) response {
+	e.t.Helper()
+	return e.send(e.tclient, e.https.URL, method, path, nil, hdr...)
+}
+
+func (e *edge) send(c *http.Client, base, method, path string, body io.Reader, hdr ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, base+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b), proto: resp.Proto}
+}
+
+// origin is a real HTTP origin that counts the requests it gets and records
+// the last one.
+type origin struct {
+	*httptest.Server
+	hits    atomic.Int64
+	mu      sync.Mutex
+	last    *http.Request
+	lastBdy string
+	byPath  map[string]int
+}
+
+func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
+	t.Helper()
+	return newOriginOn(t, nil, h)
+}
+
+// newOriginOn is newOrigin on a given listener (nil: a new one).
+func newOriginOn(t *testing.T, ln net.Listener, h http.HandlerFunc) *origin {
+	t.Helper()
+	o := &origin{byPath: map[string]int{}}
+	o.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		o.mu.Lock()
+		o.last = r.Clone(r.Context())
+		o.lastBdy = string(b)
+		o.byPath[r.URL.Path]++
+		o.mu.Unlock()
+		h(w, r)
+	}))
+	if ln != nil {
+		o.Listener.Close()
+		o.Listener = ln
+	}
+	o.Start()
+	t.Cleanup(o.Close)
+	return o
+}
+
+func (o *origin) lastRequest() (*http.Request, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.last, o.lastBdy
+}
+
+func (o *origin) pathHits(p string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.byPath[p]
+}
+
+// static answers every request with body and the given header pairs.
+func static(body string, hdr ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(hdr); i += 2 {
+			w.Header().Set(hdr[i], hdr[i+1])
+		}
+		_, _ = io.WriteString(w, body)
+	}
+}

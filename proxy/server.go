@@ -1,0 +1,228 @@
+// Package proxy is edgefront's viewer-facing http.Handler: it takes a request
+// through CloudFront's steps in order — distribution by Host, cache behaviour
+// by path pattern, viewer rules, cache key, cache lookup, collapsed origin
+// fetch, store, response — and answers with CloudFront's headers and error
+// pages.
+//
+// A newcomer reads ServeHTTP top to bottom: each phase is one method, in
+// request order, calling down into config, cache or origin and never back up.
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/origin"
+)
+
+// Options configures a Server.
+type Options struct {
+	Store    *cache.Store
+	Registry prometheus.Registerer // nil: metrics are not registered
+	Logger   *slog.Logger          // nil: slog.Default()
+	Now      func() time.Time      // nil: time.Now
+	// NewFetcher builds the fetcher of an origin; nil means origin.New.
+	NewFetcher func(*config.Origin) (origin.Fetcher, error)
+	// NodeID names this edgefront node in the Via header
+	// ("1.1 <NodeID>.cloudfront.net (CloudFront)"); 32 hex digits, derived
+	// from the host name when empty.
+	NodeID string
+}
+
+// Server is the viewer-facing handler. It is safe for concurrent use; Load
+// swaps its configuration atomically while requests are served.
+type Server struct {
+	store      *cache.Store
+	log        *slog.Logger
+	now        func() time.Time
+	newFetcher func(*config.Origin) (origin.Fetcher, error)
+	metrics    *metrics
+	flights    *group
+
+	state atomic.Pointer[state]
+
+	via       []string // "1.1 <hex>.cloudfront.net (CloudFront)"
+	viaHeader string
+}
+
+// state is one loaded configuration with everything derived from it.
+type state struct {
+	cfg    *config.Config
+	pop    []string
+	byHost map[string]*distState
+	only   *distState // the single distribution: it answers any Host
+	closed []io.Closer
+}
+
+// distState is one distribution and its origin fetchers.
+type distState struct {
+	dist     *config.Distribution
+	fetchers map[string]origin.Fetcher // by origin or origin group ID
+	results  *resultCounters
+}
+
+// New returns a Server with no configuration; call Load before serving.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("proxy: a cache store is required")
+	}
+	s := &Server{
+		store:      o.Store,
+		log:        o.Logger,
+		now:        o.Now,
+		newFetcher: o.NewFetcher,
+		flights:    newGroup(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newFetcher == nil {
+		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
+	}
+	node := o.NodeID
+	if node == "" {
+		node = defaultNodeID()
+	}
+	s.viaHeader = "1.1 " + node + ".cloudfront.net (CloudFront)"
+	s.via = []string{s.viaHeader}
+	m, err := newMetrics(o.Registry, s)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	return s, nil
+}
+
+// Load builds origin fetchers for cfg and makes it the configuration that
+// new requests see; requests under way finish with the one they started
+// with. On error the previous configuration stays in force.
+func (s *Server) Load(cfg *config.Config) error {
+	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState)}
+	for _, d := range cfg.Distributions {
+		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID)}
+		for id, o := range d.Origins {
+			f, err := s.newFetcher(o)
+			if err != nil {
+				st.closeAll()
+				return fmt.Errorf("distribution %s: origin %s: %w", d.ID, id, err)
+			}
+			ds.fetchers[id] = f
+			if c, ok := f.(io.Closer); ok {
+				st.closed = append(st.closed, c)
+			}
+		}
+		for id, g := range d.OriginGroups {
+			if len(g.Members) < 2 {
+				continue
+			}
+			p, sec := ds.fetchers[g.Members[0]], ds.fetchers[g.Members[1]]
+			if p == nil || sec == nil {
+				st.closeAll()
+				return fmt.Errorf("distribution %s: origin group %s: unknown member", d.ID, id)
+			}
+			ds.fetchers[id] = origin.NewGroup(g, p, sec)
+		}
+		st.byHost[strings.ToLower(d.DomainName)] = ds
+		for _, a := range d.Aliases {
+			st.byHost[strings.ToLower(a)] = ds
+		}
+		if len(cfg.Distributions) == 1 {
+			st.only = ds
+		}
+	}
+	old := s.state.Swap(st)
+	if old != nil {
+		// Idle connections of the old fetchers are closed; connections in
+		// use finish their requests.
+		old.closeAll()
+	}
+	return nil
+}
+
+// Config returns the configuration in force (nil before Load).
+func (s *Server) Config() *config.Config {
+	if st := s.state.Load(); st != nil {
+		return st.cfg
+	}
+	return nil
+}
+
+// Close releases the origin connection pools.
+func (s *Server) Close() {
+	if st := s.state.Swap(nil); st != nil {
+		st.closeAll()
+	}
+}
+
+func (st *state) closeAll() {
+	for _, c := range st.closed {
+		_ = c.Close()
+	}
+}
+
+// ServeHTTP takes a viewer request through CloudFront's phases.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := s.newExchange(w, r)
+	defer x.release()
+	st := s.state.Load()
+	if st == nil {
+		s.sendError(x, http.StatusServiceUnavailable, msgNotConfigured)
+		return
+	}
+	x.pop = st.pop
+
+	// 1. distribution: Host → distribution.
+	ds := st.distribution(r.Host)
+	if ds == nil {
+		s.sendError(x, http.StatusForbidden, msgBadRequestHost)
+		return
+	}
+	x.ds = ds
+
+	// 2. behaviour: first path pattern that matches, else the default.
+	x.path = r.URL.Path
+	if x.path == "" {
+		x.path = "/"
+	}
+	if x.path == "/" && ds.dist.DefaultRootObject != "" {
+		x.path = "/" + ds.dist.DefaultRootObject
+	}
+	x.b = ds.dist.Match(x.path)
+
+	// 3. viewer rules: protocol policy, allowed methods.
+	if !s.viewerRules(x) {
+		return
+	}
+
+	// 4–6. cache key, lookup, collapsed fetch — or straight to the origin.
+	if !x.cacheable() {
+		s.passThrough(x)
+		return
+	}
+	s.serveCached(x)
+}
+
+// distribution finds the distribution for a Host header value.
+func (st *state) distribution(host string) *distState {
+	if st.only != nil {
+		return st.only
+	}
+	h := host
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return st.byHost[strings.ToLower(h)]
+}
