@@ -43,6 +43,9 @@ func (s *Server) serveCached(x *exchange) {
 // fast path; conditional and Range requests on a 200 go through
 // http.ServeContent, which answers 304, 206 and 416 from the whole object.
 func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
+	if e.Status >= 400 && s.customError(x, e.Status) {
+		return
+	}
 	h := x.w.Header()
 	for k, v := range e.Header {
 		h[k] = v
@@ -299,6 +302,9 @@ func storedHeader(h http.Header, b *config.Behavior) http.Header {
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	defer s.flights.leave(f)
+	if f.status >= 400 && s.customError(x, f.status) {
+		return
+	}
 	result := f.result
 	if !leader && result == resultMiss {
 		// Collapsed viewers are answered from what the leader's fetch put
@@ -352,6 +358,9 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 
 // writeOriginResponse streams an origin response straight to the viewer.
 func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
+	if resp.StatusCode >= 400 && s.customError(x, resp.StatusCode) {
+		return
+	}
 	result := resultMiss
 	if resp.StatusCode >= 400 {
 		result = resultError

@@ -22,6 +22,7 @@ type exchange struct {
 	ds   *distState
 	b    *config.Behavior
 	path string // URI path after DefaultRootObject: what behaviours and the origin see
+	sub  bool   // an internal request (a custom error page)
 
 	keyBuf []byte
 }

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCommands runs the command line as a user would and checks exit codes
+// and what is printed.
+func TestCommands(t *testing.T) {
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     []string // substrings
+		stderr     []string
+		stderrNone []string
+	}{
+		{"version", []string{"version"}, 0, []string{"edgefront "}, nil, nil},
+		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront"}, nil, nil},
+		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-size SIZE", "--config FILE"}, nil},
+		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}, nil},
+		{"bad flag", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope"}, nil},
+		{"validate needs a file", []string{"validate"}, 2, nil, []string{"--config FILE is required"}, nil},
+		{"validate a good file", []string{"validate", "--config", "../../config/testdata/distribution.json"}, 0,
+			[]string{"distribution.json: ok"}, nil, nil},
+		{"validate a broken file", []string{"validate", "--config", "../../config/testdata/broken.yaml"}, 1, nil, []string{
+			"broken.yaml: distributions[0].config.CacheBehaviors.Items[0].PathPatern: unknown field (did you mean PathPattern?)",
+			"broken.yaml: distributions[0].config.Origins.Items[0].ConnectionAttempts: must be between 1 and 3 (got 5)",
+			"broken.yaml: distributions[0].config.DefaultCacheBehavior.TargetOriginId: \"missing\" names no origin or origin group",
+			"problem(s) found",
+		}, nil},
+		{"validate a missing file", []string{"validate", "--config", "testdata/nope.yaml"}, 1, nil, []string{"nope.yaml"}, nil},
+		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
+			[]string{"--config or --origin, not both"}, nil},
+		{"serve with a broken config", []string{"serve", "--config", "../../config/testdata/broken.yaml"}, 1, nil,
+			[]string{"broken.yaml: tls.mode: must be one of self-signed, files, acme"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(c.args, &out, &errOut)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out.String(), errOut.String())
+			}
+			for _, s := range c.stdout {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out.String())
+				}
+			}
+			for _, s := range c.stderr {
+				if !strings.Contains(errOut.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
+				}
+			}
+		})
+	}
+}
+
+// testEdge starts edgefront in-process on ephemeral loopback ports.
+func testEdge(t *testing.T, f serveFlags) *edge {
+	t.Helper()
+	f.http, f.https, f.admin = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	f.set = map[string]bool{"http": true, "https": true, "admin": true}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := startEdge(context.Background(), f, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.close)
+	return e
+}
+
+func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestServeQuickMode: --origin puts a CachingOptimized distribution in front
+// of an origin; http, https (HTTP/2) and the admin listener all answer.
+func TestServeQuickMode(t *testing.T) {
+	hits := 0
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "quick "+r.URL.Path)
+	}))
+	defer o.Close()
+	e := testEdge(t, serveFlags{origin: o.URL + "/base"})
+
+	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for i, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
+		resp, body := get(t, c, "http://"+e.addrs["http"]+"/page")
+		if resp.StatusCode != 200 || body != "quick /base/page" || resp.Header.Get("X-Cache") != want {
+			t.Errorf("request %d: %d %q %q", i, resp.StatusCode, body, resp.Header.Get("X-Cache"))
+		}
+	}
+	tc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true, DisableCompression: true}}
+	resp, body := get(t, tc, "https://"+e.addrs["https"]+"/page")
+	if resp.Proto != "HTTP/2.0" || body != "quick /base/page" || resp.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Errorf("https: %s %q %q", resp.Proto, body, resp.Header.Get("X-Cache"))
+	}
+	if hits != 1 {
+		t.Errorf("origin hits %d, want 1", hits)
+	}
+
+	_, health := get(t, c, "http://"+e.addrs["admin"]+"/healthz")
+	if health != "ok\n" {
+		t.Errorf("/healthz %q", health)
+	}
+	_, metrics := get(t, c, "http://"+e.addrs["admin"]+"/metrics")
+	for _, want := range []string{
+		`edgefront_requests_total{distribution="EQUICKSTART",result="Hit"} 2`,
+		`edgefront_requests_total{distribution="EQUICKSTART",result="Miss"} 1`,
+		`edgefront_origin_fetches_total{code="200",origin=`,
+		`edgefront_cache_items 1`,
+		`edgefront_origin_latency_seconds_count`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestServeDemo: with no flags the embedded demo serves at once: the site
+// from the in-process S3 bucket (Miss then Hit) and the API origin.
+func TestServeDemo(t *testing.T) {
+	e := testEdge(t, serveFlags{})
+	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	base := "http://" + e.addrs["http"]
+	for i, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
+		resp, body := get(t, c, base+"/")
+		if resp.StatusCode != 200 || !strings.Contains(body, "edgefront") || resp.Header.Get("X-Cache") != want {
+			t.Errorf("GET / #%d: %d %q", i, resp.StatusCode, resp.Header.Get("X-Cache"))
+		}
+	}
+	for i := 0; i < 2; i++ {
+		resp, body := get(t, c, base+"/api/time")
+		if resp.StatusCode != 200 || !strings.Contains(body, "epochMillis") || resp.Header.Get("X-Cache") != "Miss from cloudfront" {
+			t.Errorf("GET /api/time #%d: %d %q %q", i, resp.StatusCode, resp.Header.Get("X-Cache"), body)
+		}
+	}
+	resp, body := get(t, c, base+"/missing")
+	if resp.StatusCode != 404 || !strings.Contains(body, "<html") || resp.Header.Get("X-Cache") != "Error from cloudfront" {
+		t.Errorf("GET /missing: %d %q", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	var out bytes.Buffer
+	e.printWelcome(&out)
+	if !strings.Contains(out.String(), "curl -i "+base+"/") {
+		t.Errorf("welcome text lacks the URLs to try:\n%s", out.String())
+	}
+}
+
+// TestReload: a reload with a good file takes effect; a broken file is
+// refused and the running configuration keeps serving.
+func TestReload(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "origin")
+	}))
+	defer o.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "edgefront.yaml")
+	write := func(policy string) {
+		cfg := `
+distributions:
+  - id: ERELOAD000001
+    originEndpoints: {web: "` + o.URL + `"}
+    config:
+      CallerReference: reload
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: ` + policy + `, CachePolicyId: CachingDisabled}
+`
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("allow-all")
+	e := testEdge(t, serveFlags{config: file})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	url := "http://" + e.addrs["http"] + "/x"
+	if resp, _ := get(t, c, url); resp.StatusCode != 200 {
+		t.Fatalf("before reload: %d", resp.StatusCode)
+	}
+	write("https-only")
+	e.reload()
+	if resp, _ := get(t, c, url); resp.StatusCode != 403 {
+		t.Errorf("after reload to https-only: %d, want 403", resp.StatusCode)
+	}
+	if err := os.WriteFile(file, []byte("distributions: [{config: {Origins: 7}}]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.reload()
+	time.Sleep(10 * time.Millisecond)
+	if resp, _ := get(t, c, url); resp.StatusCode != 403 {
+		t.Errorf("after a refused reload: %d, want the previous configuration's 403", resp.StatusCode)
+	}
+}

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// customError answers an error status with the distribution's
+// CustomErrorResponse for it, when one names a ResponsePagePath: the page is
+// requested through the distribution itself (so it is matched to its own
+// cache behaviour and cached like any object) and sent with the configured
+// ResponseCode. It returns false, and the caller sends the original error,
+// when no page is configured or the page itself cannot be had.
+func (s *Server) customError(x *exchange, status int) bool {
+	if x.sub {
+		return false
+	}
+	er, ok := x.ds.dist.ErrorResponses[status]
+	if !ok || er.ResponsePagePath == "" {
+		return false
+	}
+	rec := &recorder{header: make(http.Header)}
+	sub := x.r.Clone(x.r.Context())
+	sub.Method = http.MethodGet
+	sub.URL = &url.URL{Path: er.ResponsePagePath}
+	sub.RequestURI = er.ResponsePagePath
+	sub.Body = http.NoBody
+	sub.ContentLength = 0
+	for name := range conditionalHeaders {
+		sub.Header.Del(name)
+	}
+
+	sx := s.newExchange(rec, sub)
+	defer sx.release()
+	sx.sub, sx.ds, sx.pop = true, x.ds, x.pop
+	sx.path = er.ResponsePagePath
+	sx.b = x.ds.dist.Match(sx.path)
+	if sx.cacheable() {
+		s.serveCached(sx)
+	} else {
+		s.passThrough(sx)
+	}
+	if rec.status == 0 || rec.status >= 400 {
+		s.log.Warn("custom error page unavailable; sending the original error",
+			"distribution", x.ds.dist.ID, "page", er.ResponsePagePath, "status", rec.status)
+		return false
+	}
+
+	code := status
+	if er.ResponseCode != 0 {
+		code = er.ResponseCode
+	}
+	h := x.w.Header()
+	for k, v := range rec.header {
+		switch k {
+		case "X-Cache", "Via", "X-Amz-Cf-Pop", "X-Amz-Cf-Id", "Age":
+			continue
+		}
+		h[k] = v
+	}
+	h["Content-Length"] = []string{strconv.Itoa(rec.body.Len())}
+	s.cloudFrontHeaders(x, h, resultError)
+	x.w.WriteHeader(code)
+	if x.r.Method != http.MethodHead {
+		_, _ = x.w.Write(rec.body.Bytes())
+	}
+	s.account(x, resultError, code)
+	return true
+}
+
+// recorder is the ResponseWriter of an internal request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(p)
+}
