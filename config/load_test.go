@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -546,6 +547,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("x", []byte("[1, 2"))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		// Only names inside testdata, so a configFile never leaves it.
+		tm := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("slow: %q %q", name, data)) })
+		defer tm.Stop()
 		cfg, err := Parse(filepath.Join("testdata", filepath.Base(name)), data)
 		if (cfg == nil) == (err == nil) {
 			t.Fatalf("Parse returned %v and %v", cfg, err)
