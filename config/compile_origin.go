@@ -63,7 +63,7 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 	}
 
 	o.ConnectionAttempts = inRange(p, join(path, "ConnectionAttempts"), oc.ConnectionAttempts, 1, 3, DefaultConnectionAttempts)
-	o.ConnectionTimeout = time.Duration(inRange(p, join(path, "ConnectionTimeout"), oc.ConnectionTimeout, 1, 10, 10)) * time.Second
+	o.ConnectionTimeout = secs(inRange(p, join(path, "ConnectionTimeout"), oc.ConnectionTimeout, 1, 10, int(DefaultConnectionTimeout/time.Second)))
 	if os := oc.OriginShield; os != nil {
 		o.OriginShield = OriginShield{Enabled: os.Enabled != nil && *os.Enabled, Region: os.OriginShieldRegion}
 		if o.OriginShield.Enabled && os.OriginShieldRegion == "" {

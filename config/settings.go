@@ -166,12 +166,11 @@ func setAddr(p *problems, field string, v *string, dst *string) {
 	if *v == "" {
 		return
 	}
-	host, port, err := net.SplitHostPort(*v)
+	_, port, err := net.SplitHostPort(*v)
 	if err != nil {
 		p.add(field, "%q is not a host:port address", *v)
 		return
 	}
-	_ = host
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		p.add(field, "%q has an invalid port", *v)
 	}
