@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,12 @@ type Entry struct {
 	// one ("/a.jpg?v=2", "/a.jpg*") finds it.
 	Query string
 
+	// Vary holds, as name/value pairs, the request headers a response varied
+	// on (its Vary header) that are not in the cache key, with the values of
+	// the request that fetched it; only a request with the same values may
+	// be served this entry (RFC 9111 §4.1).
+	Vary []string
+
 	// Stored is when the response was received from the origin; InitialAge is
 	// the Age it already had then (the origin's Age header, RFC 9111 §4.2.3).
 	Stored     time.Time
@@ -36,6 +43,17 @@ func (e *Entry) Age(now time.Time) time.Duration {
 	return e.InitialAge + now.Sub(e.Stored)
 }
 
+// Matches reports whether a request with header h may be served this entry:
+// its values of the Vary headers are those the entry was fetched with.
+func (e *Entry) Matches(h http.Header) bool {
+	for i := 0; i+1 < len(e.Vary); i += 2 {
+		if strings.Join(h.Values(e.Vary[i]), ", ") != e.Vary[i+1] {
+			return false
+		}
+	}
+	return true
+}
+
 // Fresh reports whether the entry can be served without asking the origin.
 func (e *Entry) Fresh(now time.Time) bool {
 	return now.Sub(e.Stored) < e.TTL
@@ -45,6 +63,9 @@ func (e *Entry) Fresh(now time.Time) bool {
 // overhead.
 func (e *Entry) Size() int64 {
 	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path)+len(e.Query))
+	for _, v := range e.Vary {
+		n += int64(len(v)) + 16
+	}
 	for k, vs := range e.Header {
 		n += int64(len(k))
 		for _, v := range vs {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edgefront/edgefront/cache"
@@ -28,15 +29,81 @@ func (s *Server) serveCached(x *exchange) {
 		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
 	}
 	key := string(x.keyBuf)
-	if e, ok := s.store.Get(key); ok && e.Fresh(s.now()) {
-		result := resultHit
-		if e.Status >= 400 {
-			result = resultError
-		}
-		s.serveEntry(x, e, result)
+	e, ok := s.store.Get(key)
+	if !ok || !e.Matches(x.r.Header) {
+		s.fetchShared(x, key, enc, nil)
 		return
 	}
-	s.fetchShared(x, key, enc)
+	now := s.now()
+	if e.Fresh(now) {
+		s.serveEntry(x, e, hitResult(e))
+		return
+	}
+	if e.Status < 400 && now.Sub(e.Stored) < e.TTL+e.StaleWhileRevalidate {
+		// stale-while-revalidate: the stale object now, a refresh in the
+		// background (one per key at a time).
+		s.revalidateInBackground(x, key, enc, e)
+		s.serveEntry(x, e, resultHit)
+		return
+	}
+	// Expired: ask the origin, conditionally when the entry has validators;
+	// a 304 refreshes it (RefreshHit), an origin failure may serve it stale.
+	if e.Status >= 400 {
+		e = nil // an expired error is simply fetched again
+	}
+	s.fetchShared(x, key, enc, e)
+}
+
+// hitResult is the X-Cache result of serving e from the cache.
+func hitResult(e *cache.Entry) string {
+	if e.Status >= 400 {
+		return resultError
+	}
+	return resultHit
+}
+
+// revalidateInBackground refreshes an entry served stale under
+// stale-while-revalidate, once per key at a time, with no viewer waiting.
+func (s *Server) revalidateInBackground(x *exchange, key, enc string, stale *cache.Entry) {
+	if _, busy := s.revalidating.LoadOrStore(key, true); busy {
+		return
+	}
+	job := s.newJob(x, key, enc, stale)
+	job.background = true
+	ctx, cancel := context.WithCancel(context.WithoutCancel(x.r.Context()))
+	f := newFlight(key, cancel)
+	f.refs = 0
+	go func() {
+		defer s.revalidating.Delete(key)
+		s.runFlight(ctx, f, job)
+	}()
+}
+
+// newJob describes the origin fetch for a cacheable request; stale, when
+// not nil, is the expired entry to revalidate (its validators are sent).
+func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *flightJob {
+	job := &flightJob{
+		key: key, dist: x.ds.dist, behavior: x.b, originID: x.b.TargetOriginID,
+		fetcher: x.ds.fetchers[x.b.TargetOriginID], path: escapedPath(x), id: x.id,
+		// GET even for a HEAD: the whole object is what gets cached.
+		req:   s.originRequest(x, http.MethodGet, enc, false),
+		stale: stale,
+		enc:   enc,
+
+		viewerHeader: x.r.Header,
+	}
+	if !isNone(x.b.CachePolicy.QueryStrings) {
+		job.query = x.r.URL.RawQuery
+	}
+	if stale != nil {
+		if v := stale.Header.Get("ETag"); v != "" {
+			job.req.Header.Set("If-None-Match", v)
+		}
+		if v := stale.Header.Get("Last-Modified"); v != "" {
+			job.req.Header.Set("If-Modified-Since", v)
+		}
+	}
+	return job
 }
 
 // serveEntry answers from a cached entry. Plain GETs and HEADs take the
@@ -95,25 +162,22 @@ type flightJob struct {
 	path     string // escaped, as invalidations name it
 	query    string // the raw query when it is part of the key
 	id       string
+	enc      string       // the normalised encoding in the key
+	stale    *cache.Entry // the expired entry being revalidated, if any
+	// background: no viewer reads this flight (stale-while-revalidate).
+	background bool
+	// viewerHeader is the leader's request header, for Vary.
+	viewerHeader http.Header
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
-func (s *Server) fetchShared(x *exchange, key, enc string) {
+func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 	f, ctx, leader := s.flights.join(key, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})
 	if leader {
-		job := &flightJob{
-			key: key, dist: x.ds.dist, behavior: x.b, originID: x.b.TargetOriginID,
-			fetcher: x.ds.fetchers[x.b.TargetOriginID], path: escapedPath(x), id: x.id,
-			// GET even for a HEAD: the whole object is what gets cached.
-			req: s.originRequest(x, http.MethodGet, enc, false),
-		}
-		if !isNone(x.b.CachePolicy.QueryStrings) {
-			job.query = x.r.URL.RawQuery
-		}
-		go s.runFlight(ctx, f, job)
+		go s.runFlight(ctx, f, s.newJob(x, key, enc, stale))
 	} else {
 		s.metrics.collapsed.Inc()
 	}
@@ -131,6 +195,10 @@ func (s *Server) fetchShared(x *exchange, key, enc string) {
 	}
 
 	switch {
+	case f.shared && !leader && !(&cache.Entry{Vary: f.vary}).Matches(x.r.Header):
+		// The response varies on a header this viewer sent differently.
+		s.flights.leave(f)
+		s.passThrough(x)
 	case f.err != nil || f.shared:
 		s.serveFlight(x, f, leader)
 	case leader:
@@ -157,17 +225,45 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	}
 	resp, err := j.fetcher.Fetch(ctx, j.req)
 	if err != nil {
+		if j.stale != nil && !isCanceled(err) {
+			s.metrics.originFetch(j.originID, origin.StatusOf(err), s.now().Sub(start))
+			s.log.Warn("origin fetch failed; serving the cached object stale", "distribution", j.dist.ID,
+				"origin", j.originID, "path", j.path, "err", err)
+			s.shareEntry(f, j.stale, resultHit)
+			return
+		}
 		s.failFlight(f, j, err, start)
 		return
 	}
 	s.metrics.originFetch(j.originID, resp.StatusCode, s.now().Sub(start))
+	if j.stale != nil {
+		switch resp.StatusCode {
+		case http.StatusNotModified:
+			// Still valid: the cached body with the 304's updated headers.
+			resp.Body.Close()
+			e := s.refreshed(j, resp.Header, start)
+			s.store.Set(j.key, e)
+			s.shareEntry(f, e, resultRefreshHit)
+			return
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			// CloudFront serves the cached object when the origin fails
+			// with a 5xx (stale-if-error, "origin unavailable").
+			resp.Body.Close()
+			s.shareEntry(f, j.stale, resultHit)
+			return
+		}
+	}
 	d := s.decide(j, resp)
+	vary, cacheable := varyValues(resp.Header, j)
+	if !cacheable {
+		d.Store = false
+	}
 	limit := s.maxObjectSize()
 	if !d.Store || resp.ContentLength > limit {
 		f.status, f.header = resp.StatusCode, resp.Header
 		s.flights.forget(f)
 		f.mu.Lock()
-		gone := f.leaderGone
+		gone := f.leaderGone || j.background
 		if !gone {
 			f.direct = resp
 		}
@@ -181,20 +277,29 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	}
 
 	hdr := storedHeader(resp.Header, j.behavior)
-	if resp.ContentLength >= 0 {
-		hdr["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
+	enc := compression(j.behavior, j.enc, resp)
+	switch {
+	case enc != "":
+		hdr = compressedHeader(hdr, enc)
+	case resp.ContentLength >= 0:
+		hdr["Content-Length"] = contentLength(resp.ContentLength)
 	}
-	f.status, f.header, f.shared = resp.StatusCode, hdr, true
+	f.status, f.header, f.shared, f.vary = resp.StatusCode, hdr, true, vary
 	f.result = resultMiss
 	if resp.StatusCode >= 400 {
 		f.result = resultError
 	}
-	if resp.ContentLength > 0 {
+	if enc == "" && resp.ContentLength > 0 {
 		f.body = make([]byte, 0, resp.ContentLength)
 	}
 	close(f.ready)
 
-	tooLarge, err := f.fill(resp.Body, limit)
+	var tooLarge bool
+	if enc != "" {
+		_, err = f.fillCompressed(resp.Body, enc)
+	} else {
+		tooLarge, err = f.fill(resp.Body, limit)
+	}
 	resp.Body.Close()
 	if err != nil {
 		s.flights.forget(f)
@@ -203,14 +308,19 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		return
 	}
 	if !tooLarge {
+		body := f.body
 		stored := hdr
-		if resp.ContentLength < 0 {
+		if enc != "" || resp.ContentLength < 0 {
 			stored = hdr.Clone()
-			stored["Content-Length"] = []string{strconv.Itoa(len(f.body))}
+			stored["Content-Length"] = contentLength(int64(len(body)))
+			if cap(body) > len(body)+len(body)/8 {
+				// Do not keep a growing buffer's spare room in the cache.
+				body = append([]byte(nil), body...)
+			}
 		}
 		s.store.Set(j.key, &cache.Entry{
-			Status: resp.StatusCode, Header: stored, Body: f.body,
-			Distribution: j.dist.ID, Path: j.path, Query: j.query,
+			Status: resp.StatusCode, Header: stored, Body: body,
+			Distribution: j.dist.ID, Path: j.path, Query: j.query, Vary: vary,
 			Stored: start, InitialAge: cache.InitialAge(resp.Header),
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		})
@@ -218,6 +328,63 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	s.flights.forget(f)
 	f.finish(nil)
 	f.cancel()
+}
+
+// varyValues returns the request header values a response's Vary header
+// makes part of its identity beyond the cache key, as name/value pairs;
+// cacheable is false for "Vary: *", which no later request can match.
+// Accept-Encoding needs no check: the origin gets exactly the normalised
+// encoding in the key, or none.
+func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
+	for _, v := range h["Vary"] {
+		for _, name := range strings.Split(v, ",") {
+			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+			switch {
+			case name == "":
+			case name == "*":
+				return nil, false
+			case name == "Accept-Encoding" || j.behavior.CachePolicy.Headers.Includes(name):
+			default:
+				pairs = append(pairs, name, strings.Join(j.viewerHeader.Values(name), ", "))
+			}
+		}
+	}
+	return pairs, true
+}
+
+// shareEntry answers every viewer of a flight from a cached entry.
+func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
+	f.status, f.header, f.shared, f.result = e.Status, e.Header, true, result
+	f.body = e.Body
+	s.flights.forget(f)
+	close(f.ready)
+	f.finish(nil)
+	f.cancel()
+}
+
+// refreshed is the stale entry of j made fresh again by a 304: its body, its
+// headers updated with the ones the 304 carries (RFC 9111 §4.3.4), and a new
+// TTL decided on them.
+func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Entry {
+	old := j.stale
+	hdr := old.Header.Clone()
+	for k, v := range h {
+		switch k {
+		case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Age", "Connection":
+			continue
+		}
+		hdr[k] = v
+	}
+	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
+	e := *old
+	e.Header, e.Stored, e.InitialAge = hdr, at, cache.InitialAge(h)
+	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
+	return &e
+}
+
+func isCanceled(err error) bool {
+	var oe *origin.Error
+	return errors.As(err, &oe) && oe.Kind == origin.Canceled
 }
 
 // failFlight ends a flight whose origin could not be reached: every viewer

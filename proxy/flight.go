@@ -30,6 +30,9 @@ type flight struct {
 	// (not cacheable): each waiter then fetches on its own.
 	shared bool
 	result string // X-Cache result for the viewers of this flight
+	// vary holds the Vary name/value pairs of a shared response: a waiter
+	// whose request differs is not served it.
+	vary []string
 
 	mu      sync.Mutex
 	body    []byte        // grows; bytes once written never change

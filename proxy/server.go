@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,8 @@ type Server struct {
 	newFetcher func(*config.Origin) (origin.Fetcher, error)
 	metrics    *metrics
 	flights    *group
+	// revalidating holds the keys being refreshed in the background.
+	revalidating sync.Map
 
 	state atomic.Pointer[state]
 
