@@ -37,6 +37,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, l.errors()
 	}
 	cfg := &Config{Source: name}
+	if isTemplateDocument(doc) { // a CloudFormation template: cloudformation.go
+		return l.template(sp, name, data, doc, cfg)
+	}
 	if isDistributionDocument(doc) {
 		compileSettings(sp, &settingsFile{}, l.dir, cfg)
 		dc, id, domain := decodeDistributionDocument(sp, "", "DistributionConfig", doc)

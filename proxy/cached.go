@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/origin"
@@ -382,6 +383,24 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	return &e
 }
 
+// detailedResult is the access log's x-edge-detailed-result-type for an
+// origin failure.
+func detailedResult(err error) string {
+	var oe *origin.Error
+	if !errors.As(err, &oe) {
+		return accesslog.OriginError
+	}
+	switch oe.Kind {
+	case origin.Connect:
+		return accesslog.OriginConnectError
+	case origin.Timeout:
+		return accesslog.OriginReadError
+	case origin.Protocol:
+		return accesslog.OriginInvalidResponseError
+	}
+	return accesslog.OriginError
+}
+
 func isCanceled(err error) bool {
 	var oe *origin.Error
 	return errors.As(err, &oe) && oe.Kind == origin.Canceled
@@ -469,6 +488,9 @@ func storedHeader(h http.Header, b *config.Behavior) http.Header {
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	defer s.flights.leave(f)
+	if f.err != nil {
+		x.detailed = detailedResult(f.err)
+	}
 	if f.status >= 400 && s.customError(x, f.status) {
 		return
 	}

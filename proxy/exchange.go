@@ -25,13 +25,20 @@ type exchange struct {
 	sub  bool   // an internal request (a custom error page)
 
 	keyBuf []byte
+
+	// cw counts what is written to the viewer; w points at it.
+	cw countingWriter
+	// detailed is the access log's x-edge-detailed-result-type when it is
+	// more than the result type (an origin failure).
+	detailed string
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]byte, 0, 256)} }}
 
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := exchangePool.Get().(*exchange)
-	x.w, x.r, x.start = w, r, s.now()
+	x.cw = countingWriter{ResponseWriter: w}
+	x.w, x.r, x.start = &x.cw, r, s.now()
 	x.id = newRequestID()
 	return x
 }
@@ -43,6 +50,91 @@ func (x *exchange) release() {
 }
 
 func (x *exchange) https() bool { return x.r.TLS != nil }
+
+// countingWriter counts the body bytes written to the viewer and notes when
+// the first one went out. It passes Flush through.
+type countingWriter struct {
+	http.ResponseWriter
+	status    int
+	bytes     int64
+	firstByte time.Time
+}
+
+func (w *countingWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.firstByte.IsZero() {
+		w.firstByte = time.Now()
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// CloudFront's limits on a viewer request ("Quotas": maximum length of a
+// URL, of the request headers): over them it answers 413 and closes the
+// connection.
+const (
+	maxURLLength    = 8192
+	maxHeaderLength = 20480
+)
+
+// withinLimits enforces the request limits and request-smuggling hygiene;
+// it answers the viewer itself and returns false when the request goes no
+// further.
+func (s *Server) withinLimits(x *exchange) bool {
+	r := x.r
+	scheme := len("http://")
+	if r.TLS != nil {
+		scheme++
+	}
+	n := len(r.RequestURI)
+	if !strings.HasPrefix(r.RequestURI, "/") {
+		n = len(r.URL.RequestURI())
+	}
+	if scheme+len(r.Host)+n > maxURLLength || headerLength(r) > maxHeaderLength {
+		x.w.Header().Set("Connection", "close")
+		s.sendError(x, http.StatusRequestEntityTooLarge, msgRequestTooLarge)
+		return false
+	}
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// A chunked HTTP/1.1 request may have carried a Content-Length too
+		// (net/http drops it); RFC 9112 §6.1 requires closing the
+		// connection after such a message, so nothing smuggled behind its
+		// body is read as a next request.
+		x.w.Header().Set("Connection", "close")
+	}
+	return true
+}
+
+// headerLength is the size of a request's header block: the request line,
+// Host, and every header line.
+func headerLength(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
 
 // viewerRules applies the behaviour's viewer protocol policy and allowed
 // methods; it answers the viewer itself and returns false when the request

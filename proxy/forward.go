@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -180,6 +181,20 @@ func forwardedCookies(r *http.Request, a, b config.Selection) string {
 	return strings.Join(kept, "; ")
 }
 
+// bodyReader remembers a failure to read the viewer's request body.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
 func isNone(s config.Selection) bool { return s.Behavior == "" || s.Behavior == config.SelectNone }
 
 // passThrough sends a request that is not cached straight to the origin and
@@ -191,8 +206,20 @@ func (s *Server) passThrough(x *exchange) {
 		return
 	}
 	req := s.originRequest(x, x.r.Method, "", true)
+	var body *bodyReader
+	if req.Body != nil {
+		body = &bodyReader{r: req.Body}
+		req.Body = body
+	}
 	start := s.now()
 	resp, err := f.Fetch(x.r.Context(), req)
+	if err != nil && body != nil && body.err != nil {
+		// The viewer's own body could not be read (a malformed chunked
+		// encoding): the viewer's fault, not the origin's.
+		x.w.Header().Set("Connection", "close")
+		s.sendError(x, http.StatusBadRequest, msgBadRequestBody)
+		return
+	}
 	if err != nil {
 		status := origin.StatusOf(err)
 		s.metrics.originFetch(x.b.TargetOriginID, status, s.now().Sub(start))
@@ -200,6 +227,7 @@ func (s *Server) passThrough(x *exchange) {
 			return
 		}
 		s.log.Warn("origin fetch failed", "distribution", x.ds.dist.ID, "origin", x.b.TargetOriginID, "path", x.path, "err", err)
+		x.detailed = detailedResult(err)
 		msg := msgOriginConnect
 		if status == http.StatusGatewayTimeout {
 			msg = msgOriginTimeout

@@ -72,12 +72,11 @@ const (
 	msgNotConfigured   = "edgefront has no configuration loaded yet."
 	msgDisabled        = "Bad request. This distribution is disabled."
 	msgRequestTooLarge = "Bad request. The request is too large."
+	msgBadRequestBody  = "Bad request. The request body could not be read."
 )
 
 // errorPage renders CloudFront's generated error page.
 func errorPage(status int, msg, requestID string) []byte {
-	title := http.StatusText(status)
-	_ = title
 	return fmt.Appendf(nil, `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">
 <HTML><HEAD><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=iso-8859-1">
 <TITLE>ERROR: The request could not be satisfied</TITLE>

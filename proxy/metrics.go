@@ -1,16 +1,25 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/edgefront/edgefront/accesslog"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are the proxy's Prometheus metrics, on the registry given to New.
 type metrics struct {
-	requests       *prometheus.CounterVec
+	requests        *prometheus.CounterVec
+	bytesDownloaded prometheus.Counter
+	bytesUploaded   prometheus.Counter
+	errors          *prometheus.CounterVec
 	originFetches  *prometheus.CounterVec
 	originLatency  *prometheus.HistogramVec
 	collapsed      prometheus.Counter
@@ -38,6 +47,18 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 			Help:    "Time from sending a request to an origin until its response headers arrived.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}, []string{"origin"}),
+		bytesDownloaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "bytes_downloaded_total",
+			Help: "Body bytes sent to viewers (CloudWatch's BytesDownloaded).",
+		}),
+		bytesUploaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "bytes_uploaded_total",
+			Help: "Request body bytes received from viewers (CloudWatch's BytesUploaded).",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "error_responses_total",
+			Help: "Viewer responses with a 4xx or 5xx status, by class; with edgefront_requests_total they give CloudWatch's 4xxErrorRate and 5xxErrorRate.",
+		}, []string{"class"}),
 		collapsed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "edgefront", Name: "collapsed_requests_total",
 			Help: "Cache misses that joined an origin fetch already under way instead of making their own.",
@@ -50,7 +71,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.originFetches, m.originLatency, m.collapsed, m.flightsPending} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.flightsPending} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -75,9 +96,108 @@ func (m *metrics) originFetch(originID string, status int, took time.Duration) {
 	m.originLatency.WithLabelValues(originID).Observe(took.Seconds())
 }
 
-// account records a finished viewer request.
+// account records a finished viewer request: its metrics, and its access
+// log line when access logging is on. Internal requests (custom error pages)
+// are accounted as part of the viewer request they serve.
 func (s *Server) account(x *exchange, result string, status int) {
+	if x.sub {
+		return
+	}
 	if x.ds != nil {
 		x.ds.results.byResult[result].Inc()
 	}
+	s.metrics.bytesDownloaded.Add(float64(x.cw.bytes))
+	if x.r.ContentLength > 0 {
+		s.metrics.bytesUploaded.Add(float64(x.r.ContentLength))
+	}
+	if status >= 400 {
+		s.metrics.errors.WithLabelValues(strconv.Itoa(status/100) + "xx").Inc()
+	}
+	if s.accessLog == nil {
+		return
+	}
+	s.accessLog.Log(s.logRecord(x, result, status))
+}
+
+// logRecord describes a finished request in CloudFront's access log terms.
+func (s *Server) logRecord(x *exchange, result string, status int) *accesslog.Record {
+	r, now := x.r, s.now()
+	h := x.w.Header()
+	rec := &accesslog.Record{
+		Time: now, Method: r.Method, HostHeader: r.Host,
+		URIStem: r.URL.EscapedPath(), URIQuery: r.URL.RawQuery, Status: status,
+		Referer: r.Header.Get("Referer"), UserAgent: r.UserAgent(),
+		ResultType: result, ResponseResultType: result, DetailedResultType: x.detailed, RequestID: x.id,
+		Protocol: "http", ProtocolVersion: r.Proto,
+		ForwardedFor:  r.Header.Get("X-Forwarded-For"),
+		TimeTaken:     now.Sub(x.start),
+		ContentType:   h.Get("Content-Type"),
+		ContentLength: -1,
+		BytesSent:     x.cw.bytes + headerBytes(h),
+		BytesReceived: requestBytes(r),
+	}
+	if len(x.pop) > 0 {
+		rec.EdgeLocation = x.pop[0]
+	}
+	if x.ds != nil {
+		rec.Host = x.ds.dist.DomainName
+		if x.ds.logCookies {
+			rec.Cookie = r.Header.Get("Cookie")
+		}
+	}
+	if !x.cw.firstByte.IsZero() {
+		rec.TimeToFirstByte = x.cw.firstByte.Sub(x.start)
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		rec.ClientIP, rec.ClientPort = ap.Addr().Unmap(), int(ap.Port())
+	}
+	if r.TLS != nil {
+		rec.Protocol = "https"
+		rec.TLSProtocol = tlsVersionName(r.TLS.Version)
+		rec.TLSCipher = tls.CipherSuiteName(r.TLS.CipherSuite)
+	}
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil {
+		rec.ContentLength = n
+	}
+	if cr := h.Get("Content-Range"); cr != "" {
+		if _, err := fmt.Sscanf(cr, "bytes %d-%d/", &rec.RangeStart, &rec.RangeEnd); err == nil {
+			rec.Ranged = true
+		}
+	}
+	return rec
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return ""
+}
+
+// headerBytes approximates the bytes of a response's header block.
+func headerBytes(h http.Header) int64 {
+	n := int64(len("HTTP/1.1 200 OK\r\n\r\n"))
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	return n
+}
+
+// requestBytes approximates the bytes of a request: request line, headers
+// and body.
+func requestBytes(r *http.Request) int64 {
+	n := int64(len(r.Method)+len(r.RequestURI)+len(r.Proto)+4) + headerBytes(r.Header) - int64(len("HTTP/1.1 200 OK"))
+	if r.ContentLength > 0 {
+		n += r.ContentLength
+	}
+	return n
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/origin"
@@ -34,6 +35,9 @@ type Options struct {
 	Now      func() time.Time      // nil: time.Now
 	// NewFetcher builds the fetcher of an origin; nil means origin.New.
 	NewFetcher func(*config.Origin) (origin.Fetcher, error)
+	// AccessLog receives a CloudFront standard log record for every viewer
+	// request; nil disables access logging.
+	AccessLog *accesslog.Logger
 	// NodeID names this edgefront node in the Via header
 	// ("1.1 <NodeID>.cloudfront.net (CloudFront)"); 32 hex digits, derived
 	// from the host name when empty.
@@ -48,6 +52,7 @@ type Server struct {
 	now        func() time.Time
 	newFetcher func(*config.Origin) (origin.Fetcher, error)
 	metrics    *metrics
+	accessLog  *accesslog.Logger
 	flights    *group
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
@@ -72,6 +77,8 @@ type distState struct {
 	dist     *config.Distribution
 	fetchers map[string]origin.Fetcher // by origin or origin group ID
 	results  *resultCounters
+	// logCookies: the distribution's Logging.IncludeCookies.
+	logCookies bool
 }
 
 // New returns a Server with no configuration; call Load before serving.
@@ -84,6 +91,7 @@ func New(o Options) (*Server, error) {
 		log:        o.Logger,
 		now:        o.Now,
 		newFetcher: o.NewFetcher,
+		accessLog:  o.AccessLog,
 		flights:    newGroup(),
 	}
 	if s.log == nil {
@@ -115,7 +123,8 @@ func New(o Options) (*Server, error) {
 func (s *Server) Load(cfg *config.Config) error {
 	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState)}
 	for _, d := range cfg.Distributions {
-		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID)}
+		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID),
+			logCookies: includeCookies(d)}
 		for id, o := range d.Origins {
 			f, err := s.newFetcher(o)
 			if err != nil {
@@ -155,6 +164,11 @@ func (s *Server) Load(cfg *config.Config) error {
 	return nil
 }
 
+// includeCookies reports the distribution's Logging.IncludeCookies.
+func includeCookies(d *config.Distribution) bool {
+	return d.Raw != nil && d.Raw.Logging != nil && d.Raw.Logging.IncludeCookies != nil && *d.Raw.Logging.IncludeCookies
+}
+
 // Config returns the configuration in force (nil before Load).
 func (s *Server) Config() *config.Config {
 	if st := s.state.Load(); st != nil {
@@ -186,6 +200,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.pop = st.pop
+
+	// 0. CloudFront's request limits: URL and headers.
+	if !s.withinLimits(x) {
+		return
+	}
 
 	// 1. distribution: Host → distribution.
 	ds := st.distribution(r.Host)

@@ -3,14 +3,19 @@
 // ACME certificates through autocert.
 //
 // A Provider is built once from config.TLS; its Config is what the https
-// listener serves with. In every mode the listener offers ALPN "h2" then
-// "http/1.1" and accepts TLS 1.2 and later.
+// listener serves with. Each distribution's CloudFront security policy
+// (ViewerCertificate.MinimumProtocolVersion) and HttpVersion are chosen by
+// SNI: the protocol versions and cipher suites of the policy, and ALPN "h2"
+// then "http/1.1", or "http/1.1" alone for http1.1 and http3 distributions.
+// Names of no distribution get TLS 1.2 and later with "h2" and "http/1.1".
+// QUICConfig is the HTTP/3 listener's configuration.
 package tls
 
 import (
 	cryptotls "crypto/tls"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
@@ -25,35 +30,116 @@ type Provider struct {
 	getCertificate func(*cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error)
 	// acme is set in acme mode only.
 	acme *autocert.Manager
+
+	// sites holds the distributions' policies; SetDistributions swaps it.
+	sites atomic.Pointer[siteState]
+	// listener and listenerPol are what names of no distribution get.
+	listener    *siteConfigs
+	listenerPol Policy
+}
+
+// siteState is one set of distributions with their TLS configurations.
+type siteState struct {
+	table   *siteTable
+	configs map[*site]*siteConfigs
+}
+
+// Option configures a Provider.
+type Option func(*options)
+
+type options struct {
+	dists []Distribution
+}
+
+// WithDistributions sets the distributions whose security policies and HTTP
+// versions the provider applies by SNI (see DistributionOf).
+func WithDistributions(ds ...Distribution) Option {
+	return func(o *options) { o.dists = append(o.dists, ds...) }
 }
 
 // New builds the certificates for c. names are the host names the listener
 // serves (distribution domain names and aliases); a self-signed certificate
 // covers them plus localhost, 127.0.0.1 and ::1.
-func New(c config.TLS, names []string) (*Provider, error) {
+func New(c config.TLS, names []string, opts ...Option) (*Provider, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var p *Provider
 	switch c.Mode {
 	case "", config.TLSSelfSigned:
 		cert, err := selfSigned(names)
 		if err != nil {
 			return nil, err
 		}
-		return &Provider{mode: config.TLSSelfSigned, getCertificate: func(*cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error) {
+		p = &Provider{mode: config.TLSSelfSigned, getCertificate: func(*cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error) {
 			return cert, nil
-		}}, nil
+		}}
 	case config.TLSFiles:
 		s, err := loadFiles(c.Certificates)
 		if err != nil {
 			return nil, err
 		}
-		return &Provider{mode: config.TLSFiles, getCertificate: s.get}, nil
+		p = &Provider{mode: config.TLSFiles, getCertificate: s.get}
 	case config.TLSACME:
 		m, err := newACME(c.ACME)
 		if err != nil {
 			return nil, err
 		}
-		return &Provider{mode: config.TLSACME, getCertificate: m.GetCertificate, acme: m}, nil
+		p = &Provider{mode: config.TLSACME, getCertificate: m.GetCertificate, acme: m}
+	default:
+		return nil, fmt.Errorf("tls: mode: unknown mode %q (want %s, %s or %s)", c.Mode, config.TLSSelfSigned, config.TLSFiles, config.TLSACME)
 	}
-	return nil, fmt.Errorf("tls: mode: unknown mode %q (want %s, %s or %s)", c.Mode, config.TLSSelfSigned, config.TLSFiles, config.TLSACME)
+	p.listenerPol, _ = LookupPolicy(listenerPolicy)
+	p.listener = configsFor(&site{policy: p.listenerPol, h2: true}, p.base(), p.extraALPN())
+	if err := p.SetDistributions(o.dists); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetDistributions replaces the distributions whose security policies and
+// HTTP versions apply (on a configuration reload); handshakes under way
+// finish with the previous set. On error the previous set stays in force.
+func (p *Provider) SetDistributions(ds []Distribution) error {
+	t, err := newSiteTable(ds)
+	if err != nil {
+		return err
+	}
+	st := &siteState{table: t, configs: make(map[*site]*siteConfigs)}
+	base, extra := p.base(), p.extraALPN()
+	for _, s := range t.byName {
+		if _, done := st.configs[s]; !done {
+			st.configs[s] = configsFor(s, base, extra)
+		}
+	}
+	if t.only != nil {
+		if _, done := st.configs[t.only]; !done {
+			st.configs[t.only] = configsFor(t.only, base, extra)
+		}
+	}
+	p.sites.Store(st)
+	return nil
+}
+
+// HTTP3 reports whether the distribution serving host (a Host header value
+// or TLS server name) enables HTTP/3 (HttpVersion http2and3 or http3).
+func (p *Provider) HTTP3(host string) bool {
+	s := p.sites.Load().table.lookup(host)
+	return s != nil && s.h3
+}
+
+// base is the configuration every site's starts from: the certificates.
+func (p *Provider) base() *cryptotls.Config {
+	return &cryptotls.Config{GetCertificate: p.getCertificate}
+}
+
+// extraALPN are protocols offered beside HTTP's: acme-tls/1 in acme mode.
+func (p *Provider) extraALPN() []string {
+	if p.acme != nil {
+		return []string{acme.ALPNProto}
+	}
+	return nil
 }
 
 // Mode returns the provider's mode: config.TLSSelfSigned, config.TLSFiles or
@@ -61,33 +147,58 @@ func New(c config.TLS, names []string) (*Provider, error) {
 func (p *Provider) Mode() string { return p.mode }
 
 // Config returns the listener's TLS configuration: ALPN "h2" then
-// "http/1.1", TLS 1.2 minimum. Each call returns a new *crypto/tls.Config
-// that the caller may modify.
+// "http/1.1", TLS 1.2 minimum, and per distribution (by SNI) its security
+// policy and HTTP versions. Each call returns a new *crypto/tls.Config that
+// the caller may modify.
 func (p *Provider) Config() *cryptotls.Config {
 	c := &cryptotls.Config{
 		NextProtos:     []string{"h2", "http/1.1"},
 		MinVersion:     cryptotls.VersionTLS12,
 		GetCertificate: p.getCertificate,
-		// Seam for per-distribution security policies: CloudFront's
-		// ViewerCertificate.MinimumProtocolVersion (TLSv1.2_2021 …) is
-		// chosen by SNI, so it belongs in configForClient, which will look
-		// up the distribution serving hello.ServerName and return a config
-		// with that policy's MinVersion and CipherSuites.
+		// CloudFront's ViewerCertificate.MinimumProtocolVersion is chosen
+		// by SNI: configForClient returns the distribution's configuration.
 		GetConfigForClient: p.configForClient,
 	}
-	if p.acme != nil {
-		// TLS-ALPN-01 challenges arrive on the https listener; autocert's
-		// GetCertificate answers them when the client offers acme-tls/1.
-		c.NextProtos = append(c.NextProtos, acme.ALPNProto)
-	}
+	// TLS-ALPN-01 challenges arrive on the https listener; autocert's
+	// GetCertificate answers them when the client offers acme-tls/1.
+	c.NextProtos = append(c.NextProtos, p.extraALPN()...)
 	return c
 }
 
-// configForClient returns the TLS configuration for one ClientHello, or nil
-// to use the listener's. Today every name uses the listener's configuration;
-// per-distribution minimum protocol versions plug in here.
-func (p *Provider) configForClient(*cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
-	return nil, nil
+// configForClient returns the TLS configuration for one ClientHello: that of
+// the distribution serving hello.ServerName, else the listener's. A viewer
+// that cannot do HTTP/2 under the policy (TLS below 1.2, or no AEAD suite
+// in common) is offered HTTP/1.1 only, so it never lands on an HTTP/2
+// connection that net/http would refuse as inadequately secure.
+func (p *Provider) configForClient(hello *cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
+	st := p.sites.Load()
+	sc, pol := p.listener, &p.listenerPol
+	if s := st.table.lookup(hello.ServerName); s != nil {
+		sc, pol = st.configs[s], &s.policy
+	}
+	if !pol.h2Capable(hello) {
+		return sc.h1Only, nil
+	}
+	return sc.withH2, nil
+}
+
+// QUICConfig returns the HTTP/3 listener's TLS configuration: TLS 1.3, ALPN
+// "h3", for the distributions that enable HTTP/3; a handshake for any other
+// name is refused. Each call returns a new *crypto/tls.Config.
+func (p *Provider) QUICConfig() *cryptotls.Config {
+	return &cryptotls.Config{
+		MinVersion:     cryptotls.VersionTLS13,
+		NextProtos:     []string{alpnH3},
+		GetCertificate: p.getCertificate,
+		GetConfigForClient: func(hello *cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
+			st := p.sites.Load()
+			s := st.table.lookup(hello.ServerName)
+			if s == nil || !s.h3 {
+				return nil, fmt.Errorf("tls: %q: no distribution with HTTP/3 enabled serves this name", hello.ServerName)
+			}
+			return st.configs[s].quic, nil
+		},
+	}
 }
 
 // HTTPHandler wraps the plain-http handler so that ACME HTTP-01 challenges

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/demo"
@@ -48,6 +49,9 @@ type serveFlags struct {
 	cacheSize               string
 	set                     map[string]bool // flags given on the command line
 	logFormat, logLevelName string
+	accessLog, accessFormat string
+	accessMaxSize           string
+	accessKeep              int
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {
@@ -61,6 +65,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.cacheSize, "cache-size", "", "cache memory `SIZE`, e.g. 512MiB or 2GiB (default from config, else 512MiB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&f.logLevelName, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&f.accessLog, "access-log", "", "write CloudFront standard access logs to `FILE` (\"-\" for stdout; rotated by size)")
+	fs.StringVar(&f.accessFormat, "access-log-format", "standard", "access log `FORMAT`: standard (CloudFront's tab-separated fields) or json (real-time log field names)")
+	fs.StringVar(&f.accessMaxSize, "access-log-max-size", "100MiB", "rotate the access log file at `SIZE`")
+	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -129,6 +137,7 @@ type edge struct {
 	log     *slog.Logger
 	demo    *demo.Demo
 	store   *cache.Store
+	access  *accesslog.Logger
 	proxy   *proxy.Server
 	servers []*http.Server
 	addrs   map[string]string // listener name → bound address
@@ -195,7 +204,11 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, e.store)
-	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log})
+	if e.access, err = openAccessLog(f, os.Stdout); err != nil {
+		e.close()
+		return nil, err
+	}
+	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access})
 	if err != nil {
 		e.close()
 		return nil, err
@@ -268,6 +281,35 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	return e, nil
 }
 
+// openAccessLog opens the access log the flags ask for (nil for none).
+func openAccessLog(f serveFlags, stdout io.Writer) (*accesslog.Logger, error) {
+	if f.accessLog == "" {
+		return nil, nil
+	}
+	var format accesslog.Format
+	switch f.accessFormat {
+	case "standard":
+		format = accesslog.Standard
+	case "json":
+		format = accesslog.JSON
+	default:
+		return nil, fmt.Errorf("--access-log-format %q: want standard or json", f.accessFormat)
+	}
+	var w io.Writer = stdout
+	if f.accessLog != "-" {
+		size, err := config.ParseSize(f.accessMaxSize)
+		if err != nil {
+			return nil, fmt.Errorf("--access-log-max-size: %w", err)
+		}
+		file, err := accesslog.OpenFile(f.accessLog, size, f.accessKeep)
+		if err != nil {
+			return nil, fmt.Errorf("--access-log: %w", err)
+		}
+		w = file
+	}
+	return accesslog.New(w, accesslog.Options{Format: format}), nil
+}
+
 // registerCacheMetrics exports the cache's size on reg.
 func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 	reg.MustRegister(
@@ -283,6 +325,11 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 // reload re-reads the configuration file; a bad one is refused and logged,
 // and the running configuration keeps serving.
 func (e *edge) reload() {
+	if e.access != nil {
+		if err := e.access.Reopen(); err != nil {
+			e.log.Error("reopening the access log", "err", err)
+		}
+	}
 	if e.flags.config == "" {
 		e.log.Info("SIGHUP: nothing to reload (no --config file)")
 		return
@@ -317,6 +364,9 @@ func (e *edge) close() {
 	}
 	if e.proxy != nil {
 		e.proxy.Close()
+	}
+	if e.access != nil {
+		_ = e.access.Close()
 	}
 	if e.store != nil {
 		e.store.Close()

@@ -1,0 +1,169 @@
+package geo
+
+import (
+	cryptotls "crypto/tls"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// The CloudFront request headers computed here ("Add CloudFront request
+// headers" in the Developer Guide), in canonical form.
+const (
+	HeaderForwardedProto   = "Cloudfront-Forwarded-Proto"
+	HeaderViewerAddress    = "Cloudfront-Viewer-Address"
+	HeaderViewerCountry    = "Cloudfront-Viewer-Country"
+	HeaderViewerHTTPVer    = "Cloudfront-Viewer-Http-Version"
+	HeaderViewerTLS        = "Cloudfront-Viewer-Tls"
+	HeaderViewerHdrCount   = "Cloudfront-Viewer-Header-Count"
+	HeaderIsAndroidViewer  = "Cloudfront-Is-Android-Viewer"
+	HeaderIsDesktopViewer  = "Cloudfront-Is-Desktop-Viewer"
+	HeaderIsIOSViewer      = "Cloudfront-Is-Ios-Viewer"
+	HeaderIsMobileViewer   = "Cloudfront-Is-Mobile-Viewer"
+	HeaderIsSmartTVViewer  = "Cloudfront-Is-Smarttv-Viewer"
+	HeaderIsTabletViewer   = "Cloudfront-Is-Tablet-Viewer"
+	cloudFrontHeaderPrefix = "Cloudfront-"
+)
+
+// Headers lists the headers ViewerHeaders can compute, in canonical form.
+var Headers = []string{
+	HeaderForwardedProto, HeaderViewerAddress, HeaderViewerCountry, HeaderViewerHTTPVer, HeaderViewerTLS,
+	HeaderViewerHdrCount, HeaderIsAndroidViewer, HeaderIsDesktopViewer, HeaderIsIOSViewer,
+	HeaderIsMobileViewer, HeaderIsSmartTVViewer, HeaderIsTabletViewer,
+}
+
+// IsCloudFrontHeader reports whether a canonical header name is one of the
+// CloudFront-* request headers that CloudFront itself sets. The proxy must
+// not forward a viewer's own value of such a header: a viewer could
+// otherwise claim any country or device.
+func IsCloudFrontHeader(name string) bool {
+	return strings.HasPrefix(name, cloudFrontHeaderPrefix)
+}
+
+// ViewerHeaders sets on dst the CloudFront request headers that include
+// selects (nil: all), computed from the viewer's request r and its country
+// ("" when unknown: CloudFront-Viewer-Country is then not set). Header names
+// passed to include are canonical (http.CanonicalHeaderKey), as in
+// config.Selection.
+//
+// Values follow CloudFront's documented formats:
+//   - CloudFront-Forwarded-Proto: http or https
+//   - CloudFront-Viewer-Address: ip:port of the viewer (IPv6 in brackets)
+//   - CloudFront-Viewer-Http-Version: 1.1, 2.0 or 3.0
+//   - CloudFront-Viewer-TLS: version:cipher:handshake, e.g.
+//     TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake, with OpenSSL cipher
+//     names below TLS 1.3 (ECDHE-ECDSA-AES128-GCM-SHA256); the handshake is
+//     sessionResumed or fullHandshake (connectionReused is not told apart)
+//   - CloudFront-Viewer-Header-Count: the number of header fields
+//   - CloudFront-Is-*-Viewer: true or false, from User-Agent
+func ViewerHeaders(dst http.Header, r *http.Request, country string, include func(name string) bool) {
+	set := func(name, value string) {
+		if include == nil || include(name) {
+			dst[name] = []string{value}
+		}
+	}
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	set(HeaderForwardedProto, proto)
+	if r.RemoteAddr != "" {
+		set(HeaderViewerAddress, r.RemoteAddr)
+	}
+	if IsCountryCode(country) {
+		set(HeaderViewerCountry, country)
+	}
+	set(HeaderViewerHTTPVer, strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor))
+	if r.TLS != nil {
+		set(HeaderViewerTLS, viewerTLS(r.TLS))
+	}
+	n := 0
+	for _, v := range r.Header {
+		n += len(v)
+	}
+	if r.Host != "" {
+		n++ // net/http moves Host out of Header
+	}
+	set(HeaderViewerHdrCount, strconv.Itoa(n))
+
+	d := deviceOf(r.Header.Get("User-Agent"))
+	set(HeaderIsAndroidViewer, strconv.FormatBool(d.android))
+	set(HeaderIsDesktopViewer, strconv.FormatBool(d.desktop))
+	set(HeaderIsIOSViewer, strconv.FormatBool(d.ios))
+	set(HeaderIsMobileViewer, strconv.FormatBool(d.mobile))
+	set(HeaderIsSmartTVViewer, strconv.FormatBool(d.smartTV))
+	set(HeaderIsTabletViewer, strconv.FormatBool(d.tablet))
+}
+
+// viewerTLS renders CloudFront-Viewer-TLS.
+func viewerTLS(cs *cryptotls.ConnectionState) string {
+	v := "TLSv1"
+	switch cs.Version {
+	case cryptotls.VersionTLS11:
+		v = "TLSv1.1"
+	case cryptotls.VersionTLS12:
+		v = "TLSv1.2"
+	case cryptotls.VersionTLS13:
+		v = "TLSv1.3"
+	}
+	cipher, ok := opensslNames[cs.CipherSuite]
+	if !ok {
+		cipher = cryptotls.CipherSuiteName(cs.CipherSuite)
+	}
+	hs := "fullHandshake"
+	if cs.DidResume {
+		hs = "sessionResumed"
+	}
+	return v + ":" + cipher + ":" + hs
+}
+
+// opensslNames are the OpenSSL/s2n names CloudFront uses for TLS 1.0–1.2
+// suites; TLS 1.3 suites keep their RFC names.
+var opensslNames = map[uint16]string{
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:       "ECDHE-ECDSA-AES128-SHA256",
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:         "ECDHE-RSA-AES128-SHA256",
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	cryptotls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
+	cryptotls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
+	cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA256:               "AES128-SHA256",
+	cryptotls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
+	cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
+	cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA:                 "DES-CBC3-SHA",
+}
+
+// device is the viewer's device type, as CloudFront-Is-*-Viewer tell it.
+type device struct {
+	android, desktop, ios, mobile, smartTV, tablet bool
+}
+
+// deviceOf classifies a User-Agent. CloudFront's own rules are not
+// published; these follow the common conventions (Mozilla's "Mobi" token,
+// platform names). A tablet can also be mobile, as CloudFront notes; a
+// viewer that is none of mobile, tablet and smart TV is a desktop.
+func deviceOf(ua string) device {
+	var d device
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(ua, s) {
+				return true
+			}
+		}
+		return false
+	}
+	d.android = has("Android")
+	d.ios = has("iPhone", "iPad", "iPod")
+	d.smartTV = has("SmartTV", "SMART-TV", "Smart-TV", "GoogleTV", "AppleTV", "HbbTV", "Web0S", "NetCast", "BRAVIA", "Roku", "CrKey", "AFTB", "AFTS", "AFTM")
+	d.tablet = has("iPad", "Tablet", "Kindle", "Silk/") || d.android && !has("Mobile")
+	d.mobile = has("Mobi", "iPhone", "iPod", "Windows Phone", "BlackBerry", "Opera Mini") || d.android || has("iPad")
+	d.desktop = !d.mobile && !d.tablet && !d.smartTV
+	return d
+}
