@@ -204,7 +204,9 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings)
 		src.domainName = DeriveDomainName(src.id)
 	}
 	src.domainName = strings.ToLower(src.domainName)
-	return compileDistribution(fp, l.root(doc, base, bare), dc, src, l.pol)
+	d := compileDistribution(fp, l.root(doc, base, bare), dc, src, l.pol)
+	compileEdgeSettings(sp, at, ds, d)
+	return d
 }
 
 func isDistributionID(s string) bool {

@@ -81,6 +81,12 @@ type Distribution struct {
 
 	GeoRestriction GeoRestriction
 
+	// Shield is the base URL of the edgefront node that is this
+	// distribution's origin shield (edgefront's originShield), e.g.
+	// "http://127.0.0.1:8081"; "" means this node fetches from the origins
+	// itself. The shield node runs the same distribution without one.
+	Shield string
+
 	// Raw is the DistributionConfig as read (for the control API's
 	// GetDistributionConfig); ETag identifies this version of it.
 	Raw  *DistributionConfig
@@ -332,12 +338,55 @@ type Origin struct {
 	// as base URLs like "http://127.0.0.1:9000"; empty means DomainName
 	// with the ports and protocol policy of the origin.
 	Endpoints []string
+	// Balancing spreads requests over several Endpoints (edgefront's
+	// originBalancing); nil means round-robin with passive ejection after
+	// DefaultEjectAfter failures for DefaultEjectFor, and no health checks.
+	Balancing *Balancing
 
 	// Credentials sign S3 origin requests (edgefront's originCredentials); nil
 	// means: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment if
 	// set, else anonymous requests.
 	Credentials *Credentials
 }
+
+// Balancing is how an origin's requests are spread over its endpoints.
+type Balancing struct {
+	Policy string // RoundRobin | LeastConnections
+	// EjectAfter consecutive failed attempts on an endpoint (no connection,
+	// or no response at all) take it out of rotation for EjectFor; 0 never
+	// ejects. An ejected endpoint that fails again when it is back is
+	// ejected again at once.
+	EjectAfter  int
+	EjectFor    time.Duration
+	HealthCheck *HealthCheck // nil: no active health checks
+}
+
+// HealthCheck is an active health check of every endpoint of an origin: a
+// GET of Path every Interval; a 2xx or 3xx within Timeout is a success.
+// UnhealthyThreshold failures in a row take an endpoint out of rotation,
+// HealthyThreshold successes in a row bring it back.
+type HealthCheck struct {
+	Path               string
+	Interval           time.Duration
+	Timeout            time.Duration
+	UnhealthyThreshold int
+	HealthyThreshold   int
+}
+
+// Load-balancing policies and the defaults of originBalancing. The health
+// check defaults are those of an Elastic Load Balancing target group.
+const (
+	RoundRobin       = "round-robin"
+	LeastConnections = "least-connections"
+
+	DefaultEjectAfter                    = 3
+	DefaultEjectFor                      = 30 * time.Second
+	DefaultHealthCheckPath               = "/"
+	DefaultHealthCheckInterval           = 30 * time.Second
+	DefaultHealthCheckTimeout            = 5 * time.Second
+	DefaultHealthCheckUnhealthyThreshold = 2
+	DefaultHealthCheckHealthyThreshold   = 5
+)
 
 // Header is one header name and value.
 type Header struct {

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"encoding/json"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // This file is the edgefront settings file: camelCase keys, beside (never
@@ -73,6 +77,57 @@ type distributionSettings struct {
 	Config            rawValue                       `json:"config"`
 	OriginEndpoints   map[string]stringList          `json:"originEndpoints"`
 	OriginCredentials map[string]*credentialSettings `json:"originCredentials"`
+	OriginBalancing   map[string]*balancingSettings  `json:"originBalancing"`
+	OriginShield      string                         `json:"originShield"`
+}
+
+type balancingSettings struct {
+	Policy      string               `json:"policy"`
+	EjectAfter  *int                 `json:"ejectAfter"`
+	EjectFor    duration             `json:"ejectFor"`
+	HealthCheck *healthCheckSettings `json:"healthCheck"`
+}
+
+type healthCheckSettings struct {
+	Path               string   `json:"path"`
+	Interval           duration `json:"interval"`
+	Timeout            duration `json:"timeout"`
+	UnhealthyThreshold *int     `json:"unhealthyThreshold"`
+	HealthyThreshold   *int     `json:"healthyThreshold"`
+}
+
+// duration is a Go duration string ("5s", "1m30s") or a number of seconds.
+type duration struct {
+	d   time.Duration
+	set bool
+}
+
+func (d *duration) decodeValue(p *problems, path string, src any) {
+	switch t := src.(type) {
+	case nil:
+		return
+	case string:
+		v, err := time.ParseDuration(t)
+		if err != nil {
+			p.add(path, "%q is not a duration like 5s or 1m30s", t)
+			return
+		}
+		d.d = v
+	case json.Number:
+		f, err := t.Float64()
+		if err != nil {
+			p.add(path, "expected a duration, got %s", t)
+			return
+		}
+		d.d = time.Duration(f * float64(time.Second))
+	default:
+		p.add(path, "expected a duration like 5s, got %s", describe(src))
+		return
+	}
+	d.set = true
+	if d.d <= 0 {
+		p.add(path, "must be positive")
+	}
 }
 
 type credentialSettings struct {
@@ -195,4 +250,91 @@ func resolve(dir, name string) string {
 		return name
 	}
 	return filepath.Join(dir, name)
+}
+
+// compileEdgeSettings applies a distribution's originBalancing and
+// originShield (at is the distribution's path in the settings file) to the
+// compiled d.
+func compileEdgeSettings(p *problems, at string, ds *distributionSettings, d *Distribution) {
+	for _, id := range sortedKeys(ds.OriginBalancing) {
+		field := join(join(at, "originBalancing"), id)
+		o, ok := d.Origins[id]
+		if !ok {
+			p.add(field, "%q names no origin of this distribution (origins: %s)", id, describeKeys(d.Origins))
+			continue
+		}
+		if o.Custom == nil {
+			p.add(field, "origin %q is not a custom origin", id)
+			continue
+		}
+		o.Balancing = compileBalancing(p, field, ds.OriginBalancing[id])
+	}
+	if ds.OriginShield != "" {
+		field := join(at, "originShield")
+		u, err := url.Parse(ds.OriginShield)
+		switch {
+		case err != nil || !isHTTPURL(ds.OriginShield):
+			p.add(field, "%q is not an http:// or https:// URL with a host", ds.OriginShield)
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+			p.add(field, "%q must be a base URL without user info, path, query or fragment", ds.OriginShield)
+		default:
+			d.Shield = strings.TrimSuffix(ds.OriginShield, "/")
+		}
+	}
+}
+
+func compileBalancing(p *problems, path string, s *balancingSettings) *Balancing {
+	b := &Balancing{Policy: RoundRobin, EjectAfter: DefaultEjectAfter, EjectFor: DefaultEjectFor}
+	if s == nil {
+		return b
+	}
+	if s.Policy != "" {
+		b.Policy = s.Policy
+		oneOf(p, join(path, "policy"), s.Policy, RoundRobin, LeastConnections)
+	}
+	if s.EjectAfter != nil {
+		b.EjectAfter = *s.EjectAfter
+		if b.EjectAfter < 0 {
+			p.add(join(path, "ejectAfter"), "must be 0 (never eject) or more")
+		}
+	}
+	if s.EjectFor.set {
+		b.EjectFor = s.EjectFor.d
+	}
+	if h := s.HealthCheck; h != nil {
+		hp := join(path, "healthCheck")
+		c := &HealthCheck{
+			Path: DefaultHealthCheckPath, Interval: DefaultHealthCheckInterval, Timeout: DefaultHealthCheckTimeout,
+			UnhealthyThreshold: DefaultHealthCheckUnhealthyThreshold, HealthyThreshold: DefaultHealthCheckHealthyThreshold,
+		}
+		if h.Path != "" {
+			c.Path = h.Path
+			if !strings.HasPrefix(h.Path, "/") {
+				p.add(join(hp, "path"), "%q must start with /", h.Path)
+			}
+		}
+		if h.Interval.set {
+			c.Interval = h.Interval.d
+		}
+		if h.Timeout.set {
+			c.Timeout = h.Timeout.d
+		}
+		if c.Timeout > c.Interval {
+			p.add(join(hp, "timeout"), "must not be longer than the interval (%v > %v)", c.Timeout, c.Interval)
+		}
+		setThreshold(p, join(hp, "unhealthyThreshold"), h.UnhealthyThreshold, &c.UnhealthyThreshold)
+		setThreshold(p, join(hp, "healthyThreshold"), h.HealthyThreshold, &c.HealthyThreshold)
+		b.HealthCheck = c
+	}
+	return b
+}
+
+func setThreshold(p *problems, path string, v *int, dst *int) {
+	if v == nil {
+		return
+	}
+	*dst = *v
+	if *v < 1 {
+		p.add(path, "must be at least 1")
+	}
 }

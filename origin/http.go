@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/edgefront/edgefront/config"
@@ -37,6 +38,7 @@ type httpFetcher struct {
 	headers    []config.Header
 	settings   connSettings
 	picker     picker
+	balancer   *balancer // the picker when there are endpoints; nil otherwise
 	transport  *http.Transport
 }
 
@@ -44,31 +46,6 @@ type httpFetcher struct {
 type target struct {
 	scheme string
 	host   string
-}
-
-// picker chooses the target of a request. With one endpoint or a domain name
-// it always answers the same; a load-balancing policy over several endpoints
-// is another picker.
-type picker interface {
-	pick(r *Request) target
-}
-
-// domainPicker targets the origin's DomainName with its ports and protocol
-// policy.
-type domainPicker struct {
-	domain         string
-	httpPort       int
-	httpsPort      int
-	protocolPolicy string
-}
-
-func (p domainPicker) pick(r *Request) target {
-	https := p.protocolPolicy == config.HTTPSOnly ||
-		(p.protocolPolicy == config.MatchViewer && r.ViewerHTTPS)
-	if https {
-		return target{"https", hostPort(p.domain, p.httpsPort, 443)}
-	}
-	return target{"http", hostPort(p.domain, p.httpPort, 80)}
 }
 
 func hostPort(host string, port, dflt int) string {
@@ -81,13 +58,6 @@ func hostPort(host string, port, dflt int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// firstEndpoint targets the first of the origin's endpoints.
-type firstEndpoint struct {
-	endpoints []target
-}
-
-func (p firstEndpoint) pick(*Request) target { return p.endpoints[0] }
-
 func newHTTP(o *config.Origin, op options) (*httpFetcher, error) {
 	c := o.Custom
 	f := &httpFetcher{
@@ -97,16 +67,15 @@ func newHTTP(o *config.Origin, op options) (*httpFetcher, error) {
 		headers:    o.CustomHeaders,
 		settings:   settingsOf(o),
 	}
+	var eps []target
 	if len(o.Endpoints) > 0 {
-		var p firstEndpoint
 		for _, e := range o.Endpoints {
 			t, err := parseEndpoint(e)
 			if err != nil {
 				return nil, fmt.Errorf("origin %q: %w", o.ID, err)
 			}
-			p.endpoints = append(p.endpoints, t)
+			eps = append(eps, t)
 		}
-		f.picker = p
 	} else {
 		if o.DomainName == "" {
 			return nil, fmt.Errorf("origin %q: no domain name and no endpoint", o.ID)
@@ -116,13 +85,21 @@ func newHTTP(o *config.Origin, op options) (*httpFetcher, error) {
 		default:
 			return nil, fmt.Errorf("origin %q: unknown origin protocol policy %q", o.ID, c.ProtocolPolicy)
 		}
-		f.picker = domainPicker{o.DomainName, c.HTTPPort, c.HTTPSPort, c.ProtocolPolicy}
+		f.picker = newDomainPicker(o.DomainName, c.HTTPPort, c.HTTPSPort, c.ProtocolPolicy)
 	}
 	tlsConf, err := tlsConfig(c.SSLProtocols, op.rootCAs)
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", o.ID, err)
 	}
 	f.transport = newTransport(f.settings, tlsConf)
+	if eps != nil {
+		var probe func(context.Context, *endpoint) bool
+		if b := o.Balancing; b != nil && b.HealthCheck != nil {
+			probe = probeHTTP(f.transport, b.HealthCheck.Path, o.DomainName)
+		}
+		f.balancer = newBalancer(eps, o.Balancing, probe)
+		f.picker = f.balancer
+	}
 	return f, nil
 }
 
@@ -183,31 +160,50 @@ func tlsConfig(protocols []string, roots *x509.CertPool) (*tls.Config, error) {
 	return conf, nil
 }
 
-// Close closes the idle connections to the origin. The fetcher stays usable.
+// Close stops the active health checks, if any, and closes the idle
+// connections to the origin. The fetcher stays usable, with passive health
+// alone.
 func (f *httpFetcher) Close() error {
+	if f.balancer != nil {
+		f.balancer.close()
+	}
 	f.transport.CloseIdleConnections()
 	return nil
 }
 
-// Fetch sends r to the origin, retrying as CloudFront does.
+// Fetch sends r to the origin, retrying as CloudFront does. With several
+// endpoints every attempt goes to another one while there are endpoints left
+// to try, and an attempt that could not connect never uses up the budget
+// before each endpoint has had one.
 func (f *httpFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
 	var body *countingReader
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &countingReader{r: r.Body}
 	}
-	req, err := f.request(f.picker.pick(r), r, body)
-	if err != nil { // a method net/http cannot send
-		return nil, &Error{Kind: Protocol, OriginID: f.id, Err: err}
-	}
+	var tried []*endpoint
 	for attempt := 1; ; attempt++ {
-		resp, st, err := f.attempt(ctx, req)
+		e := f.picker.pick(r, tried)
+		tried = append(tried, e)
+		req, err := f.request(e.target, r, body)
+		if err != nil { // a method net/http cannot send
+			return nil, &Error{Kind: Protocol, OriginID: f.id, Err: err}
+		}
+		resp, st, err := f.attempt(ctx, req, e)
 		if err == nil {
+			f.picker.report(e, true)
 			return resp, nil
 		}
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: Canceled, OriginID: f.id, Err: context.Cause(ctx)}
 		}
-		if attempt >= f.settings.attempts || !retryable(req.Method, st, body, err) {
+		if !st.firstByte.Load() {
+			f.picker.report(e, false)
+		}
+		budget := f.settings.attempts
+		if !st.gotConn.Load() {
+			budget = max(budget, f.picker.size())
+		}
+		if attempt >= budget || !retryable(req.Method, st, body, err) {
 			if attempt > 1 {
 				err = fmt.Errorf("%d attempts: %w", attempt, err)
 			}
@@ -258,9 +254,15 @@ func (st *attemptState) classify(err error) Kind {
 
 // attempt makes one round trip of req. On success the response's body owns
 // the attempt's context.
-func (f *httpFetcher) attempt(ctx context.Context, req *http.Request) (*Response, *attemptState, error) {
+func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoint) (*Response, *attemptState, error) {
 	st := &attemptState{}
-	actx, cancel := context.WithCancel(ctx)
+	e.active.Add(1)
+	actx, cancelCtx := context.WithCancel(ctx)
+	// The exchange lasts until the body is closed (or times out).
+	cancel := sync.OnceFunc(func() {
+		cancelCtx()
+		e.active.Add(-1)
+	})
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
 		GotConn:              func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
 		GotFirstResponseByte: func() { st.firstByte.Store(true) },

@@ -13,6 +13,7 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -20,6 +21,16 @@ import (
 // and on a miss the collapsed origin fetch.
 func (s *Server) serveCached(x *exchange) {
 	p := x.b.CachePolicy
+	if keysCloudFrontHeaders(p) {
+		// The key holds the CloudFront-* values edgefront computes, never
+		// ones a viewer sent (or it could choose another country's copy).
+		for name := range x.r.Header {
+			if geo.IsCloudFrontHeader(name) {
+				delete(x.r.Header, name)
+			}
+		}
+		geo.ViewerHeaders(x.r.Header, x.r, x.country(s), func(name string) bool { return named(p.Headers, name) })
+	}
 	enc := ""
 	if p.EnableAcceptEncodingGzip || p.EnableAcceptEncodingBrotli {
 		enc = cache.NormalizeEncoding(x.r.Header.Get("Accept-Encoding"), p)
@@ -53,6 +64,17 @@ func (s *Server) serveCached(x *exchange) {
 		e = nil // an expired error is simply fetched again
 	}
 	s.fetchShared(x, key, enc, e)
+}
+
+// keysCloudFrontHeaders reports whether a cache policy puts any of
+// CloudFront's own request headers in the key.
+func keysCloudFrontHeaders(p *config.CachePolicy) bool {
+	for _, h := range p.Headers.Items {
+		if geo.IsCloudFrontHeader(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // hitResult is the X-Cache result of serving e from the cache.

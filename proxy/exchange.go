@@ -7,7 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/geo"
 )
 
 // exchange is one viewer request on its way through the phases. Exchanges
@@ -31,6 +33,9 @@ type exchange struct {
 	// detailed is the access log's x-edge-detailed-result-type when it is
 	// more than the result type (an origin failure).
 	detailed string
+
+	viewerCountry string
+	located       bool
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]byte, 0, 256)} }}
@@ -155,10 +160,29 @@ func (s *Server) viewerRules(x *exchange) bool {
 		}
 	}
 	if !x.b.AllowedMethods.Has(x.r.Method) {
+		x.detailed = accesslog.InvalidRequestMethod
 		s.sendError(x, http.StatusForbidden, msgMethodNotAllowed)
 		return false
 	}
+	if gr := x.ds.dist.GeoRestriction; gr.Type != "" && gr.Type != "none" {
+		if !geo.Allowed(gr, x.country(s)) {
+			x.detailed = accesslog.ClientGeoBlocked
+			s.sendError(x, http.StatusForbidden, geo.BlockedMessage)
+			return false
+		}
+	}
 	return true
+}
+
+// country is the viewer's country code ("" when unknown), looked up once.
+func (x *exchange) country(s *Server) string {
+	if !x.located {
+		x.located = true
+		if s.geo != nil {
+			x.viewerCountry = s.geo.Country(x.r, nil)
+		}
+	}
+	return x.viewerCountry
 }
 
 // redirectToHTTPS sends 301 to the same URL on https. When the viewer used a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -54,6 +55,9 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	for name, vals := range r.Header {
 		switch {
 		case hopByHop[name] || dropped[name]:
+		case geo.IsCloudFrontHeader(name):
+			// CloudFront-Viewer-* and CloudFront-Is-* are edgefront's to
+			// set (below); a viewer cannot claim its own country.
 		case name == "Cookie" || name == "Accept-Encoding" || name == "Expect":
 			// Cookies are filtered below; Accept-Encoding is normalised.
 		case name == "Content-Length":
@@ -82,6 +86,10 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	} else if ae, ok := r.Header["Accept-Encoding"]; ok && (cp.Headers.Includes("Accept-Encoding") || orp.Headers.Includes("Accept-Encoding")) {
 		out["Accept-Encoding"] = ae
 	}
+
+	geo.ViewerHeaders(out, r, x.country(s), func(name string) bool {
+		return named(cp.Headers, name) || named(orp.Headers, name)
+	})
 
 	if c := forwardedCookies(r, cp.Cookies, orp.Cookies); c != "" {
 		out["Cookie"] = []string{c}
@@ -193,6 +201,21 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
+}
+
+// named reports whether a selection lists name: CloudFront adds its own
+// CloudFront-* headers only when a policy names them (allViewer forwards the
+// viewer's headers, not CloudFront's).
+func named(sel config.Selection, name string) bool {
+	switch sel.Behavior {
+	case config.SelectWhitelist, config.SelectAllViewerAndWhitelistCloudFront:
+		for _, it := range sel.Items {
+			if strings.EqualFold(it, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isNone(s config.Selection) bool { return s.Behavior == "" || s.Behavior == config.SelectNone }

@@ -55,6 +55,12 @@ type edge struct {
 // settings YAML); "{{name}}" placeholders are replaced from endpoints.
 func newEdge(t *testing.T, settings string, endpoints map[string]string) *edge {
 	t.Helper()
+	return newEdgeWith(t, settings, endpoints, nil)
+}
+
+// newEdgeWith is newEdge with a hook that adjusts the proxy's options.
+func newEdgeWith(t *testing.T, settings string, endpoints map[string]string, opts func(*proxy.Options)) *edge {
+	t.Helper()
 	for k, v := range endpoints {
 		settings = strings.ReplaceAll(settings, "{{"+k+"}}", v)
 	}
@@ -67,7 +73,11 @@ func newEdge(t *testing.T, settings string, endpoints map[string]string) *edge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry(), Now: clk.Now, NodeID: "0123456789abcdef0123456789abcdef"})
+	o := proxy.Options{Store: store, Registry: prometheus.NewRegistry(), Now: clk.Now, NodeID: "0123456789abcdef0123456789abcdef"}
+	if opts != nil {
+		opts(&o)
+	}
+	srv, err := proxy.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	Now      func() time.Time      // nil: time.Now
 	// NewFetcher builds the fetcher of an origin; nil means origin.New.
 	NewFetcher func(*config.Origin) (origin.Fetcher, error)
+	// Geo locates viewers for geographic restriction and the
+	// CloudFront-Viewer-Country header; nil locates no one.
+	Geo *geo.Resolver
 	// AccessLog receives a CloudFront standard log record for every viewer
 	// request; nil disables access logging.
 	AccessLog *accesslog.Logger
@@ -53,6 +57,7 @@ type Server struct {
 	newFetcher func(*config.Origin) (origin.Fetcher, error)
 	metrics    *metrics
 	accessLog  *accesslog.Logger
+	geo        *geo.Resolver
 	flights    *group
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
@@ -92,6 +97,7 @@ func New(o Options) (*Server, error) {
 		now:        o.Now,
 		newFetcher: o.NewFetcher,
 		accessLog:  o.AccessLog,
+		geo:        o.Geo,
 		flights:    newGroup(),
 	}
 	if s.log == nil {
@@ -125,6 +131,26 @@ func (s *Server) Load(cfg *config.Config) error {
 	for _, d := range cfg.Distributions {
 		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID),
 			logCookies: includeCookies(d)}
+		if d.Shield != "" {
+			// An origin shield tier: every origin of the distribution is
+			// reached through the shield node, which does the failover.
+			f, err := origin.NewShield(d)
+			if err != nil {
+				st.closeAll()
+				return fmt.Errorf("distribution %s: origin shield: %w", d.ID, err)
+			}
+			if c, ok := f.(io.Closer); ok {
+				st.closed = append(st.closed, c)
+			}
+			for id := range d.Origins {
+				ds.fetchers[id] = f
+			}
+			for id := range d.OriginGroups {
+				ds.fetchers[id] = f
+			}
+			s.index(st, ds, cfg)
+			continue
+		}
 		for id, o := range d.Origins {
 			f, err := s.newFetcher(o)
 			if err != nil {
@@ -147,13 +173,7 @@ func (s *Server) Load(cfg *config.Config) error {
 			}
 			ds.fetchers[id] = origin.NewGroup(g, p, sec)
 		}
-		st.byHost[strings.ToLower(d.DomainName)] = ds
-		for _, a := range d.Aliases {
-			st.byHost[strings.ToLower(a)] = ds
-		}
-		if len(cfg.Distributions) == 1 {
-			st.only = ds
-		}
+		s.index(st, ds, cfg)
 	}
 	old := s.state.Swap(st)
 	if old != nil {
@@ -162,6 +182,18 @@ func (s *Server) Load(cfg *config.Config) error {
 		old.closeAll()
 	}
 	return nil
+}
+
+// index makes ds reachable by its domain name and aliases.
+func (s *Server) index(st *state, ds *distState, cfg *config.Config) {
+	d := ds.dist
+	st.byHost[strings.ToLower(d.DomainName)] = ds
+	for _, a := range d.Aliases {
+		st.byHost[strings.ToLower(a)] = ds
+	}
+	if len(cfg.Distributions) == 1 {
+		st.only = ds
+	}
 }
 
 // includeCookies reports the distribution's Logging.IncludeCookies.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // TestCommands runs the command line as a user would and checks exit codes
@@ -210,5 +213,47 @@ distributions:
 	time.Sleep(10 * time.Millisecond)
 	if resp, _ := get(t, c, url); resp.StatusCode != 403 {
 		t.Errorf("after a refused reload: %d, want the previous configuration's 403", resp.StatusCode)
+	}
+}
+
+// TestServeHTTP3: with --http3, https responses of a distribution whose
+// HttpVersion is http2and3 advertise HTTP/3 with Alt-Svc, and the same port
+// answers over QUIC.
+func TestServeHTTP3(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "over quic")
+	}))
+	defer o.Close()
+	file := filepath.Join(t.TempDir(), "h3.yaml")
+	cfg := `
+distributions:
+  - id: EHTTP3000001
+    originEndpoints: {web: "` + o.URL + `"}
+    config:
+      CallerReference: h3
+      Enabled: true
+      HttpVersion: http2and3
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := testEdge(t, serveFlags{config: file, http3: true})
+	if e.addrs["http3"] == "" {
+		t.Fatal("no HTTP/3 listener")
+	}
+	tc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	resp, body := get(t, tc, "https://"+e.addrs["https"]+"/")
+	_, port, _ := net.SplitHostPort(e.addrs["https"])
+	if body != "over quic" || resp.Header.Get("Alt-Svc") != `h3=":`+port+`"; ma=86400` {
+		t.Errorf("https: %q Alt-Svc %q", body, resp.Header.Get("Alt-Svc"))
+	}
+	h3 := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer h3.Close()
+	resp, body = get(t, &http.Client{Transport: h3}, "https://"+e.addrs["http3"]+"/")
+	if resp.Proto != "HTTP/3.0" || body != "over quic" || resp.Header.Get("X-Cache") != "Hit from cloudfront" {
+		t.Errorf("http3: %s %q %q", resp.Proto, body, resp.Header.Get("X-Cache"))
 	}
 }

@@ -22,7 +22,9 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/control"
 	"github.com/edgefront/edgefront/demo"
+	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/proxy"
 	edgetls "github.com/edgefront/edgefront/tls"
 )
@@ -52,6 +54,10 @@ type serveFlags struct {
 	accessLog, accessFormat string
 	accessMaxSize           string
 	accessKeep              int
+	http3                   bool
+	geoDatabase, geoCountry string
+	geoTrustHeader          bool
+	controlCredentials      string
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {
@@ -61,7 +67,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
 	fs.StringVar(&f.http, "http", config.DefaultHTTPAddr, "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
 	fs.StringVar(&f.https, "https", config.DefaultHTTPSAddr, "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
-	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: /metrics, /healthz (\"\" to disable)")
+	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
 	fs.StringVar(&f.cacheSize, "cache-size", "", "cache memory `SIZE`, e.g. 512MiB or 2GiB (default from config, else 512MiB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&f.logLevelName, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
@@ -69,6 +75,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.accessFormat, "access-log-format", "standard", "access log `FORMAT`: standard (CloudFront's tab-separated fields) or json (real-time log field names)")
 	fs.StringVar(&f.accessMaxSize, "access-log-max-size", "100MiB", "rotate the access log file at `SIZE`")
 	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
+	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted)")
+	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
+	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
+	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
+	fs.BoolVar(&f.geoTrustHeader, "geo-trust-header", false, "take the viewer's country from its CloudFront-Viewer-Country header (local testing only: any client can send it)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -138,6 +149,9 @@ type edge struct {
 	demo    *demo.Demo
 	store   *cache.Store
 	access  *accesslog.Logger
+	geo     *geo.Resolver
+	certs   *edgetls.Provider
+	stop3   func() error // stops the HTTP/3 listener
 	proxy   *proxy.Server
 	servers []*http.Server
 	addrs   map[string]string // listener name → bound address
@@ -208,7 +222,14 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		e.close()
 		return nil, err
 	}
-	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access})
+	if e.geo, err = geo.New(geo.Options{Database: f.geoDatabase, TrustHeader: f.geoTrustHeader, Country: f.geoCountry}); err != nil {
+		e.close()
+		return nil, fmt.Errorf("--geo-database: %w", err)
+	}
+	if err := e.geo.Check(cfg.Distributions); err != nil {
+		log.Warn("geo restriction cannot locate viewers; restricted distributions serve everyone, as CloudFront does for unknown locations", "err", err)
+	}
+	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo})
 	if err != nil {
 		e.close()
 		return nil, err
@@ -223,27 +244,42 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		names = append(names, d.DomainName)
 		names = append(names, d.Aliases...)
 	}
-	certs, err := edgetls.New(cfg.TLS, names)
+	certs, err := edgetls.New(cfg.TLS, names, edgetls.WithDistributions(tlsSites(cfg)...))
 	if err != nil {
 		e.close()
 		return nil, err
 	}
+	e.certs = certs
 	admin := http.NewServeMux()
 	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	creds, err := parseCredentials(f.controlCredentials)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	// The CloudFront API subset the AWS CLI and SDKs talk to:
+	// aws cloudfront create-invalidation --endpoint-url http://ADMIN …
+	admin.Handle(control.Version, control.New(
+		&control.ProxyBackend{Proxy: e.proxy, Store: e.store},
+		control.Options{Logger: log, Credentials: creds},
+	))
 	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
 
+	var viewer http.Handler = e.proxy
 	listeners := []struct {
 		name, addr string
-		handler    http.Handler
+		handler    *http.Handler
 		tls        bool
 	}{
-		{"http", cfg.Listen.HTTP, certs.HTTPHandler(e.proxy), false},
-		{"https", cfg.Listen.HTTPS, e.proxy, true},
-		{"admin", cfg.Listen.Admin, admin, false},
+		{"http", cfg.Listen.HTTP, nil, false},
+		{"https", cfg.Listen.HTTPS, &viewer, true},
+		{"admin", cfg.Listen.Admin, nil, false},
 	}
+	plainHTTP, adminHandler := certs.HTTPHandler(e.proxy), http.Handler(admin)
+	listeners[0].handler, listeners[2].handler = &plainHTTP, &adminHandler
 	for _, l := range listeners {
 		if l.addr == "" {
 			continue
@@ -254,8 +290,23 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			return nil, fmt.Errorf("%s listener: %w", l.name, err)
 		}
 		e.addrs[l.name] = ln.Addr().String()
+		if l.tls && f.http3 {
+			// HTTP/3 on the same port number over UDP, advertised by
+			// Alt-Svc on https responses of distributions that enable it.
+			stop, err := startHTTP3(ln.Addr().String(), certs.QUICConfig(), e.proxy)
+			if err != nil {
+				log.Warn("HTTP/3 is off", "err", err)
+			} else {
+				e.stop3 = stop
+				e.addrs["http3"] = ln.Addr().String()
+				_, port, _ := net.SplitHostPort(ln.Addr().String())
+				viewer = altSvc(e.proxy, port, certs.HTTP3)
+			}
+		}
 		srv := &http.Server{
-			Handler:           l.handler,
+			Handler:           *l.handler,
+			// OPTIONS * goes to the proxy (CloudFront answers it), not Go.
+			DisableGeneralOptionsHandler: true,
 			ReadHeaderTimeout: 10 * time.Second, // slow clients
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -310,6 +361,32 @@ func openAccessLog(f serveFlags, stdout io.Writer) (*accesslog.Logger, error) {
 	return accesslog.New(w, accesslog.Options{Format: format}), nil
 }
 
+// parseCredentials reads --control-credentials.
+func parseCredentials(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		id, secret, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("--control-credentials: %q is not KEYID:SECRET", pair)
+		}
+		out[id] = secret
+	}
+	return out, nil
+}
+
+// tlsSites describes each distribution's TLS security policy and HTTP
+// versions for the https listener.
+func tlsSites(cfg *config.Config) []edgetls.Distribution {
+	var out []edgetls.Distribution
+	for _, d := range cfg.Distributions {
+		out = append(out, edgetls.DistributionOf(d))
+	}
+	return out
+}
+
 // registerCacheMetrics exports the cache's size on reg.
 func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 	reg.MustRegister(
@@ -338,6 +415,9 @@ func (e *edge) reload() {
 	if err == nil {
 		err = e.proxy.Load(cfg)
 	}
+	if err == nil && e.certs != nil {
+		err = e.certs.SetDistributions(tlsSites(cfg))
+	}
 	if err != nil {
 		e.log.Error("reload refused; the running configuration keeps serving", "file", e.flags.config, "err", err)
 		return
@@ -350,6 +430,10 @@ func (e *edge) shutdown(grace time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	var errs []error
+	if e.stop3 != nil {
+		errs = append(errs, e.stop3())
+		e.stop3 = nil
+	}
 	for _, s := range e.servers {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -361,6 +445,12 @@ func (e *edge) shutdown(grace time.Duration) error {
 func (e *edge) close() {
 	for _, s := range e.servers {
 		_ = s.Close()
+	}
+	if e.stop3 != nil {
+		_ = e.stop3()
+	}
+	if e.geo != nil {
+		_ = e.geo.Close()
 	}
 	if e.proxy != nil {
 		e.proxy.Close()
@@ -393,6 +483,9 @@ func (e *edge) printWelcome(w io.Writer) {
 	}
 	if a := e.addrs["https"]; a != "" {
 		fmt.Fprintf(w, "  https  https://%s  (HTTP/1.1 and HTTP/2; self-signed unless configured: curl -k)\n", a)
+	}
+	if a := e.addrs["http3"]; a != "" {
+		fmt.Fprintf(w, "  http3  https://%s  (UDP; advertised by Alt-Svc where a distribution's HttpVersion enables it)\n", a)
 	}
 	if a := e.addrs["admin"]; a != "" {
 		fmt.Fprintf(w, "  admin  http://%s/metrics  http://%s/healthz\n", a, a)

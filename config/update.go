@@ -1,0 +1,141 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// This file is the entry point of the control API's UpdateDistribution: a
+// new DistributionConfig for one distribution of a running configuration.
+
+// WithDistribution returns a copy of c in which the distribution id is
+// compiled from dc, as UpdateDistribution does; c itself is not modified
+// and the other distributions are shared.
+//
+// dc is validated as strictly as a DistributionConfig read from a file (it
+// goes through the same decoder, so Quantity mismatches are reported too);
+// problems are returned as Errors whose Field starts with
+// "DistributionConfig". The distribution keeps its edgefront settings: its
+// ID and domain name, its originShield, and the originEndpoints,
+// originBalancing and originCredentials of the origins that are still there
+// (credentials only while the origin is an S3 origin, balancing while it is
+// a custom one). Custom policies are those the behaviours of c use.
+func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, error) {
+	at := -1
+	for i, d := range c.Distributions {
+		if d.ID == id {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return nil, fmt.Errorf("no distribution %q", id)
+	}
+	old := c.Distributions[at]
+
+	data, err := json.Marshal(dc)
+	if err != nil {
+		return nil, fmt.Errorf("marshal DistributionConfig: %w", err)
+	}
+	doc, err := parseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("reparse DistributionConfig: %w", err)
+	}
+	const root = "DistributionConfig"
+	p := newProblems("")
+	fresh := &DistributionConfig{}
+	decodeInto(p, root, doc, fresh)
+
+	src := distSource{id: old.ID, domainName: old.DomainName, settings: p, at: "edgefront"}
+	for _, oc := range fresh.Origins.All() {
+		o, ok := old.Origins[oc.Id]
+		if !ok {
+			continue
+		}
+		if len(o.Endpoints) > 0 {
+			if src.endpoints == nil {
+				src.endpoints = map[string]stringList{}
+			}
+			src.endpoints[oc.Id] = stringList(o.Endpoints)
+		}
+		_, _, isS3 := s3RESTEndpoint(oc.DomainName)
+		if cr := o.Credentials; cr != nil && (isS3 || oc.S3OriginConfig != nil) && oc.CustomOriginConfig == nil && oc.VpcOriginConfig == nil {
+			if src.credentials == nil {
+				src.credentials = map[string]*credentialSettings{}
+			}
+			src.credentials[oc.Id] = &credentialSettings{
+				AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken, Region: cr.Region,
+			}
+		}
+	}
+
+	d := compileDistribution(p, root, fresh, src, c.policies())
+	// edgefront's own settings for what is still there carry over too.
+	d.Shield = old.Shield
+	for id, o := range d.Origins {
+		if prev, ok := old.Origins[id]; ok && o.Custom != nil && prev.Balancing != nil {
+			o.Balancing = prev.Balancing
+		}
+	}
+	next := make([]*Distribution, len(c.Distributions))
+	copy(next, c.Distributions)
+	next[at] = d
+	checkHosts(p, root, next, at)
+	if len(p.errs) > 0 {
+		return nil, p.sorted()
+	}
+	cfg := *c
+	cfg.Distributions = next
+	return &cfg, nil
+}
+
+// policies rebuilds the custom policies c's behaviours use, by ID and name.
+func (c *Config) policies() *policySet {
+	pol := newPolicySet()
+	for _, d := range c.Distributions {
+		bs := d.Behaviors
+		if d.Default != nil {
+			bs = append([]*Behavior{d.Default}, bs...)
+		}
+		for _, b := range bs {
+			if cp := b.CachePolicy; cp != nil && !cp.Legacy {
+				addPolicy(pol.cache, cp.ID, cp.Name, cp)
+			}
+			if op := b.OriginRequestPolicy; op != nil {
+				addPolicy(pol.origin, op.ID, op.Name, op)
+			}
+			if rp := b.ResponseHeadersPolicy; rp != nil {
+				addPolicy(pol.response, rp.ID, rp.Name, rp)
+			}
+		}
+	}
+	return pol
+}
+
+func addPolicy[P any](m map[string]P, id, name string, v P) {
+	for _, k := range []string{id, name} {
+		if k != "" && !isManagedName(k) {
+			m[k] = v
+		}
+	}
+}
+
+// checkHosts reports aliases of the distribution at index at that another
+// distribution already serves.
+func checkHosts(p *problems, root string, ds []*Distribution, at int) {
+	taken := map[string]string{}
+	for i, d := range ds {
+		if i == at {
+			continue
+		}
+		taken[d.DomainName] = d.ID
+		for _, a := range d.Aliases {
+			taken[a] = d.ID
+		}
+	}
+	for i, a := range ds[at].Aliases {
+		if other, dup := taken[a]; dup {
+			p.add(index(join(root, "Aliases.Items"), i), "%q is already served by distribution %s", a, other)
+		}
+	}
+}

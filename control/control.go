@@ -1,0 +1,216 @@
+// Package control is edgefront's CloudFront control API: the subset of
+// CloudFront's REST API (version 2020-05-31, XML bodies) that the AWS SDKs
+// and `aws cloudfront` use for invalidations and for reading and updating
+// distributions, served on the admin listener.
+//
+// It reaches the running edge only through Backend: what configuration is
+// serving, the cache's ban (Invalidate), and the validate-and-swap of a new
+// DistributionConfig. Requests are authenticated with AWS Signature
+// Version 4, either checked against configured keys or, for local use,
+// only required to be present.
+package control
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// Namespace is the XML namespace of CloudFront's 2020-05-31 API.
+const Namespace = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+// Version is the path prefix of the API.
+const Version = "/2020-05-31/"
+
+// Backend is the running edge as the control API sees it.
+type Backend interface {
+	// Config returns the configuration serving now.
+	Config() *config.Config
+	// Invalidate makes every cached object of the distribution whose path
+	// matches path (a '*' suffix is a prefix match) and that was stored
+	// before at a miss (cache.Store.Invalidate).
+	Invalidate(distributionID, path string, at time.Time)
+	// UpdateDistribution validates dc, compiles it as the new configuration
+	// of distribution id and swaps it in, returning the configuration now
+	// serving. On error the previous configuration keeps serving; an *Error
+	// chooses the API error, config.Errors are reported as InvalidArgument.
+	UpdateDistribution(id string, dc *config.DistributionConfig) (*config.Config, error)
+}
+
+// Options configures the control API.
+type Options struct {
+	// Credentials maps access key IDs to secret access keys. When set,
+	// every request's SigV4 signature is verified with them; when empty,
+	// any request carrying a well-formed SigV4 Authorization header is
+	// accepted (local use).
+	Credentials map[string]string
+	// InvalidationInProgress is how long a new invalidation is reported
+	// InProgress. The ban takes effect at once whatever it is; 0 (the
+	// default) reports Completed from the first read after the create, so
+	// `aws cloudfront wait invalidation-completed` returns at once.
+	InvalidationInProgress time.Duration
+	// KeepInvalidations is how many completed invalidations are kept per
+	// distribution for Get/ListInvalidations (default 1000).
+	KeepInvalidations int
+	// AccountID is the account in distribution ARNs (default 123456789012).
+	AccountID string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger receives a line per change (slog.Default() when nil).
+	Logger *slog.Logger
+}
+
+// Error is an API error: the HTTP status and CloudFront's error code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// maxBody bounds a request body.
+const maxBody = 8 << 20
+
+// handler serves the API.
+type handler struct {
+	b     Backend
+	o     Options
+	mux   *http.ServeMux
+	inv   *invalidations
+	start time.Time
+
+	updateMu sync.Mutex // serialises UpdateDistribution's check and swap
+
+	modMu    sync.Mutex
+	modified map[string]stamp // by distribution ID
+}
+
+// stamp is when a distribution's configuration (ETag) was last seen to change.
+type stamp struct {
+	etag string
+	at   time.Time
+}
+
+// New returns the control API's handler. Mount it on the admin listener
+// under Version ("/2020-05-31/").
+func New(b Backend, o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.KeepInvalidations <= 0 {
+		o.KeepInvalidations = 1000
+	}
+	if o.AccountID == "" {
+		o.AccountID = "123456789012"
+	}
+	h := &handler{b: b, o: o, mux: http.NewServeMux(), inv: newInvalidations(o.KeepInvalidations),
+		start: o.Now(), modified: map[string]stamp{}}
+	h.mux.HandleFunc("POST /2020-05-31/distribution/{id}/invalidation", h.createInvalidation)
+	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/invalidation", h.listInvalidations)
+	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/invalidation/{inv}", h.getInvalidation)
+	h.mux.HandleFunc("GET /2020-05-31/distribution", h.listDistributions)
+	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}", h.getDistribution)
+	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/config", h.getDistributionConfig)
+	h.mux.HandleFunc("PUT /2020-05-31/distribution/{id}/config", h.updateDistribution)
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("X-Amz-Request-Id", reqID)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, reqID, &Error{Status: http.StatusRequestEntityTooLarge, Code: "InvalidArgument",
+				Message: fmt.Sprintf("the request body is larger than %d bytes", maxBody)})
+			return
+		}
+		writeError(w, reqID, &Error{Status: http.StatusBadRequest, Code: "MalformedInput", Message: "reading the request body: " + err.Error()})
+		return
+	}
+	if e := h.authenticate(r, body); e != nil {
+		writeError(w, reqID, e)
+		return
+	}
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		writeError(w, reqID, &Error{Status: http.StatusBadRequest, Code: "InvalidAction",
+			Message: fmt.Sprintf("edgefront's control API does not implement %s %s", r.Method, r.URL.Path)})
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h.mux.ServeHTTP(w, r)
+}
+
+// authenticate checks the request's SigV4 Authorization header.
+func (h *handler) authenticate(r *http.Request, body []byte) *Error {
+	hdr := r.Header.Get("Authorization")
+	if hdr == "" {
+		return &Error{Status: http.StatusForbidden, Code: "MissingAuthenticationToken", Message: "request is missing an AWS Signature Version 4 Authorization header"}
+	}
+	a, err := parseAuthorization(hdr)
+	if err != nil {
+		return &Error{Status: http.StatusForbidden, Code: "IncompleteSignature", Message: err.Error()}
+	}
+	if len(h.o.Credentials) == 0 {
+		return nil
+	}
+	secret, ok := h.o.Credentials[a.AccessKeyID]
+	if !ok {
+		return &Error{Status: http.StatusForbidden, Code: "InvalidClientTokenId", Message: "the security token included in the request is invalid"}
+	}
+	sum := sha256.Sum256(body)
+	if err := verifySignature(r, a, secret, hex.EncodeToString(sum[:]), h.o.Now()); err != nil {
+		return &Error{Status: http.StatusForbidden, Code: "SignatureDoesNotMatch", Message: err.Error()}
+	}
+	return nil
+}
+
+// newRequestID returns a UUID-shaped request ID.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	x := hex.EncodeToString(b[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+// errorResponse is CloudFront's error document.
+type errorResponse struct {
+	XMLName   xml.Name `xml:"ErrorResponse"`
+	Xmlns     string   `xml:"xmlns,attr"`
+	Type      string   `xml:"Error>Type"`
+	Code      string   `xml:"Error>Code"`
+	Message   string   `xml:"Error>Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+func writeError(w http.ResponseWriter, reqID string, e *Error) {
+	typ := "Sender"
+	if e.Status >= 500 {
+		typ = "Receiver"
+	}
+	out, err := xml.Marshal(errorResponse{Xmlns: Namespace, Type: typ, Code: e.Code, Message: e.Message, RequestID: reqID})
+	if err != nil { // cannot happen: only strings
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(e.Status)
+	_, _ = io.WriteString(w, xml.Header)
+	_, _ = w.Write(out)
+}
