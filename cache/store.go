@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,12 @@ type Store struct {
 	// only grows): a ban older than that can no longer match anything.
 	maxRetention atomic.Int64
 	bans         banList
+
+	// closeMu makes Close safe against writes still under way (ristretto's
+	// Close panics against a concurrent Set or Del): writes hold it shared,
+	// Close exclusively. Get takes no lock.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // item is what the store holds per key: the entry and what accounting and
@@ -131,6 +138,11 @@ func (s *Store) Get(key string) (*Entry, bool) {
 // meanwhile is kept; the window between the check and the delete is tiny
 // and costs at worst one extra miss).
 func (s *Store) deleteIfSame(key string, it *item) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return
+	}
 	if cur, ok := s.c.Get(key); ok && cur == it {
 		s.c.Del(key)
 	}
@@ -147,6 +159,11 @@ func (s *Store) deleteIfSame(key string, it *item) {
 // ristretto's write buffer on every attempt.
 func (s *Store) Set(key string, e *Entry) bool {
 	if e == nil {
+		return false
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
 		return false
 	}
 	ret := Retention(e)
@@ -190,7 +207,13 @@ func (s *Store) noteRetention(d time.Duration) {
 }
 
 // Delete removes key.
-func (s *Store) Delete(key string) { s.c.Del(key) }
+func (s *Store) Delete(key string) {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if !s.closed {
+		s.c.Del(key)
+	}
+}
 
 // Invalidate bans every entry of distribution whose path matches pattern (an
 // exact path, or a prefix ending in '*') and that was stored before at.
@@ -218,7 +241,13 @@ func (s *Store) Stats() (items int64, bytes int64) {
 	return s.items.Load(), s.bytes.Load()
 }
 
-// Close stops the store's background goroutines and drops every entry. It
-// must not run concurrently with other methods (ristretto's Close is not
-// safe against a concurrent Set); call it once the server has stopped.
-func (s *Store) Close() { s.c.Close() }
+// Close stops the store's background goroutines and drops every entry.
+// Writes after Close are ignored; Get finds nothing.
+func (s *Store) Close() {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.c.Close()
+	}
+}

@@ -96,7 +96,9 @@ func (s *Server) revalidateInBackground(x *exchange, key, enc string, stale *cac
 	ctx, cancel := context.WithCancel(context.WithoutCancel(x.r.Context()))
 	f := newFlight(key, cancel)
 	f.refs = 0
+	s.background.Add(1)
 	go func() {
+		defer s.background.Done()
 		defer s.revalidating.Delete(key)
 		s.runFlight(ctx, f, job)
 	}()
@@ -200,7 +202,12 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})
 	if leader {
-		go s.runFlight(ctx, f, s.newJob(x, key, enc, stale))
+		job := s.newJob(x, key, enc, stale)
+		s.background.Add(1)
+		go func() {
+			defer s.background.Done()
+			s.runFlight(ctx, f, job)
+		}()
 	} else {
 		s.metrics.collapsed.Inc()
 	}
@@ -290,6 +297,10 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		if !gone {
 			f.direct = resp
 		}
+		// Nothing is shared from here on: the group's leave must not
+		// cancel the fetch whose body the leader now streams itself (the
+		// leader cancels it when done).
+		f.done = true
 		f.mu.Unlock()
 		close(f.ready)
 		if gone {
@@ -513,8 +524,12 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	if f.err != nil {
 		x.detailed = detailedResult(f.err)
 	}
-	if f.status >= 400 && s.customError(x, f.status) {
-		return
+	if f.status >= 400 && x.ds.dist.ErrorResponses[f.status] != nil {
+		// The error is replaced by a page; keep reading until its (small)
+		// body is in, so leaving does not abandon the fetch that caches it.
+		if _, done, _ := f.waitAll(x.r.Context()); done && s.customError(x, f.status) {
+			return
+		}
 	}
 	result := f.result
 	if !leader && result == resultMiss {

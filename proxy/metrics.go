@@ -20,10 +20,10 @@ type metrics struct {
 	bytesDownloaded prometheus.Counter
 	bytesUploaded   prometheus.Counter
 	errors          *prometheus.CounterVec
-	originFetches  *prometheus.CounterVec
-	originLatency  *prometheus.HistogramVec
-	collapsed      prometheus.Counter
-	flightsPending prometheus.GaugeFunc
+	originFetches   *prometheus.CounterVec
+	originLatency   *prometheus.HistogramVec
+	collapsed       prometheus.Counter
+	flightsPending  prometheus.GaugeFunc
 }
 
 // resultCounters are one distribution's request counters by result, looked

@@ -359,3 +359,22 @@ func TestCollapse(t *testing.T) {
 		t.Errorf("after the storm: %q", r.xcache())
 	}
 }
+
+// TestUncacheableStreamsWhole: a response that is not cached is streamed to
+// the viewer that asked for it, whole, however large (a regression: the
+// collapsed fetch was cancelled as soon as its only viewer took over the
+// origin's body).
+func TestUncacheableStreamsWhole(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB
+	o := newOrigin(t, static(body, "Cache-Control", "no-store", "Content-Type", "application/octet-stream"))
+	e := newEdge(t, ttlSettings(0, 86400, 31536000), map[string]string{"web": o.URL})
+	for i := 0; i < 3; i++ {
+		r := e.do("GET", "/big")
+		if r.status != 200 || len(r.body) != len(body) || r.xcache() != "Miss from cloudfront" {
+			t.Fatalf("request %d: %d, %d bytes of %d, %q", i, r.status, len(r.body), len(body), r.xcache())
+		}
+	}
+	if n := o.hits.Load(); n != 3 {
+		t.Errorf("origin hits %d, want 3 (no-store is not cached)", n)
+	}
+}

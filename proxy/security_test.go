@@ -179,7 +179,7 @@ func TestRequestSmuggling(t *testing.T) {
 		// fetch fails and the body reader failed, sendError 400
 		// (msg "Bad request.") with "Connection: close" instead of 502.
 		{"obs-fold Transfer-Encoding",
-			"POST /api HTTP/1.1\r\n" + host + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 0\r\n\r\n" + smuggled,
+			"POST /fold HTTP/1.1\r\n" + host + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 0\r\n\r\n" + smuggled,
 			[]int{400}, true},
 		{"Transfer-Encoding not chunked last",
 			"POST /api HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled,
@@ -197,7 +197,10 @@ func TestRequestSmuggling(t *testing.T) {
 			[]int{200, 400}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, smuggledBefore := o.hits.Load(), o.pathHits("/smuggled")
+			// Count by this row's path: a request that another row's
+			// forwarded body made the origin see may arrive late.
+			path := strings.Fields(tc.req)[1]
+			before, smuggledBefore := o.pathHits(path), o.pathHits("/smuggled")
 			r := rawRequest(t, e, tc.req)
 			if !slices.Contains(tc.statuses, r.status) {
 				t.Errorf("status %d, want one of %v (body %.120q)", r.status, tc.statuses, r.body)
@@ -207,7 +210,7 @@ func TestRequestSmuggling(t *testing.T) {
 			}
 			if r.status >= 400 && r.header.Get("X-Cache") == "" {
 				// Refused by net/http itself: nothing may reach the origin.
-				if n := o.hits.Load() - before; n != 0 {
+				if n := o.pathHits(path) - before; n != 0 {
 					t.Errorf("origin got %d requests", n)
 				}
 			}

@@ -61,6 +61,8 @@ type Server struct {
 	flights    *group
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
+	// background counts the fetch goroutines, so Close can wait for them.
+	background sync.WaitGroup
 
 	state atomic.Pointer[state]
 
@@ -209,8 +211,18 @@ func (s *Server) Config() *config.Config {
 	return nil
 }
 
-// Close releases the origin connection pools.
+// Close waits (up to 5 s) for origin fetches under way to end, then
+// releases the origin connection pools.
 func (s *Server) Close() {
+	done := make(chan struct{})
+	go func() {
+		s.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	if st := s.state.Swap(nil); st != nil {
 		st.closeAll()
 	}

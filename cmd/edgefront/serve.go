@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -263,6 +264,11 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		&control.ProxyBackend{Proxy: e.proxy, Store: e.store},
 		control.Options{Logger: log, Credentials: creds},
 	))
+	// Profiles for performance work: go tool pprof http://ADMIN/debug/pprof/profile
+	admin.HandleFunc("/debug/pprof/", pprof.Index)
+	admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	admin.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	admin.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -304,13 +310,13 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			}
 		}
 		srv := &http.Server{
-			Handler:           *l.handler,
+			Handler: *l.handler,
 			// OPTIONS * goes to the proxy (CloudFront answers it), not Go.
 			DisableGeneralOptionsHandler: true,
-			ReadHeaderTimeout: 10 * time.Second, // slow clients
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+			ReadHeaderTimeout:            10 * time.Second, // slow clients
+			IdleTimeout:                  2 * time.Minute,
+			MaxHeaderBytes:               64 << 10,
+			ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		}
 		if l.tls {
 			// ServeTLS negotiates HTTP/2 or HTTP/1.1 by ALPN.

@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loadResult is what one bounded load run measured.
+type loadResult struct {
+	requests int64
+	errors   int64
+	elapsed  time.Duration
+	rps      float64
+	p50      time.Duration
+	p99      time.Duration
+	p999     time.Duration
+	note     string
+}
+
+// loadSpec describes one load run.
+type loadSpec struct {
+	url      string // full URL (the zipf run appends keys to it)
+	conns    int
+	duration time.Duration
+	h2       bool
+	zipfKeys int // >0: requests spread over url+"z0".."z{n-1}" by a Zipf law
+	h2TLS    bool
+}
+
+// wrkScript reports wrk's latency percentiles (µs) in a line we parse; with
+// zipf keys it also picks each request's path (pre-formatted per thread).
+const wrkScript = `
+local keys = %d
+local base = %q
+local reqs = {}
+local cdf = {}
+local counter = 0
+setup = function(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+init = function(args)
+  if keys > 0 then
+    math.randomseed(os.time() * 1000 + (id or 0))
+    local sum = 0
+    for i = 1, keys do sum = sum + 1 / i; cdf[i] = sum end
+    for i = 1, keys do
+      cdf[i] = cdf[i] / sum
+      reqs[i] = wrk.format(nil, base .. "z" .. (i - 1))
+    end
+  end
+end
+if keys > 0 then
+  request = function()
+    local u = math.random()
+    local lo, hi = 1, keys
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if cdf[mid] < u then lo = mid + 1 else hi = mid end
+    end
+    return reqs[lo]
+  end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH requests=%%d duration=%%d p50=%%d p99=%%d p999=%%d errors=%%d status=%%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency:percentile(99.9),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+`
+
+var wrkLine = regexp.MustCompile(`BENCH requests=(\d+) duration=(\d+) p50=(\d+) p99=(\d+) p999=(\d+) errors=(\d+) status=(\d+)`)
+
+// runWrk drives HTTP/1.1 keep-alive load with wrk (2 threads, as peers.sh's
+// "shared" setup).
+func runWrk(ctx context.Context, run string, s loadSpec) (loadResult, error) {
+	u := s.url
+	script := filepath.Join(run, "bench.lua")
+	if err := os.WriteFile(script, []byte(fmt.Sprintf(wrkScript, s.zipfKeys, pathOf(u))), 0o644); err != nil {
+		return loadResult{}, err
+	}
+	secs := max(1, int(s.duration.Round(time.Second)/time.Second))
+	ctx, cancel := context.WithTimeout(ctx, s.duration+60*time.Second)
+	defer cancel()
+	args := []string{"-t2", "-c" + strconv.Itoa(s.conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "10s", "-s", script, u}
+	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	m := wrkLine.FindSubmatch(out)
+	if m == nil {
+		return loadResult{}, fmt.Errorf("wrk %s: %v: %s", strings.Join(args, " "), err, lastLines(out, 5))
+	}
+	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
+	r := loadResult{
+		requests: n(1), elapsed: time.Duration(n(2)) * time.Microsecond,
+		p50: time.Duration(n(3)) * time.Microsecond, p99: time.Duration(n(4)) * time.Microsecond,
+		p999: time.Duration(n(5)) * time.Microsecond, errors: n(6) + n(7),
+	}
+	r.rps = float64(r.requests) / r.elapsed.Seconds()
+	if n(6) > 0 {
+		r.note = fmt.Sprintf("%d socket errors", n(6))
+	}
+	if n(7) > 0 {
+		r.note = strings.TrimSpace(r.note + fmt.Sprintf(" %d non-2xx/3xx", n(7)))
+	}
+	return r, nil
+}
+
+func pathOf(u string) string {
+	i := strings.Index(u, "://")
+	j := strings.IndexByte(u[i+3:], '/')
+	if j < 0 {
+		return "/"
+	}
+	return u[i+3+j:]
+}
+
+var h2Finished = regexp.MustCompile(`finished in ([\d.]+)(m?s), ([\d.]+) req/s`)
+var h2Requests = regexp.MustCompile(`requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout`)
+
+// runH2load drives HTTP/2 load with h2load: conns connections with 10
+// concurrent streams each, for the duration, 2 threads (as peers.sh).
+func runH2load(ctx context.Context, run string, s loadSpec) (loadResult, error) {
+	logf := filepath.Join(run, "h2load-requests.tsv")
+	os.Remove(logf)
+	defer os.Remove(logf)
+	secs := max(1, int(s.duration.Round(time.Second)/time.Second))
+	ctx, cancel := context.WithTimeout(ctx, s.duration+60*time.Second)
+	defer cancel()
+	args := []string{"-D", strconv.Itoa(secs), "-c", strconv.Itoa(s.conns), "-m", "10", "-t", "2", "--log-file=" + logf, s.url}
+	out, err := exec.CommandContext(ctx, "h2load", args...).CombinedOutput()
+	fm, rm := h2Finished.FindSubmatch(out), h2Requests.FindSubmatch(out)
+	if fm == nil || rm == nil {
+		return loadResult{}, fmt.Errorf("h2load %s: %v: %s", strings.Join(args, " "), err, lastLines(out, 5))
+	}
+	var r loadResult
+	r.rps, _ = strconv.ParseFloat(string(fm[3]), 64)
+	d, _ := strconv.ParseFloat(string(fm[1]), 64)
+	if string(fm[2]) == "ms" {
+		d /= 1000
+	}
+	r.elapsed = time.Duration(d * float64(time.Second))
+	r.requests, _ = strconv.ParseInt(string(rm[4]), 10, 64)
+	failed, _ := strconv.ParseInt(string(rm[5]), 10, 64)
+	errored, _ := strconv.ParseInt(string(rm[6]), 10, 64)
+	r.errors = failed + errored
+	if r.errors > 0 {
+		r.note = fmt.Sprintf("failed=%d errored=%d", failed, errored)
+	}
+	// The request log: start (µs), status, duration (µs), one line a request.
+	f, err := os.Open(logf)
+	if err != nil {
+		return r, fmt.Errorf("h2load request log: %w", err)
+	}
+	defer f.Close()
+	var lat []time.Duration
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Split(sc.Text(), "\t")
+		if len(fs) < 3 {
+			continue
+		}
+		us, err := strconv.ParseInt(fs[2], 10, 64)
+		if err == nil {
+			lat = append(lat, time.Duration(us)*time.Microsecond)
+		}
+	}
+	slices.Sort(lat)
+	r.p50, r.p99, r.p999 = pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999)
+	return r, nil
+}
+
+// pct is the p-quantile of sorted durations.
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[int(float64(len(d)-1)*p)]
+}
+
+// runGoLoad is the fallback generator when wrk or h2load is missing: conns
+// keep-alive connections (h2: conns connections with 10 streams each), each
+// request timed; closed loop, for the duration. live counts requests.
+func runGoLoad(ctx context.Context, s loadSpec, live *atomic.Int64) (loadResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.duration)
+	defer cancel()
+	streams := 1
+	if s.h2 {
+		streams = 10
+	}
+	var zipf *rand.Zipf
+	var mu sync.Mutex
+	if s.zipfKeys > 0 {
+		zipf = rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.0001, 1, uint64(s.zipfKeys-1))
+	}
+	var (
+		wg   sync.WaitGroup
+		errs atomic.Int64
+		lats = make([][]time.Duration, s.conns*streams)
+	)
+	t0 := time.Now()
+	for c := range s.conns {
+		tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1, DisableCompression: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: s.h2}
+		client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		for st := range streams {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				defer tr.CloseIdleConnections()
+				for ctx.Err() == nil {
+					u := s.url
+					if zipf != nil {
+						mu.Lock()
+						k := zipf.Uint64()
+						mu.Unlock()
+						u += "z" + strconv.FormatUint(k, 10)
+					}
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+					t := time.Now()
+					resp, err := client.Do(req)
+					if err == nil {
+						_, err = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = fmt.Errorf("status %d", resp.StatusCode)
+						}
+					}
+					if ctx.Err() != nil {
+						return
+					}
+					if err != nil {
+						errs.Add(1)
+						continue
+					}
+					lats[i] = append(lats[i], time.Since(t))
+					live.Add(1)
+				}
+			}(c*streams + st)
+		}
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := loadResult{requests: int64(len(all)), errors: errs.Load(), elapsed: time.Since(t0)}
+	r.rps = float64(r.requests) / r.elapsed.Seconds()
+	r.p50, r.p99, r.p999 = pct(all, 0.50), pct(all, 0.99), pct(all, 0.999)
+	r.note = "Go load generator"
+	if r.errors > 0 {
+		r.note += fmt.Sprintf(", %d errors", r.errors)
+	}
+	return r, nil
+}
+
+// burstResult is what a burst of simultaneous requests measured.
+type burstResult struct {
+	n, ok    int
+	p50, p99 time.Duration
+	max      time.Duration
+	ttfbs    []time.Duration // per request, sorted
+	note     string
+}
+
+// burst opens n keep-alive connections (each warmed with a request for
+// pre), then releases one request for url on every one at the same instant.
+func burst(ctx context.Context, n int, pre, url string, timeout time.Duration) (burstResult, error) {
+	clients := make([]*http.Client, n)
+	trs := make([]*http.Transport, n)
+	defer func() {
+		for _, tr := range trs {
+			if tr != nil {
+				tr.CloseIdleConnections()
+			}
+		}
+	}()
+	var next atomic.Int64
+	var preErr atomic.Value
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				trs[i] = &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+				clients[i] = &http.Client{Transport: trs[i], Timeout: timeout}
+				resp, err := clients[i].Get(pre)
+				if err != nil {
+					preErr.Store(err)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if e, ok := preErr.Load().(error); ok {
+		return burstResult{}, fmt.Errorf("pre-connecting %d clients: %w", n, e)
+	}
+	start := make(chan struct{})
+	lat := make([]time.Duration, n)
+	failed := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			t := time.Now()
+			resp, err := clients[i].Do(req)
+			if err != nil {
+				failed[i] = err.Error()
+				lat[i] = time.Since(t)
+				return
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat[i] = time.Since(t)
+			if err != nil {
+				failed[i] = err.Error()
+			} else if resp.StatusCode != http.StatusOK {
+				failed[i] = resp.Status
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	r := burstResult{n: n}
+	fails := map[string]int{}
+	for i := range n {
+		if failed[i] == "" {
+			r.ok++
+		} else {
+			fails[failed[i]]++
+		}
+	}
+	slices.Sort(lat)
+	r.ttfbs = lat
+	r.p50, r.p99, r.max = pct(lat, 0.5), pct(lat, 0.99), lat[n-1]
+	for k, v := range fails {
+		if len(k) > 60 {
+			k = k[:60]
+		}
+		r.note += fmt.Sprintf("%d× %s; ", v, k)
+	}
+	return r, nil
+}
+
+// warm requests base+"{prefix}{0..n-1}" with c workers; it returns the
+// number of failures.
+func warm(ctx context.Context, base string, n, c int, done *atomic.Int64) int64 {
+	tr := &http.Transport{MaxIdleConnsPerHost: c, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var next, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				resp, err := client.Get(base + strconv.FormatInt(i, 10))
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad.Add(1)
+				}
+				if done != nil {
+					done.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return bad.Load()
+}
+
+// ttfb fetches url, returning the time to the response headers and the
+// time to the end of the body.
+func ttfb(ctx context.Context, client *http.Client, url string) (first, total time.Duration, err error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	t := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	first = time.Since(t)
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %s", resp.Status)
+	}
+	return first, time.Since(t), err
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	v = slices.DeleteFunc(v, math.IsNaN)
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
