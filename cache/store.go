@@ -120,11 +120,18 @@ func hasValidator(h http.Header) bool {
 // invalidation created after it was stored. Expired entries are returned
 // (the caller decides on revalidation or serving stale).
 func (s *Store) Get(key string) (*Entry, bool) {
+	return s.GetAt(key, s.now())
+}
+
+// GetAt is Get with the caller's clock reading, for callers that read the
+// clock once per request. key is only hashed, never kept, so it may be a
+// string that aliases a reused buffer (unsafe.String).
+func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
 	it, ok := s.c.Get(key)
 	if !ok || it == nil {
 		return nil, false
 	}
-	if !s.now().Before(it.until) {
+	if !now.Before(it.until) {
 		return nil, false // past retention; ristretto's TTL will reclaim it
 	}
 	if s.bans.banned(it.e) {

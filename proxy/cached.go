@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
@@ -40,13 +41,15 @@ func (s *Server) serveCached(x *exchange) {
 		// OPTIONS answers differ from GET's: they get a key of their own.
 		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
 	}
-	key := string(x.keyBuf)
-	e, ok := s.store.Get(key)
+	// The lookup hashes the key in place; a string of it is made only on a
+	// miss, where it outlives this request (flights, the store).
+	now := x.start
+	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
+	key := func() string { return string(x.keyBuf) }
 	if !ok || !e.Matches(x.r.Header) {
-		s.fetchShared(x, key, enc, nil)
+		s.fetchShared(x, key(), enc, nil)
 		return
 	}
-	now := s.now()
 	if e.Fresh(now) {
 		s.serveEntry(x, e, hitResult(e))
 		return
@@ -54,7 +57,7 @@ func (s *Server) serveCached(x *exchange) {
 	if e.Status < 400 && now.Sub(e.Stored) < e.TTL+e.StaleWhileRevalidate {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
-		s.revalidateInBackground(x, key, enc, e)
+		s.revalidateInBackground(x, key(), enc, e)
 		s.serveEntry(x, e, resultHit)
 		return
 	}
@@ -63,7 +66,7 @@ func (s *Server) serveCached(x *exchange) {
 	if e.Status >= 400 {
 		e = nil // an expired error is simply fetched again
 	}
-	s.fetchShared(x, key, enc, e)
+	s.fetchShared(x, key(), enc, e)
 }
 
 // keysCloudFrontHeaders reports whether a cache policy puts any of
@@ -144,7 +147,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	}
 	s.cloudFrontHeaders(x, h, result)
 	if result != resultMiss {
-		h["Age"] = []string{strconv.FormatInt(int64(e.Age(s.now())/time.Second), 10)}
+		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
 	if e.Status == http.StatusOK && needsServeContent(x.r) {
 		sw := &statusWriter{ResponseWriter: x.w}

@@ -15,11 +15,12 @@ import (
 // exchange is one viewer request on its way through the phases. Exchanges
 // are pooled: a hit allocates as little as possible.
 type exchange struct {
-	w     http.ResponseWriter
-	r     *http.Request
-	start time.Time
-	id    string // X-Amz-Cf-Id, also sent to the origin
-	pop   []string
+	w        http.ResponseWriter
+	r        *http.Request
+	start    time.Time
+	id       string   // X-Amz-Cf-Id, also sent to the origin
+	idHeader []string // id as a header value
+	pop      []string
 
 	ds   *distState
 	b    *config.Behavior
@@ -44,7 +45,7 @@ func (s *Server) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := exchangePool.Get().(*exchange)
 	x.cw = countingWriter{ResponseWriter: w}
 	x.w, x.r, x.start = &x.cw, r, s.now()
-	x.id = newRequestID()
+	x.id, x.idHeader = newRequestID()
 	return x
 }
 

@@ -111,7 +111,7 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	} else {
 		out["X-Forwarded-For"] = []string{ip}
 	}
-	out["X-Amz-Cf-Id"] = []string{x.id}
+	out["X-Amz-Cf-Id"] = x.idHeader
 	if _, ok := out["User-Agent"]; !ok {
 		out["User-Agent"] = []string{"Amazon CloudFront"}
 	}

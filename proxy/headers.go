@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"unsafe"
 )
 
 // X-Cache results, as CloudFront writes them (also the x-edge-result-type of
@@ -38,18 +39,50 @@ func (s *Server) cloudFrontHeaders(x *exchange, h http.Header, result string) {
 	h["X-Cache"] = xCache[result]
 	h["Via"] = s.via
 	h["X-Amz-Cf-Pop"] = x.pop
-	h["X-Amz-Cf-Id"] = []string{x.id}
+	h["X-Amz-Cf-Id"] = x.idHeader
 }
 
-// newRequestID returns a request ID of CloudFront's shape: 40 random bytes in
-// URL-safe base64, 56 characters ending in "==". It identifies a request in
-// logs, so it needs to be unique, not secret.
-func newRequestID() string {
+// requestID is a request ID and its header value in one allocation.
+type requestID struct {
+	buf    [56]byte
+	header [1]string
+}
+
+// newRequestID returns a request ID of CloudFront's shape — 40 random bytes
+// in URL-safe base64, 56 characters ending in "==" — and the header value
+// holding it. It identifies a request in logs, so it needs to be unique, not
+// secret. Both share one allocation: net/http may still read the header
+// after the handler returns, so it is never pooled.
+func newRequestID() (string, []string) {
 	var b [40]byte
 	for i := 0; i < 40; i += 8 {
 		binary.LittleEndian.PutUint64(b[i:], rand.Uint64())
 	}
-	return base64.URLEncoding.EncodeToString(b[:])
+	id := new(requestID)
+	base64.URLEncoding.Encode(id.buf[:], b[:])
+	id.header[0] = unsafe.String(&id.buf[0], len(id.buf))
+	return id.header[0], id.header[:]
+}
+
+// ages holds the Age header values of the first hour, built once and only
+// read: a hit needs no allocation for its Age.
+var ages = func() [][]string {
+	t := make([][]string, 3600)
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+// ageValue is the Age header value for seconds.
+func ageValue(seconds int64) []string {
+	if seconds < 0 {
+		seconds = 0
+	}
+	if seconds < int64(len(ages)) {
+		return ages[seconds]
+	}
+	return []string{strconv.FormatInt(seconds, 10)}
 }
 
 // defaultNodeID derives the 32 hex digits of the Via header from the host
