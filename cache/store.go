@@ -35,6 +35,7 @@ type Store struct {
 	now func() time.Time
 
 	items, bytes atomic.Int64
+	evictions    atomic.Int64
 	// maxRetention is the longest retention of any entry ever stored (it
 	// only grows): a ban older than that can no longer match anything.
 	maxRetention atomic.Int64
@@ -82,6 +83,7 @@ func New(o Options) (*Store, error) {
 		BufferItems:        64,
 		IgnoreInternalCost: true, // Entry.Size already counts the overhead
 		OnExit:             s.onExit,
+		OnEvict:            func(*ristretto.Item[*item]) { s.evictions.Add(1) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -242,6 +244,10 @@ func (s *Store) Bans() int {
 func (s *Store) banLife() time.Duration {
 	return time.Duration(s.maxRetention.Load()) + banSlack
 }
+
+// Evictions reports how many entries were evicted to make room (or expired
+// out of ristretto) since the store was created.
+func (s *Store) Evictions() int64 { return s.evictions.Load() }
 
 // Stats reports the number of entries and their total cost in bytes.
 func (s *Store) Stats() (items int64, bytes int64) {

@@ -23,6 +23,7 @@ type metrics struct {
 	originFetches   *prometheus.CounterVec
 	originLatency   *prometheus.HistogramVec
 	collapsed       prometheus.Counter
+	rates           *rates
 	flightsPending  prometheus.GaugeFunc
 }
 
@@ -64,6 +65,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 			Help: "Cache misses that joined an origin fetch already under way instead of making their own.",
 		}),
 	}
+	m.rates = newRates()
 	m.flightsPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "edgefront", Name: "origin_fetches_in_flight",
 		Help: "Collapsed origin fetches under way.",
@@ -71,7 +73,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.flightsPending} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.flightsPending, m.rates} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -106,6 +108,7 @@ func (s *Server) account(x *exchange, result string, status int) {
 	if x.ds != nil {
 		x.ds.results.byResult[result].Inc()
 	}
+	s.metrics.rates.record(result, status)
 	s.metrics.bytesDownloaded.Add(float64(x.cw.bytes))
 	if x.r.ContentLength > 0 {
 		s.metrics.bytesUploaded.Add(float64(x.r.ContentLength))

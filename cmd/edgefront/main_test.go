@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,6 +137,10 @@ func TestServeQuickMode(t *testing.T) {
 		`edgefront_origin_fetches_total{code="200",origin=`,
 		`edgefront_cache_items 1`,
 		`edgefront_origin_latency_seconds_count`,
+		`edgefront_cache_hit_rate 66.6`,
+		`edgefront_cache_evictions_total 0`,
+		`edgefront_invalidation_bans_active 0`,
+		`edgefront_bytes_downloaded_total`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -256,4 +263,174 @@ distributions:
 	if resp.Proto != "HTTP/3.0" || body != "over quic" || resp.Header.Get("X-Cache") != "Hit from cloudfront" {
 		t.Errorf("http3: %s %q %q", resp.Proto, body, resp.Header.Get("X-Cache"))
 	}
+}
+
+// TestReloadUnderLoad: a client loop keeps requesting while the configuration
+// is reloaded 20 times (alternating TTLs and a broken file in between); no
+// request fails, and requests under way when a reload happens finish.
+func TestReloadUnderLoad(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(30 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer o.Close()
+	file := filepath.Join(t.TempDir(), "edgefront.yaml")
+	write := func(policy string) {
+		cfg := `
+distributions:
+  - id: ERELOAD000002
+    originEndpoints: {web: "` + o.URL + `"}
+    config:
+      CallerReference: reload
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: ` + policy + `}
+`
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("CachingOptimized")
+	e := testEdge(t, serveFlags{config: file})
+	base := "http://" + e.addrs["http"]
+
+	stop := make(chan struct{})
+	var sent, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := &http.Client{Timeout: 10 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path := fmt.Sprintf("/obj%d", i%50)
+				if i%10 == 0 {
+					path = "/slow"
+				}
+				resp, err := c.Get(base + path)
+				sent.Add(1)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(b) != "ok" {
+					failed.Add(1)
+				}
+			}
+		}(w)
+	}
+	for i := 0; i < 20; i++ {
+		time.Sleep(20 * time.Millisecond)
+		if i%5 == 4 {
+			if err := os.WriteFile(file, []byte("distributions: [{config: {Origins: 7}}]"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			write([]string{"CachingOptimized", "CachingDisabled"}[i%2])
+		}
+		e.reload()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 || sent.Load() < 100 {
+		t.Errorf("%d of %d requests failed during 20 reloads", failed.Load(), sent.Load())
+	}
+}
+
+// TestConfigFileWatched: editing the --config file reloads it without a
+// signal.
+func TestConfigFileWatched(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer o.Close()
+	file := filepath.Join(t.TempDir(), "edgefront.yaml")
+	write := func(policy string) {
+		cfg := `
+listen: {http: 127.0.0.1:0, https: "", admin: ""}
+distributions:
+  - id: EWATCH0000001
+    originEndpoints: {web: "` + o.URL + `"}
+    config:
+      CallerReference: watch
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: ` + policy + `, CachePolicyId: CachingDisabled}
+`
+		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("allow-all")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		done <- runServe(ctx, serveFlags{config: file, set: map[string]bool{}}, log, &out, io.Discard, 20*time.Millisecond)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var base string
+	deadline := time.Now().Add(5 * time.Second)
+	for base == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "http" {
+				base = f[1]
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("no http listener in:\n%s", out.String())
+	}
+	status := func() int {
+		resp, err := http.Get(base + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("before the edit: %d", s)
+	}
+	time.Sleep(20 * time.Millisecond) // a new modification time
+	write("https-only")
+	for time.Now().Before(deadline) && status() != 403 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := status(); s != 403 {
+		t.Errorf("after editing the file to https-only: %d, want 403", s)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

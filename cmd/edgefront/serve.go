@@ -39,8 +39,10 @@ Runs the edge. The configuration comes from, in this order:
                   with the managed CachingOptimized cache policy
   (neither)       the embedded demo: an in-process S3 bucket and an API origin
 
-Flags override the file's settings. SIGHUP reloads --config; a bad file is
-refused with its errors and the running configuration keeps serving.
+Flags override the file's settings. SIGHUP, or a change of the --config file,
+reloads it; a bad file is refused with its errors logged and the running
+configuration keeps serving. The CloudFront API (UpdateDistribution,
+CreateInvalidation …) answers on the admin listener.
 
 Flags:
 `
@@ -97,7 +99,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runServe(ctx, f, log, stdout, stderr, 2*time.Second)
+}
 
+// runServe runs the edge until ctx ends, reloading on SIGHUP and when the
+// config file changes (checked every poll).
+func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stderr io.Writer, poll time.Duration) error {
 	e, err := startEdge(ctx, f, log)
 	if err != nil {
 		var errs config.Errors
@@ -115,6 +122,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// The config file is also watched: a change reloads it like SIGHUP.
+	watch := time.NewTicker(poll)
+	defer watch.Stop()
+	stamp := fileStamp(f.config)
 	for {
 		select {
 		case <-ctx.Done():
@@ -123,9 +134,32 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		case err := <-e.failed:
 			return err
 		case <-hup:
+			stamp = fileStamp(f.config)
 			e.reload()
+		case <-watch.C:
+			if f.config == "" {
+				continue
+			}
+			if now := fileStamp(f.config); now != stamp {
+				stamp = now
+				log.Info("configuration file changed", "file", f.config)
+				e.reload()
+			}
 		}
 	}
+}
+
+// fileStamp identifies a version of a file by its modification time and
+// size ("" when it cannot be read).
+func fileStamp(path string) string {
+	if path == "" {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -402,6 +436,12 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "edgefront", Name: "cache_bytes", Help: "Bytes the cached objects cost (bodies and headers).",
 		}, func() float64 { _, b := store.Stats(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "cache_evictions_total", Help: "Objects evicted from the cache to make room.",
+		}, func() float64 { return float64(store.Evictions()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "edgefront", Name: "invalidation_bans_active", Help: "Invalidations (bans) still able to match a cached object.",
+		}, func() float64 { return float64(store.Bans()) }),
 	)
 }
 
