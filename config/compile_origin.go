@@ -267,6 +267,17 @@ func compileCredentials(p *problems, path string, c *credentialSettings) *Creden
 		p.add(path, "expected an object with accessKeyId and secretAccessKey")
 		return nil
 	}
+	switch c.Source {
+	case "", "static":
+	case "default-chain":
+		if c.AccessKeyID != "" || c.SecretAccessKey != "" || c.SessionToken != "" {
+			p.add(join(path, "source"), "default-chain takes its keys from the SDK's chain; remove accessKeyId, secretAccessKey and sessionToken")
+		}
+		return &Credentials{DefaultChain: true, Region: c.Region}
+	default:
+		p.add(join(path, "source"), "must be static or default-chain (got %q)", c.Source)
+		return nil
+	}
 	if c.AccessKeyID == "" {
 		p.add(join(path, "accessKeyId"), "is required")
 	}

@@ -423,8 +423,10 @@ type OriginShield struct {
 	Region  string
 }
 
-// Credentials are static AWS credentials.
+// Credentials are the AWS credentials that sign S3 origin requests: static
+// keys, or, with DefaultChain, the AWS SDK's default credential chain.
 type Credentials struct {
+	DefaultChain    bool
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string

@@ -131,6 +131,10 @@ func (d *duration) decodeValue(p *problems, path string, src any) {
 }
 
 type credentialSettings struct {
+	// Source is "static" (the default: the keys below) or "default-chain"
+	// (the AWS SDK's default chain: environment, shared files, SSO, web
+	// identity, container and instance roles).
+	Source          string `json:"source"`
 	AccessKeyID     string `json:"accessKeyId"`
 	SecretAccessKey string `json:"secretAccessKey"`
 	SessionToken    string `json:"sessionToken"`

@@ -22,6 +22,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -61,6 +62,10 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
+	creds, err := s3Credentials(o.Credentials)
+	if err != nil {
+		return nil, fmt.Errorf("origin %q: credentials: %w", o.ID, err)
+	}
 	s := settingsOf(o)
 	tr := newTransport(s, &tls.Config{RootCAs: op.rootCAs})
 	hc := &http.Client{
@@ -71,7 +76,7 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 	opts := s3.Options{
 		Region:      region,
 		HTTPClient:  hc,
-		Credentials: s3Credentials(o.Credentials),
+		Credentials: creds,
 		Retryer:     connectionRetryer(s.attempts),
 		// Plain GET/HEAD: no checksum work beyond what S3 requires.
 		RequestChecksumCalculation:  aws.RequestChecksumCalculationWhenRequired,
@@ -95,19 +100,28 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 	}, nil
 }
 
-// s3Credentials picks the credentials that sign S3 requests: the origin's
-// own, else the environment's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-// (/ AWS_SESSION_TOKEN), else none (anonymous, unsigned requests). The SDK's
-// default chain is never used: it may ask the EC2 instance metadata service.
-func s3Credentials(c *config.Credentials) aws.CredentialsProvider {
+// s3Credentials picks the credentials that sign S3 requests: the SDK's
+// default chain when the origin asks for it (source: default-chain), else
+// the origin's own keys, else the environment's AWS_ACCESS_KEY_ID /
+// AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), else none (anonymous,
+// unsigned requests). The default chain is opt-in only: among its sources
+// is the EC2 instance metadata service, which must not be asked unasked.
+func s3Credentials(c *config.Credentials) (aws.CredentialsProvider, error) {
+	if c != nil && c.DefaultChain {
+		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("the AWS SDK's default chain: %w", err)
+		}
+		return cfg.Credentials, nil
+	}
 	if c != nil && c.AccessKeyID != "" {
-		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken), nil
 	}
 	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if id != "" && secret != "" {
-		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), nil
 	}
-	return aws.AnonymousCredentials{}
+	return aws.AnonymousCredentials{}, nil
 }
 
 // connectionRetryer makes the SDK behave like CloudFront's connection
