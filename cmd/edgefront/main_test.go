@@ -46,6 +46,8 @@ func TestCommands(t *testing.T) {
 			"broken.yaml: distributions[0].config.DefaultCacheBehavior.TargetOriginId: \"missing\" names no origin or origin group",
 			"problem(s) found",
 		}, nil},
+		{"validate the README examples", []string{"validate", "--config", "testdata/readme-origins.yaml"}, 0,
+			[]string{"EMINIO0000001", "EALB000000001", "EAPI000000001", "readme-origins.yaml: ok"}, nil, nil},
 		{"validate a missing file", []string{"validate", "--config", "testdata/nope.yaml"}, 1, nil, []string{"nope.yaml"}, nil},
 		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
 			[]string{"--config or --origin, not both"}, nil},
