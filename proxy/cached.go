@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -149,10 +148,9 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
+	s.responseHeaders(x, h, result, false)
 	if e.Status == http.StatusOK && needsServeContent(x.r) {
-		sw := &statusWriter{ResponseWriter: x.w}
-		http.ServeContent(sw, x.r, "", lastModified(e.Header), bytes.NewReader(e.Body))
-		s.account(x, result, sw.status)
+		s.account(x, result, serveRange(x.w, x.r, e.Status, e.Header, e.Body))
 		return
 	}
 	x.w.WriteHeader(e.Status)
@@ -168,14 +166,6 @@ func needsServeContent(r *http.Request) bool {
 	h := r.Header
 	return len(h["Range"]) > 0 || len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0 ||
 		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
-}
-
-func lastModified(h http.Header) time.Time {
-	t, err := http.ParseTime(h.Get("Last-Modified"))
-	if err != nil {
-		return time.Time{}
-	}
-	return t
 }
 
 // flightJob is what the goroutine fetching for a flight needs; it is copied
@@ -557,6 +547,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		h[k] = v
 	}
 	s.cloudFrontHeaders(x, h, result)
+	s.responseHeaders(x, h, result, leader && f.result == resultMiss)
 	x.w.WriteHeader(f.status)
 	if x.r.Method == http.MethodHead {
 		s.account(x, result, f.status)
@@ -605,6 +596,7 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
 	s.cloudFrontHeaders(x, h, result)
+	s.responseHeaders(x, h, resultMiss, true)
 	x.w.WriteHeader(resp.StatusCode)
 	if x.r.Method == http.MethodHead {
 		s.account(x, result, resp.StatusCode)
@@ -642,22 +634,4 @@ func copyFlushing(w http.ResponseWriter, r io.Reader, flushEach bool) error {
 			return err
 		}
 	}
-}
-
-// statusWriter remembers the status written through it.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
 }

@@ -62,6 +62,7 @@ func (s *Server) customError(x *exchange, status int) bool {
 	}
 	h["Content-Length"] = []string{strconv.Itoa(rec.body.Len())}
 	s.cloudFrontHeaders(x, h, resultError)
+	s.responseHeaders(x, h, "", false)
 	x.w.WriteHeader(code)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(rec.body.Bytes())

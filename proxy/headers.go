@@ -137,6 +137,7 @@ func (s *Server) sendError(x *exchange, status int, msg string) {
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	s.responseHeaders(x, h, "", false)
 	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)

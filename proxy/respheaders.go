@@ -410,3 +410,30 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// timingOf maps an X-Cache result to its Server-Timing cache metric.
+func timingOf(result string) string {
+	switch result {
+	case resultHit:
+		return timingHit
+	case resultRefreshHit:
+		return timingRefresh
+	case resultMiss:
+		return timingMiss
+	}
+	return ""
+}
+
+// responseHeaders applies the behaviour's response headers policy, if any,
+// to a viewer response; upstream says whether the origin was asked for it.
+func (s *Server) responseHeaders(x *exchange, h http.Header, result string, upstream bool) {
+	if x.b == nil || x.b.ResponseHeadersPolicy == nil {
+		return
+	}
+	pop := ""
+	if len(x.pop) > 0 {
+		pop = x.pop[0]
+	}
+	applyResponseHeaders(h, x.r, x.b.ResponseHeadersPolicy, serverTiming{cache: timingOf(result), pop: pop, requestID: x.id,
+		upstream: upstream, downstreamFBL: s.now().Sub(x.start), roll: s.rand})
+}

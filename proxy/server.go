@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ type Options struct {
 	// Geo locates viewers for geographic restriction and the
 	// CloudFront-Viewer-Country header; nil locates no one.
 	Geo *geo.Resolver
+	// Rand returns numbers in [0, 1) for Server-Timing sampling; nil means
+	// math/rand/v2's Float64.
+	Rand func() float64
 	// AccessLog receives a CloudFront standard log record for every viewer
 	// request; nil disables access logging.
 	AccessLog *accesslog.Logger
@@ -58,6 +62,7 @@ type Server struct {
 	metrics    *metrics
 	accessLog  *accesslog.Logger
 	geo        *geo.Resolver
+	rand       func() float64
 	flights    *group
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
@@ -100,6 +105,7 @@ func New(o Options) (*Server, error) {
 		newFetcher: o.NewFetcher,
 		accessLog:  o.AccessLog,
 		geo:        o.Geo,
+		rand:       o.Rand,
 		flights:    newGroup(),
 	}
 	if s.log == nil {
@@ -107,6 +113,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Float64
 	}
 	if s.newFetcher == nil {
 		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
