@@ -763,9 +763,9 @@ func hasString(list []string, s string) bool {
 
 // unknownReason is the problem of an unknown key among names.
 func unknownReason(names []string, key string) string {
-	fields := make([]fieldInfo, len(names))
+	fields := make([]Field, len(names))
 	for i, n := range names {
-		fields[i] = fieldInfo{name: n}
+		fields[i] = Field{Name: n}
 	}
 	if s := suggest(fields, key); s != "" {
 		return "unknown field (did you mean " + s + "?)"

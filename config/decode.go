@@ -177,26 +177,31 @@ func decodeValue(p *problems, path string, src any, dst reflect.Value) {
 	}
 }
 
-// fieldInfo locates one named field, possibly inside an embedded struct.
-type fieldInfo struct {
-	name  string
-	index []int
+// Field is one field of a configuration struct type as the configuration
+// names it: its JSON/API name, where it is (reflect.Value.FieldByIndex), and
+// whether it is omitted when empty. Other encoders of these types (the
+// control API's XML) use it so that names are decided once.
+type Field struct {
+	Name      string
+	Index     []int
+	OmitEmpty bool
 }
 
-// structFields lists the decodable fields of t in declaration order,
-// flattening untagged embedded structs (List[T] inside TrustedSigners).
-func structFields(t reflect.Type) []fieldInfo {
-	var out []fieldInfo
+// StructFields lists the fields of configuration struct type t in
+// declaration order, flattening untagged embedded structs (the List inside
+// TrustedSigners).
+func StructFields(t reflect.Type) []Field {
+	var out []Field
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if name == "-" {
 			continue
 		}
 		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
-			for _, sub := range structFields(f.Type) {
-				sub.index = append([]int{i}, sub.index...)
+			for _, sub := range StructFields(f.Type) {
+				sub.Index = append([]int{i}, sub.Index...)
 				out = append(out, sub)
 			}
 			continue
@@ -207,7 +212,7 @@ func structFields(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, fieldInfo{name: name, index: []int{i}})
+		out = append(out, Field{Name: name, Index: []int{i}, OmitEmpty: strings.Contains(opts, "omitempty")})
 	}
 	return out
 }
@@ -218,7 +223,7 @@ func decodeStruct(p *problems, path string, src any, dst reflect.Value) {
 		p.add(path, "expected an object, got %s", describe(src))
 		return
 	}
-	fields := structFields(dst.Type())
+	fields := StructFields(dst.Type())
 	for _, k := range o.keys {
 		f, found := findField(fields, k)
 		if !found {
@@ -230,7 +235,7 @@ func decodeStruct(p *problems, path string, src any, dst reflect.Value) {
 			p.add(join(path, k), "%s", reason)
 			continue
 		}
-		decodeValue(p, join(path, k), o.vals[k], dst.FieldByIndex(f.index))
+		decodeValue(p, join(path, k), o.vals[k], dst.FieldByIndex(f.Index))
 	}
 	if q, ok := dst.Addr().Interface().(quantityNormalizer); ok {
 		if given, items, ok := q.normalizeQuantity(); !ok {
@@ -239,26 +244,26 @@ func decodeStruct(p *problems, path string, src any, dst reflect.Value) {
 	}
 }
 
-func findField(fields []fieldInfo, name string) (fieldInfo, bool) {
+func findField(fields []Field, name string) (Field, bool) {
 	for _, f := range fields {
-		if f.name == name {
+		if f.Name == name {
 			return f, true
 		}
 	}
-	return fieldInfo{}, false
+	return Field{}, false
 }
 
 // suggest returns the field name closest to an unknown key: a match that
 // differs only in case, else the nearest by edit distance if close enough.
-func suggest(fields []fieldInfo, key string) string {
+func suggest(fields []Field, key string) string {
 	best, bestDist := "", 0
 	for _, f := range fields {
-		if strings.EqualFold(f.name, key) {
-			return f.name
+		if strings.EqualFold(f.Name, key) {
+			return f.Name
 		}
-		d := editDistance(strings.ToLower(f.name), strings.ToLower(key))
+		d := editDistance(strings.ToLower(f.Name), strings.ToLower(key))
 		if best == "" || d < bestDist {
-			best, bestDist = f.name, d
+			best, bestDist = f.Name, d
 		}
 	}
 	if best != "" && bestDist <= max(2, len(key)/4) {

@@ -19,6 +19,7 @@ type Config struct {
 	Cache         Cache
 	TLS           TLS
 	Pop           string // X-Amz-Cf-Pop value and x-edge-location, e.g. "LOCAL1-C1"
+	Keys          *Keys  // public keys, key groups and key pairs of signed URLs and cookies (keys.go)
 	Distributions []*Distribution
 }
 

@@ -38,6 +38,9 @@ type settingsFile struct {
 	CachePolicies           []rawValue             `json:"cachePolicies"`
 	OriginRequestPolicies   []rawValue             `json:"originRequestPolicies"`
 	ResponseHeadersPolicies []rawValue             `json:"responseHeadersPolicies"`
+	PublicKeys              []rawValue             `json:"publicKeys"` // keys.go
+	KeyGroups               []rawValue             `json:"keyGroups"`
+	KeyPairs                []rawValue             `json:"keyPairs"`
 	Distributions           []distributionSettings `json:"distributions"`
 }
 
@@ -141,7 +144,7 @@ type credentialSettings struct {
 	Region          string `json:"region"`
 }
 
-// compileSettings fills cfg's Listen, Cache, TLS and Pop from s with the
+// compileSettings fills cfg's Listen, Cache, TLS, Pop and Keys from s with the
 // defaults; dir resolves relative file names.
 func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 	cfg.Listen = Listen{HTTP: DefaultHTTPAddr, HTTPS: DefaultHTTPSAddr, Admin: DefaultAdminAddr}
@@ -214,6 +217,8 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 			p.add("pop", "%q is not a POP code like LOCAL1-C1 (letters, digits and '-')", cfg.Pop)
 		}
 	}
+
+	cfg.Keys = compileKeys(p, s.PublicKeys, s.KeyGroups, s.KeyPairs, dir)
 }
 
 // setAddr sets a listener address; an explicit "" disables the listener.

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/edgefront/edgefront/config"
 )
 
 // This file maps config's DistributionConfig types to and from CloudFront's
@@ -52,48 +54,15 @@ var alwaysPrinted = map[string]bool{"CallerReference": true, "Comment": true}
 // ParameterDefinitions): smithy's default.
 const memberName = "member"
 
-// xmlField is one element of a struct: its name and where it is.
-type xmlField struct {
-	name      string
-	index     []int
-	omitEmpty bool
-}
+// xmlFields lists the elements of struct type t: the configuration's own
+// field names, which CloudFront's XML shares.
+func xmlFields(t reflect.Type) []config.Field { return config.StructFields(t) }
 
-// xmlFields lists the elements of struct type t in declaration order,
-// flattening embedded structs (the List inside TrustedSigners).
-func xmlFields(t reflect.Type) []xmlField {
-	var out []xmlField
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
-			for _, sub := range xmlFields(f.Type) {
-				sub.index = append([]int{i}, sub.index...)
-				out = append(out, sub)
-			}
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, xmlField{name: name, index: []int{i}, omitEmpty: strings.Contains(opts, "omitempty")})
-	}
-	return out
-}
-
-// isList reports whether struct type t holds a {Quantity, Items} list.
-func isList(fields []xmlField) bool {
+func isList(fields []config.Field) bool {
 	q, items := false, false
 	for _, f := range fields {
-		q = q || f.name == "Quantity"
-		items = items || f.name == "Items"
+		q = q || f.Name == "Quantity"
+		items = items || f.Name == "Items"
 	}
 	return q && items
 }
@@ -122,22 +91,22 @@ func encodeValue(e *xml.Encoder, start xml.StartElement, v reflect.Value, omitEm
 		fields := xmlFields(v.Type())
 		list := isList(fields)
 		for _, f := range fields {
-			fv := v.FieldByIndex(f.index)
+			fv := v.FieldByIndex(f.Index)
 			switch {
-			case list && f.name == "Quantity" && fv.IsNil():
-				items := v.FieldByIndex(fieldByName(fields, "Items").index)
-				if err := textElement(e, f.name, strconv.Itoa(items.Len())); err != nil {
+			case list && f.Name == "Quantity" && fv.IsNil():
+				items := v.FieldByIndex(fieldByName(fields, "Items").Index)
+				if err := textElement(e, f.Name, strconv.Itoa(items.Len())); err != nil {
 					return err
 				}
-			case list && f.name == "Items":
+			case list && f.Name == "Items":
 				if fv.Len() == 0 {
 					continue
 				}
-				if err := encodeItems(e, f.name, itemNames[name], fv); err != nil {
+				if err := encodeItems(e, f.Name, itemNames[name], fv); err != nil {
 					return err
 				}
 			default:
-				if err := encodeValue(e, xml.StartElement{Name: xml.Name{Local: f.name}}, fv, f.omitEmpty); err != nil {
+				if err := encodeValue(e, xml.StartElement{Name: xml.Name{Local: f.Name}}, fv, f.OmitEmpty); err != nil {
 					return err
 				}
 			}
@@ -185,13 +154,13 @@ func textElement(e *xml.Encoder, name, text string) error {
 	return e.EncodeToken(start.End())
 }
 
-func fieldByName(fields []xmlField, name string) xmlField {
+func fieldByName(fields []config.Field, name string) config.Field {
 	for _, f := range fields {
-		if f.name == name {
+		if f.Name == name {
 			return f
 		}
 	}
-	return xmlField{}
+	return config.Field{}
 }
 
 // inputError is a problem with a request body: CloudFront's MalformedInput
@@ -308,14 +277,14 @@ func decodeStruct(d *xml.Decoder, v reflect.Value, path string) error {
 		case xml.StartElement:
 			name := t.Name.Local
 			f := fieldByName(fields, name)
-			if f.index == nil {
+			if f.Index == nil {
 				return malformed("%s: unexpected element %s", path, name)
 			}
 			if seen[name] {
 				return malformed("%s: element %s given twice", path, name)
 			}
 			seen[name] = true
-			fv := v.FieldByIndex(f.index)
+			fv := v.FieldByIndex(f.Index)
 			fpath := path + "." + name
 			if list && name == "Items" {
 				last := path[strings.LastIndexByte(path, '.')+1:]
@@ -342,9 +311,9 @@ func decodeStruct(d *xml.Decoder, v reflect.Value, path string) error {
 
 // checkQuantity reports a list whose Quantity is not the number of Items;
 // an omitted Quantity is derived.
-func checkQuantity(v reflect.Value, fields []xmlField, path string) error {
-	q := v.FieldByIndex(fieldByName(fields, "Quantity").index)
-	n := v.FieldByIndex(fieldByName(fields, "Items").index).Len()
+func checkQuantity(v reflect.Value, fields []config.Field, path string) error {
+	q := v.FieldByIndex(fieldByName(fields, "Quantity").Index)
+	n := v.FieldByIndex(fieldByName(fields, "Items").Index).Len()
 	if q.IsNil() {
 		q.Set(reflect.ValueOf(&n))
 		return nil

@@ -222,18 +222,12 @@ func (f *s3Fetcher) preflight(r *Request) *Response {
 }
 
 func (f *s3Fetcher) get(ctx context.Context, key string, r *Request) (*Response, error) {
-	h := r.Header
-	in := &s3.GetObjectInput{
-		Bucket:            aws.String(f.bucket),
-		Key:               aws.String(key),
-		Range:             optString(h.Get("Range")),
-		IfMatch:           optString(h.Get("If-Match")),
-		IfNoneMatch:       optString(h.Get("If-None-Match")),
-		IfModifiedSince:   optTime(h.Get("If-Modified-Since")),
-		IfUnmodifiedSince: optTime(h.Get("If-Unmodified-Since")),
-		VersionId:         versionID(r.RawQuery),
-	}
-	out, err := f.client.GetObject(ctx, in)
+	c := conditionsOf(r)
+	out, err := f.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(f.bucket), Key: aws.String(key), VersionId: c.versionID,
+		Range: c.rng, IfMatch: c.ifMatch, IfNoneMatch: c.ifNoneMatch,
+		IfModifiedSince: c.ifModifiedSince, IfUnmodifiedSince: c.ifUnmodifiedSince,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -250,18 +244,12 @@ func (f *s3Fetcher) get(ctx context.Context, key string, r *Request) (*Response,
 }
 
 func (f *s3Fetcher) head(ctx context.Context, key string, r *Request) (*Response, error) {
-	h := r.Header
-	in := &s3.HeadObjectInput{
-		Bucket:            aws.String(f.bucket),
-		Key:               aws.String(key),
-		Range:             optString(h.Get("Range")),
-		IfMatch:           optString(h.Get("If-Match")),
-		IfNoneMatch:       optString(h.Get("If-None-Match")),
-		IfModifiedSince:   optTime(h.Get("If-Modified-Since")),
-		IfUnmodifiedSince: optTime(h.Get("If-Unmodified-Since")),
-		VersionId:         versionID(r.RawQuery),
-	}
-	out, err := f.client.HeadObject(ctx, in)
+	c := conditionsOf(r)
+	out, err := f.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(f.bucket), Key: aws.String(key), VersionId: c.versionID,
+		Range: c.rng, IfMatch: c.ifMatch, IfNoneMatch: c.ifNoneMatch,
+		IfModifiedSince: c.ifModifiedSince, IfUnmodifiedSince: c.ifUnmodifiedSince,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +263,22 @@ func (f *s3Fetcher) head(ctx context.Context, key string, r *Request) (*Response
 		sse: string(out.ServerSideEncryption), result: out.ResultMetadata,
 	}
 	return m.response(nil), nil
+}
+
+// conditions are a request's Range, conditional headers and versionId, as
+// GetObject and HeadObject take them.
+type conditions struct {
+	rng, ifMatch, ifNoneMatch, versionID *string
+	ifModifiedSince, ifUnmodifiedSince *time.Time
+}
+
+func conditionsOf(r *Request) conditions {
+	h := r.Header
+	return conditions{
+		rng: optString(h.Get("Range")), ifMatch: optString(h.Get("If-Match")),
+		ifNoneMatch: optString(h.Get("If-None-Match")), versionID: versionID(r.RawQuery),
+		ifModifiedSince: optTime(h.Get("If-Modified-Since")), ifUnmodifiedSince: optTime(h.Get("If-Unmodified-Since")),
+	}
 }
 
 // object is what GetObject and HeadObject tell about an object.
