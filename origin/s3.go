@@ -269,7 +269,7 @@ func (f *s3Fetcher) head(ctx context.Context, key string, r *Request) (*Response
 // GetObject and HeadObject take them.
 type conditions struct {
 	rng, ifMatch, ifNoneMatch, versionID *string
-	ifModifiedSince, ifUnmodifiedSince *time.Time
+	ifModifiedSince, ifUnmodifiedSince   *time.Time
 }
 
 func conditionsOf(r *Request) conditions {
