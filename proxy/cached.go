@@ -282,7 +282,11 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		d.Store = false
 	}
 	limit := s.maxObjectSize()
-	if !d.Store || resp.ContentLength > limit {
+	// An object too large to cache is still shared by the viewers that
+	// collapsed onto this fetch (one origin request, one buffer, nothing
+	// stored), up to shareFactor times the largest cacheable object; beyond
+	// that each viewer streams its own copy, so memory stays bounded.
+	if !d.Store || resp.ContentLength > shareFactor*limit {
 		f.status, f.header = resp.StatusCode, resp.Header
 		s.flights.forget(f)
 		f.mu.Lock()
@@ -378,6 +382,10 @@ func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
 	}
 	return pairs, true
 }
+
+// shareFactor bounds the objects that collapsed viewers share while they
+// stream, as a multiple of the largest object the cache stores.
+const shareFactor = 16
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {

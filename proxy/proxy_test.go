@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -376,5 +377,49 @@ func TestUncacheableStreamsWhole(t *testing.T) {
 	}
 	if n := o.hits.Load(); n != 3 {
 		t.Errorf("origin hits %d, want 3 (no-store is not cached)", n)
+	}
+}
+
+// TestTooLargeSharedNotStored: an object larger than the cache's
+// maxObjectSize is not stored, but viewers that arrive while it is fetched
+// share that one origin request and stream it as it arrives.
+func TestTooLargeSharedNotStored(t *testing.T) {
+	body := strings.Repeat("z", 64<<10)
+	release := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		io.WriteString(w, body)
+	})
+	e := newEdge(t, "cache: {size: 16MiB, maxObjectSize: 16KiB}\n"+oneOrigin, map[string]string{"web": o.URL})
+	var wg sync.WaitGroup
+	got := make(chan int, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := e.do("GET", "/large.bin")
+			got <- len(r.body)
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for o.hits.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let the others join the fetch
+	close(release)
+	wg.Wait()
+	close(got)
+	for n := range got {
+		if n != len(body) {
+			t.Errorf("a viewer got %d bytes, want %d", n, len(body))
+		}
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1 (shared while streaming)", n)
+	}
+	if r := e.do("GET", "/large.bin"); r.xcache() != "Miss from cloudfront" || o.hits.Load() != 2 {
+		t.Errorf("afterwards: %q, origin requests %d: too large to store, so fetched again", r.xcache(), o.hits.Load())
 	}
 }
