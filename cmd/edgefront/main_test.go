@@ -436,3 +436,66 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestServeAccessLog: with --access-log, every viewer request is written in
+// CloudFront's standard format — the header lines, then 33 tab-separated
+// fields in CloudFront's order — and the dropped-lines counter is exported.
+func TestServeAccessLog(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "logged")
+	}))
+	defer o.Close()
+	file := filepath.Join(t.TempDir(), "access.log")
+	e := testEdge(t, serveFlags{origin: o.URL, accessLog: file, accessFormat: "standard", accessMaxSize: "10MiB", accessKeep: 2})
+	c := &http.Client{}
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("GET", "http://"+e.addrs["http"]+"/a/b.txt?x=1", nil)
+		req.Header.Set("User-Agent", "test agent/1.0")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	_, metrics := get(t, c, "http://"+e.addrs["admin"]+"/metrics")
+	if !strings.Contains(metrics, "edgefront_access_log_dropped_total 0") {
+		t.Error("/metrics lacks edgefront_access_log_dropped_total")
+	}
+	e.close() // flushes the log
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 || lines[0] != "#Version: 1.0" || !strings.HasPrefix(lines[1], "#Fields: date time x-edge-location sc-bytes c-ip") {
+		t.Fatalf("log:\n%s", data)
+	}
+	fields := strings.Fields(strings.TrimPrefix(lines[1], "#Fields: "))
+	for i, want := range []string{"Miss", "Hit"} {
+		vals := strings.Split(lines[2+i], "\t")
+		if len(vals) != len(fields) || len(vals) != 33 {
+			t.Fatalf("line %d has %d fields, header %d", i, len(vals), len(fields))
+		}
+		got := map[string]string{}
+		for j, f := range fields {
+			got[f] = vals[j]
+		}
+		checks := map[string]string{
+			"cs-method": "GET", "cs-uri-stem": "/a/b.txt", "cs-uri-query": "x=1", "sc-status": "200",
+			"x-edge-result-type": want, "x-edge-response-result-type": want, "cs-protocol": "http",
+			"cs-protocol-version": "HTTP/1.1", "c-ip": "127.0.0.1", "x-edge-location": "LOCAL1-C1",
+			"cs(User-Agent)": "test%20agent/1.0", "sc-content-type": "text/plain", "sc-content-len": "6",
+		}
+		for k, v := range checks {
+			if got[k] != v {
+				t.Errorf("line %d %s = %q, want %q", i, k, got[k], v)
+			}
+		}
+		if len(got["x-edge-request-id"]) != 56 || got["cs(Host)"] == "" {
+			t.Errorf("line %d: request id %q, host %q", i, got["x-edge-request-id"], got["cs(Host)"])
+		}
+	}
+}

@@ -264,6 +264,13 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	if err := e.geo.Check(cfg.Distributions); err != nil {
 		log.Warn("geo restriction cannot locate viewers; restricted distributions serve everyone, as CloudFront does for unknown locations", "err", err)
 	}
+	if e.access != nil {
+		access := e.access
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "access_log_dropped_total",
+			Help: "Access log lines dropped because the log's queue was full (the writer could not keep up).",
+		}, func() float64 { return float64(access.Dropped()) }))
+	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo})
 	if err != nil {
 		e.close()
