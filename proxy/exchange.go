@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/geo"
+	"github.com/edgefront/edgefront/signed"
 )
 
 // exchange is one viewer request on its way through the phases. Exchanges
@@ -37,6 +39,8 @@ type exchange struct {
 
 	viewerCountry string
 	located       bool
+
+	signer *signed.Verifier
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]byte, 0, 256)} }}
@@ -165,6 +169,19 @@ func (s *Server) viewerRules(x *exchange) bool {
 		s.sendError(x, http.StatusForbidden, msgMethodNotAllowed)
 		return false
 	}
+	if signed.Required(x.b) && !x.sub {
+		ip, _, _ := net.SplitHostPort(x.r.RemoteAddr)
+		if d := x.signer.Check(x.r, x.b, ip, x.start); d != nil {
+			s.sendDenial(x, d)
+			return false
+		}
+		// The signature is neither part of the cache key nor forwarded to
+		// the origin: from here on the request is seen without it.
+		r := x.r.Clone(x.r.Context())
+		r.URL.RawQuery = signed.StripQuery(r.URL.RawQuery)
+		signed.StripCookieHeader(r.Header)
+		x.r = r
+	}
 	if gr := x.ds.dist.GeoRestriction; gr.Type != "" && gr.Type != "none" {
 		if !geo.Allowed(gr, x.country(s)) {
 			x.detailed = accesslog.ClientGeoBlocked
@@ -173,6 +190,28 @@ func (s *Server) viewerRules(x *exchange) bool {
 		}
 	}
 	return true
+}
+
+// sendDenial answers a request whose signed URL or cookies are missing or
+// invalid with CloudFront's 403 and XML body, or the distribution's custom
+// error page for 403.
+func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
+	x.detailed = accesslog.Error
+	if s.customError(x, d.Status) {
+		return
+	}
+	body := d.Body()
+	h := x.w.Header()
+	s.cloudFrontHeaders(x, h, resultError)
+	h.Set("Server", "CloudFront")
+	h.Set("Content-Type", signed.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	s.responseHeaders(x, h, "", false)
+	x.w.WriteHeader(d.Status)
+	if x.r.Method != http.MethodHead {
+		_, _ = x.w.Write(body)
+	}
+	s.account(x, resultError, d.Status)
 }
 
 // country is the viewer's country code ("" when unknown), looked up once.

@@ -27,6 +27,7 @@ import (
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
+	"github.com/edgefront/edgefront/signed"
 )
 
 // Options configures a Server.
@@ -78,6 +79,7 @@ type Server struct {
 // state is one loaded configuration with everything derived from it.
 type state struct {
 	cfg    *config.Config
+	signer *signed.Verifier // signed URLs and cookies, with the configuration's keys
 	pop    []string
 	byHost map[string]*distState
 	only   *distState // the single distribution: it answers any Host
@@ -138,7 +140,7 @@ func New(o Options) (*Server, error) {
 // new requests see; requests under way finish with the one they started
 // with. On error the previous configuration stays in force.
 func (s *Server) Load(cfg *config.Config) error {
-	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState)}
+	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState), signer: &signed.Verifier{Keys: cfg.Keys}}
 	for _, d := range cfg.Distributions {
 		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID),
 			logCookies: includeCookies(d)}
@@ -277,7 +279,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.b = ds.dist.Match(x.path)
 
-	// 3. viewer rules: protocol policy, allowed methods.
+	// 3. viewer rules: protocol policy, allowed methods, signed URLs and
+	// cookies, geo restriction.
+	x.signer = st.signer
 	if !s.viewerRules(x) {
 		return
 	}
