@@ -149,7 +149,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
 	s.responseHeaders(x, h, result, false)
-	if e.Status == http.StatusOK && needsServeContent(x.r) {
+	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
 		s.account(x, result, serveRange(x.w, x.r, e.Status, e.Header, e.Body))
 		return
 	}
@@ -160,9 +160,9 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	s.account(x, result, e.Status)
 }
 
-// needsServeContent reports whether a request asks for a range or a
-// conditional answer.
-func needsServeContent(r *http.Request) bool {
+// conditionalOrRange reports whether a request asks for a range or a
+// conditional answer (served by serveRange from the whole object).
+func conditionalOrRange(r *http.Request) bool {
 	h := r.Header
 	return len(h["Range"]) > 0 || len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0 ||
 		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
@@ -538,7 +538,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		// in the cache.
 		result = resultHit
 	}
-	if f.status == http.StatusOK && needsServeContent(x.r) {
+	if f.status == http.StatusOK && conditionalOrRange(x.r) {
 		// Ranges and conditionals are answered from the whole object.
 		if _, done, err := f.waitAll(x.r.Context()); !done || err != nil {
 			if err != nil && x.r.Context().Err() == nil {

@@ -423,3 +423,13 @@ func TestTooLargeSharedNotStored(t *testing.T) {
 		t.Errorf("afterwards: %q, origin requests %d: too large to store, so fetched again", r.xcache(), o.hits.Load())
 	}
 }
+
+// TestDisabledDistribution: a distribution with Enabled false serves no
+// viewer.
+func TestDisabledDistribution(t *testing.T) {
+	o := newOrigin(t, static("ok"))
+	e := newEdge(t, strings.Replace(oneOrigin, "Enabled: true", "Enabled: false", 1), map[string]string{"web": o.URL})
+	if r := e.do("GET", "/x"); r.status != 403 || r.xcache() != "Error from cloudfront" || o.hits.Load() != 0 {
+		t.Errorf("disabled distribution: %d %q, origin hits %d", r.status, r.xcache(), o.hits.Load())
+	}
+}

@@ -268,6 +268,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.ds = ds
+	if !ds.dist.Enabled {
+		// A disabled distribution does not serve viewers.
+		s.sendError(x, http.StatusForbidden, msgDisabled)
+		return
+	}
 
 	// 2. behaviour: first path pattern that matches, else the default.
 	x.path = r.URL.Path
