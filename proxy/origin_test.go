@@ -4,16 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // failing is a distribution whose origin "web" has one connection attempt
@@ -127,18 +123,8 @@ func TestOriginErrorPassedThrough(t *testing.T) {
 // TestS3Origin: an S3 REST origin reached through the AWS SDK against a real
 // S3-compatible server (gofakes3) on loopback.
 func TestS3Origin(t *testing.T) {
-	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(s3srv.Close)
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s3srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	})
+	s3srv, client := newS3(t, "site-bucket")
 	ctx := context.Background()
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site-bucket")}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String("site-bucket"), Key: aws.String("static/index.html"),
 		Body: strings.NewReader("<h1>from s3</h1>"), ContentType: aws.String("text/html"),
@@ -166,7 +152,7 @@ distributions:
         TargetOriginId: bucket
         ViewerProtocolPolicy: allow-all
         CachePolicyId: CachingOptimized
-`, map[string]string{"s3": s3srv.URL})
+`, map[string]string{"s3": s3srv})
 
 	for i, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
 		r := e.do("GET", "/")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,10 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // This file holds hardening tests: CloudFront's request size limits,
@@ -312,18 +308,8 @@ func TestNoCachePoisoningByHost(t *testing.T) {
 // only keys under public/. Dot segments, encoded dot segments, encoded
 // slashes and doubled slashes never reach an object outside the prefix.
 func TestPathCannotLeaveOriginPath(t *testing.T) {
-	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(s3srv.Close)
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s3srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	})
+	s3srv, client := newS3(t, "site-bucket")
 	ctx := context.Background()
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site-bucket")}); err != nil {
-		t.Fatal(err)
-	}
 	for key, body := range map[string]string{
 		"public/index.html":  "PUBLIC INDEX",
 		"public/a/page.html": "PUBLIC PAGE",
@@ -354,7 +340,7 @@ distributions:
         TargetOriginId: bucket
         ViewerProtocolPolicy: allow-all
         CachePolicyId: CachingOptimized
-`, map[string]string{"s3": s3srv.URL})
+`, map[string]string{"s3": s3srv})
 
 	if r := rawRequest(t, e, "GET /a/page.html HTTP/1.1\r\nHost: d111111abcdef8.cloudfront.net\r\n\r\n"); r.status != 200 || r.body != "PUBLIC PAGE" {
 		t.Fatalf("control request: %d %q", r.status, r.body)
