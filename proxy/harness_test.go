@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/h1"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -51,10 +53,38 @@ type edge struct {
 	srv     *proxy.Server
 	store   *cache.Store
 	clock   *clock
-	http    *httptest.Server
+	http    *plainServer // HTTP/1.1 through h1, as edgefront serves it
 	https   *httptest.Server
 	client  *http.Client // no redirects followed, keep-alive
 	tclient *http.Client // https, HTTP/2, certificate not checked
+}
+
+// plainServer serves a handler on a loopback port as edgefront's plain
+// HTTP listener does: h1 in front, net/http for what h1 hands over.
+type plainServer struct {
+	URL      string
+	Listener net.Listener
+	srv      *h1.Server
+	served   chan error
+}
+
+func newPlainServer(t *testing.T, h http.Handler) *plainServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &plainServer{URL: "http://" + ln.Addr().String(), Listener: ln, served: make(chan error, 1),
+		srv: &h1.Server{Handler: h, General: &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)},
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}}
+	go func() { p.served <- p.srv.Serve(ln) }()
+	return p
+}
+
+// Close closes every connection and waits for Serve to return.
+func (p *plainServer) Close() {
+	_ = p.srv.Close()
+	<-p.served
 }
 
 // newEdge starts a proxy on the configuration in settings (edgefront
@@ -91,7 +121,7 @@ func newEdgeWith(t *testing.T, settings string, endpoints map[string]string, opt
 		t.Fatal(err)
 	}
 	e := &edge{t: t, srv: srv, store: store, clock: clk}
-	e.http = httptest.NewServer(srv)
+	e.http = newPlainServer(t, srv)
 	e.https = httptest.NewUnstartedServer(srv)
 	e.https.EnableHTTP2 = true
 	e.https.StartTLS()

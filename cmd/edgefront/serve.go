@@ -26,6 +26,7 @@ import (
 	"github.com/edgefront/edgefront/control"
 	"github.com/edgefront/edgefront/demo"
 	"github.com/edgefront/edgefront/geo"
+	"github.com/edgefront/edgefront/h1"
 	"github.com/edgefront/edgefront/proxy"
 	edgetls "github.com/edgefront/edgefront/tls"
 )
@@ -58,6 +59,7 @@ type serveFlags struct {
 	accessMaxSize           string
 	accessKeep              int
 	http3                   bool
+	fastHTTP1               bool
 	geoDatabase, geoCountry string
 	geoTrustHeader          bool
 	controlCredentials      string
@@ -79,6 +81,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.accessMaxSize, "access-log-max-size", "100MiB", "rotate the access log file at `SIZE`")
 	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
 	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted)")
+	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
@@ -188,9 +191,15 @@ type edge struct {
 	certs   *edgetls.Provider
 	stop3   func() error // stops the HTTP/3 listener
 	proxy   *proxy.Server
-	servers []*http.Server
+	servers []server
 	addrs   map[string]string // listener name → bound address
 	failed  chan error
+}
+
+// server is a listener's server: net/http's, or h1's in front of it.
+type server interface {
+	Shutdown(context.Context) error
+	Close() error
 }
 
 // loadConfig reads the configuration the flags choose and applies the flag
@@ -363,12 +372,24 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			// ServeTLS negotiates HTTP/2 or HTTP/1.1 by ALPN.
 			srv.TLSConfig = certs.Config()
 		}
-		e.servers = append(e.servers, srv)
+		var fast *h1.Server
+		if l.name == "http" && f.fastHTTP1 {
+			// Plain HTTP/1.1 requests without a body are answered by h1;
+			// any other request hands its connection to srv.
+			fast = &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
+				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog}
+			e.servers = append(e.servers, fast)
+		} else {
+			e.servers = append(e.servers, srv)
+		}
 		go func(name string, useTLS bool) {
 			var err error
-			if useTLS {
+			switch {
+			case useTLS:
 				err = srv.ServeTLS(ln, "", "")
-			} else {
+			case fast != nil:
+				err = fast.Serve(ln)
+			default:
 				err = srv.Serve(ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,245 @@
+package h1
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// pendLimit is how much body a handler may write before the response head
+// must go out; a handler that ends within it gets a Content-Length, a
+// longer one without Content-Length is sent chunked (as net/http does).
+const pendLimit = 4096
+
+// response is the http.ResponseWriter of one request; each connection
+// reuses one, and its header map.
+type response struct {
+	c      *conn
+	header http.Header
+
+	status        int
+	wroteHeader   bool
+	committed     bool // the head is in the write buffer
+	chunked       bool
+	head          bool // a HEAD request: no body
+	close         bool // close the connection after this response
+	contentLength int64
+	written       int64
+	pend          []byte // body written before the head was committed
+	handlerDone   bool
+}
+
+// reset prepares r for the next request.
+func (r *response) reset(head, close bool) {
+	clear(r.header)
+	*r = response{c: r.c, header: r.header, pend: r.pend[:0], head: head, close: close, contentLength: -1}
+}
+
+// Header implements http.ResponseWriter.
+func (r *response) Header() http.Header { return r.header }
+
+// WriteHeader implements http.ResponseWriter. Informational statuses are not
+// sent (the handlers served here do not use them).
+func (r *response) WriteHeader(code int) {
+	if r.wroteHeader || code < 200 {
+		return
+	}
+	if code > 999 {
+		code = http.StatusInternalServerError
+	}
+	r.wroteHeader, r.status = true, code
+	if vs := r.header["Content-Length"]; len(vs) == 1 {
+		if n, err := strconv.ParseInt(vs[0], 10, 64); err == nil && n >= 0 {
+			r.contentLength = n
+		}
+	}
+}
+
+// bodyAllowed reports whether the status permits a body (RFC 9110 §6.4.1).
+func (r *response) bodyAllowed() bool {
+	return r.status != http.StatusNoContent && r.status != http.StatusNotModified
+}
+
+// Write implements http.ResponseWriter.
+func (r *response) Write(p []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !r.bodyAllowed() {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if r.c.werr != nil {
+		return 0, r.c.werr
+	}
+	if r.contentLength >= 0 && r.written+int64(len(p)) > r.contentLength {
+		return 0, http.ErrContentLength
+	}
+	r.written += int64(len(p))
+	if r.head {
+		return len(p), nil
+	}
+	if !r.committed {
+		if r.contentLength < 0 && len(r.pend)+len(p) <= pendLimit {
+			r.pend = append(r.pend, p...)
+			return len(p), nil
+		}
+		r.commit()
+	}
+	if err := r.body(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush implements http.Flusher: the head and what is buffered go out now.
+func (r *response) Flush() {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !r.committed {
+		r.commit()
+	}
+	_ = r.c.flush()
+}
+
+// body writes p as body bytes, in a chunk when the response is chunked.
+func (r *response) body(p []byte) error {
+	if len(p) == 0 {
+		return r.c.werr
+	}
+	if !r.chunked {
+		return r.c.write(p)
+	}
+	c := r.c
+	c.wbuf = strconv.AppendInt(c.wbuf, int64(len(p)), 16)
+	c.wbuf = append(c.wbuf, "\r\n"...)
+	if err := c.write(p); err != nil {
+		return err
+	}
+	c.wbuf = append(c.wbuf, "\r\n"...)
+	return nil
+}
+
+// commit renders the status line and header into the write buffer, then
+// the body written so far.
+func (r *response) commit() {
+	r.committed = true
+	c := r.c
+	h := r.header
+	sendsBody := r.bodyAllowed()
+	if sendsBody && !r.head && r.contentLength < 0 {
+		if r.handlerDone {
+			r.contentLength = int64(len(r.pend))
+		} else {
+			r.chunked = true
+		}
+	}
+	if r.head && r.contentLength < 0 && r.handlerDone && r.written > 0 {
+		r.contentLength = r.written
+	}
+	if _, ok := h["Content-Type"]; !ok && sendsBody && len(r.pend) > 0 {
+		h["Content-Type"] = []string{http.DetectContentType(r.pend)}
+	}
+	if vs := h["Connection"]; len(vs) > 0 && hasToken(vs, "close") {
+		r.close = true
+	}
+
+	b := c.wbuf
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(r.status), 10)
+	b = append(b, ' ')
+	if t := http.StatusText(r.status); t != "" {
+		b = append(b, t...)
+	} else {
+		b = append(b, "status code "...)
+		b = strconv.AppendInt(b, int64(r.status), 10)
+	}
+	b = append(b, "\r\n"...)
+	for k, vs := range h {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection":
+			continue // framing is this writer's
+		}
+		if !isToken(k) {
+			continue // net/http drops invalid names too
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = appendValue(b, v)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if _, ok := h["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = append(b, c.srv.date()...)
+		b = append(b, "\r\n"...)
+	}
+	switch {
+	case !sendsBody:
+	case r.chunked:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case r.contentLength >= 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, r.contentLength, 10)
+		b = append(b, "\r\n"...)
+	}
+	if r.close || c.srv.shuttingDown() {
+		r.close = true
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	c.wbuf = b
+	if len(r.pend) > 0 && !r.head {
+		_ = r.body(r.pend)
+	}
+	r.pend = r.pend[:0]
+}
+
+// finish completes the response after the handler returned.
+func (r *response) finish() {
+	r.handlerDone = true
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !r.committed {
+		r.commit()
+	}
+	if r.chunked {
+		r.c.wbuf = append(r.c.wbuf, "0\r\n\r\n"...)
+	}
+	if r.contentLength >= 0 && r.written < r.contentLength && r.bodyAllowed() && !r.head {
+		// Fewer bytes than announced: the framing is broken, end here.
+		r.close = true
+	}
+}
+
+// appendValue appends a header value with CR and LF replaced by spaces, as
+// net/http does, so that no value can start another header line.
+func appendValue(b []byte, v string) []byte {
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		return append(b, v...)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// hasToken reports whether a comma-separated header has token (any case).
+func hasToken(vs []string, token string) bool {
+	for _, v := range vs {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,271 @@
+// Package h1 is edgefront's HTTP/1.1 front end for plain-text viewer
+// connections. It answers the requests that make up nearly all of a cache's
+// traffic — HTTP/1.1, no request body, an ordinary target — with far less
+// work per request than net/http: one allocation for the request head, a
+// reused request, response and header map per connection, responses
+// rendered straight into a per-connection buffer and flushed once per batch
+// of pipelined requests, and no goroutine per request to watch for the
+// viewer leaving (the watch starts only when a handler waits on the
+// request's context).
+//
+// Any request it does not answer itself — a body, Expect, an upgrade,
+// HTTP/1.0, an oversized or unusual head, anything malformed — hands the
+// connection, with every byte not yet consumed, to a general net/http
+// server, which serves it from then on. Both run the same handler.
+package h1
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Buffer sizes per connection. A request head that does not fit in
+// readBufSize goes to the general server.
+const (
+	readBufSize  = 4096
+	writeBufSize = 8192
+)
+
+// Server serves HTTP/1.1 connections, handing the ones it cannot serve to
+// General.
+type Server struct {
+	// Handler answers every request; General.Handler should be the same.
+	Handler http.Handler
+	// General serves the connections this server hands over. Its timeouts
+	// and limits apply to them. Required.
+	General *http.Server
+	// ReadHeaderTimeout bounds reading a request head once its first byte
+	// arrived; IdleTimeout bounds the wait for the next request.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// ErrorLog receives handler panics (the standard logger when nil).
+	ErrorLog *log.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	handoff   *handoffListener
+	closing   atomic.Bool
+
+	dateMu  sync.Mutex
+	dateSec int64
+	dateStr atomic.Pointer[string]
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = http.ErrServerClosed
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.General == nil {
+		return errors.New("h1: Server.General is required")
+	}
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]struct{}{}
+		s.conns = map[*conn]struct{}{}
+	}
+	s.listeners[ln] = struct{}{}
+	if s.handoff == nil {
+		s.handoff = newHandoffListener(ln.Addr())
+		go func(hl *handoffListener) { _ = s.General.Serve(hl) }(s.handoff)
+	}
+	s.mu.Unlock()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				// Out of descriptors and the like: back off, as net/http does.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logf("h1: accept error: %v; retrying in %v", err, delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(nc)
+		if c == nil {
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, waits for the others
+// to finish their response (each then closes), and shuts the general
+// server down — all within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	hl := s.handoff
+	s.mu.Unlock()
+	if hl != nil {
+		_ = hl.Close()
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		for c := range s.conns {
+			c.closeIfIdle()
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return s.General.Shutdown(ctx)
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	for ln := range s.listeners {
+		_ = ln.Close()
+	}
+	for c := range s.conns {
+		_ = c.nc.Close()
+	}
+	hl := s.handoff
+	s.mu.Unlock()
+	if hl != nil {
+		_ = hl.Close()
+	}
+	return s.General.Close()
+}
+
+func (s *Server) shuttingDown() bool { return s.closing.Load() }
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{
+		srv:    s,
+		nc:     nc,
+		rbuf:   make([]byte, readBufSize),
+		wbuf:   make([]byte, 0, writeBufSize),
+		remote: nc.RemoteAddr().String(),
+	}
+	c.w.c = c
+	c.w.header = make(http.Header, 16)
+	c.ctx = newConnContext(c)
+	c.base = new(http.Request).WithContext(c.ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		_ = nc.Close()
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	return c
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// date is the Date header value for now, rendered once per second.
+func (s *Server) date() string {
+	now := time.Now()
+	sec := now.Unix()
+	if p := s.dateStr.Load(); p != nil && atomic.LoadInt64(&s.dateSec) == sec {
+		return *p
+	}
+	v := now.UTC().Format(http.TimeFormat)
+	s.dateMu.Lock()
+	s.dateStr.Store(&v)
+	atomic.StoreInt64(&s.dateSec, sec)
+	s.dateMu.Unlock()
+	return v
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
+}
+
+// handoffListener is the net.Listener the general server accepts handed
+// over connections from.
+type handoffListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	done   chan struct{}
+	closed sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.closed.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// give passes c to the general server; false when it is shut down.
+func (l *handoffListener) give(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+// prefixConn is a handed-over connection: reads return the bytes this
+// server had already read, then the connection's own.
+type prefixConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
