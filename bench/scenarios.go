@@ -215,13 +215,41 @@ type memResult struct {
 	before, after  memUse
 	shm0, shm1     int64
 	perObject      float64 // bytes: (ΔPSS + Δshm) / n
-	overheadPerObj float64 // perObject − the 1 KiB body
+	headerBytes    int     // the origin's response header of one object, as sent
+	overheadPerObj float64 // perObject − the 1 KiB body − headerBytes
+}
+
+// originHeaderBytes is the size of the bench origin's response header for a
+// 1 KiB object as sent ("Name: value\r\n" per value), the same for every
+// target: the part of a cached object the memory target counts with its body.
+func (b *bench) originHeaderBytes(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.origin.url+"/obj/1k/header-size", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("origin header size: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	n := 0
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n, nil
 }
 
 // memoryPhase restarts each target alone, warms o.memoryN distinct 1 KiB
 // objects, and compares its memory before and after (PSS of its process
 // tree plus, for NGINX, its cache files on /dev/shm), as peers.sh does.
 func (b *bench) memoryPhase(ctx context.Context) error {
+	hdrBytes, err := b.originHeaderBytes(ctx)
+	if err != nil {
+		return err
+	}
 	for _, t := range b.targets {
 		t.stop()
 	}
@@ -235,7 +263,7 @@ func (b *bench) memoryPhase(ctx context.Context) error {
 			return err
 		}
 		sleepCtx(ctx, time.Second)
-		r := memResult{target: t.name, n: b.o.memoryN, before: treeMem(t.pid()), shm0: shmUsedKB()}
+		r := memResult{target: t.name, n: b.o.memoryN, before: treeMem(t.pid()), shm0: shmUsedKB(), headerBytes: hdrBytes}
 		var done atomic.Int64
 		b.prog.set(label+": warming", 0, func() string { return fmt.Sprintf("%d/%d objects", done.Load(), b.o.memoryN) })
 		r.bad = warm(ctx, t.h1+"/obj/1k/m", b.o.memoryN, 32, &done)
@@ -257,10 +285,10 @@ func (b *bench) memoryPhase(ctx context.Context) error {
 			}
 		}
 		r.perObject = float64((r.after.pss-r.before.pss)+(r.shm1-r.shm0)) * 1024 / float64(r.n)
-		r.overheadPerObj = r.perObject - 1024
+		r.overheadPerObj = r.perObject - 1024 - float64(r.headerBytes)
 		b.mems = append(b.mems, r)
-		b.prog.logf("%-28s PSS %d → %d MiB, shm +%d MiB: %.0f B per object (%.0f B beyond the 1 KiB body) %s",
-			label, r.before.pss>>10, r.after.pss>>10, (r.shm1-r.shm0)>>10, r.perObject, r.overheadPerObj, r.stored)
+		b.prog.logf("%-28s PSS %d → %d MiB, shm +%d MiB: %.0f B per object (%.0f B beyond the 1 KiB body and %d B of headers) %s",
+			label, r.before.pss>>10, r.after.pss>>10, (r.shm1-r.shm0)>>10, r.perObject, r.overheadPerObj, r.headerBytes, r.stored)
 		t.stop()
 		if ctx.Err() != nil {
 			return ctx.Err()

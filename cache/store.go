@@ -31,7 +31,7 @@ type Options struct {
 // until Stored + Retention(e); Get returns it until then and the caller
 // decides what a stale entry is good for.
 type Store struct {
-	c   *ristretto.Cache[string, *item]
+	c   *ristretto.Cache[string, *Entry]
 	now func() time.Time
 
 	items, bytes atomic.Int64
@@ -46,14 +46,6 @@ type Store struct {
 	// Close exclusively. Get takes no lock.
 	closeMu sync.RWMutex
 	closed  bool
-}
-
-// item is what the store holds per key: the entry and what accounting and
-// expiry need, computed once at Set.
-type item struct {
-	e     *Entry
-	cost  int64
-	until time.Time // e.Stored + retention
 }
 
 // ValidatorGrace is how long an entry with a validator (ETag or
@@ -77,13 +69,13 @@ func New(o Options) (*Store, error) {
 	// Ristretto wants about ten counters per item it will hold; assume
 	// entries of 4 KiB on average.
 	counters := min(max(o.MaxBytes/4096*10, 1000), 1<<24)
-	c, err := ristretto.NewCache(&ristretto.Config[string, *item]{
+	c, err := ristretto.NewCache(&ristretto.Config[string, *Entry]{
 		NumCounters:        counters,
 		MaxCost:            o.MaxBytes,
 		BufferItems:        64,
 		IgnoreInternalCost: true, // Entry.Size already counts the overhead
 		OnExit:             s.onExit,
-		OnEvict:            func(*ristretto.Item[*item]) { s.evictions.Add(1) },
+		OnEvict:            func(*ristretto.Item[*Entry]) { s.evictions.Add(1) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -95,12 +87,12 @@ func New(o Options) (*Store, error) {
 // onExit is called by ristretto whenever a value leaves the store
 // (eviction, rejection by the admission policy, deletion, replacement, TTL
 // expiry), exactly once per value it accepted into its write buffer.
-func (s *Store) onExit(it *item) {
-	if it == nil {
+func (s *Store) onExit(e *Entry) {
+	if e == nil {
 		return
 	}
 	s.items.Add(-1)
-	s.bytes.Add(-it.cost)
+	s.bytes.Add(-e.cost)
 }
 
 // Retention is how long past e.Stored the store keeps e: its TTL plus the
@@ -129,30 +121,30 @@ func (s *Store) Get(key string) (*Entry, bool) {
 // clock once per request. key is only hashed, never kept, so it may be a
 // string that aliases a reused buffer (unsafe.String).
 func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
-	it, ok := s.c.Get(key)
-	if !ok || it == nil {
+	e, ok := s.c.Get(key)
+	if !ok || e == nil {
 		return nil, false
 	}
-	if !now.Before(it.until) {
+	if now.UnixNano() >= e.until {
 		return nil, false // past retention; ristretto's TTL will reclaim it
 	}
-	if s.bans.banned(it.e) {
-		s.deleteIfSame(key, it)
+	if s.bans.banned(e) {
+		s.deleteIfSame(key, e)
 		return nil, false
 	}
-	return it.e, true
+	return e, true
 }
 
 // deleteIfSame deletes key if it still holds it (a newer entry stored
 // meanwhile is kept; the window between the check and the delete is tiny
 // and costs at worst one extra miss).
-func (s *Store) deleteIfSame(key string, it *item) {
+func (s *Store) deleteIfSame(key string, e *Entry) {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return
 	}
-	if cur, ok := s.c.Get(key); ok && cur == it {
+	if cur, ok := s.c.Get(key); ok && cur == e {
 		s.c.Del(key)
 	}
 }
@@ -166,9 +158,17 @@ func (s *Store) deleteIfSame(key string, it *item) {
 // ristretto's admission policy (only when the store is full and the entry's
 // key is used less than the entries it would evict), or was dropped by
 // ristretto's write buffer on every attempt.
+//
+// The store keeps e itself (no copy) when e has not been stored before, so
+// e must not be modified once passed to Set; an entry already stored is
+// copied.
 func (s *Store) Set(key string, e *Entry) bool {
 	if e == nil {
 		return false
+	}
+	if e.until != 0 {
+		c := *e
+		e = &c
 	}
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
@@ -186,16 +186,16 @@ func (s *Store) Set(key string, e *Entry) bool {
 		return false
 	}
 	s.noteRetention(ret)
-	it := &item{e: e, cost: cost, until: until}
+	e.cost, e.until = cost, until.UnixNano()
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
 		// call onExit) before SetWithTTL returns.
 		s.items.Add(1)
 		s.bytes.Add(cost)
-		if s.c.SetWithTTL(key, it, cost, ttl) {
+		if s.c.SetWithTTL(key, e, cost, ttl) {
 			s.c.Wait()
 			cur, ok := s.c.Get(key)
-			return ok && cur == it
+			return ok && cur == e
 		}
 		// Dropped by the write buffer: ristretto never saw the value.
 		s.items.Add(-1)

@@ -275,3 +275,33 @@ func BenchmarkStoreSet(b *testing.B) {
 		s.Set(strconv.Itoa(i%100000), e)
 	}
 }
+
+// TestSetStoredEntryAgain: an entry already in the store may be passed to
+// Set again (under another key, or as the base of a refreshed copy); the
+// store copies it, and each key keeps its own cost and retention.
+func TestSetStoredEntryAgain(t *testing.T) {
+	clk := newClock()
+	s := newStore(t, 1<<20, clk)
+	e := entry("/a", 100, clk.Now(), time.Minute)
+	if !s.Set("k1", e) {
+		t.Fatal("first Set refused")
+	}
+	again := *e // as proxy's refreshed does
+	again.TTL = time.Hour
+	if !s.Set("k2", &again) || !s.Set("k3", e) {
+		t.Fatal("second Set refused")
+	}
+	clk.Advance(2 * time.Minute)
+	if _, ok := s.Get("k1"); ok {
+		t.Error("k1: served past its one-minute retention")
+	}
+	if _, ok := s.Get("k3"); ok {
+		t.Error("k3 (the same entry): served past its one-minute retention")
+	}
+	if got, ok := s.Get("k2"); !ok || got.TTL != time.Hour || len(got.Body) != 100 {
+		t.Errorf("k2: got %v, %v; want the one-hour copy", got, ok)
+	}
+	if items, bytes := s.Stats(); items != 3 || bytes != 3*e.Size() {
+		t.Errorf("Stats = %d items, %d bytes; want 3, %d", items, bytes, 3*e.Size())
+	}
+}

@@ -1,0 +1,130 @@
+package cache
+
+import (
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// memoryObjects is how many 1 KiB objects the memory test stores, as the
+// bench's memory scenario does.
+const memoryObjects = 100_000
+
+// memoryHeader is the stored header of one of the bench's 1 KiB objects,
+// laid out as proxy's storedHeader lays it out: every value a substring of
+// one string, every value list a slice of one array.
+func memoryHeader() http.Header {
+	names := []string{"Accept-Ranges", "Cache-Control", "Content-Type", "Date", "Etag", "Last-Modified", "Content-Length"}
+	vals := []string{"bytes", "public, max-age=3600", "application/octet-stream", "Wed, 25 Nov 2026 02:46:11 GMT",
+		`"obj-1k-1024"`, "Wed, 25 Nov 2026 02:45:00 GMT", "1024"}
+	all := strings.Join(vals, "") // one allocation
+	list := make([]string, len(vals))
+	h := make(http.Header, len(names))
+	at := 0
+	for i, n := range names {
+		list[i] = all[at : at+len(vals[i])]
+		at += len(vals[i])
+		h[n] = list[i : i+1 : i+1]
+	}
+	return h
+}
+
+// headerBytes is a header's size as sent: "Name: value\r\n" per value.
+func headerBytes(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// liveHeap is the heap in use by live objects after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestMemoryPerEntry stores 100,000 1 KiB objects the way proxy does and
+// bounds the live heap each costs beyond its body and its header bytes.
+// It logs where the bytes go, stage by stage. The measurement is of
+// allocations after a full GC, so it is deterministic, not timed.
+func TestMemoryPerEntry(t *testing.T) {
+	if testing.Short() {
+		t.Log("short mode: storing 10,000 objects instead of 100,000")
+	}
+	n := memoryObjects
+	if testing.Short() {
+		n = 10_000
+	}
+	// The bound on the live heap per object beyond its body and header
+	// bytes (as sent); measured at 760 B (see the stages logged), from 1,190 B
+	// before the compact layout (item merged into Entry, compact headers,
+	// copied path).
+	const bound = 800
+
+	now := time.Date(2026, 11, 25, 2, 46, 11, 0, time.UTC)
+	s := newStore(t, 512<<20, nil) // edgefront's default cache size
+	s.now = func() time.Time { return now }
+	hb := headerBytes(memoryHeader())
+
+	paths := make([]string, n) // the keys are the test's, not the cache's
+	keys := make([]string, n)
+	for i := range n {
+		paths[i] = "/obj/1k/m" + strconv.Itoa(i)
+		r := &http.Request{Header: http.Header{}, URL: &url.URL{Path: paths[i]}}
+		keys[i] = string(AppendKey(nil, "E1", paths[i], r, &config.CachePolicy{}, ""))
+	}
+	bodies := make([][]byte, n)
+	headers := make([]http.Header, n)
+	entries := make([]*Entry, n)
+
+	stage := func(name string, before uint64, f func(i int)) uint64 {
+		for i := range n {
+			f(i)
+		}
+		after := liveHeap()
+		t.Logf("%-34s %6.0f B per object", name, float64(int64(after)-int64(before))/float64(n))
+		return after
+	}
+	base := liveHeap()
+	h0 := stage("body (1 KiB, exact capacity)", base, func(i int) { bodies[i] = make([]byte, 1024) })
+	h1 := stage("header (map, values, lists)", h0, func(i int) { headers[i] = memoryHeader() })
+	h2 := stage("Entry struct + path", h1, func(i int) {
+		entries[i] = &Entry{Status: 200, Header: headers[i], Body: bodies[i], Distribution: "E1",
+			Path: strings.Clone(paths[i]), Stored: now, TTL: 24 * time.Hour}
+	})
+	stored := 0
+	h3 := stage("store (ristretto maps, sketch)", h2, func(i int) {
+		if s.Set(keys[i], entries[i]) {
+			stored++
+		}
+	})
+	bodies, headers, entries = nil, nil, nil
+	total := float64(int64(liveHeap())-int64(base)) / float64(n)
+	_ = h3
+	if stored != n {
+		t.Fatalf("stored %d of %d objects", stored, n)
+	}
+	for i := 0; i < n; i += n / 10 {
+		if e, ok := s.Get(keys[i]); !ok || len(e.Body) != 1024 || e.Header.Get("Content-Length") != "1024" {
+			t.Fatalf("object %d not served back whole", i)
+		}
+	}
+	over := total - 1024 - float64(hb)
+	t.Logf("total %.0f B per object; header bytes as sent %d B; overhead beyond body and headers %.0f B", total, hb, over)
+	if over > bound {
+		t.Errorf("live heap per object beyond its body and headers = %.0f B, want ≤ %d B", over, bound)
+	}
+	runtime.KeepAlive(keys)
+}
