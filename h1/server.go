@@ -30,7 +30,7 @@ import (
 // readBufSize goes to the general server.
 const (
 	readBufSize  = 4096
-	writeBufSize = 8192
+	writeBufSize = 4096
 )
 
 // Server serves HTTP/1.1 connections, handing the ones it cannot serve to
