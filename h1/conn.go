@@ -34,8 +34,9 @@ type conn struct {
 	iov    net.Buffers
 	werr   error
 
-	deadline time.Time // read deadline in force (zero: none)
-	state    atomic.Int32
+	deadline  time.Time // read deadline in force (zero: none)
+	headTimed bool      // the header timeout of the current head is set
+	state     atomic.Int32
 
 	base *http.Request // carries ctx; copied into req for each request
 	req  http.Request
@@ -174,23 +175,36 @@ func (c *conn) readHead() (int, error) {
 
 var crlfcrlf = []byte("\r\n\r\n")
 
-// setReadDeadline applies the idle or header timeout. Deadlines are moved
-// only when they would be more than a second off, so a busy keep-alive
-// connection rarely pays for a timer update.
+// setReadDeadline applies the idle timeout while waiting for a request and
+// the header timeout, counted from its first bytes, while a head is
+// incomplete. The idle deadline moves only when it would be more than a
+// second off, so a busy keep-alive connection rarely pays for a timer
+// update.
 func (c *conn) setReadDeadline(idle bool) error {
-	d := c.srv.ReadHeaderTimeout
-	if idle {
-		d = c.srv.IdleTimeout
+	if !idle {
+		if c.headTimed {
+			return nil // counted from the head's first bytes, never extended
+		}
+		c.headTimed = true
+		return c.applyDeadline(c.srv.ReadHeaderTimeout, true)
 	}
-	if d <= 0 {
-		if c.deadline.IsZero() {
+	c.headTimed = false
+	d := c.srv.IdleTimeout
+	if d > 0 && !c.deadline.IsZero() {
+		if off := time.Now().Add(d).Sub(c.deadline); off < time.Second && off > -time.Second {
 			return nil
 		}
-		c.deadline = time.Time{}
-		return c.nc.SetReadDeadline(c.deadline)
 	}
-	want := time.Now().Add(d)
-	if !c.deadline.IsZero() && want.Sub(c.deadline) < time.Second && want.Sub(c.deadline) > -time.Second {
+	return c.applyDeadline(d, false)
+}
+
+// applyDeadline sets a read deadline d from now (none for d <= 0).
+func (c *conn) applyDeadline(d time.Duration, exact bool) error {
+	var want time.Time
+	if d > 0 {
+		want = time.Now().Add(d)
+	}
+	if want.IsZero() && c.deadline.IsZero() && !exact {
 		return nil
 	}
 	c.deadline = want

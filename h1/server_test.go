@@ -522,3 +522,57 @@ func benchServe(b *testing.B, netHTTP bool) {
 		}
 	}
 }
+
+// TestTimeouts: a head that stops arriving and an idle connection are both
+// closed after their timeouts, so slow clients cannot hold connections.
+func TestTimeouts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: echo, General: &http.Server{Handler: echo},
+		ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: 600 * time.Millisecond}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	for _, tt := range []struct {
+		name, send string
+		min        time.Duration
+	}{
+		{"partial head", "GET / HTTP/1.1\r\nHost: h\r\n", 250 * time.Millisecond},
+		{"idle after a request", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 550 * time.Millisecond},
+		{"a byte at a time", "", 250 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			io.WriteString(c, tt.send)
+			if tt.send == "" {
+				// Slowloris: a header byte every 100 ms never extends the
+				// header timeout.
+				go func() {
+					for i := 0; i < 20; i++ {
+						if _, err := c.Write([]byte("G")); err != nil {
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+			}
+			// ReadAll returns when the server closes (a reset when the
+			// slow writer's bytes were still unread).
+			_, err = io.ReadAll(c)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("not closed: %v", err)
+			}
+			if took := time.Since(start); took < tt.min || took > time.Second+tt.min {
+				t.Fatalf("closed after %v (%v); want after at least %v", took, err, tt.min)
+			}
+		})
+	}
+}
