@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,15 +282,153 @@ type burstResult struct {
 	note     string
 }
 
+// burstEnv, when set, makes this binary the child that runs one burst: the
+// value is the burstSpec as JSON, the answer a burstOutput on stdout.
+const burstEnv = "EDGEFRONT_BENCH_BURST"
+
+// init turns the process into a burst child when burstEnv says so (see burst).
+func init() {
+	if spec := os.Getenv(burstEnv); spec != "" {
+		os.Exit(burstChild(spec))
+	}
+}
+
+// burstSpec is one burst, as the parent hands it to the child.
+type burstSpec struct {
+	N       int
+	Pre     string // warms each connection
+	URL     string // the request released on every connection
+	Timeout time.Duration
+}
+
+// burstOutput is what the child measured.
+type burstOutput struct {
+	Lat    []time.Duration // per request, unsorted
+	Failed map[string]int  // failure → requests
+	Err    string          // the burst could not run
+}
+
 // burst opens n keep-alive connections (each warmed with a request for
-// pre), then releases one request for url on every one at the same instant.
+// pre), then releases one request for url on every one at the same instant;
+// each latency runs from its own request's write to the end of its body.
+//
+// The requests come from a child process (this binary, re-executed). In the
+// bench's own process the n goroutines released at once queue in the same
+// Go scheduler as the bench's origin, whose handler for the storm's one
+// origin request then waited behind all of them: 14–1,800 ms instead of
+// 1–8 ms from run to run, added to every target's waiters alike. Each
+// connection is a plain socket read by one goroutine (http.ReadResponse),
+// not an http.Transport with three goroutines a request, so the generator
+// takes about half the CPU it did from the targets it shares the cores with.
 func burst(ctx context.Context, n int, pre, url string, timeout time.Duration) (burstResult, error) {
-	clients := make([]*http.Client, n)
-	trs := make([]*http.Transport, n)
+	exe, err := os.Executable()
+	if err != nil {
+		return burstResult{}, fmt.Errorf("burst child: %w", err)
+	}
+	spec, err := json.Marshal(burstSpec{N: n, Pre: pre, URL: url, Timeout: timeout})
+	if err != nil {
+		return burstResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*timeout+time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), burstEnv+"="+string(spec))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return burstResult{}, fmt.Errorf("burst child: %w: %s", err, lastLines([]byte(stderr.String()), 5))
+	}
+	var o burstOutput
+	if err := json.Unmarshal(out, &o); err != nil {
+		return burstResult{}, fmt.Errorf("burst child output: %w", err)
+	}
+	if o.Err != "" {
+		return burstResult{}, errors.New(o.Err)
+	}
+	if len(o.Lat) != n {
+		return burstResult{}, fmt.Errorf("burst child: %d latencies for %d requests", len(o.Lat), n)
+	}
+	lat := o.Lat
+	slices.Sort(lat)
+	r := burstResult{n: n, ok: n, ttfbs: lat, p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat[n-1]}
+	for k, v := range o.Failed {
+		r.ok -= v
+		if len(k) > 60 {
+			k = k[:60]
+		}
+		r.note += fmt.Sprintf("%d× %s; ", v, k)
+	}
+	return r, nil
+}
+
+// burstChild runs the burst burstEnv describes and prints its burstOutput.
+func burstChild(spec string) int {
+	var s burstSpec
+	var o burstOutput
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		o.Err = fmt.Sprintf("burst spec: %v", err)
+	} else {
+		o = runBurst(s)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(o); err != nil {
+		fmt.Fprintln(os.Stderr, "burst child:", err)
+		return 1
+	}
+	return 0
+}
+
+// burstConn is one keep-alive connection of a burst.
+type burstConn struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+// get sends a GET for the request line's target and reads the whole
+// response, failing on anything but a complete 200 the server keeps the
+// connection open after.
+func (bc *burstConn) get(req []byte, deadline time.Time) error {
+	_ = bc.c.SetDeadline(deadline)
+	if _, err := bc.c.Write(req); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bc.br, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode != http.StatusOK:
+		return errors.New(resp.Status)
+	case resp.Close:
+		return errors.New("the server closed the connection")
+	}
+	return nil
+}
+
+// runBurst is the burst itself, in the child.
+func runBurst(s burstSpec) burstOutput {
+	u, err := neturl.Parse(s.URL)
+	if err != nil {
+		return burstOutput{Err: err.Error()}
+	}
+	pu, err := neturl.Parse(s.Pre)
+	if err != nil {
+		return burstOutput{Err: err.Error()}
+	}
+	request := func(target string) []byte {
+		return []byte("GET " + target + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: Go-http-client/1.1\r\n\r\n")
+	}
+	pre, req := request(pu.RequestURI()), request(u.RequestURI())
+
+	conns := make([]*burstConn, s.N)
 	defer func() {
-		for _, tr := range trs {
-			if tr != nil {
-				tr.CloseIdleConnections()
+		for _, bc := range conns {
+			if bc != nil {
+				bc.c.Close()
 			}
 		}
 	}()
@@ -297,74 +439,54 @@ func burst(ctx context.Context, n int, pre, url string, timeout time.Duration) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			d := net.Dialer{Timeout: s.Timeout}
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
+				if i >= s.N || preErr.Load() != nil {
 					return
 				}
-				trs[i] = &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
-				clients[i] = &http.Client{Transport: trs[i], Timeout: timeout}
-				resp, err := clients[i].Get(pre)
+				c, err := d.Dial("tcp", u.Host)
 				if err != nil {
 					preErr.Store(err)
-					continue
+					return
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				bc := &burstConn{c: c, br: bufio.NewReaderSize(c, 4096)}
+				conns[i] = bc
+				if err := bc.get(pre, time.Now().Add(s.Timeout)); err != nil {
+					preErr.Store(err)
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	if e, ok := preErr.Load().(error); ok {
-		return burstResult{}, fmt.Errorf("pre-connecting %d clients: %w", n, e)
+		return burstOutput{Err: fmt.Sprintf("pre-connecting %d connections: %v", s.N, e)}
 	}
 	start := make(chan struct{})
-	lat := make([]time.Duration, n)
-	failed := make([]string, n)
-	for i := range n {
+	lat := make([]time.Duration, s.N)
+	failed := make([]string, s.N)
+	for i, bc := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			t := time.Now()
-			resp, err := clients[i].Do(req)
-			if err != nil {
+			if err := bc.get(req, t.Add(s.Timeout)); err != nil {
 				failed[i] = err.Error()
-				lat[i] = time.Since(t)
-				return
 			}
-			_, err = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 			lat[i] = time.Since(t)
-			if err != nil {
-				failed[i] = err.Error()
-			} else if resp.StatusCode != http.StatusOK {
-				failed[i] = resp.Status
-			}
 		}()
 	}
 	close(start)
 	wg.Wait()
-	r := burstResult{n: n}
-	fails := map[string]int{}
-	for i := range n {
-		if failed[i] == "" {
-			r.ok++
-		} else {
-			fails[failed[i]]++
+	o := burstOutput{Lat: lat, Failed: map[string]int{}}
+	for _, f := range failed {
+		if f != "" {
+			o.Failed[f]++
 		}
 	}
-	slices.Sort(lat)
-	r.ttfbs = lat
-	r.p50, r.p99, r.max = pct(lat, 0.5), pct(lat, 0.99), lat[n-1]
-	for k, v := range fails {
-		if len(k) > 60 {
-			k = k[:60]
-		}
-		r.note += fmt.Sprintf("%d× %s; ", v, k)
-	}
-	return r, nil
+	return o
 }
 
 // warm requests base+"{prefix}{0..n-1}" with c workers; it returns the

@@ -190,23 +190,27 @@ type flightJob struct {
 
 // fetchShared joins (or starts) the flight for key and answers from it.
 func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
-	f, ctx, leader := s.flights.join(key, func() (context.Context, context.CancelFunc) {
+	f, ctx, leader, wake := s.flights.join(key, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})
-	if leader {
+	switch {
+	case !leader:
+		s.metrics.collapsed.Inc()
+	case stale == nil && s.storedMeanwhile(x, key, f):
+		// A flight for this key ended between this request's lookup and
+		// its join: its entry answers whoever joined since, as a hit.
+	default:
 		job := s.newJob(x, key, enc, stale)
 		s.background.Add(1)
 		go func() {
 			defer s.background.Done()
 			s.runFlight(ctx, f, job)
 		}()
-	} else {
-		s.metrics.collapsed.Inc()
 	}
 
 	select {
-	case <-f.ready:
+	case <-wake:
 	case <-x.r.Context().Done():
 		if leader {
 			f.mu.Lock()
@@ -307,13 +311,14 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		return
 	}
 
-	hdr := storedHeader(resp.Header, j.behavior)
 	enc := compression(j.behavior, j.enc, resp)
-	switch {
-	case enc != "":
+	length := resp.ContentLength
+	if enc != "" {
+		length = -1
+	}
+	hdr := storedHeader(resp.Header, j.behavior, length)
+	if enc != "" {
 		hdr = compressedHeader(hdr, enc)
-	case resp.ContentLength >= 0:
-		hdr["Content-Length"] = contentLength(resp.ContentLength)
 	}
 	f.status, f.header, f.shared, f.vary = resp.StatusCode, hdr, true, vary
 	f.result = resultMiss
@@ -351,7 +356,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		}
 		s.store.Set(j.key, &cache.Entry{
 			Status: resp.StatusCode, Header: stored, Body: body,
-			Distribution: j.dist.ID, Path: j.path, Query: j.query, Vary: vary,
+			// Path and Query are copied: as substrings of the request
+			// line they would keep all of it alive as long as the entry.
+			Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query), Vary: vary,
 			Stored: start, InitialAge: cache.InitialAge(resp.Header),
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		})
@@ -386,6 +393,18 @@ func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
 // shareFactor bounds the objects that collapsed viewers share while they
 // stream, as a multiple of the largest object the cache stores.
 const shareFactor = 16
+
+// storedMeanwhile answers a new flight f from the store when a fresh entry
+// for key, one this viewer may be served, arrived after the viewer's own
+// lookup missed.
+func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
+	e, ok := s.store.GetAt(key, x.start)
+	if !ok || !e.Fresh(x.start) || !e.Matches(x.r.Header) {
+		return false
+	}
+	s.shareEntry(f, e, hitResult(e))
+	return true
+}
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
@@ -465,7 +484,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	f.body = body
 	if ttl := j.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
 		s.store.Set(j.key, &cache.Entry{
-			Status: status, Header: hdr, Body: body, Distribution: j.dist.ID, Path: j.path, Query: j.query,
+			Status: status, Header: hdr, Body: body, Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
 		})
 	}
@@ -500,20 +519,70 @@ func (s *Server) maxObjectSize() int64 {
 // served to viewers. Age is dropped (it is recomputed on every hit);
 // Set-Cookie is dropped when the behaviour forwards no cookies, as
 // CloudFront does, so one viewer's cookie is never served to another.
-func storedHeader(h http.Header, b *config.Behavior) http.Header {
-	out := make(http.Header, len(h))
-	forwardsCookies := b.CachePolicy.Cookies.Behavior != config.SelectNone && b.CachePolicy.Cookies.Behavior != "" ||
-		b.OriginRequestPolicy.Cookies.Behavior != config.SelectNone && b.OriginRequestPolicy.Cookies.Behavior != ""
-	for k, v := range h {
+// Content-Length is set to length unless it is negative.
+//
+// The copy is compact, as it lives as long as the cached object: every value
+// is a substring of one string and every value list a slice of one array
+// (three allocations in all, with the map), and it keeps nothing of the
+// origin's response alive. Keys are kept as they are: net/http interns the
+// common ones.
+func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header {
+	forwardsCookies := bh.CachePolicy.Cookies.Behavior != config.SelectNone && bh.CachePolicy.Cookies.Behavior != "" ||
+		bh.OriginRequestPolicy.Cookies.Behavior != config.SelectNone && bh.OriginRequestPolicy.Cookies.Behavior != ""
+	keep := func(k string) bool {
 		switch k {
 		case "Age", "Content-Length":
-			continue
+			return false
 		case "Set-Cookie":
-			if !forwardsCookies {
-				continue
+			return forwardsCookies
+		}
+		return true
+	}
+	// One pass picks the keys (map order is random, so the rest follows
+	// this list), then the values are laid out in that order.
+	kept := make([]string, 0, 16)
+	var values, size int
+	for k, vs := range h {
+		if keep(k) {
+			kept = append(kept, k)
+			values += len(vs)
+			for _, v := range vs {
+				size += len(v)
 			}
 		}
-		out[k] = v
+	}
+	var lenBuf [20]byte
+	lenText := lenBuf[:0]
+	if length >= 0 {
+		lenText = strconv.AppendInt(lenText, length, 10)
+		values++
+		size += len(lenText)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, k := range kept {
+		for _, v := range h[k] {
+			b.WriteString(v)
+		}
+	}
+	b.Write(lenText)
+	all := b.String()
+	out := make(http.Header, len(kept)+1)
+	list := make([]string, values)
+	at := 0
+	for _, k := range kept {
+		vs := h[k]
+		n := len(vs)
+		for i, v := range vs {
+			list[i] = all[at : at+len(v)]
+			at += len(v)
+		}
+		out[k] = list[:n:n]
+		list = list[n:]
+	}
+	if length >= 0 {
+		list[0] = all[at:]
+		out["Content-Length"] = list[:1:1]
 	}
 	return out
 }
@@ -550,14 +619,29 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		s.serveEntry(x, e, result)
 		return
 	}
+	// A viewer that gets here once the body is complete (every viewer of a
+	// small object the origin has answered, woken by one channel close) is
+	// answered like a hit: the whole body in one write, with its length,
+	// without waiting or flushing.
+	body, complete, bodyErr := f.snapshot()
+	complete = complete && bodyErr == nil
 	h := x.w.Header()
 	for k, v := range f.header {
 		h[k] = v
+	}
+	if complete && len(h["Content-Length"]) == 0 && f.status >= http.StatusOK &&
+		f.status != http.StatusNoContent && f.status != http.StatusNotModified {
+		h["Content-Length"] = contentLength(int64(len(body)))
 	}
 	s.cloudFrontHeaders(x, h, result)
 	s.responseHeaders(x, h, result, leader && f.result == resultMiss)
 	x.w.WriteHeader(f.status)
 	if x.r.Method == http.MethodHead {
+		s.account(x, result, f.status)
+		return
+	}
+	if complete {
+		_, _ = x.w.Write(body)
 		s.account(x, result, f.status)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"github.com/edgefront/edgefront/origin"
@@ -48,7 +49,21 @@ type flight struct {
 	// leaderGone is set when the leader's viewer left before the response
 	// was known; a direct response is then closed by the fetcher.
 	leaderGone bool
+
+	// joined counts the viewers that joined through joinQueued. The first
+	// wakeGroup of them wait on ready; later ones wait on queue[i], which
+	// relay closes group after group, in arrival order, once ready is.
+	joined int
+	queue  []chan struct{}
 }
+
+// wakeGroup is how many viewers of a flight are woken at once: one channel
+// close each. Closing one channel that thousands wait on readies them in
+// an order the scheduler makes close to last-come-first-served, so the
+// first viewers of a miss storm were answered last; groups woken in
+// arrival order answer them first, and a late viewer, whose own wait is
+// shorter, later.
+const wakeGroup = 64
 
 func newFlight(key string, cancel context.CancelFunc) *flight {
 	return &flight{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel}
@@ -72,7 +87,15 @@ func (f *flight) fill(r io.Reader, limit int64) (tooLarge bool, err error) {
 		n, rerr := r.Read(b[len(b):cap(b)])
 		if n > 0 {
 			b = b[:len(b)+n]
-			f.publish(b, false, nil)
+			if rerr == nil {
+				f.publish(b, false, nil)
+			} else {
+				// The body's last bytes (a body with a length ends with
+				// them): finish publishes them with the end, so readers
+				// are woken once and write the body in one piece, rather
+				// than writing and flushing it and waiting for its end.
+				f.setBody(b)
+			}
 		}
 		if int64(len(b)) > limit {
 			tooLarge = true
@@ -98,12 +121,27 @@ func (f *flight) publish(b []byte, done bool, err error) {
 	f.mu.Unlock()
 }
 
+// setBody makes b the body readers see without waking them.
+func (f *flight) setBody(b []byte) {
+	f.mu.Lock()
+	f.body = b
+	f.mu.Unlock()
+}
+
 // finish marks the body complete (err nil) or failed.
 func (f *flight) finish(err error) {
 	f.mu.Lock()
 	b := f.body
 	f.mu.Unlock()
 	f.publish(b, true, err)
+}
+
+// snapshot returns the body received so far and whether it is complete
+// (err is the body's failure, if any).
+func (f *flight) snapshot() (body []byte, done bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.body, f.done, f.bodyErr
 }
 
 // bodyBytes returns the body received so far.
@@ -164,6 +202,52 @@ func (f *flight) waitAll(ctx context.Context) (body []byte, done bool, err error
 	}
 }
 
+// wakeupLocked counts a viewer joining f and returns the channel it waits
+// on for the response (f.mu held).
+func (f *flight) wakeupLocked() <-chan struct{} {
+	n := f.joined
+	f.joined++
+	if n < wakeGroup {
+		return f.ready
+	}
+	select {
+	case <-f.ready:
+		// The response is known (relay may be done): no queue.
+		return f.ready
+	default:
+	}
+	i := n/wakeGroup - 1
+	if i == len(f.queue) {
+		f.queue = append(f.queue, make(chan struct{}))
+		if i == 0 {
+			go f.relay()
+		}
+	}
+	return f.queue[i]
+}
+
+// relay wakes the queued groups of viewers, in arrival order, once the
+// response is known (runFlight closes ready on every path). It lets each
+// group just woken run before it wakes the next, so the run queues hold the
+// viewers in the order they came. One goroutine per flight with more than
+// wakeGroup viewers; none for smaller ones.
+func (f *flight) relay() {
+	<-f.ready
+	for i := 0; ; i++ {
+		f.mu.Lock()
+		if i == len(f.queue) {
+			// Viewers that join from now on find ready closed.
+			f.queue = nil
+			f.mu.Unlock()
+			return
+		}
+		ch := f.queue[i]
+		f.mu.Unlock()
+		close(ch)
+		runtime.Gosched()
+	}
+}
+
 // group holds the flights under way, by cache key.
 type group struct {
 	mu      sync.Mutex
@@ -174,20 +258,24 @@ func newGroup() *group { return &group{flights: make(map[string]*flight)} }
 
 // join returns the flight for key, creating it (with a fetch context from
 // newCtx) when there is none; leader reports whether the caller created it
-// and so must start the fetch.
-func (g *group) join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *flight, ctx context.Context, leader bool) {
+// and so must start the fetch. wake is the channel the caller waits on for
+// the response: viewers are woken in the order they joined, wakeGroup at a
+// time (see relay).
+func (g *group) join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *flight, ctx context.Context, leader bool, wake <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.flights[key]; ok {
 		f.mu.Lock()
 		f.refs++
+		wake = f.wakeupLocked()
 		f.mu.Unlock()
-		return f, nil, false
+		return f, nil, false, wake
 	}
 	ctx, cancel := newCtx()
 	f = newFlight(key, cancel)
+	f.joined = 1
 	g.flights[key] = f
-	return f, ctx, true
+	return f, ctx, true, f.ready
 }
 
 // forget removes f from the group, so that later requests start their own
@@ -205,6 +293,16 @@ func (g *group) forget(f *flight) {
 // is waiting for it any more. The group lock makes this atomic with join, so
 // nobody joins a flight that is being abandoned.
 func (g *group) leave(f *flight) {
+	// Most viewers leave a flight that others still read or that is done:
+	// neither can be abandoned, and the group lock (which every viewer of
+	// a storm would queue for) is not needed. refs only grows under it.
+	f.mu.Lock()
+	if f.done || f.refs > 1 {
+		f.refs--
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
 	g.mu.Lock()
 	f.mu.Lock()
 	f.refs--

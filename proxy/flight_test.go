@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+// closed reports whether ch is closed, waiting up to d for it.
+func closed(ch <-chan struct{}, d time.Duration) bool {
+	if d == 0 {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// TestJoinQueuedWakesEveryViewer: viewers of a flight are woken only once
+// its response is known, every one of them (also those queued behind the
+// first wakeGroup, and whichever left early), and a viewer that joins
+// after that does not wait at all.
+func TestJoinQueuedWakesEveryViewer(t *testing.T) {
+	cases := []struct {
+		name    string
+		viewers int
+		queues  int // wake channels beyond ready
+	}{
+		{"leader alone", 1, 0},
+		{"one group", wakeGroup, 0},
+		{"one more than a group", wakeGroup + 1, 1},
+		{"a storm", 1000, (1000 - 1) / wakeGroup},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newGroup()
+			canceled := false
+			newCtx := func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				return ctx, func() { canceled = true; cancel() }
+			}
+			var f *flight
+			wakes := make([]<-chan struct{}, c.viewers)
+			for i := range c.viewers {
+				var leader bool
+				var fi *flight
+				fi, _, leader, wakes[i] = g.join("k", newCtx)
+				if leader != (i == 0) {
+					t.Fatalf("viewer %d: leader %v", i, leader)
+				}
+				if f == nil {
+					f = fi
+				} else if fi != f {
+					t.Fatalf("viewer %d joined another flight", i)
+				}
+			}
+			f.mu.Lock()
+			queues, refs := len(f.queue), f.refs
+			f.mu.Unlock()
+			if queues != c.queues || refs != c.viewers {
+				t.Fatalf("%d wake queues, %d refs; want %d, %d", queues, refs, c.queues, c.viewers)
+			}
+			for i, w := range wakes {
+				if closed(w, 0) {
+					t.Fatalf("viewer %d woken before the response was known", i)
+				}
+			}
+			// A viewer of the second group leaves before the response: the
+			// others are woken all the same, and the fetch goes on.
+			if c.viewers > wakeGroup {
+				g.leave(f)
+			}
+			close(f.ready)
+			for i, w := range wakes {
+				if !closed(w, 5*time.Second) {
+					t.Fatalf("viewer %d of %d never woken", i, c.viewers)
+				}
+			}
+			if _, _, _, w := g.join("k", newCtx); !closed(w, 0) {
+				t.Error("a viewer joining after the response waits")
+			}
+			if canceled {
+				t.Error("the fetch was cancelled while viewers read it")
+			}
+		})
+	}
+}
+
+// TestGroupLeave: the fetch is cancelled when the last viewer leaves a
+// flight whose body is not complete, never before and never once it is.
+func TestGroupLeave(t *testing.T) {
+	for _, done := range []bool{false, true} {
+		g := newGroup()
+		canceled := false
+		newCtx := func() (context.Context, context.CancelFunc) {
+			return context.Background(), func() { canceled = true }
+		}
+		f, _, _, _ := g.join("k", newCtx)
+		for range 2 {
+			g.join("k", newCtx)
+		}
+		if done {
+			f.finish(nil)
+		}
+		g.leave(f)
+		g.leave(f)
+		if canceled {
+			t.Fatalf("done=%v: cancelled with a viewer left", done)
+		}
+		g.leave(f)
+		if canceled != !done {
+			t.Errorf("done=%v: cancelled=%v after the last viewer left", done, canceled)
+		}
+		if g.len() != map[bool]int{false: 0, true: 1}[done] {
+			// A done flight is forgotten by its fetcher, not by its viewers.
+			t.Errorf("done=%v: %d flights in the group", done, g.len())
+		}
+	}
+}
+
+// TestFillWakesOnceAtTheEnd: the read that ends the body does not wake the
+// readers; finish does, with the whole body, so a reader of a small object
+// writes it in one piece instead of writing, flushing and waiting again.
+func TestFillWakesOnceAtTheEnd(t *testing.T) {
+	cases := []struct {
+		name string
+		r    func() io.Reader
+		body string
+	}{
+		{"data with EOF", func() io.Reader { return iotest.DataErrReader(stringsReader("slow key\n")) }, "slow key\n"},
+		{"data, then EOF", func() io.Reader { return stringsReader("slow key\n") }, "slow key\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFlight("k", func() {})
+			if _, err := f.fill(c.r(), 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			body, done, _ := f.snapshot()
+			if string(body) != c.body || done {
+				t.Fatalf("after fill: %q, done %v", body, done)
+			}
+			f.mu.Lock()
+			pending := f.more
+			f.mu.Unlock()
+			if closed(pending, 0) {
+				t.Fatal("the current wake-up channel is closed")
+			}
+			f.finish(nil)
+			if !closed(pending, 0) {
+				t.Fatal("finish did not wake the readers")
+			}
+			chunk, done, err := f.next(context.Background(), 0, nil)
+			if string(chunk) != c.body || done || err != nil {
+				t.Fatalf("next: %q %v %v", chunk, done, err)
+			}
+			if _, done, _ := f.next(context.Background(), len(chunk), nil); !done {
+				t.Fatal("not done after the whole body")
+			}
+		})
+	}
+}
+
+// stringsReader returns what a plain reader of s returns: the data, then
+// (0, io.EOF) on the next read.
+func stringsReader(s string) io.Reader { return &onceReader{s: s} }
+
+type onceReader struct{ s string }
+
+func (r *onceReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, r.s)
+	r.s = r.s[n:]
+	return n, nil
+}
