@@ -48,9 +48,9 @@ CreateInvalidation …) answers on the admin listener.
 Flags:
 `
 
-// memoryBase is what the memory limit policy allows the process beyond
-// the cache: goroutines, connection buffers, responses under way.
-const memoryBase = 64 << 20
+// gcBase is the garbage the GC tuning lets the process make between
+// collections beyond an eighth of what the cache holds.
+const gcBase = 32 << 20
 
 // serveFlags are the serve command's flags.
 type serveFlags struct {
@@ -67,7 +67,7 @@ type serveFlags struct {
 	geoDatabase, geoCountry string
 	geoTrustHeader          bool
 	controlCredentials      string
-	memoryLimitPolicy       bool
+	gcTuning                bool
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {
@@ -87,7 +87,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
 	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted)")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
-	fs.BoolVar(&f.memoryLimitPolicy, "memory-limit-policy", true, "keep the Go runtime's soft memory limit just above what the cache holds, revised every second, so the heap does not grow to twice it (false: GOGC and GOMEMLIMIT alone; a GOMEMLIMIT you set is respected either way)")
+	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "lower GOGC as the cache fills, revised ten times a second, so the heap grows by 32 MiB + 1/8 of what the cache holds between collections instead of doubling (false: the Go runtime's own GOGC; GOGC=off and GOMEMLIMIT are always respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
@@ -196,7 +196,7 @@ type edge struct {
 	geo     *geo.Resolver
 	certs   *edgetls.Provider
 	stop3   func() error // stops the HTTP/3 listener
-	untune  func()       // stops the memory limit policy and waits for it
+	untune  func()       // stops the GC tuning and waits for it
 	proxy   *proxy.Server
 	servers []server
 	addrs   map[string]string // listener name → bound address
@@ -266,12 +266,12 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		e.close()
 		return nil, err
 	}
-	if f.memoryLimitPolicy {
+	if f.gcTuning {
 		tctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			e.store.TuneMemoryLimit(tctx, memoryBase)
+			e.store.TuneGC(tctx, gcBase)
 		}()
 		e.untune = func() { cancel(); <-done }
 	}
@@ -549,7 +549,7 @@ func (e *edge) close() {
 		_ = e.access.Close()
 	}
 	if e.untune != nil {
-		e.untune() // puts back the memory limit it started from
+		e.untune() // puts back the GOGC it started from
 		e.untune = nil
 	}
 	if e.store != nil {

@@ -1,0 +1,131 @@
+package cache
+
+import (
+	"context"
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// GCInterval is how often TuneGC revises the collector's target.
+const GCInterval = 100 * time.Millisecond
+
+// minGCPercent is the lowest GOGC TuneGC sets: below it the collector
+// would run too often for the memory it saves.
+const minGCPercent = 10
+
+// liveHeapMetric is the runtime metric for the heap the last GC found live.
+const liveHeapMetric = "/gc/heap/live:bytes"
+
+// TuneGC keeps the heap's growth between collections proportional to what
+// the store holds rather than to the whole live heap, until ctx ends; serve
+// runs it as a goroutine.
+//
+// A cache's live heap is mostly cached bodies, which stay live until they
+// are evicted, so with GOGC=100 alone the heap grows to about twice what
+// the store holds before each collection. Every GCInterval TuneGC sets
+//
+//	GOGC = (base + bytes/8) × 100 / live
+//
+// clamped to [10, the GOGC in force when it started], where bytes is the
+// store's accounted cost (Stats), live the heap the last collection found
+// live (runtime/metrics /gc/heap/live:bytes) and base the garbage the rest
+// of the process may make between collections. The heap then grows by
+// about base + bytes/8 before the next collection. Because the target is a
+// percentage of the live heap, a burst (thousands of new connections, large
+// bodies in flight) raises it at once, between revisions; a memory limit
+// would make the collector thrash until the next one. GOGC=off is left
+// alone, and so is GOMEMLIMIT. The original percentage is restored when
+// ctx ends.
+//
+// GOGC belongs to the whole process (debug.SetGCPercent), so run one TuneGC
+// per process. If anything else changes it while TuneGC runs, TuneGC
+// leaves that setting in place and returns without restoring the original.
+func (s *Store) TuneGC(ctx context.Context, base int64) {
+	t := time.NewTicker(GCInterval)
+	defer t.Stop()
+	s.tuneGC(ctx, base, t.C)
+}
+
+// tuneGC is TuneGC revising the percentage at every tick.
+func (s *Store) tuneGC(ctx context.Context, base int64, tick <-chan time.Time) {
+	g := newGCTuner(s, base)
+	if g.user < 0 {
+		return // GOGC=off: the user manages collection
+	}
+	defer g.restore()
+	for g.adjust() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		}
+	}
+}
+
+// gcTuner is one run of TuneGC.
+type gcTuner struct {
+	store *Store
+	base  int64
+	user  int   // the percentage in force when the run started
+	set   int   // the percentage the run last set (user until it sets one)
+	live  []metrics.Sample
+	owned bool // the percentage in force is still the one the run set
+}
+
+func newGCTuner(s *Store, base int64) *gcTuner {
+	user := gcPercent()
+	return &gcTuner{store: s, base: base, user: user, set: user, owned: true,
+		live: []metrics.Sample{{Name: liveHeapMetric}}}
+}
+
+// gcPercent reads GOGC (debug.SetGCPercent only reads it by setting it).
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// target is the percentage for the store's bytes and the live heap now.
+func (g *gcTuner) target() int {
+	_, bytes := g.store.Stats()
+	metrics.Read(g.live)
+	var live uint64
+	if g.live[0].Value.Kind() == metrics.KindUint64 {
+		live = g.live[0].Value.Uint64()
+	}
+	return gcPercentFor(g.base, max(bytes, 0), live, g.user)
+}
+
+// gcPercentFor is the GOGC that lets a heap of live bytes grow by base +
+// bytes/8, clamped to [minGCPercent, user].
+func gcPercentFor(base, bytes int64, live uint64, user int) int {
+	if live == 0 {
+		return user
+	}
+	p := float64(base+bytes/8) * 100 / float64(live)
+	return int(math.Max(minGCPercent, math.Min(p, float64(user))))
+}
+
+// adjust sets the percentage to target if it moved by more than 5 %. It
+// reports false, changing nothing, once something else has changed it.
+func (g *gcTuner) adjust() bool {
+	if gcPercent() != g.set {
+		g.owned = false
+		return false
+	}
+	if next := g.target(); next*20 > g.set*21 || next*21 < g.set*20 {
+		debug.SetGCPercent(next)
+		g.set = next
+	}
+	return true
+}
+
+// restore puts the original percentage back if the one in force is still
+// the run's.
+func (g *gcTuner) restore() {
+	if g.owned && gcPercent() == g.set {
+		debug.SetGCPercent(g.user)
+	}
+}
