@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"math"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -12,8 +13,12 @@ import (
 const GCInterval = 100 * time.Millisecond
 
 // minGCPercent is the lowest GOGC TuneGC sets: below it the collector
-// would run too often for the memory it saves.
-const minGCPercent = 10
+// would run too often for the memory it saves. maxGCPercent is the highest,
+// when the GOGC environment variable does not set one.
+const (
+	minGCPercent = 10
+	maxGCPercent = 1000
+)
 
 // liveHeapMetric is the runtime metric for the heap the last GC found live.
 const liveHeapMetric = "/gc/heap/live:bytes"
@@ -28,11 +33,15 @@ const liveHeapMetric = "/gc/heap/live:bytes"
 //
 //	GOGC = (base + bytes/8) × 100 / live
 //
-// clamped to [10, the GOGC in force when it started], where bytes is the
-// store's accounted cost (Stats), live the heap the last collection found
-// live (runtime/metrics /gc/heap/live:bytes) and base the garbage the rest
-// of the process may make between collections. The heap then grows by
-// about base + bytes/8 before the next collection. Because the target is a
+// clamped to [10, ceiling], where bytes is the store's accounted cost
+// (Stats), live the heap the last collection found live (runtime/metrics
+// /gc/heap/live:bytes), base the garbage the rest of the process may make
+// between collections, and ceiling the GOGC environment variable's value
+// when it is set, else 1000. The heap then grows by about base + bytes/8
+// before the next collection: with little cached, more than GOGC=100
+// allows, so that a busy proxy with a small heap does not collect dozens of
+// times a second (each collection costs latency); with a lot cached, far
+// less than the heap's own size. Because the target is a
 // percentage of the live heap, a burst (thousands of new connections, large
 // bodies in flight) raises it at once, between revisions; a memory limit
 // would make the collector thrash until the next one. GOGC=off is left
@@ -69,6 +78,7 @@ type gcTuner struct {
 	store *Store
 	base  int64
 	user  int   // the percentage in force when the run started
+	ceil  int   // the highest percentage it sets
 	set   int   // the percentage the run last set (user until it sets one)
 	live  []metrics.Sample
 	owned bool // the percentage in force is still the one the run set
@@ -76,7 +86,11 @@ type gcTuner struct {
 
 func newGCTuner(s *Store, base int64) *gcTuner {
 	user := gcPercent()
-	return &gcTuner{store: s, base: base, user: user, set: user, owned: true,
+	ceil := maxGCPercent
+	if os.Getenv("GOGC") != "" {
+		ceil = user // the user chose it: only ever lower
+	}
+	return &gcTuner{store: s, base: base, user: user, ceil: ceil, set: user, owned: true,
 		live: []metrics.Sample{{Name: liveHeapMetric}}}
 }
 
@@ -95,17 +109,17 @@ func (g *gcTuner) target() int {
 	if g.live[0].Value.Kind() == metrics.KindUint64 {
 		live = g.live[0].Value.Uint64()
 	}
-	return gcPercentFor(g.base, max(bytes, 0), live, g.user)
+	return gcPercentFor(g.base, max(bytes, 0), live, g.user, g.ceil)
 }
 
 // gcPercentFor is the GOGC that lets a heap of live bytes grow by base +
-// bytes/8, clamped to [minGCPercent, user].
-func gcPercentFor(base, bytes int64, live uint64, user int) int {
+// bytes/8, clamped to [minGCPercent, ceil]; user when nothing is measured.
+func gcPercentFor(base, bytes int64, live uint64, user, ceil int) int {
 	if live == 0 {
 		return user
 	}
 	p := float64(base+bytes/8) * 100 / float64(live)
-	return int(math.Max(minGCPercent, math.Min(p, float64(user))))
+	return int(math.Max(minGCPercent, math.Min(p, float64(ceil))))
 }
 
 // adjust sets the percentage to target if it moved by more than 5 %. It

@@ -33,25 +33,29 @@ func fill(t *testing.T, s *Store, from, n, size int) {
 }
 
 // TestGCPercentFor: the heap may grow by base + bytes/8 before the next
-// collection, never by less than 10 % nor more than the user's GOGC.
+// collection, never by less than 10 % nor more than the ceiling (the
+// GOGC environment variable's value, or 1000).
 func TestGCPercentFor(t *testing.T) {
 	const mib = 1 << 20
 	tests := []struct {
 		name        string
 		base, bytes int64
 		live        uint64
-		user, want  int
+		user, ceil  int
+		want        int
 	}{
-		{"small cache: the user's GOGC", 32 * mib, 1 * mib, 20 * mib, 100, 100},
-		{"100 MiB cached in a 200 MiB heap", 32 * mib, 160 * mib, 200 * mib, 100, 26},
-		{"1 GiB cached", 32 * mib, 1024 * mib, 1100 * mib, 100, 14},
-		{"floor", 0, 1024 * mib, 4096 * mib, 100, minGCPercent},
-		{"a lower user GOGC wins", 32 * mib, 160 * mib, 200 * mib, 20, 20},
-		{"nothing measured yet", 32 * mib, 0, 0, 100, 100},
+		{"small heap: 32 MiB of room, over GOGC=100", 32 * mib, 1 * mib, 20 * mib, 100, maxGCPercent, 160},
+		{"tiny heap: the ceiling", 32 * mib, 0, 2 * mib, 100, maxGCPercent, maxGCPercent},
+		{"small heap, GOGC set by the user: theirs", 32 * mib, 1 * mib, 20 * mib, 100, 100, 100},
+		{"100 MiB cached in a 200 MiB heap", 32 * mib, 160 * mib, 200 * mib, 100, maxGCPercent, 26},
+		{"1 GiB cached", 32 * mib, 1024 * mib, 1100 * mib, 100, maxGCPercent, 14},
+		{"floor", 0, 1024 * mib, 4096 * mib, 100, maxGCPercent, minGCPercent},
+		{"a lower user GOGC wins", 32 * mib, 160 * mib, 200 * mib, 20, 20, 20},
+		{"nothing measured yet", 32 * mib, 0, 0, 100, maxGCPercent, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := gcPercentFor(tt.base, tt.bytes, tt.live, tt.user); got != tt.want {
+			if got := gcPercentFor(tt.base, tt.bytes, tt.live, tt.user, tt.ceil); got != tt.want {
 				t.Errorf("gcPercentFor = %d, want %d", got, tt.want)
 			}
 		})

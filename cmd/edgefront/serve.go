@@ -87,7 +87,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
 	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted)")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
-	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "lower GOGC as the cache fills, revised ten times a second, so the heap grows by 32 MiB + 1/8 of what the cache holds between collections instead of doubling (false: the Go runtime's own GOGC; GOGC=off and GOMEMLIMIT are always respected)")
+	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
