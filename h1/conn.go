@@ -41,8 +41,11 @@ type conn struct {
 	base *http.Request // carries ctx; copied into req for each request
 	req  http.Request
 	u    url.URL
-	w    response
-	ctx  *connContext
+	// hdr is the request header map, reused: handlers must not keep the
+	// map (its values they may) once they return.
+	hdr http.Header
+	w   response
+	ctx *connContext
 
 	// watch: a goroutine reading the connection while a handler waits, to
 	// see the viewer leave.
@@ -74,7 +77,8 @@ func (c *conn) serve() {
 			}
 			return
 		}
-		r, err := parseHead(string(c.rbuf[c.r0 : c.r0+end]))
+		clear(c.hdr)
+		r, err := parseHead(string(c.rbuf[c.r0:c.r0+end]), c.hdr)
 		if err != nil {
 			handedOver = c.handOver()
 			return

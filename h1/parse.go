@@ -32,7 +32,10 @@ type request struct {
 // Upgrade. Anything else, valid or not, is errGeneral. It accepts nothing
 // that net/http's server would refuse, and what it accepts reads as
 // net/http reads it (FuzzParseHead checks both against http.ReadRequest).
-func parseHead(s string) (request, error) {
+//
+// The header goes into h, which must be empty: a connection reuses one map
+// for all its requests.
+func parseHead(s string, h http.Header) (request, error) {
 	var r request
 	line, rest, ok := strings.Cut(s, "\r\n")
 	if !ok {
@@ -41,13 +44,13 @@ func parseHead(s string) (request, error) {
 	if !parseRequestLine(&r, line) {
 		return r, errGeneral
 	}
-	// One value per line: the header map and a backing array for all
-	// values, sized by the line count.
+	// One value per line: a backing array for all values, sized by the
+	// line count, new for each request (handlers may keep the slices).
 	n := strings.Count(rest, "\n")
 	if n > 0 {
 		n-- // the final empty line
 	}
-	r.header = make(http.Header, n)
+	r.header = h
 	vals := make([]string, 0, n)
 	hosts := 0
 	for {

@@ -54,7 +54,7 @@ func TestParseHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := parseHead(tt.head)
+			r, err := parseHead(tt.head, http.Header{})
 			if (err == nil) != tt.ok {
 				t.Fatalf("parseHead error = %v, want ok=%v", err, tt.ok)
 			}
@@ -108,7 +108,7 @@ func FuzzParseHead(f *testing.F) {
 		if !strings.HasSuffix(head, "\r\n\r\n") || strings.Index(head, "\r\n\r\n") != len(head)-4 {
 			return // parseHead is only given one complete head
 		}
-		r, err := parseHead(head)
+		r, err := parseHead(head, http.Header{})
 		if err != nil {
 			return
 		}

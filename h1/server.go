@@ -8,6 +8,9 @@
 // viewer leaving (the watch starts only when a handler waits on the
 // request's context).
 //
+// A handler must not keep the request's header map, nor the request, after
+// it returns (the values in the map it may keep): a connection reuses them.
+//
 // Any request it does not answer itself — a body, Expect, an upgrade,
 // HTTP/1.0, an oversized or unusual head, anything malformed — hands the
 // connection, with every byte not yet consumed, to a general net/http
@@ -174,6 +177,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	}
 	c.w.c = c
 	c.w.header = make(http.Header, 16)
+	c.hdr = make(http.Header, 16)
 	c.ctx = newConnContext(c)
 	c.base = new(http.Request).WithContext(c.ctx)
 	s.mu.Lock()

@@ -117,7 +117,8 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 		stale: stale,
 		enc:   enc,
 
-		viewerHeader: x.r.Header,
+		// A copy: the fetch outlives the request, whose map h1 reuses.
+		viewerHeader: x.r.Header.Clone(),
 	}
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
