@@ -10,7 +10,7 @@ import (
 // Body are shared, read-only, by every response served from them.
 type Entry struct {
 	Status int
-	Header http.Header // the origin's headers as stored (hop-by-hop removed)
+	Header Header // the origin's headers as stored (hop-by-hop removed)
 	Body   []byte
 
 	// Distribution and Path (the viewer's URI path) let invalidations find it.
@@ -73,13 +73,7 @@ func (e *Entry) Size() int64 {
 	for _, v := range e.Vary {
 		n += int64(len(v)) + 16
 	}
-	for k, vs := range e.Header {
-		n += int64(len(k))
-		for _, v := range vs {
-			n += int64(len(v)) + 16
-		}
-	}
-	return n
+	return n + e.Header.size()
 }
 
 // entryOverhead approximates the bytes an entry costs beyond its body and

@@ -77,9 +77,9 @@ func (s *Store) tuneGC(ctx context.Context, base int64, tick <-chan time.Time) {
 type gcTuner struct {
 	store *Store
 	base  int64
-	user  int   // the percentage in force when the run started
-	ceil  int   // the highest percentage it sets
-	set   int   // the percentage the run last set (user until it sets one)
+	user  int // the percentage in force when the run started
+	ceil  int // the highest percentage it sets
+	set   int // the percentage the run last set (user until it sets one)
 	live  []metrics.Sample
 	owned bool // the percentage in force is still the one the run set
 }

@@ -6,7 +6,6 @@ package cache
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,8 +105,8 @@ func Retention(e *Entry) time.Duration {
 	return max(e.TTL, 0) + extra
 }
 
-func hasValidator(h http.Header) bool {
-	return len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0
+func hasValidator(h Header) bool {
+	return h.Get("Etag") != "" || h.Get("Last-Modified") != ""
 }
 
 // Get returns the entry for key, unless it is absent or banned by an

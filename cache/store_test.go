@@ -2,7 +2,6 @@ package cache
 
 import (
 	"fmt"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,7 +39,7 @@ func newStore(t testing.TB, maxBytes int64, clk *clock) *Store {
 func entry(path string, body int, stored time.Time, ttl time.Duration) *Entry {
 	return &Entry{
 		Status:       200,
-		Header:       http.Header{"Content-Type": {"text/plain"}},
+		Header:       Header{"Content-Type", "text/plain"},
 		Body:         make([]byte, body),
 		Distribution: "E1",
 		Path:         path,
@@ -210,10 +209,10 @@ func TestRetention(t *testing.T) {
 			e.StaleWhileRevalidate = 30 * time.Second
 			e.StaleIfError = time.Minute
 		}, 70 * time.Second},
-		{"ETag grace", func(e *Entry) { e.Header.Set("ETag", `"v1"`) }, 10*time.Second + ValidatorGrace},
-		{"Last-Modified grace", func(e *Entry) { e.Header.Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, 10*time.Second + ValidatorGrace},
+		{"ETag grace", func(e *Entry) { e.Header = append(e.Header, "Etag", `"v1"`) }, 10*time.Second + ValidatorGrace},
+		{"Last-Modified grace", func(e *Entry) { e.Header = append(e.Header, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, 10*time.Second + ValidatorGrace},
 		{"stale-if-error longer than grace", func(e *Entry) {
-			e.Header.Set("ETag", `"v1"`)
+			e.Header = append(e.Header, "Etag", `"v1"`)
 			e.StaleIfError = 2 * time.Hour
 		}, 10*time.Second + 2*time.Hour},
 	}

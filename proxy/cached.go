@@ -142,9 +142,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 		return
 	}
 	h := x.w.Header()
-	for k, v := range e.Header {
-		h[k] = v
-	}
+	e.Header.CopyTo(h)
 	s.cloudFrontHeaders(x, h, result)
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
@@ -356,7 +354,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			}
 		}
 		s.store.Set(j.key, &cache.Entry{
-			Status: resp.StatusCode, Header: stored, Body: body,
+			Status: resp.StatusCode, Header: cache.NewHeader(stored), Body: body,
 			// Path and Query are copied: as substrings of the request
 			// line they would keep all of it alive as long as the entry.
 			Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query), Vary: vary,
@@ -409,7 +407,7 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
-	f.status, f.header, f.shared, f.result = e.Status, e.Header, true, result
+	f.status, f.header, f.shared, f.result = e.Status, e.Header.Clone(), true, result
 	f.body = e.Body
 	s.flights.forget(f)
 	close(f.ready)
@@ -432,7 +430,7 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	}
 	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
 	e := *old
-	e.Header, e.Stored, e.InitialAge = hdr, at, cache.InitialAge(h)
+	e.Header, e.Stored, e.InitialAge = cache.NewHeader(hdr), at, cache.InitialAge(h)
 	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
 	return &e
 }
@@ -485,7 +483,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	f.body = body
 	if ttl := j.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
 		s.store.Set(j.key, &cache.Entry{
-			Status: status, Header: hdr, Body: body, Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
 		})
 	}
@@ -616,7 +614,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			}
 			return
 		}
-		e := &cache.Entry{Status: f.status, Header: f.header, Body: f.bodyBytes(), Stored: s.now()}
+		e := &cache.Entry{Status: f.status, Header: cache.NewHeader(f.header), Body: f.bodyBytes(), Stored: s.now()}
 		s.serveEntry(x, e, result)
 		return
 	}

@@ -159,7 +159,11 @@ func parseDigits(s string) (int64, bool) {
 // part, 206 multipart/byteranges for several, 416 with
 // "Content-Range: bytes */SIZE", or the whole object with 200. A HEAD gets
 // the headers of the GET and no body.
-func serveRange(w http.ResponseWriter, r *http.Request, status int, h http.Header, body []byte) int {
+// headerGetter is the object's header serveRange reads validators and the
+// content type from: an http.Header or a cached entry's cache.Header.
+type headerGetter interface{ Get(string) string }
+
+func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGetter, body []byte) int {
 	wh := w.Header()
 	if h == nil {
 		h = wh
@@ -277,7 +281,7 @@ func newBoundary() string {
 // preconditions evaluates the conditional headers of r against the object's
 // validators in h, in RFC 9110 §13.2.2's order; it returns 412, 304, or 0
 // to go on with the request.
-func preconditions(r *http.Request, h http.Header) int {
+func preconditions(r *http.Request, h headerGetter) int {
 	etag := h.Get("ETag")
 	lastMod, hasLastMod := httpTime(h.Get("Last-Modified"))
 	getOrHead := r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -306,7 +310,7 @@ func preconditions(r *http.Request, h http.Header) int {
 // an entity-tag matches only by strong comparison with the object's ETag; a
 // date matches only when it equals Last-Modified. Anything else does not
 // match, and the whole object is served.
-func ifRangeMatches(r *http.Request, h http.Header) bool {
+func ifRangeMatches(r *http.Request, h headerGetter) bool {
 	v := strings.TrimSpace(r.Header.Get("If-Range"))
 	if v == "" {
 		return true
