@@ -190,21 +190,22 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 		rows = append(rows, row{"p99 ≤ NGINX (" + sc + ")", fmt.Sprintf("edgefront p99 = %s× NGINX's", f2(v)), verdict(v <= 1, !math.IsNaN(v))})
 	}
 	{
+		// The issue asks for medians of the repetitions; the worst is shown
+		// too. Origin requests must be exactly 1 in every repetition.
 		var worstReqs int64 = -1
-		worstRatio := math.NaN()
+		var ratios []float64
 		for _, s := range b.storms {
 			if s.target != "edgefront" {
 				continue
 			}
 			worstReqs = max(worstReqs, s.originReqs)
-			r := ratio(s.p99, s.originTime)
-			if math.IsNaN(worstRatio) || r > worstRatio {
-				worstRatio = r
-			}
+			ratios = append(ratios, ratio(s.p99, s.originTime))
 		}
 		known := worstReqs >= 0
+		med := median(ratios)
 		rows = append(rows, row{fmt.Sprintf("miss storm %d → 1 origin request", b.o.stormN), fmt.Sprintf("%d (worst rep)", worstReqs), verdict(worstReqs == 1, known)})
-		rows = append(rows, row{"miss storm waiters' p99 within 10% of origin time", fmt.Sprintf("p99 = %s× origin (worst rep)", f2(worstRatio)), verdict(worstRatio <= 1.10, known)})
+		rows = append(rows, row{"miss storm waiters' p99 within 10% of origin time",
+			fmt.Sprintf("p99 = %s× origin (median of %d reps; worst %s×)", f2(med), len(ratios), f2(slices.Max(append(ratios, math.Inf(-1))))), verdict(med <= 1.10, known)})
 	}
 	{
 		v, known := math.NaN(), false
@@ -216,21 +217,20 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 		rows = append(rows, row{"memory ≤ 300 B overhead per object beyond body and headers", fmt.Sprintf("%.0f B", v), verdict(v <= 300, known)})
 	}
 	{
-		worst, known := math.NaN(), false
+		var ratios []float64
 		var reqs int64
 		for _, l := range b.larges {
 			if l.target != "edgefront" {
 				continue
 			}
-			r := ratio(max(l.firstTTFB, lastDur(l.waiterTTFBs)), l.originTTFB)
-			if !known || r > worst {
-				worst = r
-			}
+			ratios = append(ratios, ratio(max(l.firstTTFB, lastDur(l.waiterTTFBs)), l.originTTFB))
 			reqs = max(reqs, l.originReqs)
-			known = true
 		}
+		med := median(ratios)
 		rows = append(rows, row{fmt.Sprintf("%d MiB TTFB within 2× origin's (first viewer and waiters)", b.o.largeMiB),
-			fmt.Sprintf("worst %s× origin TTFB; %d origin requests for %d viewers", f2(worst), reqs, b.o.largeWaiters+1), verdict(worst <= 2, known)})
+			fmt.Sprintf("slowest viewer %s× origin TTFB (median of %d reps; worst %s×); %d origin requests for %d viewers",
+				f2(med), len(ratios), f2(slices.Max(append(ratios, math.Inf(-1)))), reqs, b.o.largeWaiters+1),
+			verdict(med <= 2 && reqs == 1, len(ratios) > 0)})
 	}
 	w("## Issue 6 targets (edgefront)\n\n| target | measured | verdict |\n|---|---|---|\n")
 	for _, r := range rows {

@@ -324,10 +324,12 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if resp.StatusCode >= 400 {
 		f.result = resultError
 	}
+	close(f.ready) // viewers have the headers: they go out now
 	if enc == "" && resp.ContentLength > 0 {
-		f.body = make([]byte, 0, resp.ContentLength)
+		// After the headers: a large allocation can take a while (zeroing,
+		// collector assists), and the first bytes should not wait for it.
+		f.setBody(make([]byte, 0, resp.ContentLength))
 	}
-	close(f.ready)
 
 	var tooLarge bool
 	if enc != "" {
