@@ -171,7 +171,9 @@ func (f *flight) next(ctx context.Context, off int, flusher http.Flusher) (chunk
 		}
 		more := f.more
 		f.mu.Unlock()
-		if !flushed && flusher != nil && off > 0 {
+		// About to wait: what was written (at first, the headers) goes out,
+		// so a viewer's first byte never waits for the origin's next one.
+		if !flushed && flusher != nil {
 			flusher.Flush()
 			flushed = true
 		}
