@@ -27,12 +27,13 @@ type conn struct {
 	nc     net.Conn
 	remote string
 
-	rbuf   []byte // read buffer; rbuf[r0:r1] is read but not consumed
-	r0, r1 int
-	wbuf   []byte // rendered responses not yet written
-	bufs   [2][]byte
-	iov    net.Buffers
-	werr   error
+	rbuf    []byte // read buffer; rbuf[r0:r1] is read but not consumed
+	r0, r1  int
+	wbuf    []byte  // rendered responses not yet written; nil while idle
+	wbufBox *[]byte // what wbuf goes back to the pool in
+	bufs    [2][]byte
+	iov     net.Buffers
+	werr    error
 
 	deadline  time.Time // read deadline in force (zero: none)
 	headTimed bool      // the header timeout of the current head is set
@@ -154,6 +155,7 @@ func (c *conn) readHead() (int, error) {
 		}
 		idle := c.r1 == 0
 		if idle {
+			c.releaseWriteBuffer()
 			c.state.Store(stateIdle)
 			if c.srv.shuttingDown() {
 				return 0, net.ErrClosed
@@ -265,6 +267,33 @@ func (c *conn) write(p []byte) error {
 	c.bufs = [2][]byte{}
 	c.wbuf = c.wbuf[:0]
 	return c.fail(err)
+}
+
+// takeWriteBuffer gives the connection a write buffer from the server's
+// pool if it has none.
+func (c *conn) takeWriteBuffer() {
+	if c.wbuf != nil {
+		return
+	}
+	if b, ok := c.srv.wbufs.Get().(*[]byte); ok {
+		c.wbufBox, c.wbuf = b, (*b)[:0]
+		return
+	}
+	c.wbuf = make([]byte, 0, writeBufSize)
+	c.wbufBox = new([]byte)
+}
+
+// releaseWriteBuffer returns the (flushed) write buffer to the pool while
+// the connection waits for its next request.
+func (c *conn) releaseWriteBuffer() {
+	if c.wbuf == nil || len(c.wbuf) > 0 {
+		return
+	}
+	if cap(c.wbuf) == writeBufSize {
+		*c.wbufBox = c.wbuf
+		c.srv.wbufs.Put(c.wbufBox)
+	}
+	c.wbuf, c.wbufBox = nil, nil
 }
 
 // flush writes the write buffer out.

@@ -125,6 +125,7 @@ func (r *response) body(p []byte) error {
 func (r *response) commit() {
 	r.committed = true
 	c := r.c
+	c.takeWriteBuffer()
 	h := r.header
 	sendsBody := r.bodyAllowed()
 	if sendsBody && !r.head && r.contentLength < 0 {

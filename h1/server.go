@@ -56,6 +56,10 @@ type Server struct {
 	handoff   *handoffListener
 	closing   atomic.Bool
 
+	// wbufs holds the write buffers of connections between responses, so
+	// that thousands of idle keep-alive connections hold none.
+	wbufs sync.Pool
+
 	dateMu  sync.Mutex
 	dateSec int64
 	dateStr atomic.Pointer[string]
@@ -172,12 +176,11 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		srv:    s,
 		nc:     nc,
 		rbuf:   make([]byte, readBufSize),
-		wbuf:   make([]byte, 0, writeBufSize),
 		remote: nc.RemoteAddr().String(),
 	}
 	c.w.c = c
-	c.w.header = make(http.Header, 16)
-	c.hdr = make(http.Header, 16)
+	c.w.header = make(http.Header)
+	c.hdr = make(http.Header)
 	c.ctx = newConnContext(c)
 	c.base = new(http.Request).WithContext(c.ctx)
 	s.mu.Lock()
