@@ -192,7 +192,7 @@ func (c *conn) setReadDeadline(idle bool) error {
 			return nil // counted from the head's first bytes, never extended
 		}
 		c.headTimed = true
-		return c.applyDeadline(c.srv.ReadHeaderTimeout, true)
+		return c.applyDeadline(c.srv.ReadHeaderTimeout)
 	}
 	c.headTimed = false
 	d := c.srv.IdleTimeout
@@ -201,16 +201,16 @@ func (c *conn) setReadDeadline(idle bool) error {
 			return nil
 		}
 	}
-	return c.applyDeadline(d, false)
+	return c.applyDeadline(d)
 }
 
 // applyDeadline sets a read deadline d from now (none for d <= 0).
-func (c *conn) applyDeadline(d time.Duration, exact bool) error {
+func (c *conn) applyDeadline(d time.Duration) error {
 	var want time.Time
 	if d > 0 {
 		want = time.Now().Add(d)
 	}
-	if want.IsZero() && c.deadline.IsZero() && !exact {
+	if want.IsZero() && c.deadline.IsZero() {
 		return nil
 	}
 	c.deadline = want
@@ -232,7 +232,7 @@ func (c *conn) handOver() bool {
 	if c.flush() != nil {
 		return false
 	}
-	if c.deadline != (time.Time{}) {
+	if !c.deadline.IsZero() {
 		if c.nc.SetReadDeadline(time.Time{}) != nil {
 			return false
 		}

@@ -80,9 +80,12 @@ func parseHead(s string, h http.Header) (request, error) {
 		case "Transfer-Encoding", "Expect", "Upgrade", "Http2-Settings":
 			return r, errGeneral
 		case "Connection":
-			if !connectionTokens(&r, value) {
+			// "close" ends the connection after the response; an upgrade
+			// goes to the general server.
+			if hasToken([]string{value}, "upgrade") {
 				return r, errGeneral
 			}
+			r.close = r.close || hasToken([]string{value}, "close")
 		}
 		if vs := r.header[name]; vs != nil {
 			r.header[name] = append(vs, value)
@@ -148,23 +151,6 @@ func splitField(line string) (name, value string, ok bool) {
 		}
 	}
 	return line[:i], v, true
-}
-
-// connectionTokens reads a Connection header: "close" ends the connection
-// after the response; an upgrade goes to the general server.
-func connectionTokens(r *request, v string) bool {
-	for v != "" {
-		var tok string
-		tok, v, _ = strings.Cut(v, ",")
-		tok = strings.TrimSpace(tok)
-		switch {
-		case strings.EqualFold(tok, "close"):
-			r.close = true
-		case strings.EqualFold(tok, "upgrade"):
-			return false
-		}
-	}
-	return true
 }
 
 // isCanonical reports whether a token header name is already in

@@ -60,9 +60,7 @@ type Server struct {
 	// that thousands of idle keep-alive connections hold none.
 	wbufs sync.Pool
 
-	dateMu  sync.Mutex
-	dateSec int64
-	dateStr atomic.Pointer[string]
+	dateNow atomic.Pointer[dateValue]
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -199,19 +197,21 @@ func (s *Server) forget(c *conn) {
 	s.mu.Unlock()
 }
 
+// dateValue is a Date header value and the second it is for.
+type dateValue struct {
+	sec int64
+	s   string
+}
+
 // date is the Date header value for now, rendered once per second.
 func (s *Server) date() string {
 	now := time.Now()
-	sec := now.Unix()
-	if p := s.dateStr.Load(); p != nil && atomic.LoadInt64(&s.dateSec) == sec {
-		return *p
+	if d := s.dateNow.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
 	}
-	v := now.UTC().Format(http.TimeFormat)
-	s.dateMu.Lock()
-	s.dateStr.Store(&v)
-	atomic.StoreInt64(&s.dateSec, sec)
-	s.dateMu.Unlock()
-	return v
+	d := &dateValue{now.Unix(), now.UTC().Format(http.TimeFormat)}
+	s.dateNow.Store(d)
+	return d.s
 }
 
 func (s *Server) logf(format string, args ...any) {
