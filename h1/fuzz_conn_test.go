@@ -8,8 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +17,7 @@ import (
 // side: the server never panics and never hangs — it answers with
 // well-formed HTTP/1.x responses, as many as it read requests, and closes.
 func FuzzConn(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/heads/*.http")
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		head := strings.ReplaceAll(string(b), "\n", "\r\n")
+	for _, head := range seedHeads(f) {
 		f.Add([]byte(head))
 		f.Add([]byte(head + head))        // pipelined
 		f.Add([]byte(head[:len(head)/2])) // cut short
@@ -47,12 +39,7 @@ func FuzzConn(f *testing.F) {
 	addr := ln.Addr().String()
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dial(t, addr)
 		if _, err := c.Write(in); err != nil {
 			return // the server may close before reading it all
 		}
@@ -81,7 +68,7 @@ func FuzzConn(f *testing.F) {
 			if err != nil {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
-					t.Fatalf("the server neither answered nor closed within 5 s: %q", in)
+					t.Fatalf("the server neither answered nor closed before the deadline: %q", in)
 				}
 				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 					strings.Contains(err.Error(), "connection reset") {

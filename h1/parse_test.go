@@ -90,19 +90,30 @@ func agreesWithNetHTTP(t *testing.T, head string, r request) {
 	}
 }
 
-// FuzzParseHead: parseHead never panics, and whatever it accepts net/http
-// accepts and reads the same way.
-func FuzzParseHead(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/heads/*.http")
-	for _, p := range seeds {
+// seedHeads returns the request heads in testdata/heads (written with LF
+// line ends for reading), with CRLF line ends.
+func seedHeads(f *testing.F) []string {
+	f.Helper()
+	paths, _ := filepath.Glob("testdata/heads/*.http")
+	if len(paths) == 0 {
+		f.Fatal("no seeds in testdata/heads")
+	}
+	heads := make([]string, 0, len(paths))
+	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(strings.ReplaceAll(string(b), "\n", "\r\n"))
+		heads = append(heads, strings.ReplaceAll(string(b), "\n", "\r\n"))
 	}
-	if len(seeds) == 0 {
-		f.Fatal("no seeds in testdata/heads")
+	return heads
+}
+
+// FuzzParseHead: parseHead never panics, and whatever it accepts net/http
+// accepts and reads the same way.
+func FuzzParseHead(f *testing.F) {
+	for _, head := range seedHeads(f) {
+		f.Add(head)
 	}
 	f.Fuzz(func(t *testing.T, head string) {
 		if !strings.HasSuffix(head, "\r\n\r\n") || strings.Index(head, "\r\n\r\n") != len(head)-4 {

@@ -54,15 +54,23 @@ func start(t *testing.T, h http.Handler) *testServer {
 	return ts
 }
 
-// exchange writes raw on a new connection and reads n responses.
-func exchange(t *testing.T, addr, raw string, n int, method string) ([]*http.Response, []string) {
+// dial opens a connection to addr that is closed with the test and whose
+// reads and writes fail after 10 s, so that no test can hang on it.
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+// exchange writes raw on a new connection and reads n responses.
+func exchange(t *testing.T, addr, raw string, n int, method string) ([]*http.Response, []string) {
+	t.Helper()
+	c := dial(t, addr)
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +259,7 @@ func TestResponseFraming(t *testing.T) {
 		})
 	}
 	t.Run("short body closes", func(t *testing.T) {
-		c, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dial(t, ts.addr)
 		io.WriteString(c, "GET /short HTTP/1.1\r\nHost: h\r\n\r\n")
 		all, err := io.ReadAll(c) // ends: the server closed the connection
 		if err != nil || !strings.HasSuffix(string(all), "\r\n\r\nabc") {
@@ -275,12 +278,7 @@ func TestStreaming(t *testing.T) {
 		<-release
 		io.WriteString(w, "second")
 	}))
-	c, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, ts.addr)
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
@@ -314,10 +312,7 @@ func TestViewerLeaves(t *testing.T) {
 			canceled <- nil
 		}
 	}))
-	c, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, ts.addr)
 	// A fast request first, then one that waits, on the same connection.
 	io.WriteString(c, "GET /fast HTTP/1.1\r\nHost: h\r\n\r\n")
 	br := bufio.NewReader(c)
@@ -347,12 +342,7 @@ func TestWatchKeepsNextRequest(t *testing.T) {
 		}
 		io.WriteString(w, r.URL.Path)
 	}))
-	c, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, ts.addr)
 	io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: h\r\n\r\n")
 	time.Sleep(50 * time.Millisecond) // the handler is waiting now
 	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -377,11 +367,7 @@ func TestPanic(t *testing.T) {
 		}
 		io.WriteString(w, "alive")
 	}))
-	c, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	c := dial(t, ts.addr)
 	io.WriteString(c, "GET /panic HTTP/1.1\r\nHost: h\r\n\r\n")
 	if b, _ := io.ReadAll(c); len(b) != 0 {
 		t.Errorf("a panicking handler sent %q", b)
@@ -413,11 +399,7 @@ func TestShutdown(t *testing.T) {
 	go func() { served <- s.Serve(ln) }()
 	addr := ln.Addr().String()
 
-	idle, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = idle.SetDeadline(time.Now().Add(5 * time.Second))
+	idle := dial(t, addr)
 	io.WriteString(idle, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 	br := bufio.NewReader(idle)
 	if resp, err := http.ReadResponse(br, nil); err != nil {
@@ -425,11 +407,7 @@ func TestShutdown(t *testing.T) {
 	} else {
 		io.Copy(io.Discard, resp.Body)
 	}
-	busy, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = busy.SetDeadline(time.Now().Add(5 * time.Second))
+	busy := dial(t, addr)
 	io.WriteString(busy, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
 	<-inHandler
 
@@ -543,12 +521,7 @@ func TestTimeouts(t *testing.T) {
 		{"a byte at a time", "", 250 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			c := dial(t, ln.Addr().String())
 			start := time.Now()
 			io.WriteString(c, tt.send)
 			if tt.send == "" {
@@ -565,7 +538,7 @@ func TestTimeouts(t *testing.T) {
 			}
 			// ReadAll returns when the server closes (a reset when the
 			// slow writer's bytes were still unread).
-			_, err = io.ReadAll(c)
+			_, err := io.ReadAll(c)
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatalf("not closed: %v", err)
