@@ -94,11 +94,15 @@ func newGCTuner(s *Store, base int64) *gcTuner {
 		live: []metrics.Sample{{Name: liveHeapMetric}}}
 }
 
-// gcPercent reads GOGC (debug.SetGCPercent only reads it by setting it).
+// gcPercent reads GOGC in force (-1 for off) from runtime/metrics,
+// without setting it.
 func gcPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	m := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 100 // not reported: the runtime's default
+	}
+	return int(int32(m[0].Value.Uint64())) // off is -1, reported as 2⁶⁴−1
 }
 
 // target is the percentage for the store's bytes and the live heap now.
