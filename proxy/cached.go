@@ -610,13 +610,14 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	}
 	if f.status == http.StatusOK && conditionalOrRange(x.r) {
 		// Ranges and conditionals are answered from the whole object.
-		if _, done, err := f.waitAll(x.r.Context()); !done || err != nil {
+		body, done, err := f.waitAll(x.r.Context())
+		if !done || err != nil {
 			if err != nil && x.r.Context().Err() == nil {
 				panic(http.ErrAbortHandler)
 			}
 			return
 		}
-		e := &cache.Entry{Status: f.status, Header: cache.NewHeader(f.header), Body: f.bodyBytes(), Stored: s.now()}
+		e := &cache.Entry{Status: f.status, Header: cache.NewHeader(f.header), Body: body, Stored: s.now()}
 		s.serveEntry(x, e, result)
 		return
 	}

@@ -144,13 +144,6 @@ func (f *flight) snapshot() (body []byte, done bool, err error) {
 	return f.body, f.done, f.bodyErr
 }
 
-// bodyBytes returns the body received so far.
-func (f *flight) bodyBytes() []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.body
-}
-
 // next returns body bytes from off on. When there are none yet it flushes
 // what the viewer has been written (so a slow origin's bytes are not held
 // back) and waits. It returns done=true at the end of the body (err is the
