@@ -423,12 +423,15 @@ func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
 func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Entry {
 	old := j.stale
 	hdr := old.Header.Clone()
+	keyedCookies := keysCookies(j.behavior)
 	for k, v := range h {
 		switch k {
-		case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Age", "Connection":
+		case "Content-Encoding", "Transfer-Encoding", "Connection":
 			continue
 		}
-		hdr[k] = v
+		if storedField(k, keyedCookies) {
+			hdr[k] = v
+		}
 	}
 	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
 	e := *old
@@ -517,28 +520,40 @@ func (s *Server) maxObjectSize() int64 {
 }
 
 // storedHeader is the part of an origin's response header that is cached and
-// served to viewers. Age is dropped (it is recomputed on every hit);
-// Set-Cookie is dropped when the behaviour forwards no cookies, as
-// CloudFront does, so one viewer's cookie is never served to another.
-// Content-Length is set to length unless it is negative.
+// served to viewers (storedField). Content-Length is set to length unless it
+// is negative.
 //
 // The copy is compact, as it lives as long as the cached object: every value
 // is a substring of one string and every value list a slice of one array
 // (three allocations in all, with the map), and it keeps nothing of the
 // origin's response alive. Keys are kept as they are: net/http interns the
 // common ones.
-func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header {
-	forwardsCookies := bh.CachePolicy.Cookies.Behavior != config.SelectNone && bh.CachePolicy.Cookies.Behavior != "" ||
-		bh.OriginRequestPolicy.Cookies.Behavior != config.SelectNone && bh.OriginRequestPolicy.Cookies.Behavior != ""
-	keep := func(k string) bool {
-		switch k {
-		case "Age", "Content-Length":
-			return false
-		case "Set-Cookie":
-			return forwardsCookies
-		}
-		return true
+// storedField reports whether an origin response header field is kept with
+// a cached object — from a 200 or merged from a 304 alike. Age is dropped
+// (it is recomputed on every hit). Set-Cookie is kept only when cookies are
+// part of the cache key (keyedCookies), as CloudFront does: a cookie set
+// for one viewer is otherwise served to every viewer of the object, even
+// when an origin request policy forwards the viewer's cookies.
+func storedField(k string, keyedCookies bool) bool {
+	switch k {
+	case "Age":
+		return false
+	case "Set-Cookie":
+		return keyedCookies
 	}
+	return true
+}
+
+// keysCookies reports whether the behaviour's cache policy puts cookies in
+// the cache key.
+func keysCookies(bh *config.Behavior) bool {
+	c := bh.CachePolicy.Cookies.Behavior
+	return c != "" && c != config.SelectNone
+}
+
+func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header {
+	keyedCookies := keysCookies(bh)
+	keep := func(k string) bool { return k != "Content-Length" && storedField(k, keyedCookies) }
 	// One pass picks the keys (map order is random, so the rest follows
 	// this list), then the values are laid out in that order.
 	kept := make([]string, 0, 16)

@@ -23,6 +23,9 @@ type exchange struct {
 	id       string   // X-Amz-Cf-Id, also sent to the origin
 	idHeader []string // id as a header value
 	pop      []string
+	// viewerHost is the Host header as the viewer sent it (the access
+	// log's x-host-header); r.Host may become the distribution's domain.
+	viewerHost string
 
 	ds   *distState
 	b    *config.Behavior
@@ -48,7 +51,7 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]b
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := exchangePool.Get().(*exchange)
 	x.cw = countingWriter{ResponseWriter: w}
-	x.w, x.r, x.start = &x.cw, r, s.now()
+	x.w, x.r, x.start, x.viewerHost = &x.cw, r, s.now(), r.Host
 	x.id, x.idHeader = newRequestID()
 	return x
 }

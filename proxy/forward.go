@@ -68,6 +68,17 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 			}
 		case passThrough && conditionalHeaders[name]:
 			out[name] = vals
+		case name == "Authorization":
+			// A cached request carries Authorization only when the cache
+			// policy puts it in the key: otherwise one viewer's
+			// authenticated answer would be served to the next. An origin
+			// request policy forwards it only on requests that are not
+			// cached (CloudFront refuses such a policy for cached
+			// behaviours; "Configure CloudFront to forward the
+			// Authorization header").
+			if cp.Headers.Includes(name) || passThrough && orp.Headers.Includes(name) {
+				out[name] = vals
+			}
 		case cp.Headers.Includes(name) || orp.Headers.Includes(name):
 			out[name] = vals
 		}

@@ -127,7 +127,7 @@ func (s *Server) logRecord(x *exchange, result string, status int) *accesslog.Re
 	r, now := x.r, s.now()
 	h := x.w.Header()
 	rec := &accesslog.Record{
-		Time: now, Method: r.Method, HostHeader: r.Host,
+		Time: now, Method: r.Method, HostHeader: x.viewerHost,
 		URIStem: r.URL.EscapedPath(), URIQuery: r.URL.RawQuery, Status: status,
 		Referer: r.Header.Get("Referer"), UserAgent: r.UserAgent(),
 		ResultType: result, ResponseResultType: result, DetailedResultType: x.detailed, RequestID: x.id,

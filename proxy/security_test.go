@@ -295,7 +295,13 @@ func TestNoCachePoisoningByHost(t *testing.T) {
 	if r.status != 400 {
 		t.Errorf("two Host headers: %d, want 400", r.status)
 	}
+	// The authority of an absolute-form target replaces Host (RFC 9112
+	// §3.2.2): evil.example.com is no name of the distribution.
 	r = rawRequest(t, e, "GET http://evil.example.com/p HTTP/1.1\r\nHost: d111111abcdef8.cloudfront.net\r\n\r\n")
+	if r.status != 403 {
+		t.Errorf("absolute-form URI naming another host: %d %q, want 403", r.status, r.body)
+	}
+	r = rawRequest(t, e, "GET http://d111111abcdef8.cloudfront.net/p HTTP/1.1\r\nHost: evil.example.com\r\n\r\n")
 	if r.status != 200 || r.body != "host origin.example.com" {
 		t.Errorf("absolute-form URI: %d %q, want the origin's own Host", r.status, r.body)
 	}
@@ -345,15 +351,11 @@ distributions:
 	if r := rawRequest(t, e, "GET /a/page.html HTTP/1.1\r\nHost: d111111abcdef8.cloudfront.net\r\n\r\n"); r.status != 200 || r.body != "PUBLIC PAGE" {
 		t.Fatalf("control request: %d %q", r.status, r.body)
 	}
-	// MISSING BEHAVIOUR (if any of these serve SECRET): the proxy must
-	// resolve dot segments of the decoded path (RFC 3986 §5.2.4, never
-	// above the root) before matching behaviours and before prefixing
-	// OriginPath, and must not send "." / ".." segments or encoded
-	// slashes that the S3 server (or an S3-compatible one) would resolve
-	// itself. Fix in proxy (phase 2, where x.path is set): x.path =
-	// path.Clean("/" + r.URL.Path) keeping a trailing slash; and
-	// escapedPath must escape from the cleaned x.path, not from
-	// r.URL.EscapedPath().
+	// The proxy resolves dot segments of the decoded path (RFC 3986
+	// §5.2.4, never above the root) before matching behaviours and
+	// prefixing OriginPath, and sends no "." / ".." segment or encoded
+	// slash that the S3 server would resolve itself. An origin that does
+	// resolve them is TestSignedURLBypassByDotSegments's.
 	for _, p := range []string{
 		"/../secret.txt",
 		"/a/../../secret.txt",

@@ -14,7 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,8 +263,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 1. distribution: Host → distribution.
-	ds := st.distribution(r.Host)
+	// 1. distribution: Host → distribution. A Host that is neither a
+	// distribution's domain nor one of its aliases (nor, for local use,
+	// this node's own address) never reaches one: CloudFront answers 403.
+	ds, local := st.distribution(r)
 	if ds == nil {
 		s.sendError(x, http.StatusForbidden, msgBadRequestHost)
 		return
@@ -274,11 +278,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 2. behaviour: first path pattern that matches, else the default.
-	x.path = r.URL.Path
-	if x.path == "" {
-		x.path = "/"
-	}
+	// 2. normalise: every later phase sees the path with its dot segments
+	// removed, so "/public/../private/x" is matched, checked and fetched
+	// as "/private/x".
+	x.r = normalizedRequest(r)
+	x.path = x.r.URL.Path
 	if x.path == "/" && ds.dist.DefaultRootObject != "" {
 		x.path = "/" + ds.dist.DefaultRootObject
 	}
@@ -290,6 +294,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.viewerRules(x) {
 		return
 	}
+	if local {
+		// Viewers on localhost or this node's address stand for the
+		// distribution's own domain toward the cache key and the origin.
+		x.r.Host = ds.dist.DomainName
+	}
 
 	// 4–6. cache key, lookup, collapsed fetch — or straight to the origin.
 	if !x.cacheable() {
@@ -299,14 +308,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveCached(x)
 }
 
-// distribution finds the distribution for a Host header value.
-func (st *state) distribution(host string) *distState {
-	if st.only != nil {
-		return st.only
+// distribution finds the distribution for a request's Host: a domain name
+// or alias of one (any port), or — only when there is one distribution —
+// a name of this node: localhost, a loopback address, or the address the
+// viewer's connection arrived on. local reports the last case.
+func (st *state) distribution(r *http.Request) (ds *distState, local bool) {
+	h := hostName(r.Host)
+	if ds := st.byHost[strings.ToLower(h)]; ds != nil {
+		return ds, false
 	}
-	h := host
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
+	if st.only != nil && isLocalHost(h, r) {
+		return st.only, true
 	}
-	return st.byHost[strings.ToLower(h)]
+	return nil, false
+}
+
+// hostName is a Host header value without its port and IPv6 brackets.
+func hostName(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// isLocalHost reports whether host names this node: "localhost", a
+// loopback address, or the local address of the viewer's connection.
+func isLocalHost(host string, r *http.Request) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			return ap.Addr().Unmap() == ip.Unmap()
+		}
+	}
+	return false
 }

@@ -1,10 +1,7 @@
 package proxy_test
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,19 +16,8 @@ import (
 // the cache key and the origin request ("Serve private content with signed
 // URLs and signed cookies").
 func TestSignedURLs(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := strings.ReplaceAll(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "\n", "\\n")
+	key, pub := newSigningKey(t)
+	other, _ := newSigningKey(t)
 	o := newOrigin(t, static("secret object", "Cache-Control", "max-age=600"))
 	e := newEdge(t, `
 publicKeys:
