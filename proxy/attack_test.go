@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -389,5 +390,47 @@ distributions:
 	}
 	if c := r.header.Values("Set-Cookie"); len(c) != 0 {
 		t.Errorf("another viewer got alice's Set-Cookie: %q", c)
+	}
+}
+
+// TestNoOriginFetchForResetStream: a request whose viewer has already gone
+// — its context is cancelled, as an HTTP/2 stream reset by the viewer
+// leaves it — starts no origin fetch, cached or not, so a rapid-reset
+// flood never becomes an origin flood.
+func TestNoOriginFetchForResetStream(t *testing.T) {
+	o := newOrigin(t, static("page", "Cache-Control", "max-age=60"))
+	e := newEdge(t, `
+distributions:
+  - id: ETESTDIST0001
+    domainName: d111111abcdef8.cloudfront.net
+    originEndpoints: {web: "{{web}}"}
+    config:
+      CallerReference: test
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+        AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+`, map[string]string{"web": o.URL})
+	if r := e.do("GET", "/present"); r.status != 200 || r.body != "page" || o.hits.Load() != 1 {
+		t.Fatalf("a viewer still there: %d %q, origin hits %d", r.status, r.body, o.hits.Load())
+	}
+	reset := newPlainServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		e.srv.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	t.Cleanup(reset.Close)
+	for _, method := range []string{"GET", "POST", "GET"} {
+		req, _ := http.NewRequest(method, reset.URL+"/reset", nil)
+		req.Host = "d111111abcdef8.cloudfront.net"
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	// Close waits for every origin fetch the proxy started in the
+	// background: after it, the origin has seen all it will.
+	e.srv.Close()
+	if n := o.pathHits("/reset"); n != 0 {
+		t.Errorf("the origin got %d requests for viewers already gone", n)
 	}
 }

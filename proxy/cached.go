@@ -189,6 +189,9 @@ type flightJob struct {
 
 // fetchShared joins (or starts) the flight for key and answers from it.
 func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
+	if s.viewerGone(x) {
+		return
+	}
 	f, ctx, leader, wake := s.flights.join(key, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))

@@ -239,6 +239,9 @@ func (s *Server) passThrough(x *exchange) {
 		s.sendError(x, http.StatusBadGateway, msgOriginConnect)
 		return
 	}
+	if s.viewerGone(x) {
+		return
+	}
 	req := s.originRequest(x, x.r.Method, "", true)
 	var body *bodyReader
 	if req.Body != nil {
@@ -272,4 +275,16 @@ func (s *Server) passThrough(x *exchange) {
 	s.metrics.originFetch(x.b.TargetOriginID, resp.StatusCode, s.now().Sub(start))
 	defer resp.Body.Close()
 	s.writeOriginResponse(x, resp)
+}
+
+// viewerGone reports whether the viewer left before any origin work began —
+// an HTTP/2 stream reset, a closed connection — and accounts for it: no
+// origin fetch is started for a request nobody waits for (a rapid-reset
+// flood must not become an origin flood).
+func (s *Server) viewerGone(x *exchange) bool {
+	if x.r.Context().Err() == nil {
+		return false
+	}
+	s.metrics.viewerGone.Inc()
+	return true
 }

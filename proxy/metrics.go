@@ -23,6 +23,7 @@ type metrics struct {
 	originFetches   *prometheus.CounterVec
 	originLatency   *prometheus.HistogramVec
 	collapsed       prometheus.Counter
+	viewerGone      prometheus.Counter
 	rates           *rates
 	flightsPending  prometheus.GaugeFunc
 }
@@ -64,6 +65,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 			Namespace: "edgefront", Name: "collapsed_requests_total",
 			Help: "Cache misses that joined an origin fetch already under way instead of making their own.",
 		}),
+		viewerGone: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "viewer_gone_before_fetch_total",
+			Help: "Requests whose viewer left (an HTTP/2 stream reset, a closed connection) before their origin fetch began; no fetch was started.",
+		}),
 	}
 	m.rates = newRates()
 	m.flightsPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -73,7 +78,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.flightsPending, m.rates} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.viewerGone, m.flightsPending, m.rates} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
