@@ -207,6 +207,17 @@ func compileOriginRequestPolicy(p *problems, path string, op *CustomOriginReques
 		p.add(join(cfgPath, "Name"), "is required")
 	}
 	h, ck, q := orEmptyConfigs(c.HeadersConfig, c.CookiesConfig, c.QueryStringsConfig)
+	if h.HeaderBehavior == SelectWhitelist || h.HeaderBehavior == SelectAllViewerAndWhitelistCloudFront {
+		for i, name := range h.Headers.All() {
+			if strings.EqualFold(name, "Authorization") {
+				// CloudFront answers 400: an origin request policy cannot
+				// forward what is not in the cache key, or one viewer's
+				// authenticated answer would be cached for everyone.
+				p.add(index(join(cfgPath, "HeadersConfig.Headers.Items"), i),
+					"Authorization cannot be forwarded by an origin request policy; include it in the cache policy's HeadersConfig instead")
+			}
+		}
+	}
 	return &OriginRequestPolicy{
 		ID: op.Id, Name: c.Name,
 		Headers: selection(p, join(cfgPath, "HeadersConfig"), "HeaderBehavior", h.HeaderBehavior, h.Headers, true,
