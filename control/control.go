@@ -44,7 +44,9 @@ type Backend interface {
 	// UpdateDistribution validates dc, compiles it as the new configuration
 	// of distribution id and swaps it in, returning the configuration now
 	// serving. On error the previous configuration keeps serving; an *Error
-	// chooses the API error, config.Errors are reported as InvalidArgument.
+	// chooses the API error, config.Errors are reported with the first
+	// CloudFront error code among them (config.Error.Code, e.g.
+	// TooManyCacheBehaviors), else as InvalidArgument.
 	UpdateDistribution(id string, dc *config.DistributionConfig) (*config.Config, error)
 }
 
