@@ -42,7 +42,9 @@ type segment struct {
 // takes at most: MaxPathPatternLen bits.
 const maxSegmentWords = (MaxPathPatternLen + 63) / 64
 
-// compileMatcher compiles a pattern (with the leading '/' already added).
+// compileMatcher compiles a pattern (with the leading '/' already added, so
+// at most MaxPathPatternLen+1 bytes long; a middle segment, which follows a
+// '*', is then at most MaxPathPatternLen-2 bytes, within maxSegmentWords).
 func compileMatcher(pat string) *matcher {
 	parts := strings.Split(pat, "*")
 	m := &matcher{star: len(parts) > 1, prefix: newSegment(parts[0])}
