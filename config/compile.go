@@ -34,6 +34,7 @@ type distSource struct {
 	at             string    // the distribution's path in the settings file ("" when there is none)
 	endpoints      map[string]stringList
 	credentials    map[string]*credentialSettings
+	quotas         Quotas // zero fields: CloudFront's defaults
 }
 
 // compileDistribution compiles dc, whose problems are reported to p under
@@ -83,6 +84,7 @@ func compileDistribution(p *problems, root string, dc *DistributionConfig, src d
 		}
 	}
 	compileViewerCertificate(p, join(root, "ViewerCertificate"), dc.ViewerCertificate)
+	checkQuotas(p, root, dc, src.quotas)
 
 	compileOrigins(p, root, dc, d, src)
 

@@ -69,6 +69,15 @@ func (p *problems) add(field, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
+// addCode is add for a problem CloudFront answers with its own error code.
+func (p *problems) addCode(code, field, format string, args ...any) {
+	if p.marked[field] {
+		return
+	}
+	p.add(field, format, args...)
+	p.errs[len(p.errs)-1].Code = code
+}
+
 // mark silences later problems on field.
 func (p *problems) mark(field string) { p.marked[field] = true }
 

@@ -66,7 +66,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		sp.add("distributions", "at least one distribution is required")
 	}
 	for i := range s.Distributions {
-		if d := l.distribution(sp, index("distributions", i), &s.Distributions[i]); d != nil {
+		if d := l.distribution(sp, index("distributions", i), &s.Distributions[i], cfg.Quotas); d != nil {
 			cfg.Distributions = append(cfg.Distributions, d)
 		}
 	}
@@ -142,8 +142,9 @@ func (l *loader) customPolicies(sp *problems, s *settingsFile) {
 	}
 }
 
-// distribution reads and compiles the distribution at path of the settings.
-func (l *loader) distribution(sp *problems, at string, ds *distributionSettings) *Distribution {
+// distribution reads and compiles the distribution at path of the settings,
+// within quotas.
+func (l *loader) distribution(sp *problems, at string, ds *distributionSettings, quotas Quotas) *Distribution {
 	var (
 		doc        any
 		fp         = sp
@@ -181,7 +182,7 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings)
 	}
 	src := distSource{
 		id: ds.ID, domainName: ds.DomainName, settings: sp, at: at,
-		endpoints: ds.OriginEndpoints, credentials: ds.OriginCredentials,
+		endpoints: ds.OriginEndpoints, credentials: ds.OriginCredentials, quotas: quotas,
 	}
 	switch {
 	case src.id != "":
@@ -398,6 +399,9 @@ type Error struct {
 	File   string
 	Field  string // e.g. DistributionConfig.CacheBehaviors.Items[2].PathPattern
 	Reason string
+	// Code is CloudFront's API error code for the problem when it has one
+	// of its own (e.g. TooManyCacheBehaviors); "" means InvalidArgument.
+	Code string
 }
 
 func (e *Error) Error() string { return e.File + ": " + e.Field + ": " + e.Reason }

@@ -20,6 +20,7 @@ type Config struct {
 	TLS           TLS
 	Pop           string // X-Amz-Cf-Pop value and x-edge-location, e.g. "LOCAL1-C1"
 	Keys          *Keys  // public keys, key groups and key pairs of signed URLs and cookies (keys.go)
+	Quotas        Quotas // per-distribution quotas every distribution was checked against
 	Distributions []*Distribution
 }
 

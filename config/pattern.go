@@ -15,7 +15,8 @@ import (
 // sees it (non-ASCII characters percent-encoded).
 type Pattern struct {
 	src  string
-	norm string // with the leading '/' added where CloudFront implies it
+	norm string   // with the leading '/' added where CloudFront implies it
+	m    *matcher // norm compiled; nil in the zero Pattern
 }
 
 // MaxPathPatternLen is CloudFront's limit on a path pattern's length.
@@ -40,7 +41,7 @@ func CompilePattern(s string) (Pattern, error) {
 	if s[0] != '/' && s[0] != '*' {
 		norm = "/" + s
 	}
-	return Pattern{src: s, norm: norm}, nil
+	return Pattern{src: s, norm: norm, m: compileMatcher(norm)}, nil
 }
 
 func patternChar(c byte) bool {
@@ -53,34 +54,22 @@ func patternChar(c byte) bool {
 
 // Match reports whether path matches the pattern.
 //
-// It is the iterative wildcard match with backtracking to the last '*' only,
-// O(len(pattern)·len(path)) in the worst case, never exponential.
+// It takes time linear in len(path) (plus the pattern's length): the
+// literal segments between '*'s are found leftmost-first, each once (see
+// matcher), never by backtracking.
 func (p Pattern) Match(path string) bool {
-	pat := p.norm
-	if pat == "" {
-		pat = p.src
+	ok, _ := p.match(path)
+	return ok
+}
+
+// match is Match that also returns the work done: the number of path bytes
+// examined, each counted once per 64-bit word of state it cost.
+func (p Pattern) match(path string) (bool, int) {
+	m := p.m
+	if m == nil { // the zero Pattern: only its (empty) text matches
+		m = compileMatcher(p.src)
 	}
-	pi, si := 0, 0
-	star, mark := -1, 0 // position of the last '*' and the path index it resumes at
-	for si < len(path) {
-		switch {
-		case pi < len(pat) && pat[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(pat) && (pat[pi] == '?' || pat[pi] == path[si]):
-			pi++
-			si++
-		case star >= 0:
-			mark++
-			pi, si = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(pat) && pat[pi] == '*' {
-		pi++
-	}
-	return pi == len(pat)
+	return m.match(path)
 }
 
 // String returns the pattern as written.

@@ -35,6 +35,7 @@ type settingsFile struct {
 	Cache                   *cacheSettings         `json:"cache"`
 	TLS                     *tlsSettings           `json:"tls"`
 	Pop                     *string                `json:"pop"`
+	Quotas                  *quotaSettings         `json:"quotas"`
 	CachePolicies           []rawValue             `json:"cachePolicies"`
 	OriginRequestPolicies   []rawValue             `json:"originRequestPolicies"`
 	ResponseHeadersPolicies []rawValue             `json:"responseHeadersPolicies"`
@@ -144,8 +145,8 @@ type credentialSettings struct {
 	Region          string `json:"region"`
 }
 
-// compileSettings fills cfg's Listen, Cache, TLS, Pop and Keys from s with the
-// defaults; dir resolves relative file names.
+// compileSettings fills cfg's Listen, Cache, TLS, Pop, Quotas and Keys from s
+// with the defaults; dir resolves relative file names.
 func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 	cfg.Listen = Listen{HTTP: DefaultHTTPAddr, HTTPS: DefaultHTTPSAddr, Admin: DefaultAdminAddr}
 	if l := s.Listen; l != nil {
@@ -218,6 +219,7 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 		}
 	}
 
+	cfg.Quotas = compileQuotas(p, s.Quotas)
 	cfg.Keys = compileKeys(p, s.PublicKeys, s.KeyGroups, s.KeyPairs, dir)
 }
 

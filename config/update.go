@@ -15,7 +15,8 @@ import (
 // dc is validated as strictly as a DistributionConfig read from a file (it
 // goes through the same decoder, so Quantity mismatches are reported too);
 // problems are returned as Errors whose Field starts with
-// "DistributionConfig". The distribution keeps its edgefront settings: its
+// "DistributionConfig" (with CloudFront's error Code where it has one, as
+// for a distribution beyond c.Quotas). The distribution keeps its edgefront settings: its
 // ID and domain name, its originShield, and the originEndpoints,
 // originBalancing and originCredentials of the origins that are still there
 // (credentials only while the origin is an S3 origin, balancing while it is
@@ -46,7 +47,7 @@ func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, e
 	fresh := &DistributionConfig{}
 	decodeInto(p, root, doc, fresh)
 
-	src := distSource{id: old.ID, domainName: old.DomainName, settings: p, at: "edgefront"}
+	src := distSource{id: old.ID, domainName: old.DomainName, settings: p, at: "edgefront", quotas: c.Quotas}
 	for _, oc := range fresh.Origins.All() {
 		o, ok := old.Origins[oc.Id]
 		if !ok {

@@ -486,7 +486,10 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	h.write(w, http.StatusOK, "Distribution", h.distributionXML(nd))
 }
 
-// updateErr maps a Backend.UpdateDistribution error to an API error.
+// updateErr maps a Backend.UpdateDistribution error to an API error:
+// config.Errors are answered with the first of CloudFront's own error codes
+// among them (TooManyCacheBehaviors, …), else as InvalidArgument, the
+// message naming every problem.
 func updateErr(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -495,10 +498,18 @@ func updateErr(err error) error {
 	var ce config.Errors
 	if errors.As(err, &ce) {
 		msgs := make([]string, len(ce))
+		code := ""
 		for i, x := range ce {
 			msgs[i] = x.Field + ": " + x.Reason
+			if code == "" {
+				code = x.Code
+			}
 		}
-		return invalidArgument(strings.Join(msgs, "; "))
+		out := invalidArgument(strings.Join(msgs, "; "))
+		if code != "" {
+			out.Code = code
+		}
+		return out
 	}
 	return invalidArgument(err.Error())
 }

@@ -65,6 +65,7 @@ func TestRawRequests(t *testing.T) {
 		{"no If-Match", "PUT", "/2020-05-31/distribution/" + one + "/config", sig, "<DistributionConfig/>", 400, "InvalidIfMatchVersion"},
 		{"bad MaxItems", "GET", "/2020-05-31/distribution?MaxItems=lots", sig, "", 400, "InvalidArgument"},
 		{"not implemented", "DELETE", "/2020-05-31/distribution/" + one, sig, "", 400, "InvalidAction"},
+		{"body too large", "POST", "/2020-05-31/distribution/" + one + "/invalidation", sig, strings.Repeat(" ", control.MaxRequestBody+1), 413, "InvalidArgument"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

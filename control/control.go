@@ -44,7 +44,9 @@ type Backend interface {
 	// UpdateDistribution validates dc, compiles it as the new configuration
 	// of distribution id and swaps it in, returning the configuration now
 	// serving. On error the previous configuration keeps serving; an *Error
-	// chooses the API error, config.Errors are reported as InvalidArgument.
+	// chooses the API error, config.Errors are reported with the first
+	// CloudFront error code among them (config.Error.Code, e.g.
+	// TooManyCacheBehaviors), else as InvalidArgument.
 	UpdateDistribution(id string, dc *config.DistributionConfig) (*config.Config, error)
 }
 
@@ -80,8 +82,11 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// maxBody bounds a request body.
-const maxBody = 8 << 20
+// MaxRequestBody bounds a request body (bytes): the whole body is read,
+// hashed for the signature check and kept for the handler, so it must be
+// small. The largest DistributionConfig within CloudFront's quotas is far
+// smaller.
+const MaxRequestBody = 8 << 20
 
 // handler serves the API.
 type handler struct {
@@ -133,12 +138,12 @@ func New(b Backend, o Options) http.Handler {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("X-Amz-Request-Id", reqID)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, reqID, &Error{Status: http.StatusRequestEntityTooLarge, Code: "InvalidArgument",
-				Message: fmt.Sprintf("the request body is larger than %d bytes", maxBody)})
+				Message: fmt.Sprintf("the request body is larger than %d bytes", MaxRequestBody)})
 			return
 		}
 		writeError(w, reqID, &Error{Status: http.StatusBadRequest, Code: "MalformedInput", Message: "reading the request body: " + err.Error()})

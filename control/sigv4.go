@@ -124,8 +124,18 @@ func isDate(s string) bool {
 	return err == nil
 }
 
+// unsignedPayload is the payload hash of a request whose body is not signed.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
 // verifySignature checks that a's signature is the one secret makes for r
 // with the body whose SHA-256 is payloadHash (hex), at now.
+//
+// payloadHash must be the hash of the body actually received: the
+// signature is checked over it, never over what the X-Amz-Content-Sha256
+// header claims, so a captured signature cannot carry another body. That
+// header is optional (the SDKs do not send it to CloudFront); when present,
+// each of its values must be the body's hash, and UNSIGNED-PAYLOAD (or a
+// streaming payload) is refused: every CloudFront API call signs its body.
 func verifySignature(r *http.Request, a *authorization, secret, payloadHash string, now time.Time) error {
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse("20060102T150405Z", amzDate)
@@ -141,8 +151,14 @@ func verifySignature(r *http.Request, a *authorization, secret, payloadHash stri
 	if a.Service != signingService {
 		return fmt.Errorf("credential should be scoped to the service %s, not %s", signingService, a.Service)
 	}
-	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		payloadHash = h
+	for _, h := range r.Header.Values("X-Amz-Content-Sha256") {
+		switch {
+		case h == payloadHash:
+		case h == unsignedPayload || strings.HasPrefix(h, "STREAMING-"):
+			return fmt.Errorf("X-Amz-Content-Sha256 is %s: the CloudFront API requires the SHA-256 of the request body to be signed", h)
+		default:
+			return fmt.Errorf("X-Amz-Content-Sha256 %q is not the SHA-256 of the request body", h)
+		}
 	}
 	want := signature(r, a, secret, amzDate, payloadHash)
 	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
