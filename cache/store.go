@@ -35,9 +35,9 @@ type Store struct {
 
 	items, bytes atomic.Int64
 	evictions    atomic.Int64
-	// maxRetention is the longest retention of any entry ever stored (it
-	// only grows): a ban older than that can no longer match anything.
-	maxRetention atomic.Int64
+	// latestUntil is the latest end of retention (UnixNano) of any entry
+	// stored: a ban made now can match nothing past it.
+	latestUntil atomic.Int64
 	bans         banList
 
 	// closeMu makes Close safe against writes still under way (ristretto's
@@ -184,7 +184,7 @@ func (s *Store) Set(key string, e *Entry) bool {
 	if cost > s.c.MaxCost() {
 		return false
 	}
-	s.noteRetention(ret)
+	s.noteUntil(until.UnixNano())
 	e.cost, e.until = cost, until.UnixNano()
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
@@ -204,11 +204,11 @@ func (s *Store) Set(key string, e *Entry) bool {
 	return false
 }
 
-// noteRetention raises maxRetention to d.
-func (s *Store) noteRetention(d time.Duration) {
+// noteUntil raises latestUntil to until.
+func (s *Store) noteUntil(until int64) {
 	for {
-		cur := s.maxRetention.Load()
-		if int64(d) <= cur || s.maxRetention.CompareAndSwap(cur, int64(d)) {
+		cur := s.latestUntil.Load()
+		if until <= cur || s.latestUntil.CompareAndSwap(cur, until) {
 			return
 		}
 	}
@@ -228,20 +228,30 @@ func (s *Store) Delete(key string) {
 //
 // Patterns follow CloudFront's invalidation paths: case-sensitive, in the
 // escaped form of the URI path, '*' only as the last character, and a
-// pattern may name a query string ("/a.jpg?v=1", "/a.jpg*"). A ban is kept
-// until no entry stored before it can still be retained.
+// pattern may name a query string ("/a.jpg?v=1", "/a.jpg*").
 func (s *Store) Invalidate(distribution, pattern string, at time.Time) {
-	s.bans.add(distribution, pattern, at, s.now(), s.banLife())
+	s.InvalidateBatch(distribution, []string{pattern}, at)
+}
+
+// InvalidateBatch is Invalidate for every pattern of one invalidation
+// batch, published at once. A lookup's cost does not grow with the number
+// of bans (it is a few map lookups: the exact path, each distinct prefix
+// length), a prefix ban replaces the older bans it covers ("/*" all of
+// them), and a ban is kept only until no entry stored before it can still
+// be retained (the latest retention of anything stored so far, plus an
+// hour for fetches under way).
+func (s *Store) InvalidateBatch(distribution string, patterns []string, at time.Time) {
+	now := s.now()
+	expires := time.Unix(0, s.latestUntil.Load())
+	if expires.Before(at) {
+		expires = at
+	}
+	s.bans.add(distribution, patterns, at, expires.Add(banSlack), now)
 }
 
 // Bans prunes the expired bans and returns the number of active ones.
 func (s *Store) Bans() int {
-	return s.bans.prune(s.now(), s.banLife())
-}
-
-// banLife is how long a ban must outlive its time.
-func (s *Store) banLife() time.Duration {
-	return time.Duration(s.maxRetention.Load()) + banSlack
+	return s.bans.prune(s.now())
 }
 
 // Evictions reports how many entries were evicted to make room (or expired

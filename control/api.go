@@ -162,9 +162,7 @@ func (h *handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.o.Now()
 	inv, created, err := h.inv.create(d.ID, batch.CallerReference, paths, now, h.o.InvalidationInProgress, func(*invalidation) {
-		for _, p := range norm {
-			h.b.Invalidate(d.ID, p, now)
-		}
+		h.b.Invalidate(d.ID, norm, now)
 	})
 	if err != nil {
 		h.fail(w, err)

@@ -16,7 +16,7 @@ type Loader interface {
 
 // Invalidator is the part of cache.Store the control API uses.
 type Invalidator interface {
-	Invalidate(distribution, pattern string, at time.Time)
+	InvalidateBatch(distribution string, patterns []string, at time.Time)
 }
 
 // ProxyBackend is the Backend of a running edge: a *proxy.Server as Proxy
@@ -31,9 +31,10 @@ type ProxyBackend struct {
 // Config returns the configuration the proxy serves.
 func (b *ProxyBackend) Config() *config.Config { return b.Proxy.Config() }
 
-// Invalidate bans the matching cached objects stored before at.
-func (b *ProxyBackend) Invalidate(distributionID, path string, at time.Time) {
-	b.Store.Invalidate(distributionID, path, at)
+// Invalidate bans the cached objects that paths match and that were stored
+// before at.
+func (b *ProxyBackend) Invalidate(distributionID string, paths []string, at time.Time) {
+	b.Store.InvalidateBatch(distributionID, paths, at)
 }
 
 // UpdateDistribution compiles dc as distribution id's configuration

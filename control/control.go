@@ -38,9 +38,10 @@ type Backend interface {
 	// Config returns the configuration serving now.
 	Config() *config.Config
 	// Invalidate makes every cached object of the distribution whose path
-	// matches path (a '*' suffix is a prefix match) and that was stored
-	// before at a miss (cache.Store.Invalidate).
-	Invalidate(distributionID, path string, at time.Time)
+	// matches one of paths (a '*' suffix is a prefix match) and that was
+	// stored before at a miss (cache.Store.InvalidateBatch): one
+	// invalidation batch, published at once.
+	Invalidate(distributionID string, paths []string, at time.Time)
 	// UpdateDistribution validates dc, compiles it as the new configuration
 	// of distribution id and swaps it in, returning the configuration now
 	// serving. On error the previous configuration keeps serving; an *Error
