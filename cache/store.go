@@ -38,7 +38,7 @@ type Store struct {
 	// latestUntil is the latest end of retention (UnixNano) of any entry
 	// stored: a ban made now can match nothing past it.
 	latestUntil atomic.Int64
-	bans         banList
+	bans        banList
 
 	// closeMu makes Close safe against writes still under way (ristretto's
 	// Close panics against a concurrent Set or Del): writes hold it shared,
