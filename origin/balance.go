@@ -232,3 +232,30 @@ func probeHTTP(rt http.RoundTripper, path, host string) func(ctx context.Context
 		return resp.StatusCode >= 200 && resp.StatusCode < 400
 	}
 }
+
+// EndpointHealth is one endpoint of an origin and whether it is in rotation
+// (neither ejected by passive health nor failed by the active check).
+type EndpointHealth struct {
+	Endpoint string // scheme://host:port
+	Up       bool
+}
+
+// HealthReporter is implemented by fetchers that spread requests over
+// several endpoints (edgefront's originEndpoints).
+type HealthReporter interface {
+	EndpointHealth() []EndpointHealth
+}
+
+// EndpointHealth reports the health of every endpoint of a balancing
+// fetcher; nil for an origin reached by its domain name alone.
+func (f *httpFetcher) EndpointHealth() []EndpointHealth {
+	if f.balancer == nil {
+		return nil
+	}
+	now := f.balancer.now().UnixNano()
+	out := make([]EndpointHealth, len(f.balancer.eps))
+	for i, e := range f.balancer.eps {
+		out[i] = EndpointHealth{Endpoint: e.scheme + "://" + e.host, Up: e.inRotation(now)}
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/accesslog"
+	"github.com/edgefront/edgefront/origin"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -78,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.viewerGone, m.flightsPending, m.rates} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.viewerGone, m.flightsPending, m.rates, endpointHealth{s}} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -208,4 +209,39 @@ func requestBytes(r *http.Request) int64 {
 		n += r.ContentLength
 	}
 	return n
+}
+
+// endpointUpDesc describes edgefront_origin_endpoint_up.
+var endpointUpDesc = prometheus.NewDesc("edgefront_origin_endpoint_up",
+	"1 when an endpoint of a balanced origin (originEndpoints) is in rotation, 0 when passive health ejected it or the active health check failed it.",
+	[]string{"distribution", "origin", "endpoint"}, nil)
+
+// endpointHealth exports the health of every balanced origin endpoint of
+// the configuration in force, read when scraped.
+type endpointHealth struct{ s *Server }
+
+// Describe implements prometheus.Collector.
+func (c endpointHealth) Describe(ch chan<- *prometheus.Desc) { ch <- endpointUpDesc }
+
+// Collect implements prometheus.Collector.
+func (c endpointHealth) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.state.Load()
+	if st == nil {
+		return
+	}
+	for _, ds := range st.byID {
+		for id := range ds.dist.Origins {
+			hr, ok := ds.fetchers[id].(origin.HealthReporter)
+			if !ok {
+				continue
+			}
+			for _, e := range hr.EndpointHealth() {
+				up := 0.0
+				if e.Up {
+					up = 1
+				}
+				ch <- prometheus.MustNewConstMetric(endpointUpDesc, prometheus.GaugeValue, up, ds.dist.ID, id, e.Endpoint)
+			}
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,7 +73,8 @@ type Server struct {
 	// background counts the fetch goroutines, so Close can wait for them.
 	background sync.WaitGroup
 
-	state atomic.Pointer[state]
+	state  atomic.Pointer[state]
+	loadMu sync.Mutex // serialises Load and Close
 
 	via       []string // "1.1 <hex>.cloudfront.net (CloudFront)"
 	viaHeader string
@@ -84,8 +86,11 @@ type state struct {
 	signer *signed.Verifier // signed URLs and cookies, with the configuration's keys
 	pop    []string
 	byHost map[string]*distState
-	only   *distState // the single distribution: it answers any Host
-	closed []io.Closer
+	byID   map[string]*distState
+	only   *distState // the single distribution: it also answers local names
+	// owned are the fetchers in use (shared with the previous state when
+	// their origin did not change): closed when no state uses them.
+	owned []io.Closer
 }
 
 // distState is one distribution and its origin fetchers.
@@ -141,8 +146,23 @@ func New(o Options) (*Server, error) {
 // Load builds origin fetchers for cfg and makes it the configuration that
 // new requests see; requests under way finish with the one they started
 // with. On error the previous configuration stays in force.
+//
+// An origin whose compiled settings did not change keeps its fetcher — its
+// connection pool, its balancer's ejections and health-check state — so a
+// reload (SIGHUP, UpdateDistribution) never sends traffic to an endpoint
+// known to be down. Fetchers the new configuration no longer uses are
+// closed once it is in force.
 func (s *Server) Load(cfg *config.Config) error {
-	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState), signer: &signed.Verifier{Keys: cfg.Keys}}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	old := s.state.Load()
+	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState), byID: make(map[string]*distState),
+		signer: &signed.Verifier{Keys: cfg.Keys}}
+	var built []io.Closer // made by this Load: closed again if it fails
+	fail := func(err error) error {
+		closeAll(built)
+		return err
+	}
 	for _, d := range cfg.Distributions {
 		ds := &distState{dist: d, fetchers: make(map[string]origin.Fetcher), results: s.metrics.resultsFor(d.ID),
 			logCookies: includeCookies(d)}
@@ -151,11 +171,11 @@ func (s *Server) Load(cfg *config.Config) error {
 			// reached through the shield node, which does the failover.
 			f, err := origin.NewShield(d)
 			if err != nil {
-				st.closeAll()
-				return fmt.Errorf("distribution %s: origin shield: %w", d.ID, err)
+				return fail(fmt.Errorf("distribution %s: origin shield: %w", d.ID, err))
 			}
 			if c, ok := f.(io.Closer); ok {
-				st.closed = append(st.closed, c)
+				built = append(built, c)
+				st.owned = append(st.owned, c)
 			}
 			for id := range d.Origins {
 				ds.fetchers[id] = f
@@ -167,14 +187,19 @@ func (s *Server) Load(cfg *config.Config) error {
 			continue
 		}
 		for id, o := range d.Origins {
-			f, err := s.newFetcher(o)
-			if err != nil {
-				st.closeAll()
-				return fmt.Errorf("distribution %s: origin %s: %w", d.ID, id, err)
+			f := old.unchangedFetcher(d, id)
+			if f == nil {
+				var err error
+				if f, err = s.newFetcher(o); err != nil {
+					return fail(fmt.Errorf("distribution %s: origin %s: %w", d.ID, id, err))
+				}
+				if c, ok := f.(io.Closer); ok {
+					built = append(built, c)
+				}
 			}
 			ds.fetchers[id] = f
 			if c, ok := f.(io.Closer); ok {
-				st.closed = append(st.closed, c)
+				st.owned = append(st.owned, c)
 			}
 		}
 		for id, g := range d.OriginGroups {
@@ -183,26 +208,48 @@ func (s *Server) Load(cfg *config.Config) error {
 			}
 			p, sec := ds.fetchers[g.Members[0]], ds.fetchers[g.Members[1]]
 			if p == nil || sec == nil {
-				st.closeAll()
-				return fmt.Errorf("distribution %s: origin group %s: unknown member", d.ID, id)
+				return fail(fmt.Errorf("distribution %s: origin group %s: unknown member", d.ID, id))
 			}
 			ds.fetchers[id] = origin.NewGroup(g, p, sec)
 		}
 		s.index(st, ds, cfg)
 	}
-	old := s.state.Swap(st)
+	s.state.Store(st)
 	if old != nil {
-		// Idle connections of the old fetchers are closed; connections in
-		// use finish their requests.
-		old.closeAll()
+		// Idle connections of the retired fetchers are closed; connections
+		// in use finish their requests.
+		kept := make(map[io.Closer]bool, len(st.owned))
+		for _, c := range st.owned {
+			kept[c] = true
+		}
+		for _, c := range old.owned {
+			if !kept[c] {
+				_ = c.Close()
+			}
+		}
 	}
 	return nil
+}
+
+// unchangedFetcher returns the fetcher st (the configuration in force; nil
+// before the first Load) has for origin id of d when its compiled settings
+// are the same in both, else nil.
+func (st *state) unchangedFetcher(d *config.Distribution, id string) origin.Fetcher {
+	if st == nil {
+		return nil
+	}
+	prev := st.byID[d.ID]
+	if prev == nil || prev.dist.Shield != "" || !reflect.DeepEqual(prev.dist.Origins[id], d.Origins[id]) {
+		return nil
+	}
+	return prev.fetchers[id]
 }
 
 // index makes ds reachable by its domain name and aliases.
 func (s *Server) index(st *state, ds *distState, cfg *config.Config) {
 	d := ds.dist
 	st.byHost[strings.ToLower(d.DomainName)] = ds
+	st.byID[d.ID] = ds
 	for _, a := range d.Aliases {
 		st.byHost[strings.ToLower(a)] = ds
 	}
@@ -236,13 +283,16 @@ func (s *Server) Close() {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 	if st := s.state.Swap(nil); st != nil {
-		st.closeAll()
+		closeAll(st.owned)
 	}
 }
 
-func (st *state) closeAll() {
-	for _, c := range st.closed {
+// closeAll closes every closer of cs.
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
 		_ = c.Close()
 	}
 }
