@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 )
 
 // httpFetcher fetches from a custom origin (load balancer, API Gateway stage,
@@ -272,7 +273,7 @@ func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoin
 		cancel()
 		return nil, st, err
 	}
-	removeHopByHop(hr.Header)
+	fields.RemoveHopByHop(hr.Header)
 	return &Response{
 		StatusCode:    hr.StatusCode,
 		Header:        hr.Header,

@@ -238,25 +238,6 @@ func TestHTTPRemovesHopByHopHeaders(t *testing.T) {
 	wantSlice(t, "header names", names, []string{"Content-Length", "Content-Type", "X-Kept"})
 }
 
-func TestRemoveHopByHop(t *testing.T) {
-	h := http.Header{
-		"Connection":        {"close, X-A", "x-b"},
-		"X-A":               {"1"},
-		"X-B":               {"2"},
-		"Keep-Alive":        {"timeout=5"},
-		"Proxy-Connection":  {"keep-alive"},
-		"Te":                {"trailers"},
-		"Trailer":           {"X-Sum"},
-		"Transfer-Encoding": {"chunked"},
-		"Upgrade":           {"h2c"},
-		"Cache-Control":     {"max-age=60"},
-	}
-	removeHopByHop(h)
-	if len(h) != 1 || h.Get("Cache-Control") != "max-age=60" {
-		t.Errorf("after removal: %v, want only Cache-Control", h)
-	}
-}
-
 func TestHTTPFailures(t *testing.T) {
 	tests := []struct {
 		name           string

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,36 +80,6 @@ func newTransport(s connSettings, tlsConf *tls.Config) *http.Transport {
 		ResponseHeaderTimeout: s.readTimeout,
 		ExpectContinueTimeout: time.Second,
 		Protocols:             &protocols,
-	}
-}
-
-// hopByHop are the header fields a proxy removes before forwarding. RFC 9110
-// §7.6.1 names Connection, and, as fields "known to require removal",
-// Proxy-Connection, Keep-Alive, TE, Transfer-Encoding and Upgrade; Trailer
-// announces fields of this connection's chunked framing, which is redone on
-// the next hop. It is read-only.
-var hopByHop = [...]string{
-	"Connection",
-	"Keep-Alive",
-	"Proxy-Connection",
-	"Te",
-	"Trailer",
-	"Transfer-Encoding",
-	"Upgrade",
-}
-
-// removeHopByHop deletes from h the hop-by-hop fields of RFC 9110 §7.6.1:
-// every field named in Connection, then the fixed list above.
-func removeHopByHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = textproto.TrimString(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, name := range hopByHop {
-		h.Del(name)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
 )
@@ -378,17 +379,13 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 // Accept-Encoding needs no check: the origin gets exactly the normalised
 // encoding in the key, or none.
 func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
-	for _, v := range h["Vary"] {
-		for _, name := range strings.Split(v, ",") {
-			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
-			switch {
-			case name == "":
-			case name == "*":
-				return nil, false
-			case name == "Accept-Encoding" || j.behavior.CachePolicy.Headers.Includes(name):
-			default:
-				pairs = append(pairs, name, strings.Join(j.viewerHeader.Values(name), ", "))
-			}
+	for name := range fields.Tokens(h["Vary"]) {
+		switch name = http.CanonicalHeaderKey(name); {
+		case name == "*":
+			return nil, false
+		case name == "Accept-Encoding" || j.behavior.CachePolicy.Headers.Includes(name):
+		default:
+			pairs = append(pairs, name, strings.Join(j.viewerHeader.Values(name), ", "))
 		}
 	}
 	return pairs, true

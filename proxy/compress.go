@@ -11,6 +11,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -88,16 +89,7 @@ func compressedHeader(h http.Header, enc string) http.Header {
 	return out
 }
 
-func varies(h http.Header, name string) bool {
-	for _, v := range h["Vary"] {
-		for _, f := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), name) {
-				return true
-			}
-		}
-	}
-	return false
-}
+func varies(h http.Header, name string) bool { return fields.HasToken(h["Vary"], name) }
 
 // newCompressor returns a writer that compresses into w.
 func newCompressor(enc string, w io.Writer) io.WriteCloser {

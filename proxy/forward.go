@@ -9,17 +9,10 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
 )
-
-// hopByHop are the headers that describe one connection, not the message
-// (RFC 9110 §7.6.1); they are never forwarded. Headers named in Connection
-// are dropped too.
-var hopByHop = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
 
 // conditionalHeaders are forwarded on requests that are not cached, where the
 // origin answers the viewer directly; on cached requests edgefront answers
@@ -41,20 +34,10 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	cp, orp := b.CachePolicy, b.OriginRequestPolicy
 	out := make(http.Header, len(r.Header)+4)
 
-	var dropped map[string]bool
-	for _, c := range r.Header["Connection"] {
-		for _, name := range strings.Split(c, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				if dropped == nil {
-					dropped = map[string]bool{}
-				}
-				dropped[http.CanonicalHeaderKey(name)] = true
-			}
-		}
-	}
+	hopByHop := fields.HopByHop(r.Header)
 	for name, vals := range r.Header {
 		switch {
-		case hopByHop[name] || dropped[name]:
+		case hopByHop(name):
 		case geo.IsCloudFrontHeader(name):
 			// CloudFront-Viewer-* and CloudFront-Is-* are edgefront's to
 			// set (below); a viewer cannot claim its own country.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 )
 
 // This file applies a behaviour's response headers policy to a viewer
@@ -274,13 +275,8 @@ func originMatches(pattern, origin string) bool {
 // Vary is "*"), with a new slice: the old one may be a cached entry's.
 func addVary(h http.Header, name string) {
 	old := h["Vary"]
-	for _, v := range old {
-		for _, f := range strings.Split(v, ",") {
-			f = strings.TrimSpace(f)
-			if f == "*" || strings.EqualFold(f, name) {
-				return
-			}
-		}
+	if fields.HasToken(old, "*") || fields.HasToken(old, name) {
+		return
 	}
 	h["Vary"] = append(old[:len(old):len(old)], name)
 }
@@ -323,12 +319,8 @@ type serverTiming struct {
 // request with "Pragma: server-timing" always does, others at the policy's
 // sampling rate (0–100, percent).
 func (t serverTiming) sampled(r *http.Request, rate float64) bool {
-	for _, v := range r.Header["Pragma"] {
-		for _, f := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(f), "server-timing") {
-				return true
-			}
-		}
+	if fields.HasToken(r.Header["Pragma"], "server-timing") {
+		return true
 	}
 	switch {
 	case rate <= 0 || t.roll == nil:
