@@ -290,3 +290,41 @@ func compileCredentials(p *problems, path string, c *credentialSettings) *Creden
 func describeKeys[V any](m map[string]V) string {
 	return strings.Join(sortedKeys(m), ", ")
 }
+
+// The environment variables that sign S3 origin requests for origins
+// without originCredentials, as the AWS CLI reads them.
+const (
+	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	envSessionToken    = "AWS_SESSION_TOKEN"
+)
+
+// useEnvironmentCredentials gives every S3 origin of ds that has no
+// originCredentials the AWS keys of the environment (getenv), if both are
+// set. Half a key pair is reported to p: it would otherwise mean unsigned
+// requests that S3 refuses with a puzzling 403.
+func useEnvironmentCredentials(p *problems, ds []*Distribution, getenv func(string) string) {
+	id, secret := getenv(envAccessKeyID), getenv(envSecretAccessKey)
+	reported := false
+	for _, d := range ds {
+		for _, oid := range sortedKeys(d.Origins) {
+			o := d.Origins[oid]
+			if o.S3 == nil || o.Credentials != nil && !o.Credentials.FromEnvironment {
+				continue
+			}
+			o.Credentials = nil
+			switch {
+			case id != "" && secret != "":
+				o.Credentials = &Credentials{FromEnvironment: true, AccessKeyID: id, SecretAccessKey: secret, SessionToken: getenv(envSessionToken)}
+			case (id != "") != (secret != "") && !reported:
+				set, unset := envAccessKeyID, envSecretAccessKey
+				if id == "" {
+					set, unset = unset, set
+				}
+				p.add("(environment)", "%s is set but %s is not: S3 origin %q of distribution %s would be asked unsigned; set both, neither, or give it originCredentials",
+					set, unset, oid, d.ID)
+				reported = true
+			}
+		}
+	}
+}

@@ -99,6 +99,7 @@ func (l *loader) errors() Errors {
 }
 
 func (l *loader) result(cfg *Config) (*Config, error) {
+	useEnvironmentCredentials(l.files[0], cfg.Distributions, os.Getenv)
 	if errs := l.errors(); len(errs) > 0 {
 		return nil, errs
 	}

@@ -345,9 +345,9 @@ type Origin struct {
 	// DefaultEjectAfter failures for DefaultEjectFor, and no health checks.
 	Balancing *Balancing
 
-	// Credentials sign S3 origin requests (edgefront's originCredentials); nil
-	// means: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment if
-	// set, else anonymous requests.
+	// Credentials sign S3 origin requests (edgefront's originCredentials, or
+	// the environment's AWS keys: see Credentials.FromEnvironment); nil
+	// means anonymous requests.
 	Credentials *Credentials
 }
 
@@ -428,7 +428,12 @@ type OriginShield struct {
 // Credentials are the AWS credentials that sign S3 origin requests: static
 // keys, or, with DefaultChain, the AWS SDK's default credential chain.
 type Credentials struct {
-	DefaultChain    bool
+	DefaultChain bool
+	// FromEnvironment: the keys are the process environment's
+	// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, taken
+	// for an S3 origin without originCredentials when the configuration
+	// was compiled.
+	FromEnvironment bool
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string

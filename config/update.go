@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 )
 
 // This file is the entry point of the control API's UpdateDistribution: a
@@ -60,13 +61,15 @@ func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, e
 			src.endpoints[oc.Id] = stringList(o.Endpoints)
 		}
 		_, _, isS3 := s3RESTEndpoint(oc.DomainName)
-		if cr := o.Credentials; cr != nil && (isS3 || oc.S3OriginConfig != nil) && oc.CustomOriginConfig == nil && oc.VpcOriginConfig == nil {
+		if cr := o.Credentials; cr != nil && !cr.FromEnvironment && (isS3 || oc.S3OriginConfig != nil) && oc.CustomOriginConfig == nil && oc.VpcOriginConfig == nil {
 			if src.credentials == nil {
 				src.credentials = map[string]*credentialSettings{}
 			}
-			src.credentials[oc.Id] = &credentialSettings{
-				AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken, Region: cr.Region,
+			cs := &credentialSettings{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken, Region: cr.Region}
+			if cr.DefaultChain {
+				cs = &credentialSettings{Source: "default-chain", Region: cr.Region}
 			}
+			src.credentials[oc.Id] = cs
 		}
 	}
 
@@ -82,6 +85,7 @@ func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, e
 	copy(next, c.Distributions)
 	next[at] = d
 	checkHosts(p, root, next, at)
+	useEnvironmentCredentials(p, next[at:at+1], os.Getenv)
 	if len(p.errs) > 0 {
 		return nil, p.sorted()
 	}

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -102,10 +101,10 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 
 // s3Credentials picks the credentials that sign S3 requests: the SDK's
 // default chain when the origin asks for it (source: default-chain), else
-// the origin's own keys, else the environment's AWS_ACCESS_KEY_ID /
-// AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), else none (anonymous,
-// unsigned requests). The default chain is opt-in only: among its sources
-// is the EC2 instance metadata service, which must not be asked unasked.
+// the origin's keys (its originCredentials, or the environment's, which
+// config resolved), else none (anonymous, unsigned requests). The default
+// chain is opt-in only: among its sources is the EC2 instance metadata
+// service, which must not be asked unasked.
 func s3Credentials(c *config.Credentials) (aws.CredentialsProvider, error) {
 	if c != nil && c.DefaultChain {
 		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
@@ -116,10 +115,6 @@ func s3Credentials(c *config.Credentials) (aws.CredentialsProvider, error) {
 	}
 	if c != nil && c.AccessKeyID != "" {
 		return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken), nil
-	}
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if id != "" && secret != "" {
-		return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), nil
 	}
 	return aws.AnonymousCredentials{}, nil
 }
