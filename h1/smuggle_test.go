@@ -54,6 +54,25 @@ func answers(t *testing.T, addr, raw string) (statuses []int, bodies []string) {
 	}
 }
 
+// attackSeeds are requests every server must refuse, for the fuzz
+// targets' corpora.
+func attackSeeds() []string {
+	chunked := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	return []string{
+		"GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\nX: 1\r\n\r\n",
+		"GET / HTTP/1.1\nHost: h\n\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+		"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
+		chunked + "3;" + strings.Repeat("a", maxChunkExtension) + "\r\nabc\r\n0\r\n\r\n",
+		chunked + "3\r\nabc\n0\r\n\r\n",
+		chunked + "3\r\nabc\r\n0\r\nX: a\r\n b\r\n\r\n",
+	}
+}
+
 // second is a harmless request pipelined behind each attack: it must never
 // be answered.
 const second = "GET /second HTTP/1.1\r\nHost: h\r\n\r\n"
