@@ -51,6 +51,10 @@ const (
 // chunkLookahead, before their head goes out), and bodies must keep up
 // with BodyTimeout. A refused request fails net/http's read, which answers
 // 400 and closes; every read after it fails too.
+//
+// A handler that hijacks a handed-over connection would read through it
+// too, and what follows a request would be held to HTTP's rules: none of
+// edgefront's handlers hijacks (it tunnels no WebSocket).
 type guardConn struct {
 	net.Conn
 	maxHead     int
@@ -75,6 +79,7 @@ type guardConn struct {
 	mu           sync.Mutex // guards the deadlines
 	httpDeadline time.Time  // the read deadline net/http set
 	bodyDeadline time.Time  // the body pacing deadline (zero: none)
+	lookahead    bool       // in phaseLookahead (for SetReadDeadline)
 }
 
 func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
@@ -181,6 +186,7 @@ func (g *guardConn) advance() (more bool, err error) {
 				// The viewer sends the body unasked: check its framing
 				// before net/http has the head.
 				g.phase, g.hold, g.bodyStart, g.headStart = phaseLookahead, g.r0, g.c, headStart
+				g.setLookahead(true)
 			}
 		case bodyUnsupported:
 			g.phase = phaseUnsupported
@@ -204,6 +210,7 @@ func (g *guardConn) advance() (more bool, err error) {
 				// As if the head were refused: net/http may still take
 				// its first bytes, and then answers the refusal.
 				g.phase, g.hold, g.c, g.early = phaseHead, -1, g.headStart, g.r0-g.headStart
+				g.setLookahead(false)
 			}
 			return false, err
 		}
@@ -213,6 +220,7 @@ func (g *guardConn) advance() (more bool, err error) {
 		}
 		if g.phase == phaseLookahead && g.c-g.bodyStart >= chunkLookahead {
 			g.phase, g.hold = phaseChunked, -1
+			g.setLookahead(false)
 			return false, nil
 		}
 		return g.phase == phaseLookahead || n == 0, nil
@@ -226,10 +234,22 @@ func (g *guardConn) endBody() {
 	g.phase, g.hold = phaseHead, -1
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.bodyDeadline.IsZero() {
-		g.bodyDeadline = time.Time{}
+	if !g.bodyDeadline.IsZero() || g.lookahead {
+		g.bodyDeadline, g.lookahead = time.Time{}, false
 		_ = g.Conn.SetReadDeadline(g.httpDeadline)
 	}
+}
+
+// setLookahead enters or leaves phaseLookahead's deadline: net/http's
+// header deadline, counted for a head that is now complete, does not bound
+// the look-ahead (BodyTimeout does), so that a slow but steady body is not
+// cut off before its handler even runs; a deadline net/http sets in the
+// past — aborting a read — still applies.
+func (g *guardConn) setLookahead(on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lookahead = on
+	_ = g.Conn.SetReadDeadline(g.effectiveDeadline())
 }
 
 // fill reads more from the connection. While a body is read, the time spent
@@ -288,15 +308,26 @@ func (g *guardConn) fill() error {
 func (g *guardConn) bodyTimedOut() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	h := g.netHTTPDeadline()
 	return !g.bodyDeadline.IsZero() && !time.Now().Before(g.bodyDeadline) &&
-		(g.httpDeadline.IsZero() || g.bodyDeadline.Before(g.httpDeadline))
+		(h.IsZero() || g.bodyDeadline.Before(h))
+}
+
+// netHTTPDeadline is the deadline net/http set, as it applies now (see
+// setLookahead). g.mu must be held.
+func (g *guardConn) netHTTPDeadline() time.Time {
+	if g.lookahead && g.httpDeadline.After(time.Now()) {
+		return time.Time{}
+	}
+	return g.httpDeadline
 }
 
 // effectiveDeadline is the earlier of net/http's read deadline and the
 // body's. g.mu must be held.
 func (g *guardConn) effectiveDeadline() time.Time {
-	if g.bodyDeadline.IsZero() || !g.httpDeadline.IsZero() && g.httpDeadline.Before(g.bodyDeadline) {
-		return g.httpDeadline
+	h := g.netHTTPDeadline()
+	if g.bodyDeadline.IsZero() || !h.IsZero() && h.Before(g.bodyDeadline) {
+		return h
 	}
 	return g.bodyDeadline
 }

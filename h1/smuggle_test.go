@@ -199,6 +199,7 @@ func TestChunkExtensionLimit(t *testing.T) {
 		"LF in extension":    head + "3;a\nb\r\nabc\r\n0\r\n\r\n",
 		"bare LF after data": head + "3\r\nabc\n0\r\n\r\n",
 		"no size":            head + ";a\r\nabc\r\n0\r\n\r\n",
+		"blank before ';'":   head + "3 ;a\r\nabc\r\n0\r\n\r\n",
 		"obs-fold trailer":   head + "3\r\nabc\r\n0\r\nX: a\r\n b\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) { refusedTest(t, attack) })
@@ -315,4 +316,51 @@ func TestSlowBodyCutOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlowChunkedBodyWithinPace: a chunked body that keeps BodyTimeout's
+// pace is served even when it takes longer than the general server's
+// header timeout to arrive while it is checked before its handler runs,
+// and a body that waits for 100 Continue gets it.
+func TestSlowChunkedBodyWithinPace(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := log.New(io.Discard, "", 0)
+	s := &Server{Handler: echo, General: &http.Server{Handler: echo, ErrorLog: quiet, ReadHeaderTimeout: 100 * time.Millisecond},
+		ReadHeaderTimeout: time.Second, IdleTimeout: time.Minute, BodyTimeout: 5 * time.Second, ErrorLog: quiet}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	t.Run("slow", func(t *testing.T) {
+		c := dial(t, ln.Addr().String())
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+		time.Sleep(300 * time.Millisecond) // the viewer pauses: 3 header timeouts
+		io.WriteString(c, "2\r\nde\r\n0\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), "body=abcde ") {
+			t.Fatalf("got %d %q", resp.StatusCode, b)
+		}
+	})
+	t.Run("100-continue", func(t *testing.T) {
+		c := dial(t, ln.Addr().String())
+		io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusContinue {
+			t.Fatalf("want 100 Continue first: %v %v", resp, err)
+		}
+		io.WriteString(c, "3\r\nabc\r\n0\r\n\r\n")
+		if resp, err = http.ReadResponse(br, nil); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), "body=abc ") {
+			t.Fatalf("got %d %q", resp.StatusCode, b)
+		}
+	})
 }
