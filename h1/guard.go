@@ -67,6 +67,7 @@ type guardConn struct {
 	r0, c, r1    int
 	hold         int
 	early        int
+	searched     int // phaseHead: bytes from c on already searched for the head's end
 	phase        uint8
 	left         int64 // phaseLength: body bytes left
 	bodyStart    int   // phaseLookahead: where the body starts in buf
@@ -105,7 +106,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 			return n, nil
 		}
 		if g.err != nil {
-			if n := g.giveEarly(p); n > 0 {
+			if n := g.giveEarly(p, true); n > 0 {
 				return n, nil // so that net/http reads on, to the refusal
 			}
 			return 0, g.err
@@ -121,7 +122,7 @@ func (g *guardConn) Read(p []byte) (int, error) {
 		if !more {
 			continue
 		}
-		if n := g.giveEarly(p); n > 0 {
+		if n := g.giveEarly(p, false); n > 0 {
 			return n, nil
 		}
 		if err := g.fill(); err != nil {
@@ -135,9 +136,10 @@ func (g *guardConn) Read(p []byte) (int, error) {
 
 // giveEarly copies into p what net/http may have of a head before it is
 // checked: its first earlyBytes bytes, with which it can do nothing but
-// wait for the rest (or refuse them).
-func (g *guardConn) giveEarly(p []byte) int {
-	if g.phase != phaseHead {
+// wait for the rest (or refuse them) — unless, while it is not refused, it
+// may be an empty line, which is dropped.
+func (g *guardConn) giveEarly(p []byte, refused bool) int {
+	if g.phase != phaseHead || g.c == g.r1 || !refused && g.early == 0 && g.buf[g.c] == '\r' {
 		return 0
 	}
 	i := g.c + g.early
@@ -154,20 +156,24 @@ func (g *guardConn) advance() (more bool, err error) {
 			// Empty lines between requests (RFC 9112 §2.2) are dropped.
 			for g.r1-g.c >= 2 && g.buf[g.c] == '\r' && g.buf[g.c+1] == '\n' {
 				g.c += 2
-				g.r0 = g.c
+				g.r0, g.searched = g.c, 0
 			}
 		}
 		b := g.buf[g.c:g.r1]
-		i := bytes.Index(b, crlfcrlf)
+		from := max(g.searched-3, 0)
+		i := bytes.Index(b[from:], crlfcrlf)
 		if i < 0 {
-			if badLineEnd(b, 0) {
+			if badLineEnd(b, max(g.searched-1, 0)) {
 				return false, malformed("line end")
 			}
 			if len(b) >= g.maxHead {
 				return false, malformed("head too large")
 			}
+			g.searched = len(b)
 			return true, nil
 		}
+		i += from
+		g.searched = 0
 		f, err := checkHead(string(b[:i+4]))
 		if err != nil {
 			return false, err
@@ -255,6 +261,10 @@ func (g *guardConn) setLookahead(on bool) {
 // fill reads more from the connection. While a body is read, the time spent
 // waiting counts against BodyTimeout, which each bodyWindow bytes renew.
 func (g *guardConn) fill() error {
+	if g.phase == phaseHead && g.r0 == g.r1 && len(g.buf) > readBufSize {
+		// Between requests: a buffer grown for a head or a look-ahead goes.
+		g.buf, g.r0, g.c, g.r1 = make([]byte, readBufSize), 0, 0, 0
+	}
 	if g.r1 == len(g.buf) {
 		drop := g.r0 // what was given
 		if g.phase == phaseLookahead {

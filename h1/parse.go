@@ -10,8 +10,9 @@ import (
 
 // errGeneral means a request is valid HTTP, or may be, but is outside what
 // this server answers itself (a body, an upgrade, HTTP/1.0, an unusual
-// target…): the connection goes to the general net/http server, which has
-// the final word, including on what is malformed.
+// target…): unless checkHead refuses it, the connection goes to the general
+// net/http server, which has the final word on the rest of what is
+// malformed.
 var errGeneral = errors.New("h1: request needs the general server")
 
 // request is a parsed request head. Every string in it is a substring of
