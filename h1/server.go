@@ -57,14 +57,16 @@ type Server struct {
 	// ReadHeaderTimeout bounds reading a request head once its first byte
 	// arrived; IdleTimeout bounds the wait for the next request.
 	ReadHeaderTimeout, IdleTimeout time.Duration
-	// BodyTimeout bounds how slowly a request body may arrive: each
-	// successive 8 KiB of it (or all of it, when shorter) must arrive
-	// within BodyTimeout of waiting for it — time the handler spends not
-	// reading does not count — or the handler's read fails and the
-	// connection is closed. A body trickling a byte every 2 s is thus cut
-	// off after 20 s by default, while an upload faster than 410 B/s never
-	// is. Zero means DefaultBodyTimeout (20 s); negative, no bound (the
-	// general server's ReadTimeout, if any, still applies).
+	// BodyTimeout bounds how slowly a request body may arrive (requests
+	// with a body are handed over: it applies on handed-over connections):
+	// each successive 8 KiB of a body (or all of it, when shorter) must
+	// arrive within BodyTimeout of waiting for it — time the handler spends
+	// not reading does not count — or the read fails (the handler sees the
+	// error; before the handler runs, the general server answers 400) and
+	// the connection is closed. A body trickling a byte every 2 s is thus
+	// cut off after 20 s by default, while an upload faster than 410 B/s
+	// never is. Zero means DefaultBodyTimeout (20 s); negative, no bound
+	// (the general server's ReadTimeout, if set, still applies).
 	BodyTimeout time.Duration
 	// ErrorLog receives handler panics (the standard logger when nil).
 	ErrorLog *log.Logger
