@@ -126,10 +126,11 @@ func (g *guardConn) Read(p []byte) (int, error) {
 			return n, nil
 		}
 		if err := g.fill(); err != nil {
-			if errors.Is(err, errBodyTimeout) {
-				g.err = err
+			if !errors.Is(err, errBodyTimeout) {
+				return 0, err
 			}
-			return 0, err
+			g.err = err
+			g.refuseLookahead()
 		}
 	}
 }
@@ -212,12 +213,7 @@ func (g *guardConn) advance() (more bool, err error) {
 		g.c += n
 		if err != nil {
 			g.chunk = chunkScanner{}
-			if g.phase == phaseLookahead {
-				// As if the head were refused: net/http may still take
-				// its first bytes, and then answers the refusal.
-				g.phase, g.hold, g.c, g.early = phaseHead, -1, g.headStart, g.r0-g.headStart
-				g.setLookahead(false)
-			}
+			g.refuseLookahead()
 			return false, err
 		}
 		if done {
@@ -233,6 +229,17 @@ func (g *guardConn) advance() (more bool, err error) {
 	default: // phaseUnsupported: net/http has refused the head
 		return false, errors.New("h1: unsupported transfer coding")
 	}
+}
+
+// refuseLookahead, in phaseLookahead, goes back to the head, as if it
+// were refused: net/http may still take its first bytes, and then answers
+// the refusal.
+func (g *guardConn) refuseLookahead() {
+	if g.phase != phaseLookahead {
+		return
+	}
+	g.phase, g.hold, g.c, g.early = phaseHead, -1, g.headStart, g.r0-g.headStart
+	g.setLookahead(false)
 }
 
 // endBody ends a body: the next head follows.

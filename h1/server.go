@@ -62,8 +62,8 @@ type Server struct {
 	// each successive 8 KiB of a body (or all of it, when shorter) must
 	// arrive within BodyTimeout of waiting for it — time the handler spends
 	// not reading does not count — or the read fails (the handler sees the
-	// error; before the handler runs, the general server answers 400) and
-	// the connection is closed. A body trickling a byte every 2 s is thus
+	// error; before the handler runs, the request is refused with a 400)
+	// and the connection is closed. A body trickling a byte every 2 s is thus
 	// cut off after 20 s by default, while an upload faster than 410 B/s
 	// never is. Zero means DefaultBodyTimeout (20 s); negative, no bound
 	// (the general server's ReadTimeout, if set, still applies).
