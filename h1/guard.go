@@ -83,6 +83,8 @@ type guardConn struct {
 	lookahead    bool       // in phaseLookahead (for SetReadDeadline)
 }
 
+// newGuardConn guards nc, handed over by s with pre — the bytes read from
+// it and not consumed, from the start of the request h1 did not answer.
 func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
 	maxHead := s.General.MaxHeaderBytes
 	if maxHead <= 0 {
