@@ -73,14 +73,22 @@ func (c *conn) serve() {
 	for {
 		end, err := c.readHead()
 		if err != nil {
-			if errors.Is(err, errGeneral) {
+			switch {
+			case errors.Is(err, errGeneral):
 				handedOver = c.handOver()
+			case errors.Is(err, errMalformed):
+				c.refuse()
 			}
 			return
 		}
 		clear(c.hdr)
-		r, err := parseHead(string(c.rbuf[c.r0:c.r0+end]), c.hdr)
+		head := string(c.rbuf[c.r0 : c.r0+end])
+		r, err := parseHead(head, c.hdr)
 		if err != nil {
+			if _, err := checkHead(head); err != nil {
+				c.refuse()
+				return
+			}
 			handedOver = c.handOver()
 			return
 		}
@@ -131,7 +139,8 @@ func (c *conn) run(r *request) (ok bool) {
 }
 
 // readHead returns the length of a complete request head at rbuf[r0:],
-// reading as needed. errGeneral: the head does not fit the buffer.
+// reading as needed. errGeneral: the head does not fit the buffer;
+// errMalformed: a line ends in a bare LF or CR.
 func (c *conn) readHead() (int, error) {
 	searched := 0
 	for {
@@ -139,6 +148,10 @@ func (c *conn) readHead() (int, error) {
 		if i := bytes.Index(buf[max(searched-3, 0):], crlfcrlf); i >= 0 {
 			c.state.Store(stateActive)
 			return max(searched-3, 0) + i + 4, nil
+		}
+		if badLineEnd(buf, max(searched-1, 0)) {
+			// Never a CRLF CRLF: refused now, not at the header timeout.
+			return 0, malformed("line end")
 		}
 		searched = len(buf)
 		if c.r0 > 0 {
@@ -227,7 +240,7 @@ func (c *conn) closeIfIdle() {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // handOver gives the connection, with the bytes not yet consumed, to the
-// general server.
+// general server, behind a guardConn.
 func (c *conn) handOver() bool {
 	if c.flush() != nil {
 		return false
@@ -237,11 +250,24 @@ func (c *conn) handOver() bool {
 			return false
 		}
 	}
-	pre := append([]byte(nil), c.rbuf[c.r0:c.r1]...)
+	g := newGuardConn(c.srv, c.nc, c.rbuf[c.r0:c.r1])
 	c.srv.mu.Lock()
 	hl := c.srv.handoff
 	c.srv.mu.Unlock()
-	return hl != nil && hl.give(&prefixConn{Conn: c.nc, pre: pre})
+	return hl != nil && hl.give(g)
+}
+
+// refuse answers 400 to a request that is refused (errMalformed); the
+// connection is then closed.
+func (c *conn) refuse() {
+	c.takeWriteBuffer()
+	b := append(c.wbuf, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Length: 15\r\nConnection: close\r\nDate: "...)
+	b = append(b, c.srv.date()...)
+	c.wbuf = append(b, "\r\n\r\n400 Bad Request"...)
+	if c.flush() == nil {
+		drain(c.nc)
+	}
 }
 
 // write appends p to the write buffer, writing out (one writev for a large

@@ -26,6 +26,10 @@ func FuzzConn(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
 	f.Add([]byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"))
 	f.Add([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
+	for _, a := range attackSeeds() {
+		f.Add([]byte(a + second))
+		f.Add([]byte("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi" + a + second)) // after a handover
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

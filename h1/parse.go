@@ -10,8 +10,9 @@ import (
 
 // errGeneral means a request is valid HTTP, or may be, but is outside what
 // this server answers itself (a body, an upgrade, HTTP/1.0, an unusual
-// target…): the connection goes to the general net/http server, which has
-// the final word, including on what is malformed.
+// target…): unless checkHead refuses it, the connection goes to the general
+// net/http server, which has the final word on the rest of what is
+// malformed.
 var errGeneral = errors.New("h1: request needs the general server")
 
 // request is a parsed request head. Every string in it is a substring of
@@ -29,9 +30,9 @@ type request struct {
 // lines, each ending in CRLF, then an empty line — of a request this server
 // answers itself: HTTP/1.1, origin-form target, exactly one Host, no body
 // (no Transfer-Encoding, Content-Length absent or 0), no Expect, no
-// Upgrade. Anything else, valid or not, is errGeneral. It accepts nothing
-// that net/http's server would refuse, and what it accepts reads as
-// net/http reads it (FuzzParseHead checks both against http.ReadRequest).
+// Upgrade, not CONNECT. Anything else, valid or not, is errGeneral. It
+// accepts nothing that net/http's server or checkHead would refuse, and what
+// it accepts reads as net/http reads it (FuzzParseHead checks all three).
 //
 // The header goes into h, which must be empty: a connection reuses one map
 // for all its requests.
@@ -64,6 +65,9 @@ func parseHead(s string, h http.Header) (request, error) {
 		name, value, ok := splitField(line)
 		if !ok {
 			return r, errGeneral
+		}
+		if strings.IndexByte(name, '_') >= 0 && framingAlias(name) {
+			return r, errGeneral // refused by checkHead
 		}
 		if !isCanonical(name) {
 			name = textproto.CanonicalMIMEHeaderKey(name)
@@ -103,7 +107,7 @@ func parseHead(s string, h http.Header) (request, error) {
 // parseRequestLine parses "METHOD SP origin-form SP HTTP/1.1".
 func parseRequestLine(r *request, line string) bool {
 	method, rest, ok := strings.Cut(line, " ")
-	if !ok || method == "" || !isToken(method) {
+	if !ok || method == "" || !isToken(method) || method == "CONNECT" {
 		return false
 	}
 	target, proto, ok := strings.Cut(rest, " ")

@@ -109,20 +109,62 @@ func seedHeads(f *testing.F) []string {
 	return heads
 }
 
-// FuzzParseHead: parseHead never panics, and whatever it accepts net/http
-// accepts and reads the same way.
+// FuzzParseHead: parseHead and checkHead never panic; whatever parseHead
+// accepts, checkHead accepts too, and net/http accepts and reads the same
+// way; whatever checkHead accepts, net/http frames the same way (or
+// refuses), so that a guarded connection and net/http agree on where each
+// request ends.
 func FuzzParseHead(f *testing.F) {
 	for _, head := range seedHeads(f) {
 		f.Add(head)
+	}
+	for _, a := range attackSeeds() {
+		if i := strings.Index(a, "\r\n\r\n"); i >= 0 {
+			f.Add(a[:i+4])
+		}
 	}
 	f.Fuzz(func(t *testing.T, head string) {
 		if !strings.HasSuffix(head, "\r\n\r\n") || strings.Index(head, "\r\n\r\n") != len(head)-4 {
 			return // parseHead is only given one complete head
 		}
+		fr, cerr := checkHead(head)
+		if cerr == nil {
+			framedAsNetHTTP(t, head, fr)
+		}
 		r, err := parseHead(head, http.Header{})
 		if err != nil {
 			return
 		}
+		if cerr != nil {
+			t.Fatalf("parseHead accepted what checkHead refuses (%v): %q", cerr, head)
+		}
 		agreesWithNetHTTP(t, head, r)
 	})
+}
+
+// framedAsNetHTTP fails if net/http accepts head but frames its body
+// otherwise than checkHead did.
+func framedAsNetHTTP(t *testing.T, head string, f framing) {
+	t.Helper()
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
+	if f.kind == bodyUnsupported {
+		if err == nil {
+			t.Fatalf("net/http accepts a transfer coding checkHead expects it to refuse: %q", head)
+		}
+		return
+	}
+	if err != nil {
+		return // refused: the connection ends there
+	}
+	chunked := len(req.TransferEncoding) > 0
+	var want int64
+	switch f.kind {
+	case bodyLength:
+		want = f.length
+	case bodyChunked:
+		want = -1
+	}
+	if chunked != (f.kind == bodyChunked) || req.ContentLength != want {
+		t.Fatalf("framing of %q: checkHead %+v, net/http chunked=%v length %d", head, f, chunked, req.ContentLength)
+	}
 }

@@ -12,9 +12,19 @@
 // it returns (the values in the map it may keep): a connection reuses them.
 //
 // Any request it does not answer itself — a body, Expect, an upgrade,
-// HTTP/1.0, an oversized or unusual head, anything malformed — hands the
-// connection, with every byte not yet consumed, to a general net/http
-// server, which serves it from then on. Both run the same handler.
+// HTTP/1.0, an oversized or unusual head — hands the connection, with every
+// byte not yet consumed, to a general net/http server, which serves it from
+// then on. Both run the same handler.
+//
+// Requests that could be read two ways (request smuggling) or that an edge
+// never serves are refused — 400, then the connection is closed — on the
+// connections this server keeps and on those it handed over alike: bare LF
+// or CR line ends, obs-fold, Transfer-Encoding on HTTP/1.0 or with
+// Content-Length, framing headers spelt with '_', CONNECT, asterisk-form
+// targets on methods other than OPTIONS, faulty chunked framing and long
+// chunk extensions (see checkHead and chunkScanner). A handed-over
+// connection stays behind a guardConn, which checks every request net/http
+// reads from it, and paces request bodies (Server.BodyTimeout).
 package h1
 
 import (
@@ -47,6 +57,17 @@ type Server struct {
 	// ReadHeaderTimeout bounds reading a request head once its first byte
 	// arrived; IdleTimeout bounds the wait for the next request.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// BodyTimeout bounds how slowly a request body may arrive (requests
+	// with a body are handed over: it applies on handed-over connections):
+	// each successive 8 KiB of a body (or all of it, when shorter) must
+	// arrive within BodyTimeout of waiting for it — time the handler spends
+	// not reading does not count — or the read fails (the handler sees the
+	// error; before the handler runs, the request is refused with a 400)
+	// and the connection is closed. A body trickling a byte every 2 s is thus
+	// cut off after 20 s by default, while an upload faster than 410 B/s
+	// never is. Zero means DefaultBodyTimeout (20 s); negative, no bound
+	// (the general server's ReadTimeout, if set, still applies).
+	BodyTimeout time.Duration
 	// ErrorLog receives handler panics (the standard logger when nil).
 	ErrorLog *log.Logger
 
@@ -169,6 +190,17 @@ func (s *Server) Close() error {
 
 func (s *Server) shuttingDown() bool { return s.closing.Load() }
 
+// bodyTimeout is BodyTimeout with its default; 0 for none.
+func (s *Server) bodyTimeout() time.Duration {
+	switch {
+	case s.BodyTimeout == 0:
+		return DefaultBodyTimeout
+	case s.BodyTimeout < 0:
+		return 0
+	}
+	return s.BodyTimeout
+}
+
 func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{
 		srv:    s,
@@ -259,20 +291,4 @@ func (l *handoffListener) give(c net.Conn) bool {
 	case <-l.done:
 		return false
 	}
-}
-
-// prefixConn is a handed-over connection: reads return the bytes this
-// server had already read, then the connection's own.
-type prefixConn struct {
-	net.Conn
-	pre []byte
-}
-
-func (c *prefixConn) Read(p []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(p, c.pre)
-		c.pre = c.pre[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
 }
