@@ -6,6 +6,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // errGeneral means a request is valid HTTP, or may be, but is outside what
@@ -86,10 +88,10 @@ func parseHead(s string, h http.Header) (request, error) {
 		case "Connection":
 			// "close" ends the connection after the response; an upgrade
 			// goes to the general server.
-			if hasToken([]string{value}, "upgrade") {
+			if fields.HasToken([]string{value}, "upgrade") {
 				return r, errGeneral
 			}
-			r.close = r.close || hasToken([]string{value}, "close")
+			r.close = r.close || fields.HasToken([]string{value}, "close")
 		}
 		if vs := r.header[name]; vs != nil {
 			r.header[name] = append(vs, value)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // pendLimit is how much body a handler may write before the response head
@@ -141,7 +143,7 @@ func (r *response) commit() {
 	if _, ok := h["Content-Type"]; !ok && sendsBody && len(r.pend) > 0 {
 		h["Content-Type"] = []string{http.DetectContentType(r.pend)}
 	}
-	if vs := h["Connection"]; len(vs) > 0 && hasToken(vs, "close") {
+	if vs := h["Connection"]; len(vs) > 0 && fields.HasToken(vs, "close") {
 		r.close = true
 	}
 
@@ -229,18 +231,4 @@ func appendValue(b []byte, v string) []byte {
 		b = append(b, c)
 	}
 	return b
-}
-
-// hasToken reports whether a comma-separated header has token (any case).
-func hasToken(vs []string, token string) bool {
-	for _, v := range vs {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
