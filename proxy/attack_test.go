@@ -1,9 +1,11 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -432,5 +434,51 @@ distributions:
 	e.srv.Close()
 	if n := o.pathHits("/reset"); n != 0 {
 		t.Errorf("the origin got %d requests for viewers already gone", n)
+	}
+}
+
+// TestHTTP10TransferEncodingOverTLS: on the TLS listener, which net/http
+// serves without h1 in front, an HTTP/1.0 request with Transfer-Encoding
+// (which net/http ignores) cannot smuggle the request hidden in its body:
+// the connection is closed after the response. (h1's own tests cover the
+// plain listener, where the request is refused outright.)
+func TestHTTP10TransferEncodingOverTLS(t *testing.T) {
+	o := newOrigin(t, static("ok"))
+	e := newEdge(t, `
+distributions:
+  - id: ETESTDIST0001
+    domainName: d111111abcdef8.cloudfront.net
+    originEndpoints: {web: "{{web}}"}
+    config:
+      CallerReference: test
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
+        AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+`, map[string]string{"web": o.URL})
+	const host = "Host: d111111abcdef8.cloudfront.net\r\n"
+	for _, method := range []string{"POST", "GET"} {
+		c, err := tls.Dial("tcp", e.https.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, method+" /api HTTP/1.0\r\n"+host+"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"GET /smuggled HTTP/1.1\r\n"+host+"\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if _, err := http.ReadResponse(br, nil); err == nil {
+			t.Errorf("%s: a second response came on the connection", method)
+		}
+		c.Close()
+	}
+	// The server closed each connection: whatever it read is done.
+	if n := o.pathHits("/smuggled"); n != 0 {
+		t.Errorf("the smuggled request reached the origin %d times", n)
 	}
 }

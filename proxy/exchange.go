@@ -127,6 +127,15 @@ func (s *Server) withinLimits(x *exchange) bool {
 		s.sendError(x, http.StatusRequestEntityTooLarge, msgRequestTooLarge)
 		return false
 	}
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 && r.TLS != nil {
+		// net/http ignores (and deletes) Transfer-Encoding on HTTP/1.0,
+		// so a chunked body would be read as the next request on a kept
+		// connection (RFC 9112 §6.1: a server MUST close after such a
+		// message). On the plain listener h1 refuses it before any
+		// handler runs; the TLS listener, which net/http serves alone,
+		// keeps no HTTP/1.0 connection alive.
+		x.w.Header().Set("Connection", "close")
+	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
 		// A chunked HTTP/1.1 request may have carried a Content-Length too
 		// (net/http drops it); RFC 9112 §6.1 requires closing the
