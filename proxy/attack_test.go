@@ -37,6 +37,45 @@ func newSigningKey(t *testing.T) (*rsa.PrivateKey, string) {
 	return key, strings.ReplaceAll(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "\n", "\\n")
 }
 
+// webSettings is the settings of one distribution, ETESTDIST0001 at
+// d111111abcdef8.cloudfront.net, with one custom origin "web" at {{web}}:
+// pre goes before "distributions:" (policies, keys), config after the
+// origins in its DistributionConfig (behaviours, aliases), indented by six
+// spaces.
+func webSettings(pre, config string) string {
+	return pre + `
+distributions:
+  - id: ETESTDIST0001
+    domainName: d111111abcdef8.cloudfront.net
+    originEndpoints: {web: "{{web}}"}
+    config:
+      CallerReference: test
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+` + config
+}
+
+// allMethodsUncached is a default behaviour that allows every method and
+// caches nothing.
+const allMethodsUncached = `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
+        AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+`
+
+// signedSettings is webSettings with a /private/* behaviour that needs URLs
+// signed by key group kg-1, whose one key is pub (newSigningKey).
+func signedSettings(pub string) string {
+	return webSettings(`
+publicKeys:
+  - {id: K2PUBLICKEY001, name: test, encodedKey: "`+pub+`"}
+keyGroups:
+  - {id: kg-1, name: private, publicKeys: [K2PUBLICKEY001]}`, `      CacheBehaviors:
+        Items:
+          - {PathPattern: "/private/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+             TrustedKeyGroups: {Enabled: true, Items: [kg-1]}}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`)
+}
+
 // resolvingOrigin is an origin that resolves dot segments and doubled
 // slashes of the decoded path itself, as NGINX and most web servers do: it
 // serves SECRET for /private/secret.txt and PUBLIC for anything under
@@ -67,25 +106,7 @@ func resolvingOrigin(t *testing.T) *origin {
 func TestSignedURLBypassByDotSegments(t *testing.T) {
 	key, pub := newSigningKey(t)
 	o := resolvingOrigin(t)
-	e := newEdge(t, `
-publicKeys:
-  - {id: K2PUBLICKEY001, name: test, encodedKey: "`+pub+`"}
-keyGroups:
-  - {id: kg-1, name: private, publicKeys: [K2PUBLICKEY001]}
-distributions:
-  - id: ESIGNED000001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: signed
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      CacheBehaviors:
-        Items:
-          - {PathPattern: "/private/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
-             TrustedKeyGroups: {Enabled: true, Items: [kg-1]}}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
-`, map[string]string{"web": o.URL})
+	e := newEdge(t, signedSettings(pub), map[string]string{"web": o.URL})
 	const host = "Host: d111111abcdef8.cloudfront.net\r\n"
 
 	if r := rawRequest(t, e, "GET /public/page HTTP/1.1\r\n"+host+"\r\n"); r.status != 200 || r.body != "PUBLIC /public/page" {
@@ -152,21 +173,12 @@ distributions:
 // /admin/* cannot be reached with POST through /api/../admin/.
 func TestBehaviourBypassByDotSegments(t *testing.T) {
 	o := resolvingOrigin(t)
-	e := newEdge(t, `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      CacheBehaviors:
+	e := newEdge(t, webSettings("", `      CacheBehaviors:
         Items:
           - {PathPattern: "/private/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
       DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
         AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	r := rawRequest(t, e, "POST /public/%2e%2e/private/secret.txt HTTP/1.1\r\nHost: d111111abcdef8.cloudfront.net\r\nContent-Length: 0\r\n\r\n")
 	if r.status != 403 {
 		t.Errorf("POST through dot segments into a GET-only behaviour: %d %q, want 403", r.status, r.body)
@@ -192,19 +204,10 @@ func hostEchoEdge(t *testing.T) (*edge, *origin) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		io.WriteString(w, `<a href="http://`+r.Host+`/login">login</a>`)
 	})
-	e := newEdge(t, `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Aliases: {Items: [www.example.com]}
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+	e := newEdge(t, webSettings("", `      Aliases: {Items: [www.example.com]}
       DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
         OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	return e, o
 }
 
@@ -257,7 +260,7 @@ func TestAuthorizationNotForwardedUnkeyed(t *testing.T) {
 		}
 		io.WriteString(w, "public page")
 	})
-	e := newEdge(t, `
+	e := newEdge(t, webSettings(`
 cachePolicies:
   - Id: 11111111-2222-3333-4444-000000000001
     CachePolicyConfig:
@@ -269,23 +272,14 @@ cachePolicies:
         EnableAcceptEncodingGzip: false
         HeadersConfig: {HeaderBehavior: whitelist, Headers: {Items: [Authorization]}}
         CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      CacheBehaviors:
+        QueryStringsConfig: {QueryStringBehavior: none}`, `      CacheBehaviors:
         Items:
           - {PathPattern: "/keyed/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000001}
           - {PathPattern: "/api/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
              OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
       DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
         OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	const domain = "d111111abcdef8.cloudfront.net"
 
 	if r := e.do("GET", "/page", "Host", domain, "Authorization", "Bearer alice"); r.body != "public page" {
@@ -323,18 +317,9 @@ func TestSetCookieFrom304NotStored(t *testing.T) {
 		}
 		io.WriteString(w, "page")
 	})
-	e := newEdge(t, `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
         OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	if r := e.do("GET", "/p"); r.status != 200 || r.body != "page" {
 		t.Fatalf("first: %d %q", r.status, r.body)
 	}
@@ -361,7 +346,7 @@ func TestPrivateSetCookieNotShared(t *testing.T) {
 		w.Header().Set("Set-Cookie", "session=alice; Path=/; HttpOnly")
 		io.WriteString(w, "page")
 	})
-	e := newEdge(t, `
+	e := newEdge(t, webSettings(`
 cachePolicies:
   - Id: 11111111-2222-3333-4444-000000000002
     CachePolicyConfig:
@@ -373,18 +358,9 @@ cachePolicies:
         EnableAcceptEncodingGzip: false
         HeadersConfig: {HeaderBehavior: none}
         CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000002,
+        QueryStringsConfig: {QueryStringBehavior: none}`, `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000002,
         OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	e.do("GET", "/account", "Cookie", "user=alice")
 	r := e.do("GET", "/account", "Cookie", "user=mallory")
 	if r.xcache() != "Hit from cloudfront" {
@@ -401,18 +377,9 @@ distributions:
 // flood never becomes an origin flood.
 func TestNoOriginFetchForResetStream(t *testing.T) {
 	o := newOrigin(t, static("page", "Cache-Control", "max-age=60"))
-	e := newEdge(t, `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
         AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
-`, map[string]string{"web": o.URL})
+`), map[string]string{"web": o.URL})
 	if r := e.do("GET", "/present"); r.status != 200 || r.body != "page" || o.hits.Load() != 1 {
 		t.Fatalf("a viewer still there: %d %q, origin hits %d", r.status, r.body, o.hits.Load())
 	}
@@ -444,18 +411,7 @@ distributions:
 // plain listener, where the request is refused outright.)
 func TestHTTP10TransferEncodingOverTLS(t *testing.T) {
 	o := newOrigin(t, static("ok"))
-	e := newEdge(t, `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
-        AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
-`, map[string]string{"web": o.URL})
+	e := newEdge(t, webSettings("", allMethodsUncached), map[string]string{"web": o.URL})
 	const host = "Host: d111111abcdef8.cloudfront.net\r\n"
 	for _, method := range []string{"POST", "GET"} {
 		c, err := tls.Dial("tcp", e.https.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})

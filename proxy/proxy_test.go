@@ -14,25 +14,12 @@ import (
 
 // oneOrigin is a distribution with a single custom origin "web" (its
 // endpoint is {{web}}) and a default behaviour using CachingOptimized.
-const oneOrigin = `
-distributions:
-  - id: ETESTDIST0001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: test
-      Enabled: true
-      Origins:
-        Items:
-          - Id: web
-            DomainName: origin.example.com
-            CustomOriginConfig: {HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: http-only}
-      DefaultCacheBehavior:
+var oneOrigin = webSettings("", `      DefaultCacheBehavior:
         TargetOriginId: web
         ViewerProtocolPolicy: allow-all
         CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
         AllowedMethods: {Items: [GET, HEAD], CachedMethods: {Items: [GET, HEAD]}}
-`
+`)
 
 var (
 	viaRE  = regexp.MustCompile(`^1\.1 [0-9a-f]{32}\.cloudfront\.net \(CloudFront\)$`)

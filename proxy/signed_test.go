@@ -19,25 +19,7 @@ func TestSignedURLs(t *testing.T) {
 	key, pub := newSigningKey(t)
 	other, _ := newSigningKey(t)
 	o := newOrigin(t, static("secret object", "Cache-Control", "max-age=600"))
-	e := newEdge(t, `
-publicKeys:
-  - {id: K2PUBLICKEY001, name: test, encodedKey: "`+pub+`"}
-keyGroups:
-  - {id: kg-1, name: private, publicKeys: [K2PUBLICKEY001]}
-distributions:
-  - id: ESIGNED000001
-    domainName: d111111abcdef8.cloudfront.net
-    originEndpoints: {web: "{{web}}"}
-    config:
-      CallerReference: signed
-      Enabled: true
-      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
-      CacheBehaviors:
-        Items:
-          - {PathPattern: "/private/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
-             TrustedKeyGroups: {Enabled: true, Items: [kg-1]}}
-      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
-`, map[string]string{"web": o.URL})
+	e := newEdge(t, signedSettings(pub), map[string]string{"web": o.URL})
 
 	base := "http://d111111abcdef8.cloudfront.net"
 	signURL := func(k *rsa.PrivateKey, path string, exp time.Time) string {
