@@ -1,7 +1,7 @@
 # edgefront: a self-hosted edge cache that behaves like Amazon CloudFront.
 #
 #   docker build -t edgefront .
-#   docker run --rm -p 8080:8080 -p 8443:8443 -p 9090:9090 edgefront
+#   docker run --rm -p 8080:8080 -p 8443:8443 -p 8443:8443/udp edgefront
 #
 # With no configuration it serves the embedded demo distribution. Mount your
 # own and name it:
@@ -21,7 +21,23 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/edgefront ./cmd/ed
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/edgefront /edgefront
 USER 65532:65532
-# http, https, admin (metrics and the control API)
-EXPOSE 8080 8443 9090
+# http, https (TCP; UDP for HTTP/3). The admin listener (the CloudFront API,
+# /metrics, /healthz) stays on the container's loopback by default: without
+# --control-credentials its API accepts any signature, so anyone who reached it
+# could UpdateDistribution a distribution's traffic to an internal service
+# (edgefront refuses to start it on another address without credentials unless
+# --admin-insecure is given). To expose the API and metrics, require signatures
+# and publish the port only where your operators and Prometheus are:
+#   docker run --rm -p 8080:8080 -p 8443:8443 -p 8443:8443/udp \
+#     -p 127.0.0.1:9090:9090 edgefront \
+#     serve --http 0.0.0.0:8080 --https 0.0.0.0:8443 --admin 0.0.0.0:9090 \
+#     --control-credentials "$KEY_ID:$SECRET"
+# (in Kubernetes, keep the pair in a Secret, expose it as the env var CREDS and
+# pass args: ["--control-credentials", "$(CREDS)"]). /metrics and /healthz are
+# not authenticated; the API needs SigV4 signatures made with the pair
+# (aws cloudfront … --endpoint-url http://HOST:9090); --pprof adds /debug/pprof/
+# behind HTTP Basic with the same pair, sent in clear over the plain-HTTP admin
+# port: use it over a private network or a tunnel.
+EXPOSE 8080 8443 8443/udp
 ENTRYPOINT ["/edgefront"]
-CMD ["serve", "--http", "0.0.0.0:8080", "--https", "0.0.0.0:8443", "--admin", "0.0.0.0:9090"]
+CMD ["serve", "--http", "0.0.0.0:8080", "--https", "0.0.0.0:8443", "--admin", "127.0.0.1:9090"]

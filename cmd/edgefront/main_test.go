@@ -34,7 +34,8 @@ func TestCommands(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, []string{"edgefront "}, nil, nil},
 		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront"}, nil, nil},
-		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-size SIZE", "--config FILE"}, nil},
+		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-size SIZE", "--config FILE",
+			"--admin-insecure", "--pprof", "is PINGed and closed", "rapid reset"}, nil},
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}, nil},
 		{"bad flag", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope"}, nil},
 		{"validate needs a file", []string{"validate"}, 2, nil, []string{"--config FILE is required"}, nil},

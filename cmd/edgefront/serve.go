@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,7 +42,17 @@ Runs the edge. The configuration comes from, in this order:
 Flags override the file's settings. SIGHUP, or a change of the --config file,
 reloads it; a bad file is refused with its errors logged and the running
 configuration keeps serving. The CloudFront API (UpdateDistribution,
-CreateInvalidation …) answers on the admin listener.
+CreateInvalidation …) answers on the admin listener. Off loopback, the admin
+listener needs --control-credentials (or --admin-insecure to run it open).
+
+HTTP/2 viewer connections on the https listener are bounded: one that sends
+nothing for 10 s is PINGed and closed if the PING is not answered within
+10 s (so an unfinished header block lasts at most 20 s); a request body must
+arrive within 60 s of its headers; a response the viewer takes no data of
+for 30 s (its flow-control window kept shut) closes the connection; 100
+concurrent streams; and a connection on which more than 100 requests were
+cancelled by the viewer (RST_STREAM) before their response, and more
+cancelled than completed, is closed (rapid reset).
 
 Flags:
 `
@@ -67,10 +76,14 @@ type serveFlags struct {
 	geoDatabase, geoCountry string
 	geoTrustHeader          bool
 	controlCredentials      string
+	adminInsecure           bool // serve the admin listener off loopback without credentials
+	pprof                   bool // serve /debug/pprof/ on the admin listener
 	gcTuning                bool
+	viewer                  viewerLimits // HTTP/2 viewer connections' limits (defaults when zero)
 }
 
-func serve(args []string, stdout, stderr io.Writer) error {
+// parseServeFlags reads the serve command line; the logger writes to stderr.
+func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger, error) {
 	fs := newFlagSet("serve", serveHelp, stderr)
 	var f serveFlags
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
@@ -85,7 +98,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.accessFormat, "access-log-format", "standard", "access log `FORMAT`: standard (CloudFront's tab-separated fields) or json (real-time log field names)")
 	fs.StringVar(&f.accessMaxSize, "access-log-max-size", "100MiB", "rotate the access log file at `SIZE`")
 	fs.IntVar(&f.accessKeep, "access-log-keep", 10, "rotated access log files to keep (`N`)")
-	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted)")
+	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted, so --admin must then be a loopback address unless --admin-insecure); --pprof takes the same pairs as HTTP Basic user and password")
+	fs.BoolVar(&f.adminInsecure, "admin-insecure", false, "allow --admin on an address other machines can reach without --control-credentials: anyone reaching it can change distributions (a warning is logged)")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiles at /debug/pprof/ on the admin listener, behind HTTP Basic authentication with a --control-credentials pair when set (go tool pprof http://KEYID:SECRET@ADMIN/debug/pprof/profile); the admin listener is plain HTTP, so reach it over loopback or a tunnel")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
 	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
@@ -93,19 +108,26 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
 	fs.BoolVar(&f.geoTrustHeader, "geo-trust-header", false, "take the viewer's country from its CloudFront-Viewer-Country header (local testing only: any client can send it)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return f, nil, err
 	}
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.config != "" && f.origin != "" {
 		fmt.Fprintln(stderr, "edgefront serve: give --config or --origin, not both")
-		return errUsage
+		return f, nil, errUsage
 	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevelName)
 	if err != nil {
+		return f, nil, err
+	}
+	return f, log, nil
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	f, log, err := parseServeFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return runServe(ctx, f, log, stdout, stderr, 2*time.Second)
@@ -261,6 +283,15 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		e.close()
 		return nil, err
 	}
+	creds, err := parseCredentials(f.controlCredentials)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := checkAdminExposure(cfg.Listen.Admin, adminSource(f), creds, f.adminInsecure, log); err != nil {
+		e.close()
+		return nil, err
+	}
 	e.store, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size})
 	if err != nil {
 		e.close()
@@ -319,22 +350,16 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	e.certs = certs
 	admin := http.NewServeMux()
 	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	creds, err := parseCredentials(f.controlCredentials)
-	if err != nil {
-		e.close()
-		return nil, err
-	}
 	// The CloudFront API subset the AWS CLI and SDKs talk to:
 	// aws cloudfront create-invalidation --endpoint-url http://ADMIN …
 	admin.Handle(control.Version, control.New(
 		&control.ProxyBackend{Proxy: e.proxy, Store: e.store},
 		control.Options{Logger: log, Credentials: creds},
 	))
-	// Profiles for performance work: go tool pprof http://ADMIN/debug/pprof/profile
-	admin.HandleFunc("/debug/pprof/", pprof.Index)
-	admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	admin.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	admin.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	if f.pprof {
+		// Profiles for performance work: go tool pprof http://ADMIN/debug/pprof/profile
+		handlePprof(admin, creds)
+	}
 	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -385,8 +410,14 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		}
 		if l.tls {
-			// ServeTLS negotiates HTTP/2 or HTTP/1.1 by ALPN.
+			// ServeTLS negotiates HTTP/2 or HTTP/1.1 by ALPN. HTTP/2
+			// connections are bounded by viewerLimits: silent viewers
+			// are PINGed then closed, slow bodies and stalled responses
+			// close the connection, and so do rapid resets.
 			srv.TLSConfig = certs.Config()
+			guard := newViewerGuard(srv.Handler, f.viewer, log)
+			srv.Handler, srv.ConnContext = guard, guard.connContext
+			srv.HTTP2 = guard.limits.http2Config()
 		}
 		var fast *h1.Server
 		if l.name == "http" && f.fastHTTP1 {

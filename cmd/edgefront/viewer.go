@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// viewerLimits bound what one HTTP/2 viewer connection on the https
+// listener may hold: the zero value of a field means its default.
+type viewerLimits struct {
+	// Silent is how long a connection may send no frame before it is
+	// PINGed; Ping is how long the PING's answer may take before the
+	// connection is closed. A viewer stuck in an unfinished header block
+	// cannot answer (RFC 9113 §6.10: only CONTINUATION may follow), so it
+	// is closed after Silent+Ping.
+	Silent, Ping time.Duration
+	// Body is how long a request body may take to arrive, from its
+	// request's headers; past it the connection is closed.
+	Body time.Duration
+	// WriteStall is how long a response write may wait without the viewer
+	// taking data (a zero flow-control window, or a TCP window it never
+	// opens); past it the connection is closed.
+	WriteStall time.Duration
+	// MaxStreams is SETTINGS_MAX_CONCURRENT_STREAMS.
+	MaxStreams int
+	// Resets: a connection on which more than Resets requests were
+	// cancelled by the viewer (RST_STREAM) before their response was
+	// written, and more were cancelled than completed, is closed.
+	Resets int
+}
+
+// Default viewer limits (documented in serveHelp and the README).
+const (
+	defaultViewerSilent     = 10 * time.Second
+	defaultViewerPing       = 10 * time.Second
+	defaultViewerBody       = 60 * time.Second
+	defaultViewerWriteStall = 30 * time.Second
+	defaultViewerMaxStreams = 100
+	defaultViewerResets     = 100
+)
+
+// withDefaults fills in the zero fields.
+func (l viewerLimits) withDefaults() viewerLimits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&l.Silent, defaultViewerSilent)
+	def(&l.Ping, defaultViewerPing)
+	def(&l.Body, defaultViewerBody)
+	def(&l.WriteStall, defaultViewerWriteStall)
+	if l.MaxStreams <= 0 {
+		l.MaxStreams = defaultViewerMaxStreams
+	}
+	if l.Resets <= 0 {
+		l.Resets = defaultViewerResets
+	}
+	return l
+}
+
+// http2Config is net/http's HTTP/2 configuration for the limits.
+func (l viewerLimits) http2Config() *http.HTTP2Config {
+	return &http.HTTP2Config{
+		MaxConcurrentStreams: l.MaxStreams,
+		SendPingTimeout:      l.Silent,
+		PingTimeout:          l.Ping,
+		// A viewer that does not read the connection at all (TCP window
+		// closed) blocks the connection's writer.
+		WriteByteTimeout: l.WriteStall,
+	}
+}
+
+// viewerConnKey is the context key of a connection's *viewerConn.
+type viewerConnKey struct{}
+
+// viewerConn is what the guard knows of one viewer connection.
+type viewerConn struct {
+	conn                 net.Conn
+	cancelled, completed atomic.Int64
+	closed               atomic.Bool
+}
+
+// viewerGuard enforces viewerLimits on the HTTP/2 requests of a listener
+// whose http.Server has ConnContext set to its connContext. HTTP/1 requests
+// go straight to next.
+type viewerGuard struct {
+	next   http.Handler
+	limits viewerLimits
+	log    *slog.Logger
+}
+
+// newViewerGuard wraps next; l's zero fields take their defaults.
+func newViewerGuard(next http.Handler, l viewerLimits, log *slog.Logger) *viewerGuard {
+	return &viewerGuard{next: next, limits: l.withDefaults(), log: log}
+}
+
+// connContext is the http.Server's ConnContext: it attaches the connection
+// the guard counts requests of and closes.
+func (g *viewerGuard) connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, viewerConnKey{}, &viewerConn{conn: c})
+}
+
+// closeConn closes vc once, logging why.
+func (g *viewerGuard) closeConn(vc *viewerConn, reason string) {
+	if !vc.closed.CompareAndSwap(false, true) {
+		return
+	}
+	g.log.Warn("closing viewer connection: "+reason, "viewer", vc.conn.RemoteAddr().String(),
+		"cancelled", vc.cancelled.Load(), "completed", vc.completed.Load())
+	_ = vc.conn.Close()
+}
+
+// ServeHTTP serves an HTTP/2 request through next within the limits: a
+// request the viewer already reset is not served at all.
+func (g *viewerGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	vc, _ := r.Context().Value(viewerConnKey{}).(*viewerConn)
+	if vc == nil || r.ProtoMajor != 2 {
+		g.next.ServeHTTP(w, r)
+		return
+	}
+	if vc.closed.Load() {
+		return // the connection is going: serve nothing more on it
+	}
+	ctx := r.Context()
+	if ctx.Err() != nil {
+		// Reset by the viewer before its handler started: no work at all.
+		g.noteCancelled(vc)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// net/http's HTTP/2 server closes the body with
+		// os.ErrDeadlineExceeded at the read deadline.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.limits.Body))
+		r.Body = &guardedBody{ReadCloser: r.Body, g: g, vc: vc}
+	}
+	sw := &stallWriter{ResponseWriter: w}
+	g.watchStalls(ctx, vc, sw)
+	g.next.ServeHTTP(sw, r)
+	if sw.pending && ctx.Err() == nil {
+		// net/http cancels ctx before it flushes what the handler left
+		// buffered, so flush here, where a stall is still watched.
+		sw.Flush()
+	}
+	if ctx.Err() != nil {
+		g.noteCancelled(vc)
+	} else {
+		vc.completed.Add(1)
+	}
+}
+
+// noteCancelled counts a request the viewer cancelled and closes the
+// connection past the limit (rapid reset, CVE-2023-44487).
+func (g *viewerGuard) noteCancelled(vc *viewerConn) {
+	n := vc.cancelled.Add(1)
+	if n > int64(g.limits.Resets) && n > vc.completed.Load() {
+		g.closeConn(vc, "too many requests cancelled by the viewer (rapid reset)")
+	}
+}
+
+// watchStalls closes vc when sw has been blocked writing or flushing for
+// WriteStall while its request is still open. The watch ends with the
+// request's context, which net/http's HTTP/2 server cancels when the
+// handler returns or the stream is reset.
+func (g *viewerGuard) watchStalls(ctx context.Context, vc *viewerConn, sw *stallWriter) {
+	limit := g.limits.WriteStall
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.timer = time.AfterFunc(limit, func() {
+		sw.mu.Lock()
+		defer sw.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		next := limit
+		if since := sw.since.Load(); since != 0 {
+			blocked := time.Since(time.Unix(0, since))
+			if blocked >= limit {
+				g.closeConn(vc, "response stalled: the viewer took no data")
+				return
+			}
+			next = limit - blocked
+		}
+		sw.timer.Reset(next)
+	})
+	context.AfterFunc(ctx, func() {
+		sw.mu.Lock()
+		defer sw.mu.Unlock()
+		sw.timer.Stop()
+	})
+}
+
+// stallWriter records since when a write has been blocked.
+type stallWriter struct {
+	http.ResponseWriter
+	pending bool         // body bytes written since the last Flush (handler goroutine only)
+	since   atomic.Int64 // UnixNano when the blocking call began; 0 when none
+	mu      sync.Mutex   // guards timer
+	timer   *time.Timer  // watchStalls's
+}
+
+// Write writes p, noting since when it has been blocked.
+func (s *stallWriter) Write(p []byte) (int, error) {
+	s.since.Store(time.Now().UnixNano())
+	n, err := s.ResponseWriter.Write(p)
+	s.since.Store(0)
+	s.pending = s.pending || n > 0
+	return n, err
+}
+
+// WriteString writes str as Write does, without copying it.
+func (s *stallWriter) WriteString(str string) (int, error) {
+	s.since.Store(time.Now().UnixNano())
+	n, err := io.WriteString(s.ResponseWriter, str)
+	s.since.Store(0)
+	s.pending = s.pending || n > 0
+	return n, err
+}
+
+// Flush flushes the underlying writer, noting since when it has been
+// blocked.
+func (s *stallWriter) Flush() {
+	s.since.Store(time.Now().UnixNano())
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+	s.since.Store(0)
+	s.pending = false
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// guardedBody closes the connection when the request body's read deadline
+// passes: a body trickled slower than viewerLimits.Body allows.
+type guardedBody struct {
+	io.ReadCloser
+	g  *viewerGuard
+	vc *viewerConn
+}
+
+// Read reads the body; at its deadline it closes the connection.
+func (b *guardedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.g.closeConn(b.vc, "request body too slow")
+	}
+	return n, err
+}
