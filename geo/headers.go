@@ -1,7 +1,7 @@
 package geo
 
 import (
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"net/http"
 	"strconv"
 	"strings"
@@ -96,19 +96,19 @@ func ViewerHeaders(dst http.Header, r *http.Request, country string, include fun
 }
 
 // viewerTLS renders CloudFront-Viewer-TLS.
-func viewerTLS(cs *cryptotls.ConnectionState) string {
+func viewerTLS(cs *tls.ConnectionState) string {
 	v := "TLSv1"
 	switch cs.Version {
-	case cryptotls.VersionTLS11:
+	case tls.VersionTLS11:
 		v = "TLSv1.1"
-	case cryptotls.VersionTLS12:
+	case tls.VersionTLS12:
 		v = "TLSv1.2"
-	case cryptotls.VersionTLS13:
+	case tls.VersionTLS13:
 		v = "TLSv1.3"
 	}
 	cipher, ok := opensslNames[cs.CipherSuite]
 	if !ok {
-		cipher = cryptotls.CipherSuiteName(cs.CipherSuite)
+		cipher = tls.CipherSuiteName(cs.CipherSuite)
 	}
 	hs := "fullHandshake"
 	if cs.DidResume {
@@ -120,24 +120,24 @@ func viewerTLS(cs *cryptotls.ConnectionState) string {
 // opensslNames are the OpenSSL/s2n names CloudFront uses for TLS 1.0–1.2
 // suites; TLS 1.3 suites keep their RFC names.
 var opensslNames = map[uint16]string{
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:       "ECDHE-ECDSA-AES128-SHA256",
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
-	cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:         "ECDHE-RSA-AES128-SHA256",
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
-	cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
-	cryptotls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
-	cryptotls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
-	cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA256:               "AES128-SHA256",
-	cryptotls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
-	cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
-	cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA:                 "DES-CBC3-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256:       "ECDHE-ECDSA-AES128-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:         "ECDHE-RSA-AES128-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	tls.TLS_RSA_WITH_AES_128_GCM_SHA256:               "AES128-GCM-SHA256",
+	tls.TLS_RSA_WITH_AES_256_GCM_SHA384:               "AES256-GCM-SHA384",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA256:               "AES128-SHA256",
+	tls.TLS_RSA_WITH_AES_256_CBC_SHA:                  "AES256-SHA",
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA:                  "AES128-SHA",
+	tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA:                 "DES-CBC3-SHA",
 }
 
 // device is the viewer's device type, as CloudFront-Is-*-Viewer tell it.

@@ -16,8 +16,8 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/edgetls"
 	"github.com/edgefront/edgefront/proxy"
-	edgetls "github.com/edgefront/edgefront/tls"
 )
 
 // h3Edge is a real proxy with one distribution in front of a counting

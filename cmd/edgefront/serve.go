@@ -24,10 +24,10 @@ import (
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/control"
 	"github.com/edgefront/edgefront/demo"
+	"github.com/edgefront/edgefront/edgetls"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/h1"
 	"github.com/edgefront/edgefront/proxy"
-	edgetls "github.com/edgefront/edgefront/tls"
 )
 
 const serveHelp = `Usage: edgefront serve [flags]

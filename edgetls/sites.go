@@ -1,7 +1,7 @@
-package tls
+package edgetls
 
 import (
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -150,14 +150,14 @@ func stripPort(h string) string {
 
 // siteConfigs are the TLS configurations of one site, built once.
 type siteConfigs struct {
-	withH2 *cryptotls.Config // ALPN h2, http/1.1 (or http/1.1 alone when HTTP/2 is off)
-	h1Only *cryptotls.Config // ALPN http/1.1: the viewer cannot do HTTP/2
-	quic   *cryptotls.Config // TLS 1.3 for QUIC; nil when HTTP/3 is off
+	withH2 *tls.Config // ALPN h2, http/1.1 (or http/1.1 alone when HTTP/2 is off)
+	h1Only *tls.Config // ALPN http/1.1: the viewer cannot do HTTP/2
+	quic   *tls.Config // TLS 1.3 for QUIC; nil when HTTP/3 is off
 }
 
 // configsFor builds s's configurations from the listener's base.
-func configsFor(s *site, base *cryptotls.Config, extraALPN []string) *siteConfigs {
-	mk := func(protos ...string) *cryptotls.Config {
+func configsFor(s *site, base *tls.Config, extraALPN []string) *siteConfigs {
+	mk := func(protos ...string) *tls.Config {
 		c := base.Clone()
 		c.GetConfigForClient = nil
 		c.MinVersion = s.policy.MinVersion
@@ -173,7 +173,7 @@ func configsFor(s *site, base *cryptotls.Config, extraALPN []string) *siteConfig
 	if s.h3 {
 		c := base.Clone()
 		c.GetConfigForClient = nil
-		c.MinVersion = cryptotls.VersionTLS13 // QUIC is TLS 1.3 only (RFC 9001 §4.2)
+		c.MinVersion = tls.VersionTLS13 // QUIC is TLS 1.3 only (RFC 9001 §4.2)
 		c.NextProtos = []string{alpnH3}
 		sc.quic = c
 	}

@@ -1,7 +1,7 @@
-package tls
+package edgetls
 
 import (
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"slices"
 )
 
@@ -55,15 +55,15 @@ var policyColumns = map[string]struct {
 	col int
 	min uint16
 }{
-	"SSLv3":        {colSSLv3, cryptotls.VersionTLS10}, // SSLv3 is not in crypto/tls
-	"TLSv1":        {colTLSv1, cryptotls.VersionTLS10},
-	"TLSv1_2016":   {colTLSv1_2016, cryptotls.VersionTLS10},
-	"TLSv1.1_2016": {colTLSv1_1_2016, cryptotls.VersionTLS11},
-	"TLSv1.2_2018": {colTLSv1_2_2018, cryptotls.VersionTLS12},
-	"TLSv1.2_2019": {colTLSv1_2_2019, cryptotls.VersionTLS12},
-	"TLSv1.2_2021": {colTLSv1_2_2021, cryptotls.VersionTLS12},
-	"TLSv1.2_2025": {colTLSv1_2_2025, cryptotls.VersionTLS12},
-	"TLSv1.3_2025": {colTLSv1_3_2025, cryptotls.VersionTLS13},
+	"SSLv3":        {colSSLv3, tls.VersionTLS10}, // SSLv3 is not in crypto/tls
+	"TLSv1":        {colTLSv1, tls.VersionTLS10},
+	"TLSv1_2016":   {colTLSv1_2016, tls.VersionTLS10},
+	"TLSv1.1_2016": {colTLSv1_1_2016, tls.VersionTLS11},
+	"TLSv1.2_2018": {colTLSv1_2_2018, tls.VersionTLS12},
+	"TLSv1.2_2019": {colTLSv1_2_2019, tls.VersionTLS12},
+	"TLSv1.2_2021": {colTLSv1_2_2021, tls.VersionTLS12},
+	"TLSv1.2_2025": {colTLSv1_2_2025, tls.VersionTLS12},
+	"TLSv1.3_2025": {colTLSv1_3_2025, tls.VersionTLS13},
 }
 
 // cipherTable is CloudFront's table, one row per suite in its listed order:
@@ -73,26 +73,26 @@ var cipherTable = []struct {
 	suite uint16
 	last  int // first column that no longer allows the suite
 }{
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, colTLSv1_3_2025},       // ECDHE-ECDSA-AES128-GCM-SHA256
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2021},       // ECDHE-ECDSA-AES128-SHA256
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},          // ECDHE-ECDSA-AES128-SHA
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, colTLSv1_3_2025},       // ECDHE-ECDSA-AES256-GCM-SHA384
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, colTLSv1_2_2025}, // ECDHE-ECDSA-CHACHA20-POLY1305
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, colTLSv1_3_2025},       // ECDHE-ECDSA-AES128-GCM-SHA256
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2021},       // ECDHE-ECDSA-AES128-SHA256
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},          // ECDHE-ECDSA-AES128-SHA
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, colTLSv1_3_2025},       // ECDHE-ECDSA-AES256-GCM-SHA384
+	{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, colTLSv1_2_2025}, // ECDHE-ECDSA-CHACHA20-POLY1305
 	// ECDHE-ECDSA-AES256-SHA384 (to TLSv1.2_2019): not in crypto/tls.
-	{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018},        // ECDHE-ECDSA-AES256-SHA
-	{cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, colTLSv1_3_2025},       // ECDHE-RSA-AES128-GCM-SHA256
-	{cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2021},       // ECDHE-RSA-AES128-SHA256
-	{cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},          // ECDHE-RSA-AES128-SHA
-	{cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, colTLSv1_3_2025},       // ECDHE-RSA-AES256-GCM-SHA384
-	{cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, colTLSv1_2_2025}, // ECDHE-RSA-CHACHA20-POLY1305
+	{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018},        // ECDHE-ECDSA-AES256-SHA
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, colTLSv1_3_2025},       // ECDHE-RSA-AES128-GCM-SHA256
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2021},       // ECDHE-RSA-AES128-SHA256
+	{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},          // ECDHE-RSA-AES128-SHA
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, colTLSv1_3_2025},       // ECDHE-RSA-AES256-GCM-SHA384
+	{tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, colTLSv1_2_2025}, // ECDHE-RSA-CHACHA20-POLY1305
 	// ECDHE-RSA-AES256-SHA384 (to TLSv1.2_2019): not in crypto/tls.
-	{cryptotls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018}, // ECDHE-RSA-AES256-SHA
-	{cryptotls.TLS_RSA_WITH_AES_128_GCM_SHA256, colTLSv1_2_2019},    // AES128-GCM-SHA256
-	{cryptotls.TLS_RSA_WITH_AES_256_GCM_SHA384, colTLSv1_2_2019},    // AES256-GCM-SHA384
-	{cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2019},    // AES128-SHA256
-	{cryptotls.TLS_RSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018},       // AES256-SHA
-	{cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},       // AES128-SHA
-	{cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, colTLSv1_2016},        // DES-CBC3-SHA
+	{tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018}, // ECDHE-RSA-AES256-SHA
+	{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, colTLSv1_2_2019},    // AES128-GCM-SHA256
+	{tls.TLS_RSA_WITH_AES_256_GCM_SHA384, colTLSv1_2_2019},    // AES256-GCM-SHA384
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA256, colTLSv1_2_2019},    // AES128-SHA256
+	{tls.TLS_RSA_WITH_AES_256_CBC_SHA, colTLSv1_2_2018},       // AES256-SHA
+	{tls.TLS_RSA_WITH_AES_128_CBC_SHA, colTLSv1_2_2018},       // AES128-SHA
+	{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, colTLSv1_2016},        // DES-CBC3-SHA
 	// RC4-MD5 (SSLv3 only): not in crypto/tls.
 }
 
@@ -105,7 +105,7 @@ func LookupPolicy(name string) (Policy, bool) {
 		return Policy{}, false
 	}
 	p := Policy{Name: name, MinVersion: pc.min}
-	if pc.min < cryptotls.VersionTLS13 {
+	if pc.min < tls.VersionTLS13 {
 		for _, row := range cipherTable {
 			if pc.col < row.last {
 				p.CipherSuites = append(p.CipherSuites, row.suite)
@@ -118,22 +118,22 @@ func LookupPolicy(name string) (Policy, bool) {
 // h2Suites are the TLS 1.2 suites HTTP/2 accepts (RFC 9113 §9.2.2: ephemeral
 // key exchange and an AEAD cipher).
 var h2Suites = []uint16{
-	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // h2Capable reports whether a connection from hello under policy p can carry
 // HTTP/2: it will be TLS 1.3, or TLS 1.2 with a suite HTTP/2 accepts. A
 // viewer that cannot is offered HTTP/1.1 only, as CloudFront does for
 // viewers without TLS 1.2 ("viewers must support TLSv1.2 or later").
-func (p *Policy) h2Capable(hello *cryptotls.ClientHelloInfo) bool {
+func (p *Policy) h2Capable(hello *tls.ClientHelloInfo) bool {
 	v := negotiatedVersion(p.MinVersion, hello.SupportedVersions)
 	switch {
-	case v >= cryptotls.VersionTLS13:
+	case v >= tls.VersionTLS13:
 		return true
-	case v < cryptotls.VersionTLS12:
+	case v < tls.VersionTLS12:
 		return false
 	}
 	for _, s := range hello.CipherSuites {
@@ -149,7 +149,7 @@ func (p *Policy) h2Capable(hello *cryptotls.ClientHelloInfo) bool {
 func negotiatedVersion(min uint16, offered []uint16) uint16 {
 	var v uint16
 	for _, o := range offered {
-		if o >= min && o <= cryptotls.VersionTLS13 && o > v {
+		if o >= min && o <= tls.VersionTLS13 && o > v {
 			v = o
 		}
 	}

@@ -1,4 +1,4 @@
-// Package tls provides the https listener's certificates: a self-signed
+// Package edgetls provides the https listener's certificates: a self-signed
 // certificate generated at start for local use, PEM files chosen by SNI, or
 // ACME certificates through autocert.
 //
@@ -9,10 +9,10 @@
 // then "http/1.1", or "http/1.1" alone for http1.1 and http3 distributions.
 // Names of no distribution get TLS 1.2 and later with "h2" and "http/1.1".
 // QUICConfig is the HTTP/3 listener's configuration.
-package tls
+package edgetls
 
 import (
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -27,7 +27,7 @@ import (
 type Provider struct {
 	mode string
 	// getCertificate chooses the certificate for a ClientHello.
-	getCertificate func(*cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error)
+	getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// acme is set in acme mode only.
 	acme *autocert.Manager
 
@@ -72,7 +72,7 @@ func New(c config.TLS, names []string, opts ...Option) (*Provider, error) {
 		if err != nil {
 			return nil, err
 		}
-		p = &Provider{mode: config.TLSSelfSigned, getCertificate: func(*cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error) {
+		p = &Provider{mode: config.TLSSelfSigned, getCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return cert, nil
 		}}
 	case config.TLSFiles:
@@ -130,8 +130,8 @@ func (p *Provider) HTTP3(host string) bool {
 }
 
 // base is the configuration every site's starts from: the certificates.
-func (p *Provider) base() *cryptotls.Config {
-	return &cryptotls.Config{GetCertificate: p.getCertificate}
+func (p *Provider) base() *tls.Config {
+	return &tls.Config{GetCertificate: p.getCertificate}
 }
 
 // extraALPN are protocols offered beside HTTP's: acme-tls/1 in acme mode.
@@ -150,10 +150,10 @@ func (p *Provider) Mode() string { return p.mode }
 // "http/1.1", TLS 1.2 minimum, and per distribution (by SNI) its security
 // policy and HTTP versions. Each call returns a new *crypto/tls.Config that
 // the caller may modify.
-func (p *Provider) Config() *cryptotls.Config {
-	c := &cryptotls.Config{
+func (p *Provider) Config() *tls.Config {
+	c := &tls.Config{
 		NextProtos:     []string{"h2", "http/1.1"},
-		MinVersion:     cryptotls.VersionTLS12,
+		MinVersion:     tls.VersionTLS12,
 		GetCertificate: p.getCertificate,
 		// CloudFront's ViewerCertificate.MinimumProtocolVersion is chosen
 		// by SNI: configForClient returns the distribution's configuration.
@@ -170,7 +170,7 @@ func (p *Provider) Config() *cryptotls.Config {
 // that cannot do HTTP/2 under the policy (TLS below 1.2, or no AEAD suite
 // in common) is offered HTTP/1.1 only, so it never lands on an HTTP/2
 // connection that net/http would refuse as inadequately secure.
-func (p *Provider) configForClient(hello *cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
+func (p *Provider) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	st := p.sites.Load()
 	sc, pol := p.listener, &p.listenerPol
 	if s := st.table.lookup(hello.ServerName); s != nil {
@@ -185,12 +185,12 @@ func (p *Provider) configForClient(hello *cryptotls.ClientHelloInfo) (*cryptotls
 // QUICConfig returns the HTTP/3 listener's TLS configuration: TLS 1.3, ALPN
 // "h3", for the distributions that enable HTTP/3; a handshake for any other
 // name is refused. Each call returns a new *crypto/tls.Config.
-func (p *Provider) QUICConfig() *cryptotls.Config {
-	return &cryptotls.Config{
-		MinVersion:     cryptotls.VersionTLS13,
+func (p *Provider) QUICConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS13,
 		NextProtos:     []string{alpnH3},
 		GetCertificate: p.getCertificate,
-		GetConfigForClient: func(hello *cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			st := p.sites.Load()
 			s := st.table.lookup(hello.ServerName)
 			if s == nil || !s.h3 {

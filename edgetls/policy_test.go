@@ -1,9 +1,9 @@
-package tls
+package edgetls
 
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -52,7 +52,7 @@ func runPolicyCases(t *testing.T, addr string, cases []policyCase) {
 			if min == 0 {
 				min = v10 // the client offers every version up to max
 			}
-			st, err := handshake(t, addr, &cryptotls.Config{
+			st, err := handshake(t, addr, &tls.Config{
 				InsecureSkipVerify: true,
 				ServerName:         tc.sni,
 				MinVersion:         min,
@@ -63,7 +63,7 @@ func runPolicyCases(t *testing.T, addr string, cases []policyCase) {
 			if !tc.ok {
 				if err == nil {
 					t.Fatalf("handshake with %s succeeded (version %x, suite %s), want it refused",
-						tc.sni, st.Version, cryptotls.CipherSuiteName(st.CipherSuite))
+						tc.sni, st.Version, tls.CipherSuiteName(st.CipherSuite))
 				}
 				// The server refused: a protocol_version or
 				// handshake_failure alert, not a client-side error.
@@ -79,17 +79,17 @@ func runPolicyCases(t *testing.T, addr string, cases []policyCase) {
 				t.Errorf("ALPN = %q, want %q", st.NegotiatedProtocol, tc.wantALPN)
 			}
 			if tc.wantSuite != 0 && st.CipherSuite != tc.wantSuite {
-				t.Errorf("suite = %s, want %s", cryptotls.CipherSuiteName(st.CipherSuite), cryptotls.CipherSuiteName(tc.wantSuite))
+				t.Errorf("suite = %s, want %s", tls.CipherSuiteName(st.CipherSuite), tls.CipherSuiteName(tc.wantSuite))
 			}
 		})
 	}
 }
 
 const (
-	v10 = cryptotls.VersionTLS10
-	v11 = cryptotls.VersionTLS11
-	v12 = cryptotls.VersionTLS12
-	v13 = cryptotls.VersionTLS13
+	v10 = tls.VersionTLS10
+	v11 = tls.VersionTLS11
+	v12 = tls.VersionTLS12
+	v13 = tls.VersionTLS13
 )
 
 func suites(s ...uint16) []uint16 { return s }
@@ -103,10 +103,10 @@ func TestPoliciesECDSA(t *testing.T) {
 	}
 	addr := serve(t, p)
 	const (
-		cbc128    = cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
-		cbc128256 = cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
-		gcm128    = cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-		chacha    = cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+		cbc128    = tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
+		cbc128256 = tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256
+		gcm128    = tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+		chacha    = tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
 	)
 	runPolicyCases(t, addr, []policyCase{
 		// Protocol versions.
@@ -186,10 +186,10 @@ func TestPoliciesRSA(t *testing.T) {
 	}
 	addr := serve(t, p)
 	const (
-		rsaGCM   = cryptotls.TLS_RSA_WITH_AES_128_GCM_SHA256
-		tdes     = cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA
-		ecdheCBC = cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
-		rsaCBC   = cryptotls.TLS_RSA_WITH_AES_256_CBC_SHA
+		rsaGCM   = tls.TLS_RSA_WITH_AES_128_GCM_SHA256
+		tdes     = tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA
+		ecdheCBC = tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256
+		rsaCBC   = tls.TLS_RSA_WITH_AES_256_CBC_SHA
 	)
 	runPolicyCases(t, addr, []policyCase{
 		{name: "AES128-GCM-SHA256 accepted by TLSv1.2_2018", sni: "TLSv1.2_2018.test", max: v12, suites: suites(rsaGCM), ok: true, wantALPN: "http/1.1", wantSuite: rsaGCM},
@@ -212,15 +212,15 @@ func TestLookupPolicy(t *testing.T) {
 		hasNot  uint16 // a suite it must not allow (0: none)
 		unknown bool
 	}{
-		{"SSLv3", v10, 18, cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 0, false},
-		{"TLSv1", v10, 18, cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 0, false},
-		{"TLSv1_2016", v10, 17, cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA, cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, false},
-		{"TLSv1.1_2016", v11, 17, cryptotls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, cryptotls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, false},
-		{"TLSv1.2_2018", v12, 11, cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA256, cryptotls.TLS_RSA_WITH_AES_128_CBC_SHA, false},
-		{"TLSv1.2_2019", v12, 8, cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, cryptotls.TLS_RSA_WITH_AES_128_GCM_SHA256, false},
-		{"TLSv1.2_2021", v12, 6, cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, false},
-		{"TLSv1.2_2025", v12, 4, cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, false},
-		{"TLSv1.3_2025", v13, 0, 0, cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, false},
+		{"SSLv3", v10, 18, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 0, false},
+		{"TLSv1", v10, 18, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, 0, false},
+		{"TLSv1_2016", v10, 17, tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, false},
+		{"TLSv1.1_2016", v11, 17, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, false},
+		{"TLSv1.2_2018", v12, 11, tls.TLS_RSA_WITH_AES_128_CBC_SHA256, tls.TLS_RSA_WITH_AES_128_CBC_SHA, false},
+		{"TLSv1.2_2019", v12, 8, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_RSA_WITH_AES_128_GCM_SHA256, false},
+		{"TLSv1.2_2021", v12, 6, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, false},
+		{"TLSv1.2_2025", v12, 4, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, false},
+		{"TLSv1.3_2025", v13, 0, 0, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, false},
 		{"TLSv1.2_2099", 0, 0, 0, 0, true},
 		{"tlsv1", 0, 0, 0, 0, true}, // names are case-sensitive, as in the API
 	} {
@@ -236,15 +236,15 @@ func TestLookupPolicy(t *testing.T) {
 				t.Errorf("MinVersion %x, %d suites; want %x, %d", p.MinVersion, len(p.CipherSuites), tc.min, tc.n)
 			}
 			if tc.has != 0 && !slices.Contains(p.CipherSuites, tc.has) {
-				t.Errorf("does not allow %s", cryptotls.CipherSuiteName(tc.has))
+				t.Errorf("does not allow %s", tls.CipherSuiteName(tc.has))
 			}
 			if tc.hasNot != 0 && slices.Contains(p.CipherSuites, tc.hasNot) {
-				t.Errorf("allows %s", cryptotls.CipherSuiteName(tc.hasNot))
+				t.Errorf("allows %s", tls.CipherSuiteName(tc.hasNot))
 			}
 			// Every suite is one crypto/tls knows, in CloudFront's order:
 			// ECDSA before RSA key exchange.
 			known := map[uint16]bool{}
-			for _, s := range append(cryptotls.CipherSuites(), cryptotls.InsecureCipherSuites()...) {
+			for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
 				known[s.ID] = true
 			}
 			for _, s := range p.CipherSuites {
@@ -286,7 +286,7 @@ func TestSetDistributions(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := serve(t, p)
-	old := &cryptotls.Config{InsecureSkipVerify: true, ServerName: "a.test", MinVersion: v10, MaxVersion: v11}
+	old := &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", MinVersion: v10, MaxVersion: v11}
 	if _, err := handshake(t, addr, old); err == nil {
 		t.Fatal("TLS 1.1 accepted under TLSv1.2_2021")
 	}
@@ -331,7 +331,7 @@ func TestHTTP3AndQUICConfig(t *testing.T) {
 		t.Errorf("QUICConfig: MinVersion %x NextProtos %q", q.MinVersion, q.NextProtos)
 	}
 	for sni, ok := range map[string]bool{"h3.test": true, "h23.test": true, "h1.test": false, "other.test": false} {
-		c, err := q.GetConfigForClient(&cryptotls.ClientHelloInfo{ServerName: sni})
+		c, err := q.GetConfigForClient(&tls.ClientHelloInfo{ServerName: sni})
 		if ok && (err != nil || c == nil || c.MinVersion != v13 || !slices.Equal(c.NextProtos, []string{"h3"})) {
 			t.Errorf("QUIC config for %s = %v, %v; want TLS 1.3 and h3", sni, c, err)
 		}

@@ -1,10 +1,10 @@
-package tls
+package edgetls
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -20,7 +20,7 @@ const selfSignedValidity = 365 * 24 * time.Hour
 // selfSigned generates an ECDSA P-256 certificate for names plus localhost,
 // 127.0.0.1 and ::1. Names may be wildcards (*.example.com); names that are
 // IP addresses become IP SANs.
-func selfSigned(names []string) (*cryptotls.Certificate, error) {
+func selfSigned(names []string) (*tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("tls: self-signed: generating key: %w", err)
@@ -60,5 +60,5 @@ func selfSigned(names []string) (*cryptotls.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tls: self-signed: parsing certificate: %w", err)
 	}
-	return &cryptotls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

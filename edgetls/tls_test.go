@@ -1,10 +1,10 @@
-package tls
+package edgetls
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -34,7 +34,7 @@ func serve(t *testing.T, p *Provider) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := cryptotls.NewListener(ln, p.Config())
+	tl := tls.NewListener(ln, p.Config())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -43,7 +43,7 @@ func serve(t *testing.T, p *Provider) string {
 			if err != nil {
 				return
 			}
-			_ = c.(*cryptotls.Conn).Handshake()
+			_ = c.(*tls.Conn).Handshake()
 			c.Close()
 		}
 	}()
@@ -55,12 +55,12 @@ func serve(t *testing.T, p *Provider) string {
 }
 
 // handshake dials addr and returns the connection state.
-func handshake(t *testing.T, addr string, c *cryptotls.Config) (cryptotls.ConnectionState, error) {
+func handshake(t *testing.T, addr string, c *tls.Config) (tls.ConnectionState, error) {
 	t.Helper()
 	d := &net.Dialer{Timeout: 5 * time.Second}
-	conn, err := cryptotls.DialWithDialer(d, "tcp", addr, c)
+	conn, err := tls.DialWithDialer(d, "tcp", addr, c)
 	if err != nil {
-		return cryptotls.ConnectionState{}, err
+		return tls.ConnectionState{}, err
 	}
 	defer conn.Close()
 	return conn.ConnectionState(), nil
@@ -76,14 +76,14 @@ func TestSelfSigned(t *testing.T) {
 	}
 	addr := serve(t, p)
 
-	st, err := handshake(t, addr, &cryptotls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	st, err := handshake(t, addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.NegotiatedProtocol != "h2" {
 		t.Errorf("ALPN = %q, want h2", st.NegotiatedProtocol)
 	}
-	if st.Version < cryptotls.VersionTLS12 {
+	if st.Version < tls.VersionTLS12 {
 		t.Errorf("version = %x, want TLS 1.2 or later", st.Version)
 	}
 	leaf := st.PeerCertificates[0]
@@ -112,7 +112,7 @@ func TestSelfSigned(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A client that trusts the certificate verifies the name in full.
-			_, err := handshake(t, addr, &cryptotls.Config{RootCAs: roots, ServerName: tc.name})
+			_, err := handshake(t, addr, &tls.Config{RootCAs: roots, ServerName: tc.name})
 			if tc.ok && err != nil {
 				t.Errorf("handshake for %s: %v", tc.name, err)
 			}
@@ -123,7 +123,7 @@ func TestSelfSigned(t *testing.T) {
 	}
 
 	t.Run("TLS 1.1 refused", func(t *testing.T) {
-		_, err := handshake(t, addr, &cryptotls.Config{InsecureSkipVerify: true, MaxVersion: cryptotls.VersionTLS11})
+		_, err := handshake(t, addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
 		if err == nil {
 			t.Error("TLS 1.1 handshake succeeded")
 		}
@@ -190,7 +190,7 @@ func TestFilesSNI(t *testing.T) {
 		{"b.example.com.", "second"},     // trailing dot
 	} {
 		t.Run(tc.sni, func(t *testing.T) {
-			st, err := handshake(t, addr, &cryptotls.Config{InsecureSkipVerify: true, ServerName: tc.sni})
+			st, err := handshake(t, addr, &tls.Config{InsecureSkipVerify: true, ServerName: tc.sni})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -292,7 +292,7 @@ func TestACME(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := p.Config()
-	if !slices.Equal(c.NextProtos[:2], []string{"h2", "http/1.1"}) || c.MinVersion != cryptotls.VersionTLS12 || c.GetCertificate == nil {
+	if !slices.Equal(c.NextProtos[:2], []string{"h2", "http/1.1"}) || c.MinVersion != tls.VersionTLS12 || c.GetCertificate == nil {
 		t.Errorf("Config() = NextProtos %q MinVersion %x, want h2, http/1.1 first and TLS 1.2", c.NextProtos, c.MinVersion)
 	}
 

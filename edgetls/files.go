@@ -1,7 +1,7 @@
-package tls
+package edgetls
 
 import (
-	cryptotls "crypto/tls"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"os"
@@ -12,8 +12,8 @@ import (
 
 // sniSet is the certificates of files mode, indexed by the names they cover.
 type sniSet struct {
-	byName map[string]*cryptotls.Certificate // lower-case DNS SANs, wildcards as "*.example.com"
-	first  *cryptotls.Certificate            // served when no name matches
+	byName map[string]*tls.Certificate // lower-case DNS SANs, wildcards as "*.example.com"
+	first  *tls.Certificate            // served when no name matches
 }
 
 // loadFiles reads every certificate pair; errors name the entry and field.
@@ -21,7 +21,7 @@ func loadFiles(files []config.CertificateFiles) (*sniSet, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("tls: certificates: mode %s needs at least one certFile/keyFile pair", config.TLSFiles)
 	}
-	s := &sniSet{byName: make(map[string]*cryptotls.Certificate)}
+	s := &sniSet{byName: make(map[string]*tls.Certificate)}
 	for i, f := range files {
 		cert, err := loadPair(i, f)
 		if err != nil {
@@ -42,7 +42,7 @@ func loadFiles(files []config.CertificateFiles) (*sniSet, error) {
 
 // loadPair reads the i'th PEM chain and key; its errors name the entry and
 // the field at fault.
-func loadPair(i int, f config.CertificateFiles) (*cryptotls.Certificate, error) {
+func loadPair(i int, f config.CertificateFiles) (*tls.Certificate, error) {
 	if f.CertFile == "" {
 		return nil, fmt.Errorf("tls: certificates[%d].certFile: required", i)
 	}
@@ -57,7 +57,7 @@ func loadPair(i int, f config.CertificateFiles) (*cryptotls.Certificate, error) 
 	if err != nil {
 		return nil, fmt.Errorf("tls: certificates[%d].keyFile: %w", i, err)
 	}
-	cert, err := cryptotls.X509KeyPair(certPEM, keyPEM)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("tls: certificates[%d]: %s with %s: %w", i, f.CertFile, f.KeyFile, err)
 	}
@@ -71,7 +71,7 @@ func loadPair(i int, f config.CertificateFiles) (*cryptotls.Certificate, error) 
 
 // get chooses by SNI: the certificate naming the server name exactly, else
 // one whose wildcard covers its leftmost label, else the first certificate.
-func (s *sniSet) get(hello *cryptotls.ClientHelloInfo) (*cryptotls.Certificate, error) {
+func (s *sniSet) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.TrimSuffix(strings.ToLower(hello.ServerName), ".")
 	if name != "" {
 		if c, ok := s.byName[name]; ok {
