@@ -302,7 +302,7 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			e.store.TuneGC(tctx, gcBase)
+			tuneGC(tctx, func() int64 { _, b := e.store.Stats(); return b }, gcBase)
 		}()
 		e.untune = func() { cancel(); <-done }
 	}

@@ -1,4 +1,4 @@
-package cache
+package main
 
 import (
 	"context"
@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-// GCInterval is how often TuneGC revises the collector's target.
-const GCInterval = 100 * time.Millisecond
+// This file is process policy: the collector's target follows what the
+// cache holds. It lives with the command, not the cache, because GOGC
+// belongs to the whole process.
 
-// minGCPercent is the lowest GOGC TuneGC sets: below it the collector
+// gcInterval is how often tuneGC revises the collector's target.
+const gcInterval = 100 * time.Millisecond
+
+// minGCPercent is the lowest GOGC tuneGC sets: below it the collector
 // would run too often for the memory it saves. maxGCPercent is the highest,
 // when the GOGC environment variable does not set one.
 const (
@@ -23,18 +27,18 @@ const (
 // liveHeapMetric is the runtime metric for the heap the last GC found live.
 const liveHeapMetric = "/gc/heap/live:bytes"
 
-// TuneGC keeps the heap's growth between collections proportional to what
-// the store holds rather than to the whole live heap, until ctx ends; serve
-// runs it as a goroutine.
+// tuneGC keeps the heap's growth between collections proportional to what
+// the cache holds (cached: its accounted bytes, cache.Store.Stats) rather
+// than to the whole live heap, until ctx ends; serve runs it as a goroutine
+// (--gc-tuning).
 //
 // A cache's live heap is mostly cached bodies, which stay live until they
 // are evicted, so with GOGC=100 alone the heap grows to about twice what
-// the store holds before each collection. Every GCInterval TuneGC sets
+// the store holds before each collection. Every gcInterval tuneGC sets
 //
 //	GOGC = (base + bytes/8) × 100 / live
 //
-// clamped to [10, ceiling], where bytes is the store's accounted cost
-// (Stats), live the heap the last collection found live (runtime/metrics
+// clamped to [10, ceiling], where bytes is cached(), live the heap the last collection found live (runtime/metrics
 // /gc/heap/live:bytes), base the garbage the rest of the process may make
 // between collections, and ceiling the GOGC environment variable's value
 // when it is set, else 1000. The heap then grows by about base + bytes/8
@@ -48,18 +52,18 @@ const liveHeapMetric = "/gc/heap/live:bytes"
 // alone, and so is GOMEMLIMIT. The original percentage is restored when
 // ctx ends.
 //
-// GOGC belongs to the whole process (debug.SetGCPercent), so run one TuneGC
-// per process. If anything else changes it while TuneGC runs, TuneGC
+// GOGC belongs to the whole process (debug.SetGCPercent), so run one tuneGC
+// per process. If anything else changes it while tuneGC runs, it
 // leaves that setting in place and returns without restoring the original.
-func (s *Store) TuneGC(ctx context.Context, base int64) {
-	t := time.NewTicker(GCInterval)
+func tuneGC(ctx context.Context, cached func() int64, base int64) {
+	t := time.NewTicker(gcInterval)
 	defer t.Stop()
-	s.tuneGC(ctx, base, t.C)
+	runGCTuner(ctx, cached, base, t.C)
 }
 
-// tuneGC is TuneGC revising the percentage at every tick.
-func (s *Store) tuneGC(ctx context.Context, base int64, tick <-chan time.Time) {
-	g := newGCTuner(s, base)
+// runGCTuner is tuneGC revising the percentage at every tick.
+func runGCTuner(ctx context.Context, cached func() int64, base int64, tick <-chan time.Time) {
+	g := newGCTuner(cached, base)
 	if g.user < 0 {
 		return // GOGC=off: the user manages collection
 	}
@@ -73,24 +77,24 @@ func (s *Store) tuneGC(ctx context.Context, base int64, tick <-chan time.Time) {
 	}
 }
 
-// gcTuner is one run of TuneGC.
+// gcTuner is one run of tuneGC.
 type gcTuner struct {
-	store *Store
-	base  int64
-	user  int // the percentage in force when the run started
-	ceil  int // the highest percentage it sets
-	set   int // the percentage the run last set (user until it sets one)
-	live  []metrics.Sample
-	owned bool // the percentage in force is still the one the run set
+	cached func() int64
+	base   int64
+	user   int // the percentage in force when the run started
+	ceil   int // the highest percentage it sets
+	set    int // the percentage the run last set (user until it sets one)
+	live   []metrics.Sample
+	owned  bool // the percentage in force is still the one the run set
 }
 
-func newGCTuner(s *Store, base int64) *gcTuner {
+func newGCTuner(cached func() int64, base int64) *gcTuner {
 	user := gcPercent()
 	ceil := maxGCPercent
 	if os.Getenv("GOGC") != "" {
 		ceil = user // the user chose it: only ever lower
 	}
-	return &gcTuner{store: s, base: base, user: user, ceil: ceil, set: user, owned: true,
+	return &gcTuner{cached: cached, base: base, user: user, ceil: ceil, set: user, owned: true,
 		live: []metrics.Sample{{Name: liveHeapMetric}}}
 }
 
@@ -107,7 +111,7 @@ func gcPercent() int {
 
 // target is the percentage for the store's bytes and the live heap now.
 func (g *gcTuner) target() int {
-	_, bytes := g.store.Stats()
+	bytes := g.cached()
 	metrics.Read(g.live)
 	var live uint64
 	if g.live[0].Value.Kind() == metrics.KindUint64 {

@@ -1,4 +1,4 @@
-package cache
+package main
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgefront/edgefront/cache"
 )
 
 // GOGC is the process's: these tests set it and put back the value they
@@ -21,15 +23,32 @@ func withGCPercent(t *testing.T, p int) {
 }
 
 // fill stores n entries with bodies of size bytes.
-func fill(t *testing.T, s *Store, from, n, size int) {
+func fill(t *testing.T, s *cache.Store, from, n, size int) {
 	t.Helper()
-	now := s.now()
+	now := time.Now()
 	for i := from; i < from+n; i++ {
-		s.Set("k"+strconv.Itoa(i), entry("/m"+strconv.Itoa(i), size, now, time.Hour))
+		s.Set("k"+strconv.Itoa(i), &cache.Entry{Status: 200, Body: make([]byte, size), Distribution: "E1",
+			Path: "/m" + strconv.Itoa(i), Stored: now, TTL: time.Hour})
 	}
 	if _, b := s.Stats(); b <= 0 {
 		t.Fatalf("store holds %d bytes after %d Sets", b, n)
 	}
+}
+
+// newStore is a cache.Store of maxBytes, closed with the test.
+func newStore(t *testing.T, maxBytes int64) *cache.Store {
+	t.Helper()
+	s, err := cache.New(cache.Options{MaxBytes: maxBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// storedBytes is what tuneGC reads of a store.
+func storedBytes(s *cache.Store) func() int64 {
+	return func() int64 { _, b := s.Stats(); return b }
 }
 
 // TestGCPercentFor: the heap may grow by base + bytes/8 before the next
@@ -78,7 +97,7 @@ func TestTuneGCRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withGCPercent(t, tc.user)
-			s := newStore(t, 1<<30, nil)
+			s := newStore(t, 1<<30)
 			fill(t, s, 0, 512, 64<<10) // 32 MiB held
 			runtime.GC()
 			ctx, cancel := context.WithCancel(t.Context())
@@ -87,7 +106,7 @@ func TestTuneGCRun(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				s.tuneGC(ctx, 0, tick)
+				runGCTuner(ctx, storedBytes(s), 0, tick)
 			}()
 			if tc.user > 0 {
 				tick <- time.Time{} // the first revision is done
@@ -123,7 +142,7 @@ func TestTuneGCKeepsHeapNearLive(t *testing.T) {
 	withGCPercent(t, 100)
 	goal := func(tune bool) (goal, live uint64) {
 		runtime.GC()
-		s := newStore(t, 1<<30, nil)
+		s := newStore(t, 1<<30)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		tick := make(chan time.Time)
@@ -131,7 +150,7 @@ func TestTuneGCKeepsHeapNearLive(t *testing.T) {
 		if tune {
 			go func() {
 				defer close(done)
-				s.tuneGC(ctx, 8<<20, tick)
+				runGCTuner(ctx, storedBytes(s), 8<<20, tick)
 			}()
 		}
 		for i := range 64 { // 64 × 1 MiB of 16 KiB entries
@@ -164,4 +183,13 @@ func TestTuneGCKeepsHeapNearLive(t *testing.T) {
 		t.Errorf("heap goal %d B with the tuner (live %d B), %d B without (live %d B): want under 1.5 × live with it, over without",
 			with, liveWith, without, liveWithout)
 	}
+}
+
+// liveHeap is the heap live after two full collections.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
