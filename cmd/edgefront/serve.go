@@ -217,8 +217,10 @@ type edge struct {
 	access  *accesslog.Logger
 	geo     *geo.Resolver
 	certs   *edgetls.Provider
-	stop3   func() error // stops the HTTP/3 listener
-	untune  func()       // stops the GC tuning and waits for it
+	stop3   func() error   // stops the HTTP/3 listener
+	cfg     *config.Config // the configuration build loaded
+	admin   http.Handler   // the admin listener's handler
+	cleanup []func()       // what close undoes, in the order it was built
 	proxy   *proxy.Server
 	servers []server
 	addrs   map[string]string // listener name → bound address
@@ -276,27 +278,45 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	return &c, nil
 }
 
+// startEdge builds an edge for the flags and starts its listeners; on any
+// error what was built is closed again.
 func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, error) {
 	e := &edge{flags: f, log: log, addrs: map[string]string{}, failed: make(chan error, 3)}
-	cfg, err := e.loadConfig(ctx)
-	if err != nil {
+	if err := e.build(ctx); err != nil {
 		e.close()
 		return nil, err
+	}
+	if err := e.listen(); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// build makes everything but the listeners — configuration, cache, proxy,
+// certificates, the admin handler — pushing each part's cleanup on the
+// edge's stack as it goes.
+func (e *edge) build(ctx context.Context) error {
+	f, log := e.flags, e.log
+	cfg, err := e.loadConfig(ctx)
+	if e.demo != nil {
+		e.onClose(func() { _ = e.demo.Close() })
+	}
+	if err != nil {
+		return err
 	}
 	creds, err := parseCredentials(f.controlCredentials)
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 	if err := checkAdminExposure(cfg.Listen.Admin, adminSource(f), creds, f.adminInsecure, log); err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 	e.store, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size})
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
+	e.onClose(e.store.Close)
 	if f.gcTuning {
 		tctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -304,19 +324,21 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			defer close(done)
 			tuneGC(tctx, func() int64 { _, b := e.store.Stats(); return b }, gcBase)
 		}()
-		e.untune = func() { cancel(); <-done }
+		e.onClose(func() { cancel(); <-done }) // puts back the GOGC it started from
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, e.store)
 	if e.access, err = openAccessLog(f, os.Stdout); err != nil {
-		e.close()
-		return nil, err
+		return err
+	}
+	if e.access != nil {
+		e.onClose(func() { _ = e.access.Close() })
 	}
 	if e.geo, err = geo.New(geo.Options{Database: f.geoDatabase, TrustHeader: f.geoTrustHeader, Country: f.geoCountry}); err != nil {
-		e.close()
-		return nil, fmt.Errorf("--geo-database: %w", err)
+		return fmt.Errorf("--geo-database: %w", err)
 	}
+	e.onClose(func() { _ = e.geo.Close() })
 	if err := e.geo.Check(cfg.Distributions); err != nil {
 		log.Warn("geo restriction cannot locate viewers; restricted distributions serve everyone, as CloudFront does for unknown locations", "err", err)
 	}
@@ -329,12 +351,11 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo})
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
+	e.onClose(e.proxy.Close)
 	if err := e.proxy.Load(cfg); err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 
 	var names []string
@@ -344,8 +365,7 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 	}
 	certs, err := edgetls.New(cfg.TLS, names, edgetls.WithDistributions(tlsSites(cfg)...))
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 	e.certs = certs
 	admin := http.NewServeMux()
@@ -364,7 +384,14 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	e.cfg, e.admin = cfg, admin
+	return nil
+}
 
+// listen opens the listeners of the configuration build loaded and serves
+// on them; each server is closed by the edge's cleanup stack.
+func (e *edge) listen() error {
+	f, log, cfg, certs := e.flags, e.log, e.cfg, e.certs
 	var viewer http.Handler = e.proxy
 	listeners := []struct {
 		name, addr string
@@ -375,7 +402,7 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		{"https", cfg.Listen.HTTPS, &viewer, true},
 		{"admin", cfg.Listen.Admin, nil, false},
 	}
-	plainHTTP, adminHandler := certs.HTTPHandler(e.proxy), http.Handler(admin)
+	plainHTTP, adminHandler := certs.HTTPHandler(e.proxy), e.admin
 	listeners[0].handler, listeners[2].handler = &plainHTTP, &adminHandler
 	for _, l := range listeners {
 		if l.addr == "" {
@@ -383,8 +410,7 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 		}
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			e.close()
-			return nil, fmt.Errorf("%s listener: %w", l.name, err)
+			return fmt.Errorf("%s listener: %w", l.name, err)
 		}
 		e.addrs[l.name] = ln.Addr().String()
 		if l.tls && f.http3 {
@@ -395,6 +421,12 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 				log.Warn("HTTP/3 is off", "err", err)
 			} else {
 				e.stop3 = stop
+				e.onClose(func() {
+					if e.stop3 != nil { // not already stopped by shutdown
+						_ = e.stop3()
+						e.stop3 = nil
+					}
+				})
 				e.addrs["http3"] = ln.Addr().String()
 				_, port, _ := net.SplitHostPort(ln.Addr().String())
 				viewer = altSvc(e.proxy, port, certs.HTTP3)
@@ -426,8 +458,10 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			fast = &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
 				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog}
 			e.servers = append(e.servers, fast)
+			e.onClose(func() { _ = fast.Close() })
 		} else {
 			e.servers = append(e.servers, srv)
+			e.onClose(func() { _ = srv.Close() })
 		}
 		go func(name string, useTLS bool) {
 			var err error
@@ -444,7 +478,7 @@ func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, erro
 			}
 		}(l.name, l.tls)
 	}
-	return e, nil
+	return nil
 }
 
 // openAccessLog opens the access log the flags ask for (nil for none).
@@ -563,31 +597,17 @@ func (e *edge) shutdown(grace time.Duration) error {
 	return errors.Join(errs...)
 }
 
+// onClose pushes f on the edge's cleanup stack.
+func (e *edge) onClose(f func()) { e.cleanup = append(e.cleanup, f) }
+
+// close runs the cleanup stack, the last part built first: servers, then
+// the proxy, logs, GC tuning, the store and the demo. It may be called
+// again; each cleanup runs once.
 func (e *edge) close() {
-	for _, s := range e.servers {
-		_ = s.Close()
-	}
-	if e.stop3 != nil {
-		_ = e.stop3()
-	}
-	if e.geo != nil {
-		_ = e.geo.Close()
-	}
-	if e.proxy != nil {
-		e.proxy.Close()
-	}
-	if e.access != nil {
-		_ = e.access.Close()
-	}
-	if e.untune != nil {
-		e.untune() // puts back the GOGC it started from
-		e.untune = nil
-	}
-	if e.store != nil {
-		e.store.Close()
-	}
-	if e.demo != nil {
-		_ = e.demo.Close()
+	for len(e.cleanup) > 0 {
+		f := e.cleanup[len(e.cleanup)-1]
+		e.cleanup = e.cleanup[:len(e.cleanup)-1]
+		f()
 	}
 }
 
