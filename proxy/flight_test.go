@@ -143,7 +143,7 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFlight("k", func() {})
-			if _, err := f.fill(c.r(), 1<<20); err != nil {
+			if _, err := f.fill(context.Background(), c.r(), 1<<20, -1); err != nil {
 				t.Fatal(err)
 			}
 			body, done, _ := f.snapshot()
@@ -160,11 +160,12 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 			if !closed(pending, 0) {
 				t.Fatal("finish did not wake the readers")
 			}
-			chunk, done, err := f.next(context.Background(), 0, nil)
+			rd := f.reader()
+			chunk, done, err := rd.next(context.Background(), nil)
 			if string(chunk) != c.body || done || err != nil {
 				t.Fatalf("next: %q %v %v", chunk, done, err)
 			}
-			if _, done, _ := f.next(context.Background(), len(chunk), nil); !done {
+			if _, done, _ := rd.next(context.Background(), nil); !done {
 				t.Fatal("not done after the whole body")
 			}
 		})
