@@ -32,15 +32,18 @@ const (
 	// receive buffers, which Linux grows up to a few MiB, and the HTTP
 	// clients' and servers' own buffers).
 	socketSlack = 20 << 20
-	// windowSettings stores objects of up to 16 KiB: the test object is
-	// too large to store and is streamed.
-	windowSettings = "cache: {size: 16MiB, maxObjectSize: 16KiB}\n" + oneOrigin
+	// windowLimit is the largest object the test proxy stores: the test
+	// object is 16 times as large, too large to store, and is streamed.
+	windowLimit = windowTotal / 16
+	// windowSettings stores objects of up to windowLimit bytes.
+	windowSettings = "cache: {size: 32MiB, maxObjectSize: 4MiB}\n" + oneOrigin
 )
 
 // aheadBound is how many bytes the origin (or a fast viewer) may get ahead
 // of a viewer that reads nothing: the flight's window, the part of the
-// body read before it was known to be too large, and the sockets.
-const aheadBound = proxy.FlightWindow + 16<<10 + socketSlack
+// body read before it was known to be too large (at most windowLimit), and
+// the sockets.
+const aheadBound = proxy.FlightWindow + windowLimit + socketSlack
 
 // pattern is the byte at position p of the test object: never the same
 // sequence twice within a window, so bytes served out of place show.
@@ -357,7 +360,7 @@ func TestFlightWindowLateJoiner(t *testing.T) {
 	o := newStreamOrigin(t, false, false)
 	e, _ := newWindowEdge(t, o)
 	first := openViewer(t, e, "/huge.bin")
-	if err := first.readN(4 * proxy.FlightWindow); err != nil {
+	if err := first.readN(windowLimit + 4*proxy.FlightWindow); err != nil {
 		t.Fatal(err)
 	}
 	late := openViewer(t, e, "/huge.bin")
