@@ -594,8 +594,9 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	}
 	if f.status >= 400 && x.ds.dist.ErrorResponses[f.status] != nil {
 		// The error is replaced by a page; keep reading until its (small)
-		// body is in, so leaving does not abandon the fetch that caches it.
-		if _, done, _ := f.waitAll(x.r.Context()); done && s.customError(x, f.status) {
+		// body is in (or is known to be too large to cache), so leaving
+		// does not abandon the fetch that caches it.
+		if _, done, err := f.waitAll(x.r.Context()); (done || errors.Is(err, errStreamed)) && s.customError(x, f.status) {
 			return
 		}
 	}
