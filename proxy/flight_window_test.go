@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -405,5 +406,32 @@ func TestFlightWindowAllViewersLeave(t *testing.T) {
 	}
 	if o.hits.Load() != 1 {
 		t.Errorf("origin requests %d, want 1", o.hits.Load())
+	}
+}
+
+// TestFlightWindowCustomErrorPage: an origin error whose body is too large
+// to cache is still replaced by the distribution's custom error page
+// (CustomErrorResponses with a ResponsePagePath), although the flight does
+// not hold that body whole.
+func TestFlightWindowCustomErrorPage(t *testing.T) {
+	chunk := strings.Repeat("e", 32<<10)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/errors/500.html" {
+			w.Header().Set("Cache-Control", "max-age=300")
+			io.WriteString(w, "custom page")
+			return
+		}
+		w.WriteHeader(500)
+		for range 32 { // 1 MiB, chunked
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	})
+	e := newEdge(t, "cache: {size: 16MiB, maxObjectSize: 16KiB}\n"+policyDist("", "CachingOptimized", ""), map[string]string{"web": o.URL})
+	r := e.do("GET", "/e")
+	if r.status != 200 || r.body != "custom page" || r.xcache() != "Error from cloudfront" {
+		t.Errorf("%d %q (%d bytes) %q, want 200 %q", r.status, r.body[:min(len(r.body), 20)], len(r.body), r.xcache(), "custom page")
 	}
 }
