@@ -64,7 +64,10 @@ type flight struct {
 	// byte).
 	refs    int
 	readers []*reader
-	cancel  context.CancelFunc
+	// spare are readers allocated in a block, for viewers that begin to
+	// read: one allocation for many viewers of a miss storm.
+	spare  []reader
+	cancel context.CancelFunc
 
 	// streaming is set when the body will not be stored: from then on the
 	// bytes from prefix on go round ring, and end is the position after the
@@ -339,7 +342,17 @@ func (f *flight) snapshot() (body []byte, done bool, err error) {
 func (f *flight) reader() *reader {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := &reader{f: f, i: len(f.readers)}
+	if len(f.spare) == 0 {
+		// The viewers still to begin are most likely the next readers.
+		n := min(max(f.refs-len(f.readers), 1), 64)
+		f.spare = make([]reader, n)
+		if f.readers == nil {
+			f.readers = make([]*reader, 0, n)
+		}
+	}
+	r := &f.spare[0]
+	f.spare = f.spare[1:]
+	r.f, r.i = f, len(f.readers)
 	f.readers = append(f.readers, r)
 	return r
 }
