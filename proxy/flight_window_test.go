@@ -435,3 +435,19 @@ func TestFlightWindowCustomErrorPage(t *testing.T) {
 		t.Errorf("%d %q (%d bytes) %q, want 200 %q", r.status, r.body[:min(len(r.body), 20)], len(r.body), r.xcache(), "custom page")
 	}
 }
+
+// TestFlightWindowRange: a Range request for an object too large to cache,
+// which the flight does not hold whole, is answered by the origin: 206 with
+// the range asked for.
+func TestFlightWindowRange(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 4<<10) // 64 KiB
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		http.ServeContent(w, r, "large.bin", time.Time{}, strings.NewReader(body))
+	})
+	e := newEdge(t, "cache: {size: 16MiB, maxObjectSize: 16KiB}\n"+oneOrigin, map[string]string{"web": o.URL})
+	r := e.do("GET", "/large.bin", "Range", "bytes=16-25")
+	if r.status != 206 || r.body != "0123456789" || r.header.Get("Content-Range") != "bytes 16-25/65536" {
+		t.Errorf("%d %q %q, want 206 %q %q", r.status, r.body, r.header.Get("Content-Range"), "0123456789", "bytes 16-25/65536")
+	}
+}
