@@ -30,11 +30,17 @@ import (
 // body that outgrew the limit, the part read before it did, until every
 // viewer has read past it), and the origin is read no faster than that
 // viewer reads. A viewer that joins once the flight no longer holds the
-// body's first byte starts a flight of its own.
+// body's first byte starts a flight of its own. So a flight holds at most
+// maxObjectSize + flightWindow bytes of body, whatever the origin sends and
+// however slowly its viewers read.
 //
-// Locking: the fields above mu are set by the fetcher before ready is
-// closed and only read after it; the fields below mu are guarded by it,
-// except where noted.
+// Locking: key and cancel never change; the fields above mu are set by the
+// fetcher before ready is closed and only read after it; the fields below
+// mu are guarded by it. The bytes of body and ring are the exception: they
+// are written and read outside mu, the fetcher writing only past end (or
+// past len(body)) and within the room it was given, readers reading only
+// bytes published under mu that the fetcher may not reuse while a reader's
+// position is before them.
 type flight struct {
 	key string
 
@@ -147,7 +153,8 @@ func newFlight(key string, cancel context.CancelFunc) *flight {
 // it outgrows limit, and is not stored. ctx is the fetch's.
 func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (tooLarge bool, err error) {
 	if length > limit {
-		return true, f.stream(ctx, r)
+		_, err := f.stream(ctx, r)
+		return true, err
 	}
 	b := f.body // only this goroutine writes f.body
 	for {
@@ -155,7 +162,7 @@ func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (to
 			if int64(cap(b)) >= limit {
 				// As much as may be stored, and there may be more: stream
 				// from here on. A body of exactly limit bytes is stored.
-				n, err := f.streamCounting(ctx, r)
+				n, err := f.stream(ctx, r)
 				return n > 0, err
 			}
 			n := min(max(2*cap(b), 32<<10), int(limit))
@@ -191,14 +198,8 @@ func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (to
 // stream reads the rest of the origin body through the ring, never more
 // than flightWindow bytes ahead of the slowest reader: when the ring is
 // full it waits for that reader. It ends with errNoViewers when nobody
-// reads any more, or with ctx's error.
-func (f *flight) stream(ctx context.Context, r io.Reader) error {
-	_, err := f.streamCounting(ctx, r)
-	return err
-}
-
-// streamCounting is stream; n is how many bytes it read.
-func (f *flight) streamCounting(ctx context.Context, r io.Reader) (n int64, err error) {
+// reads any more, or with ctx's error; n is how many bytes it read.
+func (f *flight) stream(ctx context.Context, r io.Reader) (n int64, err error) {
 	ring := make([]byte, flightWindow)
 	f.mu.Lock()
 	f.streaming, f.ring, f.prefix, f.end = true, ring, len(f.body), len(f.body)
