@@ -28,10 +28,12 @@ import (
 //	four100     four viewers of four 100 MiB objects (with a length), cache 256 MiB
 //	collapsed16 sixteen viewers collapsed on one 300 MiB chunked object, cache
 //	            32 MiB; half of them read at once, the others after idle
+//	fast300     one viewer that reads a 300 MiB chunked object at once (its
+//	            time is the streaming throughput), cache 32 MiB
 func TestFlightMemory(t *testing.T) {
 	name := os.Getenv("EDGEFRONT_FLIGHT_RSS")
 	if name == "" {
-		t.Skip("set EDGEFRONT_FLIGHT_RSS to a scenario (chunked300, four100, collapsed16) to measure")
+		t.Skip("set EDGEFRONT_FLIGHT_RSS to a scenario (chunked300, four100, collapsed16, fast300) to measure")
 	}
 	const idle = 3 * time.Second
 	type get struct {
@@ -45,6 +47,9 @@ func TestFlightMemory(t *testing.T) {
 	case "chunked300":
 		cacheSize = "32MiB"
 		gets = []get{{fmt.Sprintf("/chunked/%d/o", 300<<20), 300 << 20, idle}}
+	case "fast300":
+		cacheSize = "32MiB"
+		gets = []get{{fmt.Sprintf("/chunked/%d/o", 300<<20), 300 << 20, 0}}
 	case "four100":
 		cacheSize = "256MiB"
 		for i := range 4 {
