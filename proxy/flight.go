@@ -30,9 +30,10 @@ import (
 // body that outgrew the limit, the part read before it did, until every
 // viewer has read past it), and the origin is read no faster than that
 // viewer reads. A viewer that joins once the flight no longer holds the
-// body's first byte starts a flight of its own. So a flight holds at most
-// maxObjectSize + flightWindow bytes of body, whatever the origin sends and
-// however slowly its viewers read.
+// body's first byte, or while a slower viewer holds it back, starts a
+// flight of its own. So a flight holds at most maxObjectSize + flightWindow
+// bytes of body, whatever the origin sends and however slowly its viewers
+// read.
 //
 // Locking: key and cancel never change; the fields above mu are set by the
 // fetcher before ready is closed and only read after it; the fields below
@@ -84,7 +85,8 @@ type flight struct {
 	end       int
 	// base is the lowest position the flight still holds: no reader is
 	// before it, and the fetcher reads into the ring only up to
-	// max(base, prefix)+len(ring). A viewer may join only while it is 0.
+	// max(base, prefix)+len(ring). A viewer may join only while it is 0
+	// and the fetcher is not waiting for room (space is nil).
 	base int
 	// space is closed, and set to nil, when the readers that were at
 	// spaceAt (spaceWait of them, when the fetcher found the ring full)
@@ -499,8 +501,9 @@ func newGroup() *group { return &group{flights: make(map[string]*flight)} }
 // join returns the flight for key, creating it (with a fetch context from
 // newCtx) when there is none, or when the one under way streams a body it
 // no longer holds from its first byte (a viewer that joined it could not be
-// served all of it); leader reports whether the caller created it and so
-// must start the fetch. wake is the channel the caller waits on for the
+// served all of it) or is held back by a viewer that does not read (one
+// that joined it would wait for that viewer, perhaps for ever); leader
+// reports whether the caller created it and so must start the fetch. wake is the channel the caller waits on for the
 // response: viewers are woken in the order they joined, wakeGroup at a
 // time (see relay). The caller counts as a viewer of the flight until it
 // leaves (leave, or leaveReader once it reads).
@@ -509,7 +512,7 @@ func (g *group) join(key string, newCtx func() (context.Context, context.CancelF
 	defer g.mu.Unlock()
 	if f, ok := g.flights[key]; ok {
 		f.mu.Lock()
-		if f.base == 0 {
+		if f.base == 0 && f.space == nil {
 			f.refs++
 			wake = f.wakeupLocked()
 			f.mu.Unlock()

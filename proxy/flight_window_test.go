@@ -139,7 +139,6 @@ func newStreamOrigin(t *testing.T, withLength, gated bool) *streamOrigin {
 // viewer is one viewer of the test object, on a connection of its own with
 // a small receive buffer.
 type viewer struct {
-	t    *testing.T
 	resp *http.Response
 	read int // bytes read so far
 }
@@ -148,6 +147,16 @@ type viewer struct {
 // reading none of the body.
 func openViewer(t *testing.T, e *edge, path string) *viewer {
 	t.Helper()
+	v, err := dialViewer(t, e, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// dialViewer is openViewer for a goroutine other than the test's: it
+// returns what went wrong.
+func dialViewer(t *testing.T, e *edge, path string) (*viewer, error) {
 	d := &net.Dialer{}
 	tr := &http.Transport{DisableCompression: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
@@ -159,13 +168,13 @@ func openViewer(t *testing.T, e *edge, path string) *viewer {
 	t.Cleanup(tr.CloseIdleConnections)
 	resp, err := (&http.Client{Transport: tr, Timeout: 60 * time.Second}).Get(e.http.URL + path)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		return nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		return nil, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 	}
-	return &viewer{t: t, resp: resp}
+	return &viewer{resp: resp}, nil
 }
 
 // readN reads n more bytes of the body (all of it when n < 0) and checks
@@ -257,11 +266,12 @@ func collapsedRequests(t *testing.T, reg *prometheus.Registry) float64 {
 func openCollapsed(t *testing.T, e *edge, reg *prometheus.Registry, o *streamOrigin, path string, n int) []*viewer {
 	t.Helper()
 	vs := make([]*viewer, n)
-	opened := make(chan int, n)
+	opened := make(chan error, n)
 	for i := range n {
 		go func() {
-			vs[i] = openViewer(t, e, path)
-			opened <- i
+			var err error
+			vs[i], err = dialViewer(t, e, path)
+			opened <- err
 		}()
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -273,7 +283,9 @@ func openCollapsed(t *testing.T, e *edge, reg *prometheus.Registry, o *streamOri
 	}
 	close(o.release)
 	for range n {
-		<-opened
+		if err := <-opened; err != nil {
+			t.Fatal(err)
+		}
 	}
 	return vs
 }
@@ -449,5 +461,42 @@ func TestFlightWindowRange(t *testing.T) {
 	r := e.do("GET", "/large.bin", "Range", "bytes=16-25")
 	if r.status != 206 || r.body != "0123456789" || r.header.Get("Content-Range") != "bytes 16-25/65536" {
 		t.Errorf("%d %q %q, want 206 %q %q", r.status, r.body, r.header.Get("Content-Range"), "0123456789", "bytes 16-25/65536")
+	}
+}
+
+// TestFlightWindowIdleViewerHoldsBackNoNewcomer: a viewer that reads
+// nothing holds back the flight it is on, but not the viewers that ask for
+// the object afterwards: they get all of it, correct, from a fetch of their
+// own (which they share), while the idle viewer still reads nothing.
+func TestFlightWindowIdleViewerHoldsBackNoNewcomer(t *testing.T) {
+	o := newStreamOrigin(t, false, false)
+	e, _ := newWindowEdge(t, o)
+	idle := openViewer(t, e, "/huge.bin")
+	settle(t, o.written.Load, aheadBound)
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			v, err := dialViewer(t, e, "/huge.bin")
+			if err == nil {
+				err = v.readAll()
+			}
+			done <- err
+		}()
+	}
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("newcomer: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a newcomer is held back by the idle viewer")
+		}
+	}
+	if n := o.hits.Load(); n < 2 || n > 3 {
+		t.Errorf("origin requests %d, want 2 or 3 (the idle viewer's, and the newcomers' own)", n)
+	}
+	if err := idle.readAll(); err != nil {
+		t.Fatalf("idle viewer: %v", err)
 	}
 }
