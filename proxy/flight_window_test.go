@@ -467,12 +467,16 @@ func TestFlightWindowRange(t *testing.T) {
 // TestFlightWindowIdleViewerHoldsBackNoNewcomer: a viewer that reads
 // nothing holds back the flight it is on, but not the viewers that ask for
 // the object afterwards: they get all of it, correct, from a fetch of their
-// own (which they share), while the idle viewer still reads nothing.
+// own (which they share), while the idle viewer still reads nothing. The
+// proxy stores objects of up to 16 MiB here, so the idle viewer is still at
+// the first byte (the sockets take less than the 16 MiB read before the
+// object was known to be too large): the flight holds that byte, and would
+// take newcomers on.
 func TestFlightWindowIdleViewerHoldsBackNoNewcomer(t *testing.T) {
 	o := newStreamOrigin(t, false, false)
-	e, _ := newWindowEdge(t, o)
+	e := newEdge(t, "cache: {size: 64MiB, maxObjectSize: 16MiB}\n"+oneOrigin, map[string]string{"web": o.URL})
 	idle := openViewer(t, e, "/huge.bin")
-	settle(t, o.written.Load, aheadBound)
+	settle(t, o.written.Load, proxy.FlightWindow+16<<20+socketSlack)
 	done := make(chan error, 2)
 	for range 2 {
 		go func() {
