@@ -503,10 +503,11 @@ func newGroup() *group { return &group{flights: make(map[string]*flight)} }
 // no longer holds from its first byte (a viewer that joined it could not be
 // served all of it) or is held back by a viewer that does not read (one
 // that joined it would wait for that viewer, perhaps for ever); leader
-// reports whether the caller created it and so must start the fetch. wake is the channel the caller waits on for the
-// response: viewers are woken in the order they joined, wakeGroup at a
-// time (see relay). The caller counts as a viewer of the flight until it
-// leaves (leave, or leaveReader once it reads).
+// reports whether the caller created it and so must start the fetch. wake
+// is the channel the caller waits on for the response: viewers are woken in
+// the order they joined, wakeGroup at a time (see relay). The caller counts
+// as a viewer of the flight until it leaves (leave, or leaveReader once it
+// reads).
 func (g *group) join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *flight, ctx context.Context, leader bool, wake <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
