@@ -290,10 +290,10 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	}
 	limit := s.maxObjectSize()
 	// An object too large to cache is still shared by the viewers that
-	// collapsed onto this fetch (one origin request, one buffer, nothing
-	// stored), up to shareFactor times the largest cacheable object; beyond
-	// that each viewer streams its own copy, so memory stays bounded.
-	if !d.Store || resp.ContentLength > shareFactor*limit {
+	// collapsed onto this fetch (one origin request, nothing stored), which
+	// it streams through a bounded window (flight.fill); with no viewer, it
+	// is not fetched at all.
+	if !d.Store || j.background && resp.ContentLength > limit {
 		f.status, f.header = resp.StatusCode, resp.Header
 		s.flights.forget(f)
 		f.mu.Lock()
@@ -329,7 +329,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		f.result = resultError
 	}
 	close(f.ready) // viewers have the headers: they go out now
-	if enc == "" && resp.ContentLength > 0 {
+	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
 		// collector assists), and the first bytes should not wait for it.
 		f.setBody(make([]byte, 0, resp.ContentLength))
@@ -339,7 +339,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if enc != "" {
 		_, err = f.fillCompressed(resp.Body, enc)
 	} else {
-		tooLarge, err = f.fill(resp.Body, limit)
+		tooLarge, err = f.fill(ctx, resp.Body, limit, resp.ContentLength)
 	}
 	resp.Body.Close()
 	if err != nil {
@@ -390,10 +390,6 @@ func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
 	}
 	return pairs, true
 }
-
-// shareFactor bounds the objects that collapsed viewers share while they
-// stream, as a multiple of the largest object the cache stores.
-const shareFactor = 16
 
 // storedMeanwhile answers a new flight f from the store when a fresh entry
 // for key, one this viewer may be served, arrived after the viewer's own
@@ -606,14 +602,16 @@ func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header 
 // serveFlight answers a viewer from a shared flight: headers at once, the
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
-	defer s.flights.leave(f)
+	rd := f.reader()
+	defer s.flights.leaveReader(rd)
 	if f.err != nil {
 		x.detailed = detailedResult(f.err)
 	}
 	if f.status >= 400 && x.ds.dist.ErrorResponses[f.status] != nil {
 		// The error is replaced by a page; keep reading until its (small)
-		// body is in, so leaving does not abandon the fetch that caches it.
-		if _, done, _ := f.waitAll(x.r.Context()); done && s.customError(x, f.status) {
+		// body is in (or is known to be too large to cache), so leaving
+		// does not abandon the fetch that caches it.
+		if _, done, err := f.waitAll(x.r.Context()); (done || errors.Is(err, errStreamed)) && s.customError(x, f.status) {
 			return
 		}
 	}
@@ -626,6 +624,12 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	if f.status == http.StatusOK && conditionalOrRange(x.r) {
 		// Ranges and conditionals are answered from the whole object.
 		body, done, err := f.waitAll(x.r.Context())
+		if errors.Is(err, errStreamed) {
+			// Too large to hold whole: the origin answers it.
+			s.flights.leaveReader(rd)
+			s.passThrough(x)
+			return
+		}
 		if !done || err != nil {
 			if err != nil && x.r.Context().Err() == nil {
 				panic(http.ErrAbortHandler)
@@ -663,15 +667,13 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		return
 	}
 	flusher, _ := x.w.(http.Flusher)
-	off := 0
 	for {
-		chunk, done, err := f.next(x.r.Context(), off, flusher)
+		chunk, done, err := rd.next(x.r.Context(), flusher)
 		if len(chunk) > 0 {
 			if _, werr := x.w.Write(chunk); werr != nil {
 				s.account(x, result, f.status)
 				return
 			}
-			off += len(chunk)
 		}
 		if done {
 			s.account(x, result, f.status)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"runtime"
@@ -15,10 +16,32 @@ import (
 //
 // x/sync/singleflight returns only when the whole call is done; a flight
 // instead releases its waiters the moment the origin's status and headers are
-// known, then lets every one of them read the body as it arrives. The body
+// known, then lets every one of them read the body as it arrives.
+//
+// A body the cache may store (no longer than the largest cacheable object)
 // goes into one growing buffer: readers copy out of it, the fetcher appends
-// to it, and nobody sees the end of it before the entry is in the cache, so a
-// request that follows a completed one is always a hit.
+// to it at the origin's speed, and nobody sees the end of it before the
+// entry is in the cache, so a request that follows a completed one is always
+// a hit. Such a flight holds at most maxObjectSize bytes.
+//
+// A body that will not be stored (its Content-Length says it is too large,
+// or it grows past the limit) is streamed: the flight holds at most
+// flightWindow bytes beyond what its slowest viewer has read (plus, for a
+// body that outgrew the limit, the part read before it did, until every
+// viewer has read past it), and the origin is read no faster than that
+// viewer reads. A viewer that joins once the flight no longer holds the
+// body's first byte, or while a slower viewer holds it back, starts a
+// flight of its own. So a flight holds at most maxObjectSize + flightWindow
+// bytes of body, whatever the origin sends and however slowly its viewers
+// read.
+//
+// Locking: key and cancel never change; the fields above mu are set by the
+// fetcher before ready is closed and only read after it; the fields below
+// mu are guarded by it. The bytes of body and ring are the exception: they
+// are written and read outside mu, the fetcher writing only past end (or
+// past len(body)) and within the room it was given, readers reading only
+// bytes published under mu that the fetcher may not reuse while a reader's
+// position is before them.
 type flight struct {
 	key string
 
@@ -35,13 +58,42 @@ type flight struct {
 	// whose request differs is not served it.
 	vary []string
 
-	mu      sync.Mutex
-	body    []byte        // grows; bytes once written never change
+	mu sync.Mutex
+	// body is the body received so far (grows; bytes once written never
+	// change). Once the flight streams, it is the part read before (the
+	// prefix, [0, prefix)), dropped when every viewer has read past it.
+	body    []byte
 	more    chan struct{} // closed and replaced on every append
 	done    bool          // body complete (or failed: bodyErr)
 	bodyErr error
-	refs    int // viewers still reading
-	cancel  context.CancelFunc
+	// refs counts the viewers of the flight: those that read it (readers)
+	// and those that joined and have not begun to (who hold its first
+	// byte).
+	refs    int
+	readers []*reader
+	// spare are readers allocated in a block, for viewers that begin to
+	// read: one allocation for many viewers of a miss storm.
+	spare  []reader
+	cancel context.CancelFunc
+
+	// streaming is set when the body will not be stored: from then on the
+	// bytes from prefix on go round ring, and end is the position after the
+	// last byte received.
+	streaming bool
+	prefix    int
+	ring      []byte // flightWindow bytes; position p is ring[(p-prefix)%len(ring)]
+	end       int
+	// base is the lowest position the flight still holds: no reader is
+	// before it, and the fetcher reads into the ring only up to
+	// max(base, prefix)+len(ring). A viewer may join only while it is 0
+	// and the fetcher is not waiting for room (space is nil).
+	base int
+	// space is closed, and set to nil, when the readers that were at
+	// spaceAt (spaceWait of them, when the fetcher found the ring full)
+	// have all moved on or left: the fetcher then looks for room again.
+	space     chan struct{}
+	spaceAt   int
+	spaceWait int
 
 	// direct is the origin response handed to the leader alone when the
 	// response is not shared: it streams straight through, unbuffered.
@@ -55,6 +107,30 @@ type flight struct {
 	// relay closes group after group, in arrival order, once ready is.
 	joined int
 	queue  []chan struct{}
+}
+
+// flightWindow is how many bytes of a body that is not stored a flight reads
+// ahead of its slowest viewer: beyond it, the origin is not read until that
+// viewer has read on (or left). With the bytes held in the sockets on
+// either side, it bounds the memory of a flight that streams, whatever the
+// origin's size and speed and however slowly its viewers read.
+const flightWindow = 1 << 20
+
+// errNoViewers ends a streaming fetch that no viewer reads any more.
+var errNoViewers = errors.New("no viewer reads the body any more")
+
+// errStreamed is waitAll's answer for a body that is not held whole.
+var errStreamed = errors.New("the body is streamed, not held whole")
+
+// A reader is one viewer's place in a flight's body.
+type reader struct {
+	f *flight
+	// off is the position of the first byte the viewer may still use;
+	// pending is the length of the chunk it was last given, which it uses
+	// until its next call to next (f.mu).
+	off, pending int
+	i            int  // index in f.readers (f.mu)
+	left         bool // (f.mu)
 }
 
 // wakeGroup is how many viewers of a flight are woken at once: one channel
@@ -73,13 +149,25 @@ func newFlight(key string, cancel context.CancelFunc) *flight {
 // read. Only the fetching goroutine changes f.body; it reads straight into
 // the slice's spare capacity, which no reader looks at (readers only see
 // body[:len] as published under the lock), so each byte is copied once from
-// the socket and never again. tooLarge reports that the body outgrew limit:
-// viewers still get all of it, but it is not stored.
-func (f *flight) fill(r io.Reader, limit int64) (tooLarge bool, err error) {
+// the socket and never again. length is the body's length (-1: unknown).
+// tooLarge reports that the body is longer than limit: it is then streamed
+// (see stream) from the start when length says so, else from the moment
+// it outgrows limit, and is not stored. ctx is the fetch's.
+func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (tooLarge bool, err error) {
+	if length > limit {
+		_, err := f.stream(ctx, r)
+		return true, err
+	}
 	b := f.body // only this goroutine writes f.body
 	for {
 		if len(b) == cap(b) {
-			n := max(2*cap(b), 32<<10)
+			if int64(cap(b)) >= limit {
+				// As much as may be stored, and there may be more: stream
+				// from here on. A body of exactly limit bytes is stored.
+				n, err := f.stream(ctx, r)
+				return n > 0, err
+			}
+			n := min(max(2*cap(b), 32<<10), int(limit))
 			nb := make([]byte, len(b), n)
 			copy(nb, b)
 			b = nb
@@ -109,6 +197,110 @@ func (f *flight) fill(r io.Reader, limit int64) (tooLarge bool, err error) {
 	}
 }
 
+// stream reads the rest of the origin body through the ring, never more
+// than flightWindow bytes ahead of the slowest reader: when the ring is
+// full it waits for that reader. It ends with errNoViewers when nobody
+// reads any more, or with ctx's error; n is how many bytes it read.
+func (f *flight) stream(ctx context.Context, r io.Reader) (n int64, err error) {
+	ring := make([]byte, flightWindow)
+	f.mu.Lock()
+	f.streaming, f.ring, f.prefix, f.end = true, ring, len(f.body), len(f.body)
+	f.wakeLocked() // waitAll gives up on the body
+	f.mu.Unlock()
+	for {
+		buf, err := f.room(ctx)
+		if err != nil {
+			return n, err
+		}
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			n += int64(m)
+			f.mu.Lock()
+			f.end += m
+			f.wakeLocked()
+			f.mu.Unlock()
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+// room returns the part of the ring the fetcher may read into next, waiting
+// while it is full (until the slowest reader moves on or leaves).
+func (f *flight) room(ctx context.Context) ([]byte, error) {
+	f.mu.Lock()
+	for {
+		if f.refs == 0 {
+			f.mu.Unlock()
+			return nil, errNoViewers
+		}
+		start := max(f.base, f.prefix)
+		if free := start + len(f.ring) - f.end; free > 0 {
+			i := (f.end - f.prefix) % len(f.ring)
+			n := min(free, len(f.ring)-i)
+			f.mu.Unlock()
+			return f.ring[i : i+n : i+n], nil
+		}
+		low, at := f.lowLocked()
+		if low > f.base {
+			f.base = low
+			if low >= f.prefix {
+				f.body = nil // everyone has read the prefix
+			}
+			continue
+		}
+		f.space, f.spaceAt, f.spaceWait = make(chan struct{}), low, at
+		space := f.space
+		f.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		f.mu.Lock()
+	}
+}
+
+// lowLocked returns the position of the slowest viewer and how many are
+// there; viewers that have not begun to read are at 0 (f.mu held).
+func (f *flight) lowLocked() (low, at int) {
+	low = f.end
+	if n := f.refs - len(f.readers); n > 0 {
+		low, at = 0, n
+	}
+	for _, r := range f.readers {
+		switch {
+		case r.off < low:
+			low, at = r.off, 1
+		case r.off == low:
+			at++
+		}
+	}
+	return low, at
+}
+
+// movedLocked notes that a viewer at position off moved on or left, waking
+// the fetcher when it waited for the last of those at off (f.mu held).
+func (f *flight) movedLocked(off int) {
+	if f.space != nil && off == f.spaceAt {
+		f.spaceWait--
+		if f.spaceWait <= 0 {
+			close(f.space)
+			f.space = nil
+		}
+	}
+}
+
+// wakeLocked wakes the readers waiting for more (f.mu held).
+func (f *flight) wakeLocked() {
+	close(f.more)
+	f.more = make(chan struct{})
+}
+
 // publish makes b the body readers see and wakes them.
 func (f *flight) publish(b []byte, done bool, err error) {
 	f.mu.Lock()
@@ -116,8 +308,7 @@ func (f *flight) publish(b []byte, done bool, err error) {
 	if done {
 		f.done, f.bodyErr = true, err
 	}
-	close(f.more)
-	f.more = make(chan struct{})
+	f.wakeLocked()
 	f.mu.Unlock()
 }
 
@@ -137,23 +328,56 @@ func (f *flight) finish(err error) {
 }
 
 // snapshot returns the body received so far and whether it is complete
-// (err is the body's failure, if any).
+// (err is the body's failure, if any). A streamed body is never complete:
+// it is read with next.
 func (f *flight) snapshot() (body []byte, done bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.streaming {
+		return nil, false, nil
+	}
 	return f.body, f.done, f.bodyErr
 }
 
-// next returns body bytes from off on. When there are none yet it flushes
-// what the viewer has been written (so a slow origin's bytes are not held
-// back) and waits. It returns done=true at the end of the body (err is the
-// body's failure, if any), or ctx's error when the viewer went away.
-func (f *flight) next(ctx context.Context, off int, flusher http.Flusher) (chunk []byte, done bool, err error) {
+// reader makes the calling viewer, which joined f, one that reads it: its
+// position holds the flight's window from now on, until it leaves
+// (group.leaveReader).
+func (f *flight) reader() *reader {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.spare) == 0 {
+		// The viewers still to begin are most likely the next readers.
+		n := min(max(f.refs-len(f.readers), 1), 64)
+		f.spare = make([]reader, n)
+		if f.readers == nil {
+			f.readers = make([]*reader, 0, n)
+		}
+	}
+	r := &f.spare[0]
+	f.spare = f.spare[1:]
+	r.f, r.i = f, len(f.readers)
+	f.readers = append(f.readers, r)
+	return r
+}
+
+// next returns the body bytes after those it returned last time, which the
+// viewer is done with. When there are none yet it flushes what the viewer
+// has been written (so a slow origin's bytes are not held back) and waits.
+// It returns done=true at the end of the body (err is the body's failure,
+// if any), or ctx's error when the viewer went away.
+func (r *reader) next(ctx context.Context, flusher http.Flusher) (chunk []byte, done bool, err error) {
+	f := r.f
 	flushed := false
+	f.mu.Lock()
+	if r.pending > 0 {
+		was := r.off
+		r.off += r.pending
+		r.pending = 0
+		f.movedLocked(was)
+	}
 	for {
-		f.mu.Lock()
-		if off < len(f.body) {
-			chunk = f.body[off:len(f.body):len(f.body)]
+		if chunk = f.chunkLocked(r.off); len(chunk) > 0 {
+			r.pending = len(chunk)
 			f.mu.Unlock()
 			return chunk, false, nil
 		}
@@ -175,13 +399,36 @@ func (f *flight) next(ctx context.Context, off int, flusher http.Flusher) (chunk
 		case <-ctx.Done():
 			return nil, true, ctx.Err()
 		}
+		f.mu.Lock()
 	}
 }
 
-// waitAll waits for the whole body.
+// chunkLocked returns the bytes from off on that are in one piece of
+// memory (f.mu held).
+func (f *flight) chunkLocked(off int) []byte {
+	if !f.streaming || off < f.prefix {
+		if off < len(f.body) {
+			return f.body[off:len(f.body):len(f.body)]
+		}
+		return nil
+	}
+	if off >= f.end {
+		return nil
+	}
+	i := (off - f.prefix) % len(f.ring)
+	n := min(f.end-off, len(f.ring)-i)
+	return f.ring[i : i+n : i+n]
+}
+
+// waitAll waits for the whole body. It gives up with errStreamed when the
+// body is not held whole (see stream).
 func (f *flight) waitAll(ctx context.Context) (body []byte, done bool, err error) {
 	for {
 		f.mu.Lock()
+		if f.streaming {
+			f.mu.Unlock()
+			return nil, false, errStreamed
+		}
 		if f.done {
 			body, err = f.body, f.bodyErr
 			f.mu.Unlock()
@@ -252,19 +499,29 @@ type group struct {
 func newGroup() *group { return &group{flights: make(map[string]*flight)} }
 
 // join returns the flight for key, creating it (with a fetch context from
-// newCtx) when there is none; leader reports whether the caller created it
-// and so must start the fetch. wake is the channel the caller waits on for
-// the response: viewers are woken in the order they joined, wakeGroup at a
-// time (see relay).
+// newCtx) when there is none, or when the one under way streams a body it
+// no longer holds from its first byte (a viewer that joined it could not be
+// served all of it) or is held back by a viewer that does not read (one
+// that joined it would wait for that viewer, perhaps for ever); leader
+// reports whether the caller created it and so must start the fetch. wake
+// is the channel the caller waits on for the response: viewers are woken in
+// the order they joined, wakeGroup at a time (see relay). The caller counts
+// as a viewer of the flight until it leaves (leave, or leaveReader once it
+// reads).
 func (g *group) join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *flight, ctx context.Context, leader bool, wake <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.flights[key]; ok {
 		f.mu.Lock()
-		f.refs++
-		wake = f.wakeupLocked()
+		if f.base == 0 && f.space == nil {
+			f.refs++
+			wake = f.wakeupLocked()
+			f.mu.Unlock()
+			return f, nil, false, wake
+		}
+		// f goes on for its own viewers; its fetcher's forget is then a
+		// no-op.
 		f.mu.Unlock()
-		return f, nil, false, wake
 	}
 	ctx, cancel := newCtx()
 	f = newFlight(key, cancel)
@@ -283,24 +540,41 @@ func (g *group) forget(f *flight) {
 	g.mu.Unlock()
 }
 
-// leave is called by each viewer when it stops reading. When the last viewer
-// leaves before the body is complete, the origin fetch is cancelled: nobody
-// is waiting for it any more. The group lock makes this atomic with join, so
-// nobody joins a flight that is being abandoned.
+// leave is called by each viewer that stops waiting for a flight before it
+// reads it (see leaveReader). When the last viewer leaves before the body is
+// complete, the origin fetch is cancelled: nobody is waiting for it any
+// more. The group lock makes this atomic with join, so nobody joins a
+// flight that is being abandoned.
 func (g *group) leave(f *flight) {
+	g.leaveAt(f, nil)
+}
+
+// leaveReader is leave for a viewer that reads f through r; a second call
+// for the same r does nothing.
+func (g *group) leaveReader(r *reader) {
+	g.leaveAt(r.f, r)
+}
+
+// leaveAt is leave for the viewer reading through r (nil: one that has not
+// begun to read, at position 0).
+func (g *group) leaveAt(f *flight, r *reader) {
 	// Most viewers leave a flight that others still read or that is done:
 	// neither can be abandoned, and the group lock (which every viewer of
 	// a storm would queue for) is not needed. refs only grows under it.
 	f.mu.Lock()
+	if r != nil && r.left {
+		f.mu.Unlock()
+		return
+	}
 	if f.done || f.refs > 1 {
-		f.refs--
+		f.dropLocked(r)
 		f.mu.Unlock()
 		return
 	}
 	f.mu.Unlock()
 	g.mu.Lock()
 	f.mu.Lock()
-	f.refs--
+	f.dropLocked(r)
 	abandon := f.refs == 0 && !f.done
 	f.mu.Unlock()
 	if abandon && g.flights[f.key] == f {
@@ -310,6 +584,22 @@ func (g *group) leave(f *flight) {
 	if abandon {
 		f.cancel()
 	}
+}
+
+// dropLocked counts a viewer out of f: r, or one that had not begun to
+// read when r is nil (f.mu held).
+func (f *flight) dropLocked(r *reader) {
+	f.refs--
+	off := 0
+	if r != nil {
+		r.left = true
+		off = r.off
+		last := f.readers[len(f.readers)-1]
+		f.readers[r.i], last.i = last, r.i
+		f.readers[len(f.readers)-1] = nil
+		f.readers = f.readers[:len(f.readers)-1]
+	}
+	f.movedLocked(off)
 }
 
 // len reports the number of flights under way.

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"io"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -143,7 +145,7 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFlight("k", func() {})
-			if _, err := f.fill(c.r(), 1<<20); err != nil {
+			if _, err := f.fill(context.Background(), c.r(), 1<<20, -1); err != nil {
 				t.Fatal(err)
 			}
 			body, done, _ := f.snapshot()
@@ -160,11 +162,12 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 			if !closed(pending, 0) {
 				t.Fatal("finish did not wake the readers")
 			}
-			chunk, done, err := f.next(context.Background(), 0, nil)
+			rd := f.reader()
+			chunk, done, err := rd.next(context.Background(), nil)
 			if string(chunk) != c.body || done || err != nil {
 				t.Fatalf("next: %q %v %v", chunk, done, err)
 			}
-			if _, done, _ := f.next(context.Background(), len(chunk), nil); !done {
+			if _, done, _ := rd.next(context.Background(), nil); !done {
 				t.Fatal("not done after the whole body")
 			}
 		})
@@ -184,4 +187,107 @@ func (r *onceReader) Read(p []byte) (int, error) {
 	n := copy(p, r.s)
 	r.s = r.s[n:]
 	return n, nil
+}
+
+// patternReader is an endless body: byte p is byte(p % 251). It counts what
+// it has been asked for.
+type patternReader struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range p {
+		p[i] = byte((r.n + i) % 251)
+	}
+	r.n += len(p)
+	return len(p), nil
+}
+
+func (r *patternReader) read() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// waitFor polls cond (under nobody's lock but its own) until it holds, for
+// up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
+
+// TestStreamFollowsSlowestViewer: a streaming flight reads the origin no
+// more than flightWindow bytes ahead of its slowest viewer (here one that
+// joined and has not begun to read, at byte 0), takes no newcomer while it
+// waits for that viewer (a newcomer starts another flight), goes on when
+// that viewer leaves, and ends when the last one does.
+func TestStreamFollowsSlowestViewer(t *testing.T) {
+	g := newGroup()
+	newCtx := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	f, ctx, _, _ := g.join("k", newCtx)
+	g.join("k", newCtx) // the slow viewer: never reads
+	src := &patternReader{}
+	filled := make(chan error, 1)
+	go func() {
+		_, err := f.fill(ctx, src, 0, -1) // nothing may be stored: it streams
+		filled <- err
+	}()
+	fast := f.reader()
+	// A viewer that is never served fails the test instead of hanging it.
+	readCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	check := func(chunk []byte, at int) {
+		t.Helper()
+		for i, b := range chunk {
+			if b != byte((at+i)%251) {
+				t.Fatalf("byte %d is %d, want %d", at+i, b, byte((at+i)%251))
+			}
+		}
+	}
+	got := 0
+	for got < flightWindow {
+		chunk, done, err := fast.next(readCtx, nil)
+		if done {
+			t.Fatalf("done after %d bytes: %v", got, err)
+		}
+		check(chunk, got)
+		got += len(chunk)
+	}
+	waitFor(t, "the fetch to wait for the slow viewer", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.space != nil
+	})
+	if n := src.read(); n != flightWindow {
+		t.Fatalf("read %d bytes of the origin's body, want %d (the window)", n, flightWindow)
+	}
+	if f2, _, leader, _ := g.join("k", newCtx); !leader || f2 == f {
+		t.Error("a newcomer joined a flight held back by a slow viewer")
+	}
+	g.leave(f) // the slow viewer leaves without reading
+	for got < 4*flightWindow {
+		chunk, done, err := fast.next(readCtx, nil)
+		if done {
+			t.Fatalf("done after %d bytes: %v", got, err)
+		}
+		check(chunk, got)
+		got += len(chunk)
+	}
+	g.leaveReader(fast)
+	g.leaveReader(fast) // a second leave is a no-op
+	select {
+	case err := <-filled:
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errNoViewers) {
+			t.Errorf("fill ended with %v, want the fetch cancelled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fetch goes on with no viewer")
+	}
 }
