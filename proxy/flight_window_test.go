@@ -36,9 +36,10 @@ const (
 	// windowLimit is the largest object the test proxy stores: the test
 	// object is 16 times as large, too large to store, and is streamed.
 	windowLimit = windowTotal / 16
-	// windowSettings stores objects of up to windowLimit bytes.
-	windowSettings = "cache: {size: 32MiB, maxObjectSize: 4MiB}\n" + oneOrigin
 )
+
+// windowSettings stores objects of up to windowLimit bytes.
+var windowSettings = "cache: {size: 32MiB, maxObjectSize: 4MiB}\n" + oneOrigin
 
 // aheadBound is how many bytes the origin (or a fast viewer) may get ahead
 // of a viewer that reads nothing: the flight's window, the part of the
