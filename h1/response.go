@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgefront/edgefront/fields"
 )
@@ -94,6 +95,11 @@ func (r *response) Write(p []byte) (int, error) {
 }
 
 // Flush implements http.Flusher: the head and what is buffered go out now.
+// SetWriteDeadline sets the connection's write deadline
+// (http.ResponseController): a write blocked past it fails and the
+// connection is closed.
+func (r *response) SetWriteDeadline(t time.Time) error { return r.c.nc.SetWriteDeadline(t) }
+
 func (r *response) Flush() {
 	if !r.wroteHeader {
 		r.WriteHeader(http.StatusOK)

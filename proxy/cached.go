@@ -97,7 +97,7 @@ func (s *Server) revalidateInBackground(x *exchange, key, enc string, stale *cac
 	job := s.newJob(x, key, enc, stale)
 	job.background = true
 	ctx, cancel := context.WithCancel(context.WithoutCancel(x.r.Context()))
-	f := newFlight(key, cancel)
+	f := newFlight(key, cancel, s.flights.stall)
 	f.refs = 0
 	s.background.Add(1)
 	go func() {
@@ -602,7 +602,11 @@ func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header 
 // serveFlight answers a viewer from a shared flight: headers at once, the
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
-	rd := f.reader()
+	rd := f.reader(func() {
+		// The viewer took nothing for the flight's stall time while the
+		// others waited: fail its write, so it leaves.
+		_ = http.NewResponseController(x.w).SetWriteDeadline(time.Unix(1, 0))
+	})
 	defer s.flights.leaveReader(rd)
 	if f.err != nil {
 		x.detailed = detailedResult(f.err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/edgefront/edgefront/origin"
 )
@@ -94,6 +95,9 @@ type flight struct {
 	space     chan struct{}
 	spaceAt   int
 	spaceWait int
+	// stall is how long the fetcher waits for space before it cuts the
+	// slowest readers short (DefaultFlightStall; 0: for ever).
+	stall time.Duration
 
 	// direct is the origin response handed to the leader alone when the
 	// response is not shared: it streams straight through, unbuffered.
@@ -116,6 +120,15 @@ type flight struct {
 // origin's size and speed and however slowly its viewers read.
 const flightWindow = 1 << 20
 
+// DefaultFlightStall is how long the slowest viewers of a streaming flight
+// may take no bytes at all while the window is full and so the others
+// wait: past it their responses are cut (their writes fail, their
+// connections close) and the flight goes on at the next slowest viewer's
+// pace. It is NGINX's send_timeout (60 s) applied to the one viewer that
+// holds everybody back; a viewer that is merely slow keeps making progress
+// and is never cut.
+const DefaultFlightStall = 60 * time.Second
+
 // errNoViewers ends a streaming fetch that no viewer reads any more.
 var errNoViewers = errors.New("no viewer reads the body any more")
 
@@ -131,6 +144,9 @@ type reader struct {
 	off, pending int
 	i            int  // index in f.readers (f.mu)
 	left         bool // (f.mu)
+	// abort cuts the viewer's response short (nil: it cannot be): it
+	// unblocks a write to a viewer that stopped reading (see flightStall).
+	abort func()
 }
 
 // wakeGroup is how many viewers of a flight are woken at once: one channel
@@ -141,8 +157,8 @@ type reader struct {
 // shorter, later.
 const wakeGroup = 64
 
-func newFlight(key string, cancel context.CancelFunc) *flight {
-	return &flight{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel}
+func newFlight(key string, cancel context.CancelFunc, stall time.Duration) *flight {
+	return &flight{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel, stall: stall}
 }
 
 // fill reads the origin body into the flight, waking readers after every
@@ -256,12 +272,43 @@ func (f *flight) room(ctx context.Context) ([]byte, error) {
 		f.space, f.spaceAt, f.spaceWait = make(chan struct{}), low, at
 		space := f.space
 		f.mu.Unlock()
-		select {
-		case <-space:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := f.waitSpace(ctx, space, low); err != nil {
+			return nil, err
 		}
 		f.mu.Lock()
+	}
+}
+
+// waitSpace waits for space to close (the viewers at low moved on or
+// left). When they take nothing for f.stall, their responses are cut, so
+// they leave; the wait goes on for that.
+func (f *flight) waitSpace(ctx context.Context, space <-chan struct{}, low int) error {
+	var stalled <-chan time.Time
+	if f.stall > 0 {
+		t := time.NewTimer(f.stall)
+		defer t.Stop()
+		stalled = t.C
+	}
+	for {
+		select {
+		case <-space:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-stalled:
+			stalled = nil
+			f.mu.Lock()
+			var aborts []func()
+			for _, r := range f.readers {
+				if r.off == low && r.abort != nil {
+					aborts = append(aborts, r.abort)
+				}
+			}
+			f.mu.Unlock()
+			for _, abort := range aborts {
+				abort()
+			}
+		}
 	}
 }
 
@@ -342,7 +389,7 @@ func (f *flight) snapshot() (body []byte, done bool, err error) {
 // reader makes the calling viewer, which joined f, one that reads it: its
 // position holds the flight's window from now on, until it leaves
 // (group.leaveReader).
-func (f *flight) reader() *reader {
+func (f *flight) reader(abort func()) *reader {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.spare) == 0 {
@@ -355,7 +402,7 @@ func (f *flight) reader() *reader {
 	}
 	r := &f.spare[0]
 	f.spare = f.spare[1:]
-	r.f, r.i = f, len(f.readers)
+	r.f, r.i, r.abort = f, len(f.readers), abort
 	f.readers = append(f.readers, r)
 	return r
 }
@@ -494,9 +541,12 @@ func (f *flight) relay() {
 type group struct {
 	mu      sync.Mutex
 	flights map[string]*flight
+	stall   time.Duration // each flight's stall (DefaultFlightStall); 0: none
 }
 
-func newGroup() *group { return &group{flights: make(map[string]*flight)} }
+func newGroup(stall time.Duration) *group {
+	return &group{flights: make(map[string]*flight), stall: stall}
+}
 
 // join returns the flight for key, creating it (with a fetch context from
 // newCtx) when there is none, or when the one under way streams a body it
@@ -524,7 +574,7 @@ func (g *group) join(key string, newCtx func() (context.Context, context.CancelF
 		f.mu.Unlock()
 	}
 	ctx, cancel := newCtx()
-	f = newFlight(key, cancel)
+	f = newFlight(key, cancel, g.stall)
 	f.joined = 1
 	g.flights[key] = f
 	return f, ctx, true, f.ready

@@ -45,7 +45,7 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			g := newGroup()
+			g := newGroup(0)
 			canceled := false
 			newCtx := func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -102,7 +102,7 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 // flight whose body is not complete, never before and never once it is.
 func TestGroupLeave(t *testing.T) {
 	for _, done := range []bool{false, true} {
-		g := newGroup()
+		g := newGroup(0)
 		canceled := false
 		newCtx := func() (context.Context, context.CancelFunc) {
 			return context.Background(), func() { canceled = true }
@@ -144,7 +144,7 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFlight("k", func() {})
+			f := newFlight("k", func() {}, 0)
 			if _, err := f.fill(context.Background(), c.r(), 1<<20, -1); err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +162,7 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 			if !closed(pending, 0) {
 				t.Fatal("finish did not wake the readers")
 			}
-			rd := f.reader()
+			rd := f.reader(nil)
 			chunk, done, err := rd.next(context.Background(), nil)
 			if string(chunk) != c.body || done || err != nil {
 				t.Fatalf("next: %q %v %v", chunk, done, err)
@@ -229,7 +229,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // waits for that viewer (a newcomer starts another flight), goes on when
 // that viewer leaves, and ends when the last one does.
 func TestStreamFollowsSlowestViewer(t *testing.T) {
-	g := newGroup()
+	g := newGroup(0)
 	newCtx := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
 	f, ctx, _, _ := g.join("k", newCtx)
 	g.join("k", newCtx) // the slow viewer: never reads
@@ -239,7 +239,7 @@ func TestStreamFollowsSlowestViewer(t *testing.T) {
 		_, err := f.fill(ctx, src, 0, -1) // nothing may be stored: it streams
 		filled <- err
 	}()
-	fast := f.reader()
+	fast := f.reader(nil)
 	// A viewer that is never served fails the test instead of hanging it.
 	readCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -505,3 +505,34 @@ func TestFlightWindowIdleViewerHoldsBackNoNewcomer(t *testing.T) {
 		t.Fatalf("idle viewer: %v", err)
 	}
 }
+
+// TestFlightStalledViewerIsCut: a viewer that takes no bytes at all while
+// the flight's window is full does not hold the other viewers back for
+// ever: after the flight's stall time its response is cut (its body ends
+// short) and the fast viewer gets the whole object, from one origin
+// request.
+func TestFlightStalledViewerIsCut(t *testing.T) {
+	o := newStreamOrigin(t, false, true)
+	reg := prometheus.NewRegistry()
+	e := newEdgeWith(t, windowSettings, map[string]string{"web": o.URL}, func(opts *proxy.Options) {
+		opts.Registry, opts.FlightStall = reg, 300*time.Millisecond
+	})
+	vs := openCollapsed(t, e, reg, o, "/huge.bin", 2)
+	fast, stalled := vs[0], vs[1]
+	done := make(chan error, 1)
+	go func() { done <- fast.readAll() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("fast viewer: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the fast viewer is held at %d bytes by a viewer that reads nothing", fast.read)
+	}
+	if err := stalled.readAll(); err == nil {
+		t.Error("the stalled viewer got the whole object: its response was not cut")
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1 (collapsed)", n)
+	}
+}

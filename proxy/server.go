@@ -50,6 +50,11 @@ type Options struct {
 	// AccessLog receives a CloudFront standard log record for every viewer
 	// request; nil disables access logging.
 	AccessLog *accesslog.Logger
+	// FlightStall is how long the slowest viewers of an object streamed to
+	// several viewers at once may take no bytes while the others wait for
+	// them, before their responses are cut; 0 means DefaultFlightStall,
+	// negative never.
+	FlightStall time.Duration
 	// NodeID names this edgefront node in the Via header
 	// ("1.1 <NodeID>.cloudfront.net (CloudFront)"); 32 hex digits, derived
 	// from the host name when empty.
@@ -115,7 +120,7 @@ func New(o Options) (*Server, error) {
 		accessLog:  o.AccessLog,
 		geo:        o.Geo,
 		rand:       o.Rand,
-		flights:    newGroup(),
+		flights:    newGroup(o.FlightStall),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -125,6 +130,12 @@ func New(o Options) (*Server, error) {
 	}
 	if s.rand == nil {
 		s.rand = rand.Float64
+	}
+	switch {
+	case s.flights.stall == 0:
+		s.flights.stall = DefaultFlightStall
+	case s.flights.stall < 0:
+		s.flights.stall = 0
 	}
 	if s.newFetcher == nil {
 		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
