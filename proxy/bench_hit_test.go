@@ -43,16 +43,17 @@ func (w *discardWriter) reset() {
 	w.status, w.n = 0, 0
 }
 
-// hitServer is a proxy.Server in quick mode (CachingOptimized) in front of a
-// real origin that serves 1 KiB with Cache-Control: public, max-age=3600,
-// with /obj/1k already in its cache.
-func hitServer(b *testing.B) *proxy.Server {
+// quickServer is a proxy.Server in quick mode (CachingOptimized) in front
+// of a real origin that answers every request with body and
+// Cache-Control: public, max-age=3600 (and etag, when set).
+func quickServer(b *testing.B, body []byte, etag string, cacheBytes int64) *proxy.Server {
 	b.Helper()
-	body := bytes.Repeat([]byte("x"), 1<<10)
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		w.Header().Set("ETag", `"obj-1k"`)
+		if etag != "" {
+			w.Header().Set("ETag", etag)
+		}
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(o.Close)
@@ -60,7 +61,7 @@ func hitServer(b *testing.B) *proxy.Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := cache.New(cache.Options{MaxBytes: 64 << 20})
+	store, err := cache.New(cache.Options{MaxBytes: cacheBytes})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,6 +73,15 @@ func hitServer(b *testing.B) *proxy.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close(); store.Close() })
+	return srv
+}
+
+// hitServer is a quickServer of 1 KiB objects with /obj/1k already in its
+// cache.
+func hitServer(b *testing.B) *proxy.Server {
+	b.Helper()
+	body := bytes.Repeat([]byte("x"), 1<<10)
+	srv := quickServer(b, body, `"obj-1k"`, 64<<20)
 
 	for i, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
 		w := &discardWriter{h: http.Header{}}

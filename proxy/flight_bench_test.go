@@ -7,12 +7,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/edgefront/edgefront/cache"
-	"github.com/edgefront/edgefront/config"
-	"github.com/edgefront/edgefront/proxy"
 )
 
 // BenchmarkMissStorm is one miss storm through ServeHTTP: 256 viewers ask
@@ -21,28 +15,7 @@ import (
 func BenchmarkMissStorm(b *testing.B) {
 	const viewers = 256
 	body := bytes.Repeat([]byte("s"), 64<<10)
-	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(o.Close)
-	cfg, err := config.ForOrigin(o.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := cache.New(cache.Options{MaxBytes: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry(), NodeID: "0123456789abcdef0123456789abcdef"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Load(cfg); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close(); store.Close() })
+	srv := quickServer(b, body, "", 1<<30)
 	ws := make([]*discardWriter, viewers)
 	for i := range ws {
 		ws[i] = &discardWriter{h: make(http.Header, 16)}
