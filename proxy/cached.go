@@ -118,6 +118,8 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 		stale: stale,
 		enc:   enc,
 
+		maxObjectSize: maxObjectSize(x.st),
+
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
 	}
@@ -139,25 +141,23 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 // fast path; conditional and Range requests on a 200 go through
 // http.ServeContent, which answers 304, 206 and 416 from the whole object.
 func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
-	if e.Status >= 400 && s.customError(x, e.Status) {
-		return
-	}
 	h := x.w.Header()
 	e.Header.CopyTo(h)
-	s.cloudFrontHeaders(x, h, result)
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
-	s.responseHeaders(x, h, result, false)
+	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true}) {
+		return
+	}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
-		s.account(x, result, serveRange(x.w, x.r, e.Status, e.Header, e.Body))
+		x.done(result, serveRange(x.w, x.r, e.Status, e.Header, e.Body))
 		return
 	}
 	x.w.WriteHeader(e.Status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(e.Body)
 	}
-	s.account(x, result, e.Status)
+	x.done(result, e.Status)
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
@@ -186,6 +186,9 @@ type flightJob struct {
 	background bool
 	// viewerHeader is the leader's request header, for Vary.
 	viewerHeader http.Header
+	// maxObjectSize is the largest object the leader's configuration
+	// stores.
+	maxObjectSize int64
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
@@ -288,7 +291,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if !cacheable {
 		d.Store = false
 	}
-	limit := s.maxObjectSize()
+	limit := j.maxObjectSize
 	// An object too large to cache is still shared by the viewers that
 	// collapsed onto this fetch (one origin request, nothing stored), which
 	// it streams through a bounded window (flight.fill); with no viewer, it
@@ -508,8 +511,9 @@ func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	return cache.Decision{}
 }
 
-func (s *Server) maxObjectSize() int64 {
-	if st := s.state.Load(); st != nil && st.cfg.Cache.MaxObjectSize > 0 {
+// maxObjectSize is the largest object the configuration st stores.
+func maxObjectSize(st *state) int64 {
+	if st.cfg.Cache.MaxObjectSize > 0 {
 		return st.cfg.Cache.MaxObjectSize
 	}
 	return 64 << 20
@@ -615,8 +619,8 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		// The error is replaced by a page; keep reading until its (small)
 		// body is in (or is known to be too large to cache), so leaving
 		// does not abandon the fetch that caches it.
-		if _, done, err := f.waitAll(x.r.Context()); (done || errors.Is(err, errStreamed)) && s.customError(x, f.status) {
-			return
+		if _, done, err := f.waitAll(x.r.Context()); !done && !errors.Is(err, errStreamed) {
+			return // the viewer left
 		}
 	}
 	result := f.result
@@ -658,16 +662,17 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		f.status != http.StatusNoContent && f.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
-	s.cloudFrontHeaders(x, h, result)
-	s.responseHeaders(x, h, result, leader && f.result == resultMiss)
+	if !s.begin(x, answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true}) {
+		return
+	}
 	x.w.WriteHeader(f.status)
 	if x.r.Method == http.MethodHead {
-		s.account(x, result, f.status)
+		x.done(result, f.status)
 		return
 	}
 	if complete {
 		_, _ = x.w.Write(body)
-		s.account(x, result, f.status)
+		x.done(result, f.status)
 		return
 	}
 	flusher, _ := x.w.(http.Flusher)
@@ -675,12 +680,12 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		chunk, done, err := rd.next(x.r.Context(), flusher)
 		if len(chunk) > 0 {
 			if _, werr := x.w.Write(chunk); werr != nil {
-				s.account(x, result, f.status)
+				x.done(result, f.status)
 				return
 			}
 		}
 		if done {
-			s.account(x, result, f.status)
+			x.done(result, f.status)
 			if err != nil && x.r.Context().Err() == nil {
 				// The origin failed mid-body: cut the connection so the
 				// viewer sees a truncated response, not a complete one.
@@ -693,9 +698,6 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 
 // writeOriginResponse streams an origin response straight to the viewer.
 func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
-	if resp.StatusCode >= 400 && s.customError(x, resp.StatusCode) {
-		return
-	}
 	result := resultMiss
 	if resp.StatusCode >= 400 {
 		result = resultError
@@ -710,15 +712,16 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
-	s.cloudFrontHeaders(x, h, result)
-	s.responseHeaders(x, h, resultMiss, true)
+	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true}) {
+		return
+	}
 	x.w.WriteHeader(resp.StatusCode)
 	if x.r.Method == http.MethodHead {
-		s.account(x, result, resp.StatusCode)
+		x.done(result, resp.StatusCode)
 		return
 	}
 	err := copyFlushing(x.w, resp.Body, resp.ContentLength < 0)
-	s.account(x, result, resp.StatusCode)
+	x.done(result, resp.StatusCode)
 	if err != nil && !errors.Is(err, errViewerWrite) && x.r.Context().Err() == nil {
 		panic(http.ErrAbortHandler)
 	}

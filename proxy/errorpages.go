@@ -34,7 +34,7 @@ func (s *Server) customError(x *exchange, status int) bool {
 
 	sx := s.newExchange(rec, sub)
 	defer sx.release()
-	sx.sub, sx.ds, sx.pop = true, x.ds, x.pop
+	sx.sub, sx.st, sx.ds, sx.pop = true, x.st, x.ds, x.pop
 	sx.path = er.ResponsePagePath
 	sx.b = x.ds.dist.Match(sx.path)
 	if sx.cacheable() {
@@ -61,13 +61,12 @@ func (s *Server) customError(x *exchange, status int) bool {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(rec.body.Len())}
-	s.cloudFrontHeaders(x, h, resultError)
-	s.responseHeaders(x, h, "", false)
+	s.decorate(x, h, answer{status: code, result: resultError})
 	x.w.WriteHeader(code)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(rec.body.Bytes())
 	}
-	s.account(x, resultError, code)
+	x.done(resultError, code)
 	return true
 }
 

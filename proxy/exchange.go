@@ -27,6 +27,9 @@ type exchange struct {
 	// log's x-host-header); r.Host may become the distribution's domain.
 	viewerHost string
 
+	// st is the configuration the request started with: every phase reads
+	// it, never the server's current one, so one request never mixes two.
+	st   *state
 	ds   *distState
 	b    *config.Behavior
 	path string // URI path after DefaultRootObject: what behaviours and the origin see
@@ -44,7 +47,15 @@ type exchange struct {
 	located       bool
 
 	signer *signed.Verifier
+
+	// result (the X-Cache result type) and status are what the viewer was
+	// answered, set by done; account reads them once the request ends.
+	result string
+	status int
 }
+
+// done records what the viewer was answered, for account.
+func (x *exchange) done(result string, status int) { x.result, x.status = result, status }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]byte, 0, 256)} }}
 
@@ -209,21 +220,19 @@ func (s *Server) viewerRules(x *exchange) bool {
 // error page for 403.
 func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
 	x.detailed = accesslog.Error
-	if s.customError(x, d.Status) {
-		return
-	}
 	body := d.Body()
 	h := x.w.Header()
-	s.cloudFrontHeaders(x, h, resultError)
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", signed.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.responseHeaders(x, h, "", false)
+	if !s.begin(x, answer{status: d.Status, result: resultError, page: true}) {
+		return
+	}
 	x.w.WriteHeader(d.Status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}
-	s.account(x, resultError, d.Status)
+	x.done(resultError, d.Status)
 }
 
 // country is the viewer's country code ("" when unknown), looked up once.
@@ -247,19 +256,17 @@ func (s *Server) redirectToHTTPS(x *exchange) {
 		if strings.Contains(h, ":") {
 			host = "[" + h + "]"
 		}
-		if st := s.state.Load(); st != nil {
-			if _, port, err := net.SplitHostPort(st.cfg.Listen.HTTPS); err == nil && port != "443" {
-				host += ":" + port
-			}
+		if _, port, err := net.SplitHostPort(x.st.cfg.Listen.HTTPS); err == nil && port != "443" {
+			host += ":" + port
 		}
 	}
 	h := x.w.Header()
 	h.Set("Location", "https://"+host+x.r.URL.RequestURI())
-	s.cloudFrontHeaders(x, h, resultRedirect)
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
+	s.begin(x, answer{status: http.StatusMovedPermanently, result: resultRedirect, bare: true})
 	x.w.WriteHeader(http.StatusMovedPermanently)
-	s.account(x, resultRedirect, http.StatusMovedPermanently)
+	x.done(resultRedirect, http.StatusMovedPermanently)
 }
 
 // cacheable reports whether the request may be answered from the cache: its

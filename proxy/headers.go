@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -33,13 +34,56 @@ var xCache = map[string][]string{
 	resultRedirect:   {"Redirect from cloudfront"},
 }
 
-// cloudFrontHeaders sets the headers CloudFront adds to every viewer
-// response: X-Cache, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id.
-func (s *Server) cloudFrontHeaders(x *exchange, h http.Header, result string) {
-	h["X-Cache"] = xCache[result]
+// answer is how a response to the viewer starts, for begin.
+type answer struct {
+	status int
+	result string // X-Cache's result type
+	// timing is the result the response headers policy's Server-Timing
+	// reports (cdn-cache-hit, -miss, -refresh; "" for none); upstream, that
+	// the origin was asked for this viewer.
+	timing   string
+	upstream bool
+	// page: the distribution's CustomErrorResponse page for status, if it
+	// has one, replaces this response.
+	page bool
+	// bare: CloudFront's own headers only, no response headers policy
+	// (the redirect to HTTPS).
+	bare bool
+}
+
+// begin starts every response to the viewer, in one place. A status with
+// a CustomErrorResponse page (a.page) is answered with the page instead:
+// begin then returns false and the caller sends nothing. Otherwise the
+// headers the caller put in x.w.Header() get CloudFront's own (decorate)
+// and the caller writes the status and the body.
+func (s *Server) begin(x *exchange, a answer) bool {
+	h := x.w.Header()
+	if a.page && a.status >= 400 && !x.sub && x.ds != nil {
+		if er := x.ds.dist.ErrorResponses[a.status]; er != nil && er.ResponsePagePath != "" {
+			kept := h.Clone()
+			clear(h)
+			if s.customError(x, a.status) {
+				return false
+			}
+			clear(h) // the page could not be had: the original answer goes out
+			maps.Copy(h, kept)
+		}
+	}
+	s.decorate(x, h, a)
+	return true
+}
+
+// decorate sets the headers CloudFront adds to every viewer response —
+// X-Cache, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id — and applies the behaviour's
+// response headers policy.
+func (s *Server) decorate(x *exchange, h http.Header, a answer) {
+	h["X-Cache"] = xCache[a.result]
 	h["Via"] = s.via
 	h["X-Amz-Cf-Pop"] = x.pop
 	h["X-Amz-Cf-Id"] = x.idHeader
+	if !a.bare {
+		s.responseHeaders(x, h, a.timing, a.upstream)
+	}
 }
 
 // requestID is a request ID and its header value in one allocation.
@@ -133,14 +177,13 @@ Request ID: %s
 func (s *Server) sendError(x *exchange, status int, msg string) {
 	body := errorPage(status, msg, x.id)
 	h := x.w.Header()
-	s.cloudFrontHeaders(x, h, resultError)
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.responseHeaders(x, h, "", false)
+	s.begin(x, answer{status: status, result: resultError})
 	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead {
 		_, _ = x.w.Write(body)
 	}
-	s.account(x, resultError, status)
+	x.done(resultError, status)
 }

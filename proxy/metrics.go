@@ -107,9 +107,10 @@ func (m *metrics) originFetch(originID string, status int, took time.Duration) {
 // account records a finished viewer request: its metrics, and its access
 // log line when access logging is on. Internal requests (custom error pages)
 // are accounted as part of the viewer request they serve.
-func (s *Server) account(x *exchange, result string, status int) {
-	if x.sub {
-		return
+func (s *Server) account(x *exchange) {
+	result, status := x.result, x.status
+	if x.sub || result == "" {
+		return // an internal request, or a viewer that left unanswered
 	}
 	if x.ds != nil {
 		x.ds.results.byResult[result].Inc()

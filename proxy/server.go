@@ -312,12 +312,15 @@ func closeAll(cs []io.Closer) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := s.newExchange(w, r)
 	defer x.release()
+	// Every outcome is accounted here, once, when the request ends — a
+	// response cut short by a panic (http.ErrAbortHandler) included.
+	defer s.account(x)
 	st := s.state.Load()
 	if st == nil {
 		s.sendError(x, http.StatusServiceUnavailable, msgNotConfigured)
 		return
 	}
-	x.pop = st.pop
+	x.st, x.pop = st, st.pop
 
 	// 0. CloudFront's request limits: URL and headers.
 	if !s.withinLimits(x) {
