@@ -146,7 +146,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
-	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true}) {
+	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true, served: true}) {
 		return
 	}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
@@ -256,7 +256,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		s.failFlight(f, j, &origin.Error{Kind: origin.Connect, OriginID: j.originID, Err: errors.New("no fetcher for origin")}, start)
 		return
 	}
-	resp, err := j.fetcher.Fetch(ctx, j.req)
+	resp, err := s.fetch(ctx, j.dist, j.behavior, j.fetcher, j.req)
 	if err != nil {
 		if j.stale != nil && !isCanceled(err) {
 			s.metrics.originFetch(j.originID, origin.StatusOf(err), s.now().Sub(start))
@@ -662,7 +662,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		f.status != http.StatusNoContent && f.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
-	if !s.begin(x, answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true}) {
+	if !s.begin(x, answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true, served: true}) {
 		return
 	}
 	x.w.WriteHeader(f.status)
@@ -712,7 +712,7 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
-	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true}) {
+	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true, served: true}) {
 		return
 	}
 	x.w.WriteHeader(resp.StatusCode)

@@ -34,6 +34,9 @@ type exchange struct {
 	b    *config.Behavior
 	path string // URI path after DefaultRootObject: what behaviours and the origin see
 	sub  bool   // an internal request (a custom error page)
+	// local: the viewer named this node (localhost, its address), which
+	// stands for the distribution's domain name.
+	local bool
 
 	keyBuf []byte
 
@@ -120,10 +123,10 @@ const (
 	maxHeaderLength = 20480
 )
 
-// withinLimits enforces the request limits and request-smuggling hygiene;
-// it answers the viewer itself and returns false when the request goes no
-// further.
-func (s *Server) withinLimits(x *exchange) bool {
+// limits enforces CloudFront's request limits (URL, headers) and
+// request-smuggling hygiene; it answers the viewer itself and returns
+// false when the request goes no further.
+func (s *Server) limits(x *exchange) bool {
 	r := x.r
 	scheme := len("http://")
 	if r.TLS != nil {

@@ -23,6 +23,8 @@ const (
 	resultMiss       = "Miss"
 	resultError      = "Error"
 	resultRedirect   = "Redirect"
+	// resultGenerated is an answer made by edge code at viewer-request.
+	resultGenerated = "FunctionGeneratedResponse"
 )
 
 // xCache holds the X-Cache header values, shared by every response.
@@ -32,6 +34,7 @@ var xCache = map[string][]string{
 	resultMiss:       {"Miss from cloudfront"},
 	resultError:      {"Error from cloudfront"},
 	resultRedirect:   {"Redirect from cloudfront"},
+	resultGenerated:  {"FunctionGeneratedResponse from cloudfront"},
 }
 
 // answer is how a response to the viewer starts, for begin.
@@ -49,6 +52,9 @@ type answer struct {
 	// bare: CloudFront's own headers only, no response headers policy
 	// (the redirect to HTTPS).
 	bare bool
+	// served: an object from the cache or the origin, which the
+	// viewer-response hook sees (not an answer CloudFront made itself).
+	served bool
 }
 
 // begin starts every response to the viewer, in one place. A status with
@@ -67,6 +73,15 @@ func (s *Server) begin(x *exchange, a answer) bool {
 			}
 			clear(h) // the page could not be had: the original answer goes out
 			maps.Copy(h, kept)
+		}
+	}
+	if a.served && s.hooks[ViewerResponse] != nil {
+		ev := &Event{Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
+		if _, err := s.runHook(x.r.Context(), ViewerResponse, ev); err != nil {
+			s.log.Warn("viewer-response edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
+			clear(h)
+			s.sendError(x, http.StatusBadGateway, msgFunctionFailed)
+			return false
 		}
 	}
 	s.decorate(x, h, a)
@@ -150,6 +165,9 @@ const (
 	msgDisabled        = "Bad request. This distribution is disabled."
 	msgRequestTooLarge = "Bad request. The request is too large."
 	msgBadRequestBody  = "Bad request. The request body could not be read."
+	// msgFunctionFailed is CloudFront's text for edge code that failed
+	// (LambdaExecutionError, 502).
+	msgFunctionFailed = "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions."
 )
 
 // errorPage renders CloudFront's generated error page.
@@ -186,4 +204,19 @@ func (s *Server) sendError(x *exchange, status int, msg string) {
 		_, _ = x.w.Write(body)
 	}
 	x.done(resultError, status)
+}
+
+// sendGenerated answers the viewer with a response edge code made.
+func (s *Server) sendGenerated(x *exchange, g *GeneratedResponse) {
+	h := x.w.Header()
+	for k, v := range g.Header {
+		h[k] = v
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(g.Body))}
+	s.begin(x, answer{status: g.Status, result: resultGenerated})
+	x.w.WriteHeader(g.Status)
+	if x.r.Method != http.MethodHead {
+		_, _ = x.w.Write(g.Body)
+	}
+	x.done(resultGenerated, g.Status)
 }

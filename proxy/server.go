@@ -55,6 +55,9 @@ type Options struct {
 	// them, before their responses are cut; 0 means DefaultFlightStall,
 	// negative never.
 	FlightStall time.Duration
+	// Hooks is the edge code to run (CloudFront Functions, Lambda@Edge), by
+	// hook point; nil runs none.
+	Hooks Hooks
 	// NodeID names this edgefront node in the Via header
 	// ("1.1 <NodeID>.cloudfront.net (CloudFront)"); 32 hex digits, derived
 	// from the host name when empty.
@@ -73,6 +76,7 @@ type Server struct {
 	geo        *geo.Resolver
 	rand       func() float64
 	flights    *group
+	hooks      Hooks
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
 	// background counts the fetch goroutines, so Close can wait for them.
@@ -121,6 +125,7 @@ func New(o Options) (*Server, error) {
 		geo:        o.Geo,
 		rand:       o.Rand,
 		flights:    newGroup(o.FlightStall),
+		hooks:      o.Hooks,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -308,68 +313,109 @@ func closeAll(cs []io.Closer) {
 	}
 }
 
-// ServeHTTP takes a viewer request through CloudFront's phases.
+// ServeHTTP takes a viewer request through CloudFront's phases, in order;
+// each is one method, and a phase that answers the viewer itself ends the
+// request (it returns false).
+//
+//	limits → distribution → normalize → behavior → viewerRules →
+//	viewerRequest (hook) → cache key, lookup, collapse (serveCached) or
+//	pass (passThrough) — where origin-request, fetch, origin-response and
+//	store happen on a miss — → begin (custom error pages, viewer-response
+//	hook, CloudFront's headers, the response headers policy) → account
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := s.newExchange(w, r)
 	defer x.release()
 	// Every outcome is accounted here, once, when the request ends — a
 	// response cut short by a panic (http.ErrAbortHandler) included.
 	defer s.account(x)
-	st := s.state.Load()
-	if st == nil {
-		s.sendError(x, http.StatusServiceUnavailable, msgNotConfigured)
+	if !s.configuration(x) || !s.limits(x) || !s.distribution(x) {
 		return
 	}
-	x.st, x.pop = st, st.pop
-
-	// 0. CloudFront's request limits: URL and headers.
-	if !s.withinLimits(x) {
+	s.normalize(x)
+	s.behavior(x)
+	if !s.viewerRules(x) || !s.viewerRequest(x) {
 		return
 	}
-
-	// 1. distribution: Host → distribution. A Host that is neither a
-	// distribution's domain nor one of its aliases (nor, for local use,
-	// this node's own address) never reaches one: CloudFront answers 403.
-	ds, local := st.distribution(r)
-	if ds == nil {
-		s.sendError(x, http.StatusForbidden, msgBadRequestHost)
-		return
-	}
-	x.ds = ds
-	if !ds.dist.Enabled {
-		// A disabled distribution does not serve viewers.
-		s.sendError(x, http.StatusForbidden, msgDisabled)
-		return
-	}
-
-	// 2. normalise: every later phase sees the path with its dot segments
-	// removed, so "/public/../private/x" is matched, checked and fetched
-	// as "/private/x".
-	x.r = normalizedRequest(r)
-	x.path = x.r.URL.Path
-	if x.path == "/" && ds.dist.DefaultRootObject != "" {
-		x.path = "/" + ds.dist.DefaultRootObject
-	}
-	x.b = ds.dist.Match(x.path)
-
-	// 3. viewer rules: protocol policy, allowed methods, signed URLs and
-	// cookies, geo restriction.
-	x.signer = st.signer
-	if !s.viewerRules(x) {
-		return
-	}
-	if local {
-		// Viewers on localhost or this node's address stand for the
-		// distribution's own domain toward the cache key and the origin.
-		x.r.Host = ds.dist.DomainName
-	}
-
-	// 4–6. cache key, lookup, collapsed fetch — or straight to the origin.
 	if !x.cacheable() {
 		s.passThrough(x)
 		return
 	}
 	s.serveCached(x)
+}
+
+// configuration takes the configuration in force for the whole request.
+func (s *Server) configuration(x *exchange) bool {
+	st := s.state.Load()
+	if st == nil {
+		s.sendError(x, http.StatusServiceUnavailable, msgNotConfigured)
+		return false
+	}
+	x.st, x.pop, x.signer = st, st.pop, st.signer
+	return true
+}
+
+// distribution finds the request's distribution by its Host. A Host that
+// is neither a distribution's domain nor one of its aliases (nor, for local
+// use, this node's own address) never reaches one: CloudFront answers 403.
+// A disabled distribution does not serve viewers.
+func (s *Server) distribution(x *exchange) bool {
+	ds, local := x.st.distribution(x.r)
+	if ds == nil {
+		s.sendError(x, http.StatusForbidden, msgBadRequestHost)
+		return false
+	}
+	x.ds, x.local = ds, local
+	if !ds.dist.Enabled {
+		s.sendError(x, http.StatusForbidden, msgDisabled)
+		return false
+	}
+	return true
+}
+
+// normalize makes every later phase see the path with its dot segments
+// removed, so "/public/../private/x" is matched, checked and fetched as
+// "/private/x"; "/" is the distribution's DefaultRootObject when it has
+// one.
+func (s *Server) normalize(x *exchange) {
+	x.r = normalizedRequest(x.r)
+	x.path = x.r.URL.Path
+	if x.path == "/" && x.ds.dist.DefaultRootObject != "" {
+		x.path = "/" + x.ds.dist.DefaultRootObject
+	}
+}
+
+// behavior picks the first cache behaviour whose path pattern matches,
+// else the default one.
+func (s *Server) behavior(x *exchange) { x.b = x.ds.dist.Match(x.path) }
+
+// viewerRequest runs the viewer-request hook, if any: it may change the
+// request before the cache key is made, or answer it itself. Viewers on
+// localhost or this node's address then stand for the distribution's own
+// domain toward the cache key and the origin.
+func (s *Server) viewerRequest(x *exchange) bool {
+	var ev *Event
+	var err error
+	if s.hooks[ViewerRequest] != nil { // no event is made when no code runs
+		ev, err = s.runHook(x.r.Context(), ViewerRequest, &Event{Distribution: x.ds.dist, Behavior: x.b, Request: x.r})
+	}
+	switch {
+	case err != nil:
+		s.log.Warn("viewer-request edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
+		s.sendError(x, http.StatusBadGateway, msgFunctionFailed)
+		return false
+	case ev != nil && ev.Response != nil:
+		s.sendGenerated(x, ev.Response)
+		return false
+	case ev != nil:
+		// The hook may have changed the request: the key, the behaviour's
+		// origin and the origin request follow it.
+		x.r = normalizedRequest(ev.Request)
+		x.path = x.r.URL.Path
+	}
+	if x.local {
+		x.r.Host = x.ds.dist.DomainName
+	}
+	return true
 }
 
 // distribution finds the distribution for a request's Host: a domain name

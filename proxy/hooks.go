@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/origin"
+)
+
+// HookPoint names a point of a request where edge code runs, as CloudFront
+// names its event types.
+type HookPoint int
+
+// The four hook points, in request order.
+const (
+	// ViewerRequest runs after the viewer rules, before the cache key: the
+	// hook may change the viewer's request (what the key and the origin
+	// see) or answer it.
+	ViewerRequest HookPoint = iota
+	// OriginRequest runs on a miss, once per origin fetch, just before it:
+	// the hook may change the origin request or answer in the origin's
+	// place (the answer is then cached like the origin's).
+	OriginRequest
+	// OriginResponse runs on the origin's answer before it is stored: the
+	// hook may change its status and headers.
+	OriginResponse
+	// ViewerResponse runs on every answer from the cache or the origin
+	// before it goes to the viewer: the hook may change its headers.
+	ViewerResponse
+)
+
+var hookPointNames = [...]string{"viewer-request", "origin-request", "origin-response", "viewer-response"}
+
+func (p HookPoint) String() string {
+	if int(p) < len(hookPointNames) {
+		return hookPointNames[p]
+	}
+	return "HookPoint(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Hook is edge code at one point of a request. It sees the Event and may
+// change what the Event lets it change; setting ev.Response answers the
+// request at a viewer-request or origin-request point. An error is the
+// code's failure: the viewer gets CloudFront's 502 for it.
+type Hook func(ctx context.Context, ev *Event) error
+
+// Hooks are the edge code a Server runs, by point; an absent hook costs
+// nothing. The hook decides from ev.Distribution and ev.Behavior whether it
+// has code associated there (CloudFront's function associations are per
+// cache behaviour).
+type Hooks map[HookPoint]Hook
+
+// Event is what a hook sees of a request.
+type Event struct {
+	Point        HookPoint
+	Distribution *config.Distribution
+	Behavior     *config.Behavior
+	// Request is the viewer's request (its path normalised): at
+	// viewer-request the hook may change its URL and headers.
+	Request *http.Request
+	// OriginRequest is the request to the origin (origin-request and
+	// origin-response); at origin-request the hook may change it.
+	OriginRequest *origin.Request
+	// Status and Header are the response (origin-response and
+	// viewer-response): the hook may change the headers, and at
+	// origin-response the status.
+	Status int
+	Header http.Header
+	// Response, set by a viewer-request or origin-request hook, answers
+	// the request in the origin's place.
+	Response *GeneratedResponse
+}
+
+// GeneratedResponse is an answer made by edge code.
+type GeneratedResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// runHook runs the hook at point p, if there is one, and returns its event
+// (nil when no hook ran).
+func (s *Server) runHook(ctx context.Context, p HookPoint, ev *Event) (*Event, error) {
+	h := s.hooks[p]
+	if h == nil {
+		return nil, nil
+	}
+	ev.Point = p
+	return ev, h(ctx, ev)
+}
+
+// originResponse is a GeneratedResponse as an origin's answer.
+func (g *GeneratedResponse) originResponse() *origin.Response {
+	h := g.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	return &origin.Response{StatusCode: g.Status, Header: h, ContentLength: int64(len(g.Body)),
+		Body: io.NopCloser(bytes.NewReader(g.Body))}
+}
+
+// fetch asks the origin through f for req, with the origin-request hook
+// before (it may change req, or answer in the origin's place) and the
+// origin-response hook after (it may change the status and headers).
+func (s *Server) fetch(ctx context.Context, d *config.Distribution, b *config.Behavior, f origin.Fetcher, req *origin.Request) (*origin.Response, error) {
+	ev, err := s.runHook(ctx, OriginRequest, &Event{Distribution: d, Behavior: b, OriginRequest: req})
+	if err != nil {
+		return nil, fmt.Errorf("origin-request edge code: %w", err)
+	}
+	var resp *origin.Response
+	if ev != nil && ev.Response != nil {
+		resp = ev.Response.originResponse()
+	} else if resp, err = f.Fetch(ctx, req); err != nil {
+		return nil, err
+	}
+	if ev, err = s.runHook(ctx, OriginResponse, &Event{Distribution: d, Behavior: b, OriginRequest: req,
+		Status: resp.StatusCode, Header: resp.Header}); err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("origin-response edge code: %w", err)
+	} else if ev != nil {
+		resp.StatusCode, resp.Header = ev.Status, ev.Header
+	}
+	return resp, nil
+}

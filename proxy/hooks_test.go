@@ -1,0 +1,109 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/edgefront/edgefront/proxy"
+)
+
+// hookLog records, in order, the points where hooks ran and what they saw.
+type hookLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *hookLog) add(s string) {
+	l.mu.Lock()
+	l.seen = append(l.seen, s)
+	l.mu.Unlock()
+}
+
+func (l *hookLog) take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := strings.Join(l.seen, " ")
+	l.seen = nil
+	return s
+}
+
+// TestHookSeams: edge code installed at the four hook points runs where
+// CloudFront runs it, in request order, with the request's data: the
+// viewer-request hook on every request, before the cache key (a rewrite
+// changes what is cached and fetched; a generated answer never reaches the
+// origin); origin-request and origin-response once per origin fetch (not
+// on hits), able to change the origin request and, before it is stored,
+// the response; viewer-response on every answer from the cache or origin.
+func TestHookSeams(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Write([]byte("origin " + r.URL.Path + " " + r.Header.Get("X-From-Origin-Request")))
+	})
+	var log hookLog
+	hooks := proxy.Hooks{
+		proxy.ViewerRequest: func(_ context.Context, ev *proxy.Event) error {
+			log.add("viewer-request:" + ev.Request.URL.Path + ":" + ev.Behavior.PathPattern)
+			switch ev.Request.URL.Path {
+			case "/old":
+				ev.Request.URL.Path = "/new"
+			case "/generated":
+				ev.Response = &proxy.GeneratedResponse{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("from the edge")}
+			case "/broken":
+				return errors.New("edge code threw")
+			}
+			return nil
+		},
+		proxy.OriginRequest: func(_ context.Context, ev *proxy.Event) error {
+			log.add("origin-request:" + ev.OriginRequest.Path)
+			ev.OriginRequest.Header.Set("X-From-Origin-Request", "yes")
+			return nil
+		},
+		proxy.OriginResponse: func(_ context.Context, ev *proxy.Event) error {
+			log.add("origin-response:" + http.StatusText(ev.Status))
+			ev.Header.Set("X-Stored-By-Hook", "1")
+			return nil
+		},
+		proxy.ViewerResponse: func(_ context.Context, ev *proxy.Event) error {
+			log.add("viewer-response:" + http.StatusText(ev.Status))
+			ev.Header.Set("X-Viewer-Response", "1")
+			return nil
+		},
+	}
+	e := newEdgeWith(t, oneOrigin, map[string]string{"web": o.URL}, func(opts *proxy.Options) { opts.Hooks = hooks })
+	const host = "d111111abcdef8.cloudfront.net"
+
+	r := e.do("GET", "/a/../old", "Host", host)
+	if r.status != 200 || r.body != "origin /new yes" || r.xcache() != "Miss from cloudfront" ||
+		r.header.Get("X-Stored-By-Hook") != "1" || r.header.Get("X-Viewer-Response") != "1" {
+		t.Errorf("miss: %d %q %q %v", r.status, r.body, r.xcache(), r.header)
+	}
+	if got, want := log.take(), "viewer-request:/old:* origin-request:/new origin-response:OK viewer-response:OK"; got != want {
+		t.Errorf("miss ran %q, want %q", got, want)
+	}
+	// The rewritten path is what was cached: /new is a hit, and what the
+	// origin-response hook added was stored with it.
+	r = e.do("GET", "/new", "Host", host)
+	if r.xcache() != "Hit from cloudfront" || r.body != "origin /new yes" || r.header.Get("X-Stored-By-Hook") != "1" {
+		t.Errorf("hit: %q %q %v", r.xcache(), r.body, r.header)
+	}
+	if got, want := log.take(), "viewer-request:/new:* viewer-response:OK"; got != want {
+		t.Errorf("hit ran %q, want %q", got, want)
+	}
+	r = e.do("GET", "/generated", "Host", host)
+	if r.status != 200 || r.body != "from the edge" || r.xcache() != "FunctionGeneratedResponse from cloudfront" || r.header.Get("X-Viewer-Response") != "" {
+		t.Errorf("generated: %d %q %q", r.status, r.body, r.xcache())
+	}
+	if got, want := log.take(), "viewer-request:/generated:*"; got != want {
+		t.Errorf("generated ran %q, want %q", got, want)
+	}
+	if r := e.do("GET", "/broken", "Host", host); r.status != 502 || r.xcache() != "Error from cloudfront" {
+		t.Errorf("failing edge code: %d %q", r.status, r.xcache())
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1 (the miss)", n)
+	}
+}
