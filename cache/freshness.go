@@ -20,6 +20,11 @@ type Decision struct {
 	// stale-while-revalidate and stale-if-error windows past TTL.
 	StaleWhileRevalidate time.Duration
 	StaleIfError         time.Duration
+	// Rule names the row of CloudFront's TTL table that decided, for people
+	// (edgefront's X-Edgefront-Explain): "s-maxage", "max-age",
+	// "Expires", "DefaultTTL", "MinTTL (no-cache/no-store/private)"…, with
+	// ", clamped to MinTTL" or ", clamped to MaxTTL" when the bounds applied.
+	Rule string
 }
 
 // maxDelta is the largest delta-seconds value kept: RFC 9111 §1.2.2 lets a
@@ -45,7 +50,7 @@ const maxDelta = (1 << 31) * time.Second
 // means already expired (§5.3).
 func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 	if p == nil || !p.Caching() {
-		return Decision{}
+		return Decision{Rule: RuleCachingDisabled}
 	}
 	cc := ParseCacheControl(h)
 	d := Decision{
@@ -55,28 +60,44 @@ func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 	}
 	if cc.NoStore || cc.NoCache || cc.Private {
 		if p.MinTTL <= 0 {
-			return Decision{}
+			return Decision{Rule: RuleNotCached}
 		}
-		d.TTL = p.MinTTL
+		d.TTL, d.Rule = p.MinTTL, RuleMinTTLOverride
 		return d
 	}
 	var ttl time.Duration
 	switch {
 	case cc.HasSMaxAge:
-		ttl = cc.SMaxAge
+		ttl, d.Rule = cc.SMaxAge, "s-maxage"
 	case cc.HasMaxAge:
-		ttl = cc.MaxAge
+		ttl, d.Rule = cc.MaxAge, "max-age"
 	default:
 		exp, ok := expiresLifetime(h, now)
 		if !ok {
-			d.TTL = max(p.DefaultTTL, p.MinTTL)
+			d.TTL, d.Rule = max(p.DefaultTTL, p.MinTTL), "DefaultTTL (no freshness information)"
+			if p.MinTTL > p.DefaultTTL {
+				d.Rule = "MinTTL (no freshness information, MinTTL over DefaultTTL)"
+			}
 			return d
 		}
-		ttl = exp
+		ttl, d.Rule = exp, "Expires"
 	}
 	d.TTL = clampTTL(ttl, p.MinTTL, p.MaxTTL)
+	switch {
+	case ttl > p.MaxTTL && d.TTL == p.MaxTTL:
+		d.Rule += ", clamped to MaxTTL"
+	case ttl < p.MinTTL:
+		d.Rule += ", clamped to MinTTL"
+	}
 	return d
 }
+
+// Rules of the TTL table with no origin value in them.
+const (
+	RuleCachingDisabled = "caching disabled (MaxTTL 0)"
+	RuleNotCached       = "not cached (no-cache/no-store/private with MinTTL 0)"
+	RuleMinTTLOverride  = "MinTTL (no-cache/no-store/private)"
+)
 
 // clampTTL bounds ttl to [lo, hi]; lo wins over a smaller hi.
 func clampTTL(ttl, lo, hi time.Duration) time.Duration {
@@ -131,23 +152,27 @@ func ErrorFreshness(status int, h http.Header, minTTL time.Duration, now time.Ti
 	default:
 		hasAge = false
 	}
+	const notCached = "error not cached"
 	switch status {
 	case 404, 405, 414, 500, 501, 502, 503, 504:
 	case 400, 403, 412, 415:
 		if !hasAge {
-			return Decision{}
+			return Decision{Rule: notCached + " (no max-age for this code)"}
 		}
 	default:
-		return Decision{}
+		return Decision{Rule: notCached + " (code never cached)"}
 	}
 	if minTTL <= 0 && (cc.NoStore || cc.NoCache || cc.Private) {
-		return Decision{}
+		return Decision{Rule: notCached}
 	}
 	ttl := max(minTTL, origin)
 	if ttl <= 0 {
-		return Decision{}
+		return Decision{Rule: notCached + " (ErrorCachingMinTTL 0)"}
 	}
-	return Decision{Store: true, TTL: ttl}
+	if origin > minTTL {
+		return Decision{Store: true, TTL: ttl, Rule: "error caching: the origin's max-age"}
+	}
+	return Decision{Store: true, TTL: ttl, Rule: "error caching: ErrorCachingMinTTL"}
 }
 
 // InitialAge returns the origin's Age header (RFC 9111 §5.1), or 0 when it

@@ -85,7 +85,9 @@ func TestFreshness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			if got := Freshness(tt.h, tt.p, now); got != tt.want {
+			got := Freshness(tt.h, tt.p, now)
+			got.Rule = "" // TestFreshnessRule checks it
+			if got != tt.want {
 				t.Errorf("Freshness(%v) = %+v, want %+v", tt.h, got, tt.want)
 			}
 		})
@@ -132,7 +134,9 @@ func TestErrorFreshness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			if got := ErrorFreshness(tt.status, tt.h, tt.minTTL, now); got != tt.want {
+			got := ErrorFreshness(tt.status, tt.h, tt.minTTL, now)
+			got.Rule = "" // TestFreshnessRule checks it
+			if got != tt.want {
 				t.Errorf("ErrorFreshness(%d, %v, %v) = %+v, want %+v", tt.status, tt.h, tt.minTTL, got, tt.want)
 			}
 		})
@@ -219,4 +223,44 @@ func FuzzCacheControl(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFreshnessRule: the decision names the row of CloudFront's TTL table
+// that set the TTL (shown by --debug-headers).
+func TestFreshnessRule(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		p    *config.CachePolicy
+		h    http.Header
+		want string
+	}{
+		{disabled, hdr("Cache-Control", "max-age=600"), RuleCachingDisabled},
+		{minZero, hdr("Cache-Control", "max-age=600"), "max-age"},
+		{minZero, hdr("Cache-Control", "max-age=86400"), "max-age, clamped to MaxTTL"},
+		{minPos, hdr("Cache-Control", "max-age=10"), "max-age, clamped to MinTTL"},
+		{minZero, hdr("Cache-Control", "max-age=10, s-maxage=900"), "s-maxage"},
+		{minZero, hdr("Expires", now.Add(20*time.Minute).Format(http.TimeFormat)), "Expires"},
+		{minZero, hdr(), "DefaultTTL (no freshness information)"},
+		{policy(600*sec, 300*sec, 3600*sec), hdr(), "MinTTL (no freshness information, MinTTL over DefaultTTL)"},
+		{minZero, hdr("Cache-Control", "no-store"), RuleNotCached},
+		{minPos, hdr("Cache-Control", "private"), RuleMinTTLOverride},
+	} {
+		if got := Freshness(tt.h, tt.p, now).Rule; got != tt.want {
+			t.Errorf("Freshness(%v) rule %q, want %q", tt.h, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		status int
+		h      http.Header
+		want   string
+	}{
+		{404, hdr(), "error caching: ErrorCachingMinTTL"},
+		{404, hdr("Cache-Control", "max-age=600"), "error caching: the origin's max-age"},
+		{403, hdr(), "error not cached (no max-age for this code)"},
+		{416, hdr(), "error not cached (code never cached)"},
+	} {
+		if got := ErrorFreshness(tt.status, tt.h, 10*time.Second, now).Rule; got != tt.want {
+			t.Errorf("ErrorFreshness(%d, %v) rule %q, want %q", tt.status, tt.h, got, tt.want)
+		}
+	}
 }

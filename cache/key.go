@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -272,4 +274,107 @@ func OriginAcceptEncoding(encoding string) string {
 		return "identity"
 	}
 	return encoding
+}
+
+// DescribeKey renders a key made by AppendKey for people, its parts in
+// order: `dist=E1 path=/a.js query=[v=1] headers=[Origin: x]
+// cookies=[id=7] encoding=gzip`. Bytes after the key's parts (the proxy's
+// own suffixes) are shown quoted; a key that is not AppendKey's is shown
+// quoted whole.
+func DescribeKey(key string) string {
+	var b strings.Builder
+	k := keyReader{s: key}
+	for !k.end() && k.err == nil {
+		tag := k.s[k.i]
+		k.i++
+		switch tag {
+		case 'd', 'p', 'e':
+			name := map[byte]string{'d': "dist", 'p': "path", 'e': "encoding"}[tag]
+			fmt.Fprintf(&b, "%s=%s ", name, k.field())
+		case 'q', 'h', 'c':
+			k.count()
+			var parts []string
+			for !k.end() && k.err == nil {
+				switch {
+				case tag == 'q' && k.next('s'):
+					parts = append(parts, k.field())
+				case tag == 'h' && k.next('n'):
+					name := k.field()
+					for n := k.number(); n > 0 && k.err == nil; n-- {
+						k.next('v')
+						parts = append(parts, name+": "+k.field())
+					}
+				case tag == 'c' && k.next('k'):
+					name := k.field()
+					k.next('v')
+					parts = append(parts, name+"="+k.field())
+				default:
+					goto done
+				}
+			}
+		done:
+			name := map[byte]string{'q': "query", 'h': "headers", 'c': "cookies"}[tag]
+			fmt.Fprintf(&b, "%s=[%s] ", name, strings.Join(parts, " "))
+		default:
+			k.i--
+			fmt.Fprintf(&b, "%q ", k.s[k.i:])
+			k.i = len(k.s)
+		}
+	}
+	if k.err != nil {
+		return strconv.Quote(key)
+	}
+	return strings.TrimSuffix(b.String(), " ")
+}
+
+// keyReader reads the parts of a key made by AppendKey.
+type keyReader struct {
+	s   string
+	i   int
+	err error
+}
+
+func (k *keyReader) end() bool { return k.i >= len(k.s) }
+
+// next consumes tag when it comes next.
+func (k *keyReader) next(tag byte) bool {
+	if k.i < len(k.s) && k.s[k.i] == tag {
+		k.i++
+		return true
+	}
+	return false
+}
+
+// number reads a decimal number.
+func (k *keyReader) number() int {
+	n, start := 0, k.i
+	for k.i < len(k.s) && k.s[k.i] >= '0' && k.s[k.i] <= '9' {
+		n = n*10 + int(k.s[k.i]-'0')
+		k.i++
+	}
+	if k.i == start {
+		k.err = errors.New("no number")
+	}
+	return n
+}
+
+// field reads "len:bytes".
+func (k *keyReader) field() string {
+	n := k.number()
+	if k.err != nil || !k.next(':') || k.i+n > len(k.s) {
+		k.err = errors.New("bad field")
+		return ""
+	}
+	v := k.s[k.i : k.i+n]
+	k.i += n
+	return v
+}
+
+// count skips a section's 4-byte count.
+func (k *keyReader) count() {
+	if k.i+4 > len(k.s) {
+		k.err = errors.New("bad count")
+		return
+	}
+	k.i += 4
 }

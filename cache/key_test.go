@@ -229,3 +229,23 @@ func BenchmarkAppendKey(b *testing.B) {
 func appendKey(dst []byte, dist string, r *http.Request, p *config.CachePolicy, enc string) []byte {
 	return AppendKey(dst, dist, r.URL.EscapedPath(), r, p, enc)
 }
+
+// TestDescribeKey: a key reads back as its parts, in order.
+func TestDescribeKey(t *testing.T) {
+	p := &config.CachePolicy{
+		QueryStrings: sel(config.SelectAll), Headers: sel(config.SelectWhitelist, "Origin", "Host"),
+		Cookies: sel(config.SelectWhitelist, "id"), EnableAcceptEncodingGzip: true,
+	}
+	r := req("/a.js?v=1&w=2", "Origin", "https://x.example", "Host", "d1.example", "Cookie", "id=7; other=1", "Accept-Encoding", "gzip")
+	k := key(r, p)
+	want := `dist=E1 path=/a.js query=[v=1 w=2] headers=[Origin: https://x.example Host: d1.example] cookies=[id=7] encoding=gzip`
+	if got := DescribeKey(k); got != want {
+		t.Errorf("DescribeKey:\n got %s\nwant %s", got, want)
+	}
+	if got := DescribeKey(k + "\x00OPTIONS"); got != want+` "\x00OPTIONS"` {
+		t.Errorf("with a suffix: %s", got)
+	}
+	if got := DescribeKey("not a key"); got != `"not a key"` {
+		t.Errorf("not a key: %s", got)
+	}
+}

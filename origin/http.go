@@ -192,6 +192,7 @@ func (f *httpFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) 
 		resp, st, err := f.attempt(ctx, req, e)
 		if err == nil {
 			f.picker.report(e, true)
+			resp.Endpoint = e.scheme + "://" + e.host
 			return resp, nil
 		}
 		if ctx.Err() != nil {

@@ -45,6 +45,9 @@ type Response struct {
 	Header        http.Header
 	Body          io.ReadCloser // never nil
 	ContentLength int64         // -1 when unknown
+	// Endpoint is where the answer came from (scheme://host[:port]), for
+	// people (edgefront's X-Edgefront-Explain); "" when not known.
+	Endpoint string
 }
 
 // Kind classifies a failure to get a response from an origin.

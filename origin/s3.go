@@ -43,6 +43,7 @@ import (
 // writing through edgefront to a bucket is left out on purpose.)
 type s3Fetcher struct {
 	id          string
+	endpoint    string // where answers come from, for Response.Endpoint
 	bucket      string
 	prefix      string // OriginPath without its leading '/'
 	client      *s3.Client
@@ -89,8 +90,13 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 		opts.BaseEndpoint = aws.String(strings.TrimSuffix(o.Endpoints[0], "/"))
 		opts.UsePathStyle = true
 	}
+	endpoint := "https://" + o.S3.Bucket + ".s3." + o.S3.Region + ".amazonaws.com"
+	if len(o.Endpoints) > 0 {
+		endpoint = strings.TrimSuffix(o.Endpoints[0], "/")
+	}
 	return &s3Fetcher{
 		id:          o.ID,
+		endpoint:    endpoint,
 		bucket:      o.S3.Bucket,
 		prefix:      strings.TrimPrefix(o.OriginPath, "/"),
 		client:      s3.New(opts),
@@ -155,6 +161,15 @@ func (f *s3Fetcher) key(path string) (string, error) {
 
 // Fetch answers r from the bucket.
 func (f *s3Fetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
+	resp, err := f.fetch(ctx, r)
+	if resp != nil {
+		resp.Endpoint = f.endpoint
+	}
+	return resp, err
+}
+
+// fetch is Fetch without the answer's Endpoint.
+func (f *s3Fetcher) fetch(ctx context.Context, r *Request) (*Response, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodOptions:

@@ -146,7 +146,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
-	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true, served: true}) {
+	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true, served: true, entry: e}) {
 		return
 	}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
@@ -289,8 +289,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	d := s.decide(j, resp)
 	vary, cacheable := varyValues(resp.Header, j)
 	if !cacheable {
-		d.Store = false
+		d.Store, d.Rule = false, "not cached (Vary: *)"
 	}
+	f.decision, f.endpoint = d, resp.Endpoint
 	limit := j.maxObjectSize
 	// An object too large to cache is still shared by the viewers that
 	// collapsed onto this fetch (one origin request, nothing stored), which
@@ -662,7 +663,12 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		f.status != http.StatusNoContent && f.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
-	if !s.begin(x, answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true, served: true}) {
+	a := answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true, served: true,
+		endpoint: f.endpoint}
+	if f.decision.Rule != "" {
+		a.decision = &f.decision
+	}
+	if !s.begin(x, a) {
 		return
 	}
 	x.w.WriteHeader(f.status)
@@ -712,7 +718,8 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
-	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true, served: true}) {
+	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true, served: true,
+		endpoint: resp.Endpoint}) {
 		return
 	}
 	x.w.WriteHeader(resp.StatusCode)

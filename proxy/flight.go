@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -58,6 +59,10 @@ type flight struct {
 	// vary holds the Vary name/value pairs of a shared response: a waiter
 	// whose request differs is not served it.
 	vary []string
+	// decision is the caching decision on the origin's answer, endpoint
+	// where it came from (both for --debug-headers).
+	decision cache.Decision
+	endpoint string
 
 	mu sync.Mutex
 	// body is the body received so far (grows; bytes once written never

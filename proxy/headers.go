@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"unsafe"
+
+	"github.com/edgefront/edgefront/cache"
 )
 
 // X-Cache results, as CloudFront writes them (also the x-edge-result-type of
@@ -55,6 +57,11 @@ type answer struct {
 	// served: an object from the cache or the origin, which the
 	// viewer-response hook sees (not an answer CloudFront made itself).
 	served bool
+	// For --debug-headers: the cached entry answered from, the caching
+	// decision on the origin's answer, and the endpoint that gave it.
+	entry    *cache.Entry
+	decision *cache.Decision
+	endpoint string
 }
 
 // begin starts every response to the viewer, in one place. A status with
@@ -98,6 +105,9 @@ func (s *Server) decorate(x *exchange, h http.Header, a answer) {
 	h["X-Amz-Cf-Id"] = x.idHeader
 	if !a.bare {
 		s.responseHeaders(x, h, a.timing, a.upstream)
+	}
+	if s.debug {
+		s.debugHeaders(x, h, a)
 	}
 }
 

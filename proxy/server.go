@@ -55,6 +55,9 @@ type Options struct {
 	// them, before their responses are cut; 0 means DefaultFlightStall,
 	// negative never.
 	FlightStall time.Duration
+	// DebugHeaders adds Cache-Status (RFC 9211) and X-Edgefront-Explain to
+	// every response: what the cache did and why (serve --debug-headers).
+	DebugHeaders bool
 	// Hooks is the edge code to run (CloudFront Functions, Lambda@Edge), by
 	// hook point; nil runs none.
 	Hooks Hooks
@@ -77,6 +80,7 @@ type Server struct {
 	rand       func() float64
 	flights    *group
 	hooks      Hooks
+	debug      bool // Options.DebugHeaders
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
 	// background counts the fetch goroutines, so Close can wait for them.
@@ -126,6 +130,7 @@ func New(o Options) (*Server, error) {
 		rand:       o.Rand,
 		flights:    newGroup(o.FlightStall),
 		hooks:      o.Hooks,
+		debug:      o.DebugHeaders,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -73,6 +73,7 @@ type serveFlags struct {
 	accessKeep              int
 	http3                   bool
 	fastHTTP1               bool
+	debugHeaders            bool
 	geoDatabase, geoCountry string
 	geoTrustHeader          bool
 	controlCredentials      string
@@ -101,6 +102,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	fs.StringVar(&f.controlCredentials, "control-credentials", "", "verify the CloudFront API's SigV4 signatures with these `KEYID:SECRET[,KEYID:SECRET…]` (default: any signed request is accepted, so --admin must then be a loopback address unless --admin-insecure); --pprof takes the same pairs as HTTP Basic user and password")
 	fs.BoolVar(&f.adminInsecure, "admin-insecure", false, "allow --admin on an address other machines can reach without --control-credentials: anyone reaching it can change distributions (a warning is logged)")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiles at /debug/pprof/ on the admin listener, behind HTTP Basic authentication with a --control-credentials pair when set (go tool pprof http://KEYID:SECRET@ADMIN/debug/pprof/profile); the admin listener is plain HTTP, so reach it over loopback or a tunnel")
+	fs.BoolVar(&f.debugHeaders, "debug-headers", false, "explain every response: Cache-Status (RFC 9211: hit or why not, TTL left, stored, the cache key) and X-Edgefront-Explain (distribution, behaviour, cache policy, the TTL rule that applied, origin and endpoint, hooks); for local use — it shows cache keys to anyone who can connect")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
 	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
@@ -349,7 +351,8 @@ func (e *edge) build(ctx context.Context) error {
 			Help: "Access log lines dropped because the log's queue was full (the writer could not keep up).",
 		}, func() float64 { return float64(access.Dropped()) }))
 	}
-	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo})
+	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
+		DebugHeaders: f.debugHeaders})
 	if err != nil {
 		return err
 	}
