@@ -341,12 +341,20 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 
 	var tooLarge bool
 	if enc != "" {
-		_, err = f.fillCompressed(resp.Body, enc)
+		// Compressed bodies come from objects of at most 10,000,000 bytes
+		// (compression), so the buffer is bounded; one that compresses to
+		// more than the largest object stored is served, not stored.
+		var n int64
+		n, err = f.fillCompressed(resp.Body, enc)
+		tooLarge = n > limit
 	} else {
 		tooLarge, err = f.fill(ctx, resp.Body, limit, resp.ContentLength)
 	}
 	resp.Body.Close()
 	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, errNoViewers) {
+			s.originBodyFailed(j.dist.ID, j.originID, j.path, err)
+		}
 		s.flights.forget(f)
 		f.finish(err)
 		f.cancel()
@@ -730,6 +738,7 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	err := copyFlushing(x.w, resp.Body, resp.ContentLength < 0)
 	x.done(result, resp.StatusCode)
 	if err != nil && !errors.Is(err, errViewerWrite) && x.r.Context().Err() == nil {
+		s.originBodyFailed(x.ds.dist.ID, x.b.TargetOriginID, x.path, err)
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -759,4 +768,14 @@ func copyFlushing(w http.ResponseWriter, r io.Reader, flushEach bool) error {
 			return err
 		}
 	}
+}
+
+// originBodyFailed records an origin answer whose body failed after its
+// headers (a reset, a read timeout, a short body): the viewers got a cut
+// response and nothing was stored. The fetch itself was counted by its
+// status when the headers came.
+func (s *Server) originBodyFailed(dist, originID, path string, err error) {
+	s.metrics.originBodyErrors.WithLabelValues(originID).Inc()
+	s.log.Warn("origin body failed mid-way; viewers got a cut response, nothing stored",
+		"distribution", dist, "origin", originID, "path", path, "err", err)
 }

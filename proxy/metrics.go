@@ -25,8 +25,10 @@ type metrics struct {
 	originLatency   *prometheus.HistogramVec
 	collapsed       prometheus.Counter
 	viewerGone      prometheus.Counter
-	rates           *rates
-	flightsPending  prometheus.GaugeFunc
+	// originBodyErrors counts origin bodies that failed after their headers.
+	originBodyErrors *prometheus.CounterVec
+	rates            *rates
+	flightsPending   prometheus.GaugeFunc
 }
 
 // resultCounters are one distribution's request counters by result, looked
@@ -66,6 +68,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 			Namespace: "edgefront", Name: "collapsed_requests_total",
 			Help: "Cache misses that joined an origin fetch already under way instead of making their own.",
 		}),
+		originBodyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "origin_body_errors_total",
+			Help: "Origin answers whose body failed after the headers (reset, read timeout, short body): viewers got a cut response and nothing was stored.",
+		}, []string{"origin"}),
 		viewerGone: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "edgefront", Name: "viewer_gone_before_fetch_total",
 			Help: "Requests whose viewer left (an HTTP/2 stream reset, a closed connection) before their origin fetch began; no fetch was started.",
@@ -79,7 +85,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.viewerGone, m.flightsPending, m.rates, endpointHealth{s}} {
+	for _, c := range []prometheus.Collector{m.requests, m.bytesDownloaded, m.bytesUploaded, m.errors, m.originFetches, m.originLatency, m.collapsed, m.viewerGone, m.originBodyErrors, m.flightsPending, m.rates, endpointHealth{s}} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
