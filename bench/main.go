@@ -35,7 +35,7 @@ import (
 	"time"
 )
 
-var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf", "miss-storm", "large", "memory"}
+var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf", "miss-storm", "large", "hit-after-bans", "memory"}
 
 // options are the command line.
 type options struct {
@@ -163,6 +163,7 @@ type bench struct {
 	storms  []stormResult
 	larges  []largeResult
 	mems    []memResult
+	bans    []bansResult
 	env     []string
 }
 
@@ -226,6 +227,11 @@ func (b *bench) main(ctx context.Context) error {
 
 	if err := b.loadPhases(ctx); err != nil {
 		return err
+	}
+	if b.has("hit-after-bans") {
+		if err := b.bansPhase(ctx); err != nil {
+			return err
+		}
 	}
 	if b.has("memory") {
 		if err := b.memoryPhase(ctx); err != nil {
