@@ -315,11 +315,64 @@ func decodeDistributionDocument(p *problems, base, bare string, doc any) (dc *Di
 // QuickstartID is the distribution ID of the quick-mode configuration.
 const QuickstartID = "EQUICKSTART"
 
-// ForOrigin returns the quick-mode configuration: one distribution (ID
+// QuickCachePolicyName and QuickCachePolicyID name quick mode's default cache
+// policy: a custom policy a CloudFront user could create that honours the
+// origin. MinTTL 0 and DefaultTTL 0 leave caching to the origin's
+// Cache-Control/Expires (MaxTTL one year caps it); all query strings, all
+// cookies and the Authorization header are in the cache key, so the origin
+// sees them and two users never share a response. CloudFront forwards
+// Authorization on a cached GET/HEAD only when the cache policy keys it
+// ("Configure CloudFront to forward the Authorization header", CloudFront
+// Developer Guide).
+const (
+	QuickCachePolicyName = "edgefront-QuickMode-HonorOrigin"
+	QuickCachePolicyID   = "7c1e0a5e-9d2b-4f00-8e1d-9e0ed6e0f001"
+)
+
+// quickCachePolicy is quick mode's default cache policy (QuickCachePolicyName).
+func quickCachePolicy() *CustomCachePolicy {
+	zero, year, yes := int64(0), int64(DefaultMaxTTL), true
+	return &CustomCachePolicy{Id: QuickCachePolicyID, CachePolicyConfig: &CachePolicyConfig{
+		Name:    QuickCachePolicyName,
+		Comment: "edgefront quick mode: the origin's Cache-Control decides; query strings, cookies and Authorization in the key",
+		MinTTL:  &zero, DefaultTTL: &zero, MaxTTL: &year,
+		ParametersInCacheKeyAndForwardedToOrigin: &ParametersInCacheKey{
+			EnableAcceptEncodingGzip: &yes, EnableAcceptEncodingBrotli: &yes,
+			HeadersConfig:      &HeadersConfig{HeaderBehavior: SelectWhitelist, Headers: &List[string]{Items: []string{"Authorization"}}},
+			CookiesConfig:      &CookiesConfig{CookieBehavior: SelectAll},
+			QueryStringsConfig: &QueryStringsConfig{QueryStringBehavior: SelectAll},
+		},
+	}}
+}
+
+// Quick mode's default policies besides QuickCachePolicyName.
+const (
+	// QuickOriginRequestPolicy forwards every viewer header, cookie and
+	// query string (Authorization only as the cache policy keys it).
+	QuickOriginRequestPolicy = "Managed-AllViewer"
+)
+
+// QuickMode describes a quick-mode configuration: one distribution in front
+// of one custom origin. An empty policy field takes quick mode's default
+// (QuickCachePolicyName, QuickOriginRequestPolicy, no response headers
+// policy); any managed policy's name (with or without "Managed-") or ID is
+// accepted, and so is QuickCachePolicyName.
+type QuickMode struct {
+	Origin                string // http:// or https:// URL, optional port and path prefix
+	CachePolicy           string
+	OriginRequestPolicy   string
+	ResponseHeadersPolicy string
+}
+
+// ForOrigin returns the quick-mode configuration for the origin at rawURL
+// with quick mode's default policies: QuickMode{Origin: rawURL}.Config().
+func ForOrigin(rawURL string) (*Config, error) { return QuickMode{Origin: rawURL}.Config() }
+
+// Config returns the quick-mode configuration: one distribution (ID
 // EQUICKSTART) whose default behaviour sends everything to the custom origin
-// at rawURL (http:// or https://, optional port and path prefix) with the
-// managed CachingOptimized cache policy, allow-all, all seven methods allowed.
-func ForOrigin(rawURL string) (*Config, error) {
+// with the chosen policies, allow-all, all seven methods allowed.
+func (q QuickMode) Config() (*Config, error) {
+	rawURL := q.Origin
 	u, err := url.Parse(rawURL)
 	if err != nil || !isHTTPURL(rawURL) {
 		return nil, fmt.Errorf("origin %q: expected an http:// or https:// URL with a host", rawURL)
@@ -349,6 +402,52 @@ func ForOrigin(rawURL string) (*Config, error) {
 			co.HTTPPort = &n
 		}
 	}
+	pol := newPolicySet()
+	p := newProblems("(quick mode)")
+	qcp := quickCachePolicy()
+	register(p, "", "", qcp.Id, qcp.CachePolicyConfig.Name, pol.cache, compileCachePolicy(p, "quickCachePolicy", qcp))
+	cachePolicy, orPolicy := q.CachePolicy, q.OriginRequestPolicy
+	if cachePolicy == "" {
+		cachePolicy = QuickCachePolicyID
+	}
+	if orPolicy == "" {
+		orPolicy = QuickOriginRequestPolicy
+	}
+	// The flags take names; the DistributionConfig holds IDs as CloudFront's does.
+	ids := []struct {
+		flag, key string
+		find      func(string) (string, bool)
+	}{
+		{"--cache-policy", cachePolicy, func(k string) (string, bool) {
+			if c, ok := pol.cachePolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+		{"--origin-request-policy", orPolicy, func(k string) (string, bool) {
+			if c, ok := pol.originRequestPolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+		{"--response-headers-policy", q.ResponseHeadersPolicy, func(k string) (string, bool) {
+			if c, ok := pol.responseHeadersPolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+	}
+	var resolved [3]string
+	for i, x := range ids {
+		if x.key == "" {
+			continue
+		}
+		id, ok := x.find(x.key)
+		if !ok {
+			return nil, fmt.Errorf("%s %q: no managed policy has that name or ID", x.flag, x.key)
+		}
+		resolved[i] = id
+	}
 	enabled, compress := true, true
 	all7 := []string{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
 	dc := &DistributionConfig{
@@ -365,17 +464,18 @@ func ForOrigin(rawURL string) (*Config, error) {
 				List:          List[string]{Items: all7},
 				CachedMethods: &List[string]{Items: []string{"GET", "HEAD"}},
 			},
-			Compress:      &compress,
-			CachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", // Managed-CachingOptimized
+			Compress:                &compress,
+			CachePolicyId:           resolved[0],
+			OriginRequestPolicyId:   resolved[1],
+			ResponseHeadersPolicyId: resolved[2],
 		},
 	}
 	normalizeQuantities(dc)
-	p := newProblems("(quick mode)")
 	cfg := &Config{}
 	compileSettings(p, &settingsFile{}, "", cfg)
 	d := compileDistribution(p, "DistributionConfig", dc, distSource{
 		id: QuickstartID, domainName: DeriveDomainName(QuickstartID), settings: p, endpoints: endpoints,
-	}, newPolicySet())
+	}, pol)
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}

@@ -34,7 +34,7 @@ func TestCommands(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, []string{"edgefront "}, nil, nil},
 		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront"}, nil, nil},
-		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-size SIZE", "--config FILE",
+		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-policy NAME", "--origin-request-policy NAME", "--response-headers-policy NAME", "--cache-size SIZE", "--config FILE",
 			"--admin-insecure", "--pprof", "is PINGed and closed", "rapid reset"}, nil},
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}, nil},
 		{"bad flag", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope"}, nil},
@@ -52,6 +52,10 @@ func TestCommands(t *testing.T) {
 		{"validate a missing file", []string{"validate", "--config", "testdata/nope.yaml"}, 1, nil, []string{"nope.yaml"}, nil},
 		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
 			[]string{"--config or --origin, not both"}, nil},
+		{"policy flags are for quick mode", []string{"serve", "--config", "x.yaml", "--cache-policy", "CachingOptimized"}, 2, nil,
+			[]string{"--cache-policy is for quick mode (--origin)"}, nil},
+		{"quick mode with an unknown policy", []string{"serve", "--origin", "http://127.0.0.1:1", "--origin-request-policy", "Nope"}, 1, nil,
+			[]string{`--origin-request-policy "Nope": no managed policy has that name or ID`}, nil},
 		{"serve with a broken config", []string{"serve", "--config", "../../config/testdata/broken.yaml"}, 1, nil,
 			[]string{"broken.yaml: tls.mode: must be one of self-signed, files, acme"}, nil},
 	}
@@ -101,7 +105,7 @@ func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// TestServeQuickMode: --origin puts a CachingOptimized distribution in front
+// TestServeQuickMode: --origin puts a distribution in front
 // of an origin; http, https (HTTP/2) and the admin listener all answer.
 func TestServeQuickMode(t *testing.T) {
 	hits := 0

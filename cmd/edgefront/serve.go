@@ -35,8 +35,13 @@ const serveHelp = `Usage: edgefront serve [flags]
 Runs the edge. The configuration comes from, in this order:
   --config FILE   edgefront settings with distributions, or a DistributionConfig
                   as 'aws cloudfront get-distribution-config' prints it
-  --origin URL    quick mode: one distribution in front of one HTTP origin,
-                  with the managed CachingOptimized cache policy
+  --origin URL    quick mode: one distribution in front of one HTTP origin
+                  whose own Cache-Control decides what is cached: the cache
+                  policy edgefront-QuickMode-HonorOrigin (TTLs 0/0/1 year; all
+                  query strings, all cookies and Authorization in the key) and
+                  the managed AllViewer origin request policy; --cache-policy,
+                  --origin-request-policy and --response-headers-policy choose
+                  managed policies instead
   (neither)       the embedded demo: an in-process S3 bucket and an API origin
 
 Flags override the file's settings. SIGHUP, or a change of the --config file,
@@ -64,6 +69,7 @@ const gcBase = 32 << 20
 // serveFlags are the serve command's flags.
 type serveFlags struct {
 	config, origin          string
+	quick                   config.QuickMode // quick mode's policies (--origin)
 	http, https, admin      string
 	cacheSize               string
 	set                     map[string]bool // flags given on the command line
@@ -88,6 +94,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	var f serveFlags
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
+	fs.StringVar(&f.quick.CachePolicy, "cache-policy", "", "quick mode: the managed cache policy `NAME` or ID (e.g. CachingOptimized; default "+config.QuickCachePolicyName+")")
+	fs.StringVar(&f.quick.OriginRequestPolicy, "origin-request-policy", "", "quick mode: the managed origin request policy `NAME` or ID (default AllViewer)")
+	fs.StringVar(&f.quick.ResponseHeadersPolicy, "response-headers-policy", "", "quick mode: the managed response headers policy `NAME` or ID (default none)")
 	fs.StringVar(&f.http, "http", config.DefaultHTTPAddr, "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
 	fs.StringVar(&f.https, "https", config.DefaultHTTPSAddr, "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
 	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
@@ -115,6 +124,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	if f.config != "" && f.origin != "" {
 		fmt.Fprintln(stderr, "edgefront serve: give --config or --origin, not both")
 		return f, nil, errUsage
+	}
+	for _, name := range []string{"cache-policy", "origin-request-policy", "response-headers-policy"} {
+		if f.set[name] && f.origin == "" {
+			fmt.Fprintf(stderr, "edgefront serve: --%s is for quick mode (--origin); a --config file names its policies in each behavior\n", name)
+			return f, nil, errUsage
+		}
 	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevelName)
 	if err != nil {
@@ -243,7 +258,9 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	case f.config != "":
 		cfg, err = config.Load(f.config)
 	case f.origin != "":
-		cfg, err = config.ForOrigin(f.origin)
+		q := f.quick
+		q.Origin = f.origin
+		cfg, err = q.Config()
 	default:
 		if e.demo == nil {
 			if e.demo, err = demo.Start(ctx); err != nil {
@@ -622,6 +639,17 @@ func (e *edge) printWelcome(w io.Writer) {
 			fmt.Fprintf(w, "  aliases %s", strings.Join(d.Aliases, ", "))
 		}
 		fmt.Fprintln(w)
+	}
+	if e.flags.origin != "" && len(cfg.Distributions) == 1 {
+		b := cfg.Distributions[0].Default
+		orp, rhp := "none", "none"
+		if b.OriginRequestPolicy != nil {
+			orp = b.OriginRequestPolicy.Name
+		}
+		if b.ResponseHeadersPolicy != nil {
+			rhp = b.ResponseHeadersPolicy.Name
+		}
+		fmt.Fprintf(w, "  cache policy %s, origin request policy %s, response headers policy %s\n", b.CachePolicy.Name, orp, rhp)
 	}
 	if a := e.addrs["http"]; a != "" {
 		fmt.Fprintf(w, "  http   http://%s\n", a)
