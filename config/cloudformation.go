@@ -70,6 +70,9 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 			sp.add(td.translate(e.Field), "%s", strings.ReplaceAll(e.Reason, ".Items[", "["))
 		}
 		if d != nil {
+			for _, w := range d.Ignored {
+				w.Field = td.translate(w.Field)
+			}
 			cfg.Distributions = append(cfg.Distributions, d)
 		}
 	}

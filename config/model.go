@@ -93,6 +93,10 @@ type Distribution struct {
 	// GetDistributionConfig); ETag identifies this version of it.
 	Raw  *DistributionConfig
 	ETag string
+
+	// Ignored lists the settings of Raw that are accepted but not emulated
+	// (see Config.Warnings).
+	Ignored Errors
 }
 
 // Match returns the behaviour for a request path: the first CacheBehavior

@@ -49,6 +49,13 @@ func TestCommands(t *testing.T) {
 		}, nil},
 		{"validate the README examples", []string{"validate", "--config", "testdata/readme-origins.yaml"}, 0,
 			[]string{"EMINIO0000001", "EALB000000001", "EAPI000000001", "readme-origins.yaml: ok"}, nil, nil},
+		{"validate warns about what is not emulated", []string{"validate", "--config", "../../config/testdata/not-emulated.yaml"}, 0,
+			[]string{"not-emulated.yaml: ok"}, []string{
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.WebACLId: accepted but not emulated: AWS WAF is not emulated",
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations: accepted but not emulated: Lambda@Edge",
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.CacheBehaviors.Items[0].GrpcConfig: accepted but not emulated: gRPC",
+				"18 setting(s) accepted but not emulated",
+			}, nil},
 		{"validate a missing file", []string{"validate", "--config", "testdata/nope.yaml"}, 1, nil, []string{"nope.yaml"}, nil},
 		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
 			[]string{"--config or --origin, not both"}, nil},

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -155,6 +157,32 @@ func TestQuickModeBanner(t *testing.T) {
 		e.printWelcome(&out)
 		if !strings.Contains(out.String(), tt.want) {
 			t.Errorf("banner lacks %q:\n%s", tt.want, out.String())
+		}
+	}
+}
+
+// TestServeLogsNotEmulated: serve logs each setting that is accepted but not
+// emulated once when it loads the configuration, naming the field, and
+// serves anyway.
+func TestServeLogsNotEmulated(t *testing.T) {
+	var logs syncBuffer
+	f := serveFlags{config: "../../config/testdata/not-emulated.yaml", http: "127.0.0.1:0", https: "", admin: ""}
+	f.set = map[string]bool{"http": true, "https": true, "admin": true}
+	e, err := startEdge(context.Background(), f, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	out := logs.String()
+	if n := strings.Count(out, "setting accepted but not emulated"); n != 18 {
+		t.Errorf("%d warnings logged, want 18:\n%s", n, out)
+	}
+	for _, want := range []string{
+		`field=DistributionConfig.DefaultCacheBehavior.FieldLevelEncryptionId reason="accepted but not emulated: field-level encryption`,
+		`field=DistributionConfig.ConnectionMode reason="accepted but not emulated: tenant-only`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
 }

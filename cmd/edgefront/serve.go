@@ -272,6 +272,10 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Once per load: what the configuration asks for that edgefront does not do.
+	for _, w := range cfg.Warnings() {
+		e.log.Warn("setting accepted but not emulated", "file", w.File, "field", w.Field, "reason", w.Reason)
+	}
 	c := *cfg
 	if f.set["http"] || f.config == "" {
 		c.Listen.HTTP = f.http

@@ -13,7 +13,9 @@ const validateHelp = `Usage: edgefront validate --config FILE
 Reads FILE (edgefront settings, or a DistributionConfig as
 'aws cloudfront get-distribution-config' prints it; JSON or YAML) and checks
 it as 'serve' would. Prints every problem as 'file: field: reason' and exits 1,
-or prints a summary and exits 0.
+or prints a summary and exits 0. Settings that are accepted but not emulated
+(Lambda@Edge, WAF, field-level encryption …) are printed as warnings on
+stderr, 'warning: file: field: reason'; they do not change the exit code.
 
 Flags:
 `
@@ -40,6 +42,12 @@ func validate(args []string, stdout, stderr io.Writer) error {
 			return errReported
 		}
 		return err
+	}
+	if ws := cfg.Warnings(); len(ws) > 0 {
+		for _, w := range ws {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		fmt.Fprintf(stderr, "%d setting(s) accepted but not emulated\n", len(ws))
 	}
 	for _, d := range cfg.Distributions {
 		fmt.Fprintf(stdout, "%s: distribution %s (%s): %d origin(s), %d cache behavior(s) + default\n",
