@@ -17,19 +17,26 @@ import (
 // get-distribution print it), which then is one distribution with default
 // settings. Only a failure to read path itself is returned as a plain
 // (wrapped) error.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, TemplateInputs{}) }
+
+// LoadWith is Load with the parameter values and imports a CloudFormation
+// template's Ref and Fn::ImportValue need (see TemplateInputs).
+func LoadWith(path string, in TemplateInputs) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, in)
 }
 
 // Parse validates and compiles a configuration already read. name is used in
 // errors and to pick the format (.json, .yaml/.yml; otherwise sniffed); dir
 // resolves relative configFile paths.
-func Parse(name string, data []byte) (*Config, error) {
-	l := &loader{dir: filepath.Dir(name), pol: newPolicySet()}
+func Parse(name string, data []byte) (*Config, error) { return ParseWith(name, data, TemplateInputs{}) }
+
+// ParseWith is Parse with a template's parameter values and imports.
+func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
+	l := &loader{dir: filepath.Dir(name), pol: newPolicySet(), inputs: in}
 	sp := l.file(name)
 	doc, err := parseDocument(name, data)
 	if err != nil {
@@ -79,9 +86,10 @@ const syntaxField = "(syntax)"
 
 // loader collects the problems of every file one configuration reads.
 type loader struct {
-	dir   string
-	pol   *policySet
-	files []*problems
+	dir    string
+	pol    *policySet
+	files  []*problems
+	inputs TemplateInputs // a template's parameters and imports
 }
 
 func (l *loader) file(name string) *problems {
