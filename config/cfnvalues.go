@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -629,9 +630,7 @@ func (c *converter) policy(at, id, typ string, res *object) {
 		c.p.add(path, "%v", err)
 		return
 	}
-	if typ != "AWS::CloudFront::ResponseHeadersPolicy" {
-		wrapPolicyLists(v)
-	}
+	wrapPolicyLists(v, typ != "AWS::CloudFront::ResponseHeadersPolicy")
 	pid, _ := c.resourceValue(id, "", 0)
 	doc := newObject()
 	doc.put("Id", pid)
@@ -639,25 +638,45 @@ func (c *converter) policy(at, id, typ string, res *object) {
 	c.policies = append(c.policies, templatePolicy{id: id, typ: typ, at: join(at, "Properties"), config: doc})
 }
 
-// wrapPolicyLists wraps the plain Headers, Cookies and QueryStrings lists
-// found anywhere in v as {Items: list}.
-func wrapPolicyLists(v any) {
+// wrapPolicyLists coerces v's string-typed scalars (policyScalar) and, when
+// wrap, wraps the plain Headers, Cookies and QueryStrings lists found
+// anywhere in v as {Items: list}.
+func wrapPolicyLists(v any, wrap bool) {
 	o, ok := v.(*object)
 	if !ok {
 		return
 	}
 	for _, k := range o.keys {
 		switch sub := o.vals[k].(type) {
+		case string, bool:
+			o.vals[k] = policyScalar(k, sub)
 		case []any:
-			if k == "Headers" || k == "Cookies" || k == "QueryStrings" {
+			if wrap && (k == "Headers" || k == "Cookies" || k == "QueryStrings") {
 				w := newObject()
 				w.put("Items", sub)
 				o.vals[k] = w
 			}
 		case *object:
-			wrapPolicyLists(sub)
+			wrapPolicyLists(sub, wrap)
 		}
 	}
+}
+
+// policyScalar coerces the string-typed numbers and booleans CloudFormation
+// accepts ("86400", "true") in a policy's numeric and boolean fields.
+func policyScalar(key string, v any) any {
+	switch {
+	case strings.HasSuffix(key, "TTL"), strings.HasSuffix(key, "Sec"), key == "SamplingRate":
+		if s, ok := v.(string); ok {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				return json.Number(strings.TrimSpace(s))
+			}
+		}
+	case strings.HasPrefix(key, "Enable"), strings.HasPrefix(key, "Include"), key == "Override", key == "Preload",
+		key == "Protection", key == "ModeBlock", key == "AccessControlAllowCredentials", key == "OriginOverride":
+		return scalar(cfnBool, v)
+	}
+	return v
 }
 
 // templatePolicies registers the template's policies as custom policies,

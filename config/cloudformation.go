@@ -159,6 +159,16 @@ type noValue struct{}
 // convertTemplate checks the template's structure and converts each
 // distribution resource, in document order.
 func convertTemplate(p *problems, doc any, file string, inputs TemplateInputs) ([]*templateDistribution, []templatePolicy) {
+	tds, c := convertTemplateWith(p, doc, file, inputs)
+	if c == nil {
+		return nil, nil
+	}
+	return tds, c.policies
+}
+
+// convertTemplateWith is convertTemplate returning the converter, which
+// knows the template's resources (nil when the template is no object).
+func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInputs) ([]*templateDistribution, *converter) {
 	top, ok := doc.(*object)
 	if !ok {
 		p.add(syntaxField, "a template must be an object, got %s", describe(doc))
@@ -187,7 +197,7 @@ func convertTemplate(p *problems, doc any, file string, inputs TemplateInputs) (
 	resources, ok := top.vals["Resources"].(*object)
 	if !ok {
 		p.add("Resources", "expected an object of resources, got %s", describe(top.vals["Resources"]))
-		return nil, nil
+		return nil, c
 	}
 	for _, id := range resources.keys {
 		if res, ok := resources.vals[id].(*object); ok {
@@ -263,7 +273,7 @@ func convertTemplate(p *problems, doc any, file string, inputs TemplateInputs) (
 	if len(out) == 0 && len(p.errs) == 0 {
 		p.add("Resources", "has no %s resource", distributionResourceType)
 	}
-	return out, c.policies
+	return out, c
 }
 
 // cfnKind is how one CloudFormation property is converted.

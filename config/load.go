@@ -69,6 +69,7 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
 	l.customPolicies(sp, &s)
+	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)
 	if len(s.Distributions) == 0 {
 		sp.add("distributions", "at least one distribution is required")
 	}
@@ -86,10 +87,11 @@ const syntaxField = "(syntax)"
 
 // loader collects the problems of every file one configuration reads.
 type loader struct {
-	dir    string
-	pol    *policySet
-	files  []*problems
-	inputs TemplateInputs // a template's parameters and imports
+	dir       string
+	pol       *policySet
+	files     []*problems
+	inputs    TemplateInputs // a template's parameters and imports
+	templates map[string]*readTemplate
 }
 
 func (l *loader) file(name string) *problems {
@@ -161,6 +163,14 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		seed       string
 	)
 	switch {
+	case ds.Template != "" && (ds.ConfigFile != "" || ds.Config.set):
+		sp.add(at, "give one of template, configFile and config")
+		return nil
+	case ds.Template != "":
+		return l.templateDistribution(sp, at, ds, quotas)
+	case ds.Resource != "":
+		sp.add(join(at, "resource"), "is only for a template")
+		return nil
 	case ds.ConfigFile != "" && ds.Config.set:
 		sp.add(at, "give configFile or config, not both")
 		return nil
@@ -182,7 +192,7 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		base = join(at, "config")
 		bare, seed = base, at
 	default:
-		sp.add(at, "configFile or config is required")
+		sp.add(at, "template, configFile or config is required")
 		return nil
 	}
 	dc, id, domain := decodeDistributionDocument(fp, base, bare, doc)

@@ -70,7 +70,7 @@ func TestLoadBrokenJSON(t *testing.T) {
 	want := []string{
 		`testdata/broken-settings.json: distributions[0].domainName: "d1_bad.cloudfront.net" is not a host name`,
 		`testdata/broken-settings.json: distributions[1].configFile: open testdata/missing.json: no such file or directory`,
-		`testdata/broken-settings.json: distributions[2]: configFile or config is required`,
+		`testdata/broken-settings.json: distributions[2]: template, configFile or config is required`,
 		`testdata/broken-distribution.json: DistributionConfig.Origins: at least one origin is required`,
 		`testdata/broken-distribution.json: DistributionConfig.DefaultCacheBehavior.TargetOriginId: "s3" names no origin or origin group (known: )`,
 		`testdata/broken-distribution.json: DistributionConfig.DefaultCacheBehavior.ForwardedValues.Cookies.Forward: must be one of none, whitelist, all (got "some")`,

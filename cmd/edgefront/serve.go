@@ -70,6 +70,7 @@ const gcBase = 32 << 20
 type serveFlags struct {
 	config, origin          string
 	quick                   config.QuickMode // quick mode's policies (--origin)
+	parameters              parameterFlag    // a template's parameter values and imports (--parameter)
 	http, https, admin      string
 	cacheSize               string
 	set                     map[string]bool // flags given on the command line
@@ -94,6 +95,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	var f serveFlags
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
+	fs.Var(&f.parameters, "parameter", "a CloudFormation template's parameter (or pseudo parameter such as AWS::Region, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
 	fs.StringVar(&f.quick.CachePolicy, "cache-policy", "", "quick mode: the managed cache policy `NAME` or ID (e.g. CachingOptimized; default "+config.QuickCachePolicyName+")")
 	fs.StringVar(&f.quick.OriginRequestPolicy, "origin-request-policy", "", "quick mode: the managed origin request policy `NAME` or ID (default AllViewer)")
 	fs.StringVar(&f.quick.ResponseHeadersPolicy, "response-headers-policy", "", "quick mode: the managed response headers policy `NAME` or ID (default none)")
@@ -256,7 +258,7 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	var err error
 	switch {
 	case f.config != "":
-		cfg, err = config.Load(f.config)
+		cfg, err = config.LoadWith(f.config, f.parameters.inputs())
 	case f.origin != "":
 		q := f.quick
 		q.Origin = f.origin
@@ -674,4 +676,27 @@ func (e *edge) printWelcome(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP reloads --config.")
+}
+
+// parameterFlag collects repeated --parameter NAME=VALUE flags.
+type parameterFlag map[string]string
+
+func (p *parameterFlag) String() string { return "" }
+
+func (p *parameterFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%q is not NAME=VALUE", s)
+	}
+	if *p == nil {
+		*p = parameterFlag{}
+	}
+	(*p)[name] = value
+	return nil
+}
+
+// inputs are the values a template's Ref and Fn::ImportValue read: each
+// --parameter answers both a parameter and an export of that name.
+func (p parameterFlag) inputs() config.TemplateInputs {
+	return config.TemplateInputs{Parameters: p, Imports: p}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/edgefront/edgefront/config"
 )
 
-const validateHelp = `Usage: edgefront validate --config FILE
+const validateHelp = `Usage: edgefront validate --config FILE [--parameter NAME=VALUE …]
 
 Reads FILE (edgefront settings, or a DistributionConfig as
 'aws cloudfront get-distribution-config' prints it; JSON or YAML) and checks
@@ -23,6 +23,8 @@ Flags:
 func validate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", validateHelp, stderr)
 	file := fs.String("config", "", "configuration `FILE` to check (required)")
+	var params parameterFlag
+	fs.Var(&params, "parameter", "a CloudFormation template's parameter (or pseudo parameter, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func validate(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := config.Load(*file)
+	cfg, err := config.LoadWith(*file, params.inputs())
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
