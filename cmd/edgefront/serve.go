@@ -33,8 +33,10 @@ import (
 const serveHelp = `Usage: edgefront serve [flags]
 
 Runs the edge. The configuration comes from, in this order:
-  --config FILE   edgefront settings with distributions, or a DistributionConfig
-                  as 'aws cloudfront get-distribution-config' prints it
+  --config FILE   edgefront settings with distributions, a DistributionConfig
+                  as 'aws cloudfront get-distribution-config' prints it, or a
+                  CloudFormation/CDK template (--parameter NAME=VALUE gives
+                  what only a stack knows)
   --origin URL    quick mode: one distribution in front of one HTTP origin
                   whose own Cache-Control decides what is cached: the cache
                   policy edgefront-QuickMode-HonorOrigin (TTLs 0/0/1 year; all
