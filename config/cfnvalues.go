@@ -142,6 +142,27 @@ func (c *converter) nameProp(id string, r templateResource, prop string, max int
 // the template, as CloudFormation returns it (the "Return values" of each
 // resource type in the CloudFormation Template Reference).
 func (c *converter) resourceValue(id, attr string, depth int) (any, error) {
+	key := id + "\x00" + attr
+	if m, ok := c.values[key]; ok {
+		if !m.done {
+			return nil, fmt.Errorf("Resources.%s: its value depends on itself", id)
+		}
+		return m.v, m.err
+	}
+	c.values[key] = memo{}
+	v, err := c.computeResourceValue(id, attr, depth)
+	c.values[key] = memo{v: v, err: err, done: true}
+	return v, err
+}
+
+// memo is a value computed once (done false while it is being computed).
+type memo struct {
+	v    any
+	err  error
+	done bool
+}
+
+func (c *converter) computeResourceValue(id, attr string, depth int) (any, error) {
 	r, ok := c.resources[id]
 	if !ok {
 		if attr == "" {
@@ -211,7 +232,7 @@ func (c *converter) resourceValue(id, attr string, depth int) (any, error) {
 			return nil, err
 		}
 		switch attr {
-		case "", "FunctionARN":
+		case "", "FunctionARN", "FunctionMetadata.FunctionARN":
 			return "arn:aws:cloudfront::" + account + ":function/" + name, nil
 		case "Stage":
 			return "LIVE", nil
@@ -293,7 +314,8 @@ func (c *converter) resourceValue(id, attr string, depth int) (any, error) {
 		}
 		return unknownAttr()
 	case "AWS::Lambda::Url":
-		// The URL ID is 32 lower-case letters and digits.
+		// Ref is the function's ARN (CDK's UrlReference names it
+		// FunctionArn); the URL ID is 32 lower-case letters and digits.
 		url := "https://" + derivedLower(32, "lambdaurl", c.stack(), id) + ".lambda-url." + region + ".on.aws/"
 		switch attr {
 		case "FunctionUrl":
@@ -473,24 +495,24 @@ func (c *converter) eval(v any, depth int) (any, error) {
 
 // condition evaluates the template's condition name (once).
 func (c *converter) condition(name string, depth int) (bool, error) {
-	if v, ok := c.conditionCache[name]; ok {
-		if v == nil {
+	if m, ok := c.conds[name]; ok {
+		if !m.done {
 			return false, fmt.Errorf("condition %s refers to itself", name)
 		}
-		return *v, nil
+		b, _ := m.v.(bool)
+		return b, m.err
 	}
 	expr, ok := c.conditions.get(name)
 	if !ok {
 		return false, fmt.Errorf("condition %s is not in the template's Conditions", name)
 	}
-	c.conditionCache[name] = nil
+	c.conds[name] = memo{}
 	v, err := c.conditionValue(expr, depth+1)
 	if err != nil {
-		delete(c.conditionCache, name)
-		return false, fmt.Errorf("Conditions.%s: %w", name, err)
+		err = fmt.Errorf("Conditions.%s: %w", name, err)
 	}
-	c.conditionCache[name] = &v
-	return v, nil
+	c.conds[name] = memo{v: v, err: err, done: true}
+	return v, err
 }
 
 // conditionValue evaluates a condition function.

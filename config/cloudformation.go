@@ -131,13 +131,14 @@ type converter struct {
 	td     *templateDistribution
 	set    map[string]string // API path → template path that set it
 
-	inputs         TemplateInputs
-	stackName      string // from the file name; AWS::StackName overrides it
-	resources      map[string]templateResource
-	conditions     *object
-	conditionCache map[string]*bool // nil while being evaluated
-	mappings       *object
-	policies       []templatePolicy
+	inputs     TemplateInputs
+	stackName  string // from the file name; AWS::StackName overrides it
+	resources  map[string]templateResource
+	conditions *object
+	conds      map[string]memo // conditions evaluated
+	values     map[string]memo // resource values computed, by logical ID and attribute
+	mappings   *object
+	policies   []templatePolicy
 }
 
 // templatePolicy is a policy resource of the template, its properties
@@ -175,7 +176,7 @@ func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInput
 		return nil, nil
 	}
 	c := &converter{p: p, params: map[string]templateParameter{}, inputs: inputs, stackName: stackName(file),
-		resources: map[string]templateResource{}, conditionCache: map[string]*bool{}}
+		resources: map[string]templateResource{}, conds: map[string]memo{}, values: map[string]memo{}}
 	c.conditions, _ = top.vals["Conditions"].(*object)
 	c.mappings, _ = top.vals["Mappings"].(*object)
 	for _, k := range top.keys {

@@ -249,6 +249,14 @@ func FuzzTemplate(f *testing.F) {
 	}
 	f.Add("t.yaml", []byte("Resources: {D: {Type: AWS::CloudFront::Distribution, Properties: {DistributionConfig: {Origins: !Ref X}}}}"))
 	f.Add("t.json", []byte(`{"Resources": {"D": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {"Comment": {"Fn::Sub": "${!x}${"}}}}}}`))
+	for _, name := range []string{"WebStack.template.json", "ApiStack.template.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "cdk", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(name, data)
+	}
+	f.Add("t.yaml", []byte("Conditions: {C: !Not [Condition: C]}\nResources: {B: {Type: AWS::S3::Bucket, Properties: {BucketName: !GetAtt B.Arn}}, D: {Type: AWS::CloudFront::Distribution, Condition: C, Properties: {DistributionConfig: {Comment: !Select [9, !Split [',', !Base64 !FindInMap [M, !Ref B, x]]]}}}}"))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		cfg, err := Parse(filepath.Join("testdata", filepath.Base(name)), data)
 		if (cfg == nil) == (err == nil) {
