@@ -130,10 +130,10 @@ func (c *converter) generatedName(id string, max int, lower bool) string {
 func (c *converter) nameProp(id string, r templateResource, prop string, max int, lower bool, depth int) (string, error) {
 	if v, ok := r.props.get(prop); ok {
 		s, err := c.stringValue(v, depth+1)
-		if err != nil {
-			return "", fmt.Errorf("Resources.%s.Properties.%s: %w", id, prop, err)
+		if at := "Resources." + id + ".Properties." + prop; err != nil && !strings.HasPrefix(err.Error(), at) {
+			return "", fmt.Errorf("%s: %w", at, err)
 		}
-		return s, nil
+		return s, err
 	}
 	return c.generatedName(id, max, lower), nil
 }

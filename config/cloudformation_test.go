@@ -136,6 +136,7 @@ Resources:
   HttpApi: {Type: 'AWS::ApiGatewayV2::Api', Properties: {Name: http, ProtocolType: HTTP}}
   FnUrl: {Type: 'AWS::Lambda::Url', Properties: {AuthType: NONE, TargetFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f'}}
   Queue: {Type: 'AWS::SQS::Queue'}
+  Self: {Type: 'AWS::S3::Bucket', Properties: {BucketName: !GetAtt Self.Arn}}
   D:
     Type: AWS::CloudFront::Distribution
     Properties:
@@ -198,6 +199,7 @@ Resources:
 		{"Ref to nothing", origin("!Ref Nope"), params(), "", at + "Ref Nope: no parameter, pseudo parameter or resource has that name"},
 		{"Ref to a resource type edgefront does not know", origin("!Ref Queue"), params(), "", at + "Ref Queue: edgefront does not know what CloudFormation returns for a AWS::SQS::Queue; write the value itself"},
 		{"unknown attribute", origin("!GetAtt Site.Nope"), params(), "", at + "Fn::GetAtt Site.Nope: edgefront does not know the Nope attribute of AWS::S3::Bucket; write the value itself"},
+		{"a value that depends on itself", origin("!GetAtt Self.DomainName"), params(), "", at + "Resources.Self.Properties.BucketName: Resources.Self: its value depends on itself"},
 		{"GetAZs", origin("!Select [0, !GetAZs '']"), params(), "", at + "Fn::Select: Fn::GetAZs cannot be resolved outside CloudFormation; write the value itself"},
 		{"alias", "a: &x 1\nResources: {b: *x}\n", params(), "", "x.yaml: (syntax): invalid YAML: line 2: edgefront does not read YAML aliases in templates"},
 		{"no distribution", "Resources: {B: {Type: 'AWS::S3::Bucket'}}\n", params(), "", "x.yaml: Resources: has no AWS::CloudFront::Distribution resource"},
