@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -164,4 +165,60 @@ func errStrings(es Errors) []string {
 		out = append(out, e.Error())
 	}
 	return out
+}
+
+// TestTemplateKeys: a template's AWS::CloudFront::PublicKey and KeyGroup
+// resources join the configuration's keys under the IDs Ref gives them, so
+// a behaviour's TrustedKeyGroups that Ref the group verify with its keys; a
+// bad key is an error at the resource's property.
+func TestTemplateKeys(t *testing.T) {
+	pem, err := os.ReadFile("testdata/keys/rsa-a.pub.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	indent := "            " + strings.ReplaceAll(strings.TrimSpace(string(pem)), "\n", "\n            ")
+	doc := func(key string) string {
+		return `Resources:
+  SignerKey:
+    Type: AWS::CloudFront::PublicKey
+    Properties:
+      PublicKeyConfig:
+        CallerReference: signer-key
+        Name: !Sub ${AWS::StackName}-signer
+        EncodedKey: |
+` + key + `
+  SignerGroup:
+    Type: AWS::CloudFront::KeyGroup
+    Properties:
+      KeyGroupConfig: {Name: signers, Items: [!Ref SignerKey]}
+  D:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins: [{Id: o, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]
+        DefaultCacheBehavior: {TargetOriginId: o, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized, TrustedKeyGroups: [!Ref SignerGroup]}
+`
+	}
+	cfg, err := Parse("testdata/keys.yaml", []byte(doc(indent)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := cfg.Distributions[0].Default.TrustedKeyGroups
+	if len(groups) != 1 {
+		t.Fatalf("TrustedKeyGroups %v", groups)
+	}
+	g := cfg.Keys.KeyGroups[groups[0]]
+	if g == nil || g.Name != "signers" || len(g.Keys) != 1 {
+		t.Fatalf("key group %q: %+v", groups[0], g)
+	}
+	for id, pk := range g.Keys {
+		if !regexp.MustCompile(`^K[A-Z2-7]{13}$`).MatchString(id) || pk.Name != "keys-signer" || pk.Key == nil {
+			t.Errorf("public key %q: %+v", id, pk)
+		}
+	}
+	_, err = Parse("testdata/keys.yaml", []byte(doc("            not a key")))
+	if err == nil || !strings.Contains(err.Error(), "testdata/keys.yaml: Resources.SignerKey.Properties.PublicKeyConfig.EncodedKey: ") {
+		t.Errorf("bad key: %v", err)
+	}
 }

@@ -129,6 +129,7 @@ func (l *loader) readTemplate(sp *problems, field, file string) *readTemplate {
 	rt.tds, c = convertTemplateWith(rt.p, doc, file, l.inputs)
 	if c != nil {
 		l.templatePolicies(rt.p, c.policies)
+		l.templateKeys(rt.p, c.keys)
 		rt.doms = c.originDomains()
 	}
 	rt.ok = true

@@ -724,3 +724,70 @@ func (l *loader) templatePolicies(p *problems, policies []templatePolicy) {
 		}
 	}
 }
+
+// keyResource reads an AWS::CloudFront::PublicKey or KeyGroup resource: its
+// configuration (the API's PublicKeyConfig / KeyGroupConfig shape) with
+// every intrinsic function resolved, under the ID Ref gives it.
+func (c *converter) keyResource(at, id, typ string, res *object) {
+	key := "PublicKeyConfig"
+	if typ == "AWS::CloudFront::KeyGroup" {
+		key = "KeyGroupConfig"
+	}
+	props, _ := res.vals["Properties"].(*object)
+	raw, ok := props.get(key)
+	path := join(join(at, "Properties"), key)
+	if !ok {
+		c.p.add(path, "is required")
+		return
+	}
+	v, err := c.deepEval(raw, 0)
+	if err != nil {
+		c.p.add(path, "%v", err)
+		return
+	}
+	kid, _ := c.resourceValue(id, "", 0)
+	doc := newObject()
+	doc.put("Id", kid)
+	doc.put(key, v)
+	c.keys = append(c.keys, templatePolicy{id: id, typ: typ, at: join(at, "Properties"), config: doc})
+}
+
+// templateKeys adds the template's public keys and key groups to keys, so
+// the TrustedKeyGroups that Ref them verify signed URLs and cookies; their
+// problems are reported under the template's resource paths.
+func (l *loader) templateKeys(p *problems, keys []templatePolicy) {
+	var pubs, groups []rawValue
+	var pubAt, groupAt []string
+	for _, k := range keys {
+		if k.typ == "AWS::CloudFront::KeyGroup" {
+			groups, groupAt = append(groups, rawValue{v: k.config, set: true}), append(groupAt, k.at)
+		} else {
+			pubs, pubAt = append(pubs, rawValue{v: k.config, set: true}), append(pubAt, k.at)
+		}
+	}
+	if len(pubs)+len(groups) == 0 || l.keys == nil {
+		return
+	}
+	tp := newProblems(p.file)
+	k := compileKeys(tp, pubs, groups, nil, l.dir)
+	for _, e := range tp.sorted() {
+		field := e.Field
+		for i, at := range pubAt {
+			if rest, ok := strings.CutPrefix(field, index("publicKeys", i)); ok {
+				field = at + rest
+			}
+		}
+		for i, at := range groupAt {
+			if rest, ok := strings.CutPrefix(field, index("keyGroups", i)); ok {
+				field = at + rest
+			}
+		}
+		p.add(field, "%s", e.Reason)
+	}
+	for id, pk := range k.PublicKeys {
+		l.keys.PublicKeys[id] = pk
+	}
+	for id, g := range k.KeyGroups {
+		l.keys.KeyGroups[id] = g
+	}
+}

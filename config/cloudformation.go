@@ -61,8 +61,12 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 		}
 		doc = d
 	}
-	tds, policies := convertTemplate(sp, doc, name, l.inputs)
-	l.templatePolicies(sp, policies)
+	l.keys = cfg.Keys
+	tds, c := convertTemplateWith(sp, doc, name, l.inputs)
+	if c != nil {
+		l.templatePolicies(sp, c.policies)
+		l.templateKeys(sp, c.keys)
+	}
 	for _, td := range tds {
 		tp := newProblems(sp.file)
 		dc := &DistributionConfig{}
@@ -139,6 +143,7 @@ type converter struct {
 	values     map[string]memo // resource values computed, by logical ID and attribute
 	mappings   *object
 	policies   []templatePolicy
+	keys       []templatePolicy // public keys and key groups
 }
 
 // templatePolicy is a policy resource of the template, its properties
@@ -157,18 +162,10 @@ type templateParameter struct {
 // noValue is what Ref AWS::NoValue resolves to: the property is omitted.
 type noValue struct{}
 
-// convertTemplate checks the template's structure and converts each
-// distribution resource, in document order.
-func convertTemplate(p *problems, doc any, file string, inputs TemplateInputs) ([]*templateDistribution, []templatePolicy) {
-	tds, c := convertTemplateWith(p, doc, file, inputs)
-	if c == nil {
-		return nil, nil
-	}
-	return tds, c.policies
-}
-
-// convertTemplateWith is convertTemplate returning the converter, which
-// knows the template's resources (nil when the template is no object).
+// convertTemplateWith checks the template's structure and converts each
+// distribution resource, in document order, returning the converter, which
+// knows the template's resources, policies and keys (nil when the template
+// is no object).
 func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInputs) ([]*templateDistribution, *converter) {
 	top, ok := doc.(*object)
 	if !ok {
@@ -229,6 +226,10 @@ func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInput
 		typ, _ := res.vals["Type"].(string)
 		if isTemplatePolicyType(typ) {
 			c.policy(at, id, typ, res)
+			continue
+		}
+		if typ == "AWS::CloudFront::PublicKey" || typ == "AWS::CloudFront::KeyGroup" {
+			c.keyResource(at, id, typ, res)
 			continue
 		}
 		if typ != distributionResourceType {

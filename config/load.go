@@ -68,6 +68,7 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 	var s settingsFile
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
+	l.keys = cfg.Keys
 	l.customPolicies(sp, &s)
 	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)
 	if len(s.Distributions) == 0 {
@@ -92,6 +93,7 @@ type loader struct {
 	files     []*problems
 	inputs    TemplateInputs // a template's parameters and imports
 	templates map[string]*readTemplate
+	keys      *Keys // the configuration's keys, which templates' keys join
 }
 
 func (l *loader) file(name string) *problems {
