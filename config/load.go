@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -111,6 +112,11 @@ func (l *loader) errors() Errors {
 }
 
 func (l *loader) result(cfg *Config) (*Config, error) {
+	for _, f := range l.files {
+		if !slices.Contains(cfg.Files, f.file) {
+			cfg.Files = append(cfg.Files, f.file)
+		}
+	}
 	useEnvironmentCredentials(l.files[0], cfg.Distributions, os.Getenv)
 	if errs := l.errors(); len(errs) > 0 {
 		return nil, errs

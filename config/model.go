@@ -14,7 +14,10 @@ import (
 // every distribution they name.
 type Config struct {
 	// Source is the file the configuration was read from ("" when built in memory).
-	Source        string
+	Source string
+	// Files is every file the configuration was read from: Source, then
+	// the configFiles and templates it names.
+	Files         []string
 	Listen        Listen
 	Cache         Cache
 	TLS           TLS

@@ -153,7 +153,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 }
 
 // runServe runs the edge until ctx ends, reloading on SIGHUP and when the
-// config file changes (checked every poll).
+// config file, or a file it names, changes (checked every poll).
 func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stderr io.Writer, poll time.Duration) error {
 	e, err := startEdge(ctx, f, log)
 	if err != nil {
@@ -175,7 +175,7 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 	// The config file is also watched: a change reloads it like SIGHUP.
 	watch := time.NewTicker(poll)
 	defer watch.Stop()
-	stamp := fileStamp(f.config)
+	stamp := e.stamp()
 	for {
 		select {
 		case <-ctx.Done():
@@ -184,19 +184,34 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 		case err := <-e.failed:
 			return err
 		case <-hup:
-			stamp = fileStamp(f.config)
 			e.reload()
+			stamp = e.stamp()
 		case <-watch.C:
 			if f.config == "" {
 				continue
 			}
-			if now := fileStamp(f.config); now != stamp {
-				stamp = now
+			if now := e.stamp(); now != stamp {
 				log.Info("configuration file changed", "file", f.config)
 				e.reload()
+				stamp = e.stamp()
 			}
 		}
 	}
+}
+
+// stamp identifies the version of every file the running configuration
+// was read from (the --config file, the configFiles and templates it
+// names), so a change of any of them reloads.
+func (e *edge) stamp() string {
+	files := e.proxy.Config().Files
+	if len(files) == 0 {
+		files = []string{e.flags.config}
+	}
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(f + "=" + fileStamp(f) + ";")
+	}
+	return b.String()
 }
 
 // fileStamp identifies a version of a file by its modification time and

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // recordingOrigin answers every request with what it saw, with the
@@ -146,5 +149,78 @@ func TestServeTemplate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTemplateFileWatched: editing a template that the --config settings
+// file names reloads it, as editing the settings file does.
+func TestTemplateFileWatched(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer o.Close()
+	dir := t.TempDir()
+	settings, template := filepath.Join(dir, "edgefront.yaml"), filepath.Join(dir, "Site.template.yaml")
+	write := func(file, content string) {
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl := func(policy string) string {
+		return `Resources:
+  App: {Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: {Name: app}}
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins: [{Id: web, DomainName: !GetAtt App.DNSName, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]
+        DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: ` + policy + `, CachePolicyId: CachingDisabled}
+`
+	}
+	write(template, tmpl("allow-all"))
+	write(settings, "listen: {http: 127.0.0.1:0, https: \"\", admin: \"\"}\ndistributions:\n  - template: Site.template.yaml\n    originEndpoints: {App: \""+o.URL+"\"}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		done <- runServe(ctx, serveFlags{config: settings, set: map[string]bool{}}, log, &out, io.Discard, 20*time.Millisecond)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var base string
+	deadline := time.Now().Add(5 * time.Second)
+	for base == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "http" {
+				base = f[1]
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("no http listener in:\n%s", out.String())
+	}
+	status := func() int {
+		resp, err := http.Get(base + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("before the edit: %d", s)
+	}
+	time.Sleep(20 * time.Millisecond) // a new modification time
+	write(template, tmpl("https-only"))
+	for time.Now().Before(deadline) && status() != 403 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := status(); s != 403 {
+		t.Errorf("after editing the template to https-only: %d, want 403", s)
 	}
 }
