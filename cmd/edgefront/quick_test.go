@@ -27,6 +27,10 @@ func (o *quickOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/private":
 		w.Header().Set("Cache-Control", "private, max-age=60")
+	case "/no-store":
+		w.Header().Set("Cache-Control", "no-store")
+	case "/no-cache":
+		w.Header().Set("Cache-Control", "no-cache")
 	case "/none": // no Cache-Control: DefaultTTL decides
 	default:
 		w.Header().Set("Cache-Control", "public, max-age=60")
@@ -72,6 +76,12 @@ func TestQuickModeHonorsOrigin(t *testing.T) {
 		}},
 		{"a private response is not served as a Hit", serveFlags{}, []req{
 			{uri: "/private", xcache: miss}, {uri: "/private", xcache: miss},
+		}},
+		{"a no-store response is not served as a Hit", serveFlags{}, []req{
+			{uri: "/no-store", xcache: miss}, {uri: "/no-store", xcache: miss},
+		}},
+		{"a no-cache response is not served as a Hit", serveFlags{}, []req{
+			{uri: "/no-cache", xcache: miss}, {uri: "/no-cache", xcache: miss},
 		}},
 		{"no Cache-Control is not cached (DefaultTTL 0)", serveFlags{}, []req{
 			{uri: "/none", xcache: miss}, {uri: "/none", xcache: miss},
