@@ -80,10 +80,13 @@ func (c *converter) pseudo(name string) (any, bool) {
 	return nil, false
 }
 
+// region, account and stack are the stack's AWS::Region, AWS::AccountId
+// and AWS::StackName.
 func (c *converter) region() string  { return c.param("AWS::Region", DefaultTemplateRegion) }
 func (c *converter) account() string { return c.param("AWS::AccountId", DefaultTemplateAccount) }
 func (c *converter) stack() string   { return c.param("AWS::StackName", c.stackName) }
 
+// param is the given value of parameter name, else def.
 func (c *converter) param(name, def string) string {
 	if v, ok := c.inputs.Parameters[name]; ok {
 		return v
@@ -162,6 +165,7 @@ type memo struct {
 	done bool
 }
 
+// computeResourceValue is resourceValue without the memo.
 func (c *converter) computeResourceValue(id, attr string, depth int) (any, error) {
 	r, ok := c.resources[id]
 	if !ok {
@@ -628,6 +632,7 @@ func templatePolicyKinds() map[string]string {
 	}
 }
 
+// isTemplatePolicyType reports whether typ is a CloudFront policy resource.
 func isTemplatePolicyType(typ string) bool {
 	_, ok := templatePolicyKinds()[typ]
 	return ok

@@ -698,8 +698,10 @@ func (e *edge) printWelcome(w io.Writer) {
 // parameterFlag collects repeated --parameter NAME=VALUE flags.
 type parameterFlag map[string]string
 
+// String is flag.Value's; the flag has no default to print.
 func (p *parameterFlag) String() string { return "" }
 
+// Set adds one NAME=VALUE.
 func (p *parameterFlag) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
