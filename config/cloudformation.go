@@ -21,9 +21,10 @@ import (
 // then decoded and compiled as any other DistributionConfig; the problems
 // found there are reported under the template's own field names.
 //
-// Intrinsic functions are resolved only where no stack is needed: Ref to a
-// parameter with a Default (and AWS::NoValue), Fn::Sub and Fn::Join over
-// such values. Anything else is an error naming the field.
+// Intrinsic functions are resolved as CloudFormation would resolve them for
+// one stack (cfnvalues.go); what only a real stack knows (parameters without
+// a Default, other stacks' exports) comes from TemplateInputs, and anything
+// else is an error naming the field.
 
 // templateSections returns the top-level keys of a CloudFormation template.
 func templateSections() []string {
@@ -60,7 +61,13 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 		}
 		doc = d
 	}
-	for _, td := range convertTemplate(sp, doc) {
+	l.keys = cfg.Keys
+	tds, c := convertTemplateWith(sp, doc, name, l.inputs)
+	if c != nil {
+		l.templatePolicies(sp, c.policies)
+		l.templateKeys(sp, c.keys)
+	}
+	for _, td := range tds {
 		tp := newProblems(sp.file)
 		dc := &DistributionConfig{}
 		decodeInto(tp, "DistributionConfig", td.config, dc)
@@ -70,6 +77,9 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 			sp.add(td.translate(e.Field), "%s", strings.ReplaceAll(e.Reason, ".Items[", "["))
 		}
 		if d != nil {
+			for _, w := range d.Ignored {
+				w.Field = td.translate(w.Field)
+			}
 			cfg.Distributions = append(cfg.Distributions, d)
 		}
 	}
@@ -124,6 +134,23 @@ type converter struct {
 	params map[string]templateParameter
 	td     *templateDistribution
 	set    map[string]string // API path → template path that set it
+
+	inputs     TemplateInputs
+	stackName  string // from the file name; AWS::StackName overrides it
+	resources  map[string]templateResource
+	conditions *object
+	conds      map[string]memo // conditions evaluated
+	values     map[string]memo // resource values computed, by logical ID and attribute
+	mappings   *object
+	policies   []templatePolicy
+	keys       []templatePolicy // public keys and key groups
+}
+
+// templatePolicy is a policy resource of the template, its properties
+// resolved, to be registered as a custom policy.
+type templatePolicy struct {
+	id, typ, at string
+	config      any
 }
 
 type templateParameter struct {
@@ -135,15 +162,20 @@ type templateParameter struct {
 // noValue is what Ref AWS::NoValue resolves to: the property is omitted.
 type noValue struct{}
 
-// convertTemplate checks the template's structure and converts each
-// distribution resource, in document order.
-func convertTemplate(p *problems, doc any) []*templateDistribution {
+// convertTemplateWith checks the template's structure and converts each
+// distribution resource, in document order, returning the converter, which
+// knows the template's resources, policies and keys (nil when the template
+// is no object).
+func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInputs) ([]*templateDistribution, *converter) {
 	top, ok := doc.(*object)
 	if !ok {
 		p.add(syntaxField, "a template must be an object, got %s", describe(doc))
-		return nil
+		return nil, nil
 	}
-	c := &converter{p: p, params: map[string]templateParameter{}}
+	c := &converter{p: p, params: map[string]templateParameter{}, inputs: inputs, stackName: stackName(file),
+		resources: map[string]templateResource{}, conds: map[string]memo{}, values: map[string]memo{}}
+	c.conditions, _ = top.vals["Conditions"].(*object)
+	c.mappings, _ = top.vals["Mappings"].(*object)
 	for _, k := range top.keys {
 		p.visit(k)
 		if !hasString(templateSections(), k) {
@@ -163,7 +195,14 @@ func convertTemplate(p *problems, doc any) []*templateDistribution {
 	resources, ok := top.vals["Resources"].(*object)
 	if !ok {
 		p.add("Resources", "expected an object of resources, got %s", describe(top.vals["Resources"]))
-		return nil
+		return nil, c
+	}
+	for _, id := range resources.keys {
+		if res, ok := resources.vals[id].(*object); ok {
+			typ, _ := res.vals["Type"].(string)
+			props, _ := res.vals["Properties"].(*object)
+			c.resources[id] = templateResource{typ: typ, props: props}
+		}
 	}
 	var out []*templateDistribution
 	for _, id := range resources.keys {
@@ -174,7 +213,26 @@ func convertTemplate(p *problems, doc any) []*templateDistribution {
 			p.add(at, "expected an object, got %s", describe(resources.vals[id]))
 			continue
 		}
-		if typ, _ := res.vals["Type"].(string); typ != distributionResourceType {
+		if cond, ok := res.vals["Condition"].(string); ok {
+			yes, err := c.condition(cond, 0)
+			if err != nil {
+				p.add(join(at, "Condition"), "%v", err)
+				continue
+			}
+			if !yes { // CloudFormation does not create the resource
+				continue
+			}
+		}
+		typ, _ := res.vals["Type"].(string)
+		if isTemplatePolicyType(typ) {
+			c.policy(at, id, typ, res)
+			continue
+		}
+		if typ == "AWS::CloudFront::PublicKey" || typ == "AWS::CloudFront::KeyGroup" {
+			c.keyResource(at, id, typ, res)
+			continue
+		}
+		if typ != distributionResourceType {
 			continue
 		}
 		if !isDistributionID(id) {
@@ -217,7 +275,7 @@ func convertTemplate(p *problems, doc any) []*templateDistribution {
 	if len(out) == 0 && len(p.errs) == 0 {
 		p.add("Resources", "has no %s resource", distributionResourceType)
 	}
-	return out
+	return out, c
 }
 
 // cfnKind is how one CloudFormation property is converted.
@@ -565,67 +623,58 @@ func scalar(kind cfnKind, v any) any {
 // property is to be omitted (AWS::NoValue) or could not be resolved (the
 // problem is reported).
 func (c *converter) resolve(path string, v any) (out any, keep bool) {
-	o, ok := v.(*object)
-	if !ok || len(o.keys) != 1 {
-		return v, true
-	}
-	fn := o.keys[0]
-	arg := o.vals[fn]
-	switch {
-	case fn == "Ref":
-		name, ok := arg.(string)
-		if !ok {
-			c.p.add(path, "Ref takes a name, got %s", describe(arg))
-			return nil, false
-		}
-		val, err := c.ref(name)
-		if err != nil {
-			c.p.add(path, "%v", err)
-			return nil, false
-		}
-		if _, omit := val.(noValue); omit {
-			return nil, false
-		}
-		return val, true
-	case fn == "Fn::Sub", fn == "Fn::Join":
-		s, err := c.stringFunction(fn, arg, 0)
-		if err != nil {
-			c.p.add(path, "%v", err)
-			return nil, false
-		}
-		return s, true
-	case strings.HasPrefix(fn, "Fn::"):
-		c.p.add(path, "%s cannot be resolved outside CloudFormation; write the value itself", fn)
+	out, err := c.eval(v, 0)
+	if err != nil {
+		c.p.add(path, "%v", err)
 		return nil, false
 	}
-	return v, true
+	if _, omit := out.(noValue); omit {
+		return nil, false
+	}
+	return out, true
 }
 
-// ref resolves Ref name: a parameter's Default or AWS::NoValue.
-func (c *converter) ref(name string) (any, error) {
+// ref resolves Ref name: a parameter (its given value, else its Default), a
+// pseudo parameter, AWS::NoValue or a resource of the template.
+func (c *converter) ref(name string, depth int) (any, error) {
 	if name == "AWS::NoValue" {
 		return noValue{}, nil
 	}
 	param, ok := c.params[name]
+	given, isGiven := c.inputs.Parameters[name]
 	switch {
+	case ok && isGiven:
+		return c.paramValue(param, given), nil
 	case ok && strings.HasPrefix(param.typ, "AWS::SSM::"):
-		return nil, fmt.Errorf("Ref %s: an SSM parameter cannot be resolved outside CloudFormation; write the value itself", name)
+		return nil, fmt.Errorf("Ref %s: an SSM parameter's value is only known to the stack; give it (--parameter %s=VALUE)", name, name)
 	case ok && param.hasDefault:
-		if strings.HasPrefix(param.typ, "List<") || param.typ == "CommaDelimitedList" {
-			s, _ := param.def.(string)
-			var list []any
-			for _, item := range strings.Split(s, ",") {
-				list = append(list, strings.TrimSpace(item))
-			}
-			return list, nil
+		if s, isString := param.def.(string); isString {
+			return c.paramValue(param, s), nil
 		}
 		return param.def, nil
 	case ok:
-		return nil, fmt.Errorf("Ref %s: the parameter has no Default, so its value is only known when the stack is created; give it a Default or write the value", name)
-	case strings.HasPrefix(name, "AWS::"):
-		return nil, fmt.Errorf("Ref %s: pseudo parameters cannot be resolved outside CloudFormation; write the value itself", name)
+		return nil, fmt.Errorf("Ref %s: the parameter has no Default, so its value is only known when the stack is created; give it (--parameter %s=VALUE)", name, name)
 	}
-	return nil, fmt.Errorf("Ref %s: references to resources cannot be resolved outside CloudFormation; write the value itself (e.g. the policy or origin access control ID)", name)
+	if v, ok := c.pseudo(name); ok {
+		return v, nil
+	}
+	if strings.HasPrefix(name, "AWS::") {
+		return nil, fmt.Errorf("Ref %s: edgefront does not know this pseudo parameter", name)
+	}
+	return c.resourceValue(name, "", depth+1)
+}
+
+// paramValue is a parameter's string value as its Type reads it (lists
+// split at commas).
+func (c *converter) paramValue(param templateParameter, s string) any {
+	if strings.HasPrefix(param.typ, "List<") || param.typ == "CommaDelimitedList" {
+		var list []any
+		for _, item := range strings.Split(s, ",") {
+			list = append(list, strings.TrimSpace(item))
+		}
+		return list
+	}
+	return s
 }
 
 // stringFunction evaluates Fn::Sub or Fn::Join to a string.
@@ -678,6 +727,10 @@ func (c *converter) stringFunction(fn string, arg any, depth int) (string, error
 
 // stringValue resolves v (a scalar or an intrinsic function) to a string.
 func (c *converter) stringValue(v any, depth int) (string, error) {
+	v, err := c.eval(v, depth+1)
+	if err != nil {
+		return "", err
+	}
 	switch t := v.(type) {
 	case string:
 		return t, nil
@@ -685,21 +738,6 @@ func (c *converter) stringValue(v any, depth int) (string, error) {
 		return t.String(), nil
 	case bool:
 		return strconv.FormatBool(t), nil
-	case *object:
-		if len(t.keys) == 1 {
-			fn := t.keys[0]
-			if fn == "Ref" {
-				name, _ := t.vals[fn].(string)
-				val, err := c.ref(name)
-				if err != nil {
-					return "", err
-				}
-				return c.stringValue(val, depth+1)
-			}
-			if strings.HasPrefix(fn, "Fn::") {
-				return c.stringFunction(fn, t.vals[fn], depth+1)
-			}
-		}
 	}
 	return "", fmt.Errorf("expected a string, got %s", describe(v))
 }
@@ -730,8 +768,11 @@ func (c *converter) sub(tmpl string, vars *object, depth int) (string, error) {
 		var err error
 		if v, ok := vars.get(name); ok {
 			s, err = c.stringValue(v, depth+1)
-		} else if strings.Contains(name, ".") {
-			err = fmt.Errorf("Fn::Sub ${%s}: attributes of resources cannot be resolved outside CloudFormation; write the value itself", name)
+		} else if id, attr, isAttr := strings.Cut(name, "."); isAttr {
+			var v any
+			if v, err = c.resourceValue(id, attr, depth+1); err == nil {
+				s, err = c.stringValue(v, depth+1)
+			}
 		} else {
 			s, err = c.stringValue(&object{keys: []string{"Ref"}, vals: map[string]any{"Ref": name}}, depth+1)
 		}

@@ -126,6 +126,7 @@ func compileDistribution(p *problems, root string, dc *DistributionConfig, src d
 		d.GeoRestriction = compileGeo(p, join(root, "Restrictions.GeoRestriction"), r.GeoRestriction)
 	}
 	d.ETag = configETag(dc)
+	d.Ignored = ignoredSettings(p, root, dc)
 	return d
 }
 

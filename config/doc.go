@@ -8,6 +8,12 @@
 // example DistributionConfig.CacheBehaviors.Items[0].PathPattern) and the
 // reason; Load and Parse collect all of them instead of stopping at the first.
 //
+// CloudFormation/CDK templates are read as they are (cloudformation.go,
+// cfnvalues.go, cfnsettings.go): references resolve to the values
+// CloudFormation would produce, and what only a stack knows comes from
+// TemplateInputs. Settings that are accepted but not emulated are listed
+// once (ignored.go) and reported by Config.Warnings.
+//
 // CloudFront's defaults, ranges and managed policies live here, once: other
 // packages read the compiled model and never re-derive them.
 package config

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -17,19 +18,26 @@ import (
 // get-distribution print it), which then is one distribution with default
 // settings. Only a failure to read path itself is returned as a plain
 // (wrapped) error.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, TemplateInputs{}) }
+
+// LoadWith is Load with the parameter values and imports a CloudFormation
+// template's Ref and Fn::ImportValue need (see TemplateInputs).
+func LoadWith(path string, in TemplateInputs) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, in)
 }
 
 // Parse validates and compiles a configuration already read. name is used in
 // errors and to pick the format (.json, .yaml/.yml; otherwise sniffed); dir
 // resolves relative configFile paths.
-func Parse(name string, data []byte) (*Config, error) {
-	l := &loader{dir: filepath.Dir(name), pol: newPolicySet()}
+func Parse(name string, data []byte) (*Config, error) { return ParseWith(name, data, TemplateInputs{}) }
+
+// ParseWith is Parse with a template's parameter values and imports.
+func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
+	l := &loader{dir: filepath.Dir(name), pol: newPolicySet(), inputs: in}
 	sp := l.file(name)
 	doc, err := parseDocument(name, data)
 	if err != nil {
@@ -61,7 +69,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	var s settingsFile
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
+	l.keys = cfg.Keys
 	l.customPolicies(sp, &s)
+	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)
 	if len(s.Distributions) == 0 {
 		sp.add("distributions", "at least one distribution is required")
 	}
@@ -79,9 +89,12 @@ const syntaxField = "(syntax)"
 
 // loader collects the problems of every file one configuration reads.
 type loader struct {
-	dir   string
-	pol   *policySet
-	files []*problems
+	dir       string
+	pol       *policySet
+	files     []*problems
+	inputs    TemplateInputs // a template's parameters and imports
+	templates map[string]*readTemplate
+	keys      *Keys // the configuration's keys, which templates' keys join
 }
 
 func (l *loader) file(name string) *problems {
@@ -99,6 +112,11 @@ func (l *loader) errors() Errors {
 }
 
 func (l *loader) result(cfg *Config) (*Config, error) {
+	for _, f := range l.files {
+		if !slices.Contains(cfg.Files, f.file) {
+			cfg.Files = append(cfg.Files, f.file)
+		}
+	}
 	useEnvironmentCredentials(l.files[0], cfg.Distributions, os.Getenv)
 	if errs := l.errors(); len(errs) > 0 {
 		return nil, errs
@@ -153,6 +171,14 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		seed       string
 	)
 	switch {
+	case ds.Template != "" && (ds.ConfigFile != "" || ds.Config.set):
+		sp.add(at, "give one of template, configFile and config")
+		return nil
+	case ds.Template != "":
+		return l.templateDistribution(sp, at, ds, quotas)
+	case ds.Resource != "":
+		sp.add(join(at, "resource"), "is only for a template")
+		return nil
 	case ds.ConfigFile != "" && ds.Config.set:
 		sp.add(at, "give configFile or config, not both")
 		return nil
@@ -174,7 +200,7 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		base = join(at, "config")
 		bare, seed = base, at
 	default:
-		sp.add(at, "configFile or config is required")
+		sp.add(at, "template, configFile or config is required")
 		return nil
 	}
 	dc, id, domain := decodeDistributionDocument(fp, base, bare, doc)
@@ -315,11 +341,64 @@ func decodeDistributionDocument(p *problems, base, bare string, doc any) (dc *Di
 // QuickstartID is the distribution ID of the quick-mode configuration.
 const QuickstartID = "EQUICKSTART"
 
-// ForOrigin returns the quick-mode configuration: one distribution (ID
+// QuickCachePolicyName and QuickCachePolicyID name quick mode's default cache
+// policy: a custom policy a CloudFront user could create that honours the
+// origin. MinTTL 0 and DefaultTTL 0 leave caching to the origin's
+// Cache-Control/Expires (MaxTTL one year caps it); all query strings, all
+// cookies and the Authorization header are in the cache key, so the origin
+// sees them and two users never share a response. CloudFront forwards
+// Authorization on a cached GET/HEAD only when the cache policy keys it
+// ("Configure CloudFront to forward the Authorization header", CloudFront
+// Developer Guide).
+const (
+	QuickCachePolicyName = "edgefront-QuickMode-HonorOrigin"
+	QuickCachePolicyID   = "7c1e0a5e-9d2b-4f00-8e1d-9e0ed6e0f001"
+)
+
+// quickCachePolicy is quick mode's default cache policy (QuickCachePolicyName).
+func quickCachePolicy() *CustomCachePolicy {
+	zero, year, yes := int64(0), int64(DefaultMaxTTL), true
+	return &CustomCachePolicy{Id: QuickCachePolicyID, CachePolicyConfig: &CachePolicyConfig{
+		Name:    QuickCachePolicyName,
+		Comment: "edgefront quick mode: the origin's Cache-Control decides; query strings, cookies and Authorization in the key",
+		MinTTL:  &zero, DefaultTTL: &zero, MaxTTL: &year,
+		ParametersInCacheKeyAndForwardedToOrigin: &ParametersInCacheKey{
+			EnableAcceptEncodingGzip: &yes, EnableAcceptEncodingBrotli: &yes,
+			HeadersConfig:      &HeadersConfig{HeaderBehavior: SelectWhitelist, Headers: &List[string]{Items: []string{"Authorization"}}},
+			CookiesConfig:      &CookiesConfig{CookieBehavior: SelectAll},
+			QueryStringsConfig: &QueryStringsConfig{QueryStringBehavior: SelectAll},
+		},
+	}}
+}
+
+// Quick mode's default policies besides QuickCachePolicyName.
+const (
+	// QuickOriginRequestPolicy forwards every viewer header, cookie and
+	// query string (Authorization only as the cache policy keys it).
+	QuickOriginRequestPolicy = "Managed-AllViewer"
+)
+
+// QuickMode describes a quick-mode configuration: one distribution in front
+// of one custom origin. An empty policy field takes quick mode's default
+// (QuickCachePolicyName, QuickOriginRequestPolicy, no response headers
+// policy); any managed policy's name (with or without "Managed-") or ID is
+// accepted, and so is QuickCachePolicyName.
+type QuickMode struct {
+	Origin                string // http:// or https:// URL, optional port and path prefix
+	CachePolicy           string
+	OriginRequestPolicy   string
+	ResponseHeadersPolicy string
+}
+
+// ForOrigin returns the quick-mode configuration for the origin at rawURL
+// with quick mode's default policies: QuickMode{Origin: rawURL}.Config().
+func ForOrigin(rawURL string) (*Config, error) { return QuickMode{Origin: rawURL}.Config() }
+
+// Config returns the quick-mode configuration: one distribution (ID
 // EQUICKSTART) whose default behaviour sends everything to the custom origin
-// at rawURL (http:// or https://, optional port and path prefix) with the
-// managed CachingOptimized cache policy, allow-all, all seven methods allowed.
-func ForOrigin(rawURL string) (*Config, error) {
+// with the chosen policies, allow-all, all seven methods allowed.
+func (q QuickMode) Config() (*Config, error) {
+	rawURL := q.Origin
 	u, err := url.Parse(rawURL)
 	if err != nil || !isHTTPURL(rawURL) {
 		return nil, fmt.Errorf("origin %q: expected an http:// or https:// URL with a host", rawURL)
@@ -349,6 +428,52 @@ func ForOrigin(rawURL string) (*Config, error) {
 			co.HTTPPort = &n
 		}
 	}
+	pol := newPolicySet()
+	p := newProblems("(quick mode)")
+	qcp := quickCachePolicy()
+	register(p, "", "", qcp.Id, qcp.CachePolicyConfig.Name, pol.cache, compileCachePolicy(p, "quickCachePolicy", qcp))
+	cachePolicy, orPolicy := q.CachePolicy, q.OriginRequestPolicy
+	if cachePolicy == "" {
+		cachePolicy = QuickCachePolicyID
+	}
+	if orPolicy == "" {
+		orPolicy = QuickOriginRequestPolicy
+	}
+	// The flags take names; the DistributionConfig holds IDs as CloudFront's does.
+	ids := []struct {
+		flag, key string
+		find      func(string) (string, bool)
+	}{
+		{"--cache-policy", cachePolicy, func(k string) (string, bool) {
+			if c, ok := pol.cachePolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+		{"--origin-request-policy", orPolicy, func(k string) (string, bool) {
+			if c, ok := pol.originRequestPolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+		{"--response-headers-policy", q.ResponseHeadersPolicy, func(k string) (string, bool) {
+			if c, ok := pol.responseHeadersPolicy(k); ok {
+				return c.ID, true
+			}
+			return "", false
+		}},
+	}
+	var resolved [3]string
+	for i, x := range ids {
+		if x.key == "" {
+			continue
+		}
+		id, ok := x.find(x.key)
+		if !ok {
+			return nil, fmt.Errorf("%s %q: no managed policy has that name or ID", x.flag, x.key)
+		}
+		resolved[i] = id
+	}
 	enabled, compress := true, true
 	all7 := []string{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
 	dc := &DistributionConfig{
@@ -365,17 +490,18 @@ func ForOrigin(rawURL string) (*Config, error) {
 				List:          List[string]{Items: all7},
 				CachedMethods: &List[string]{Items: []string{"GET", "HEAD"}},
 			},
-			Compress:      &compress,
-			CachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", // Managed-CachingOptimized
+			Compress:                &compress,
+			CachePolicyId:           resolved[0],
+			OriginRequestPolicyId:   resolved[1],
+			ResponseHeadersPolicyId: resolved[2],
 		},
 	}
 	normalizeQuantities(dc)
-	p := newProblems("(quick mode)")
 	cfg := &Config{}
 	compileSettings(p, &settingsFile{}, "", cfg)
 	d := compileDistribution(p, "DistributionConfig", dc, distSource{
 		id: QuickstartID, domainName: DeriveDomainName(QuickstartID), settings: p, endpoints: endpoints,
-	}, newPolicySet())
+	}, pol)
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}

@@ -70,7 +70,7 @@ func TestLoadBrokenJSON(t *testing.T) {
 	want := []string{
 		`testdata/broken-settings.json: distributions[0].domainName: "d1_bad.cloudfront.net" is not a host name`,
 		`testdata/broken-settings.json: distributions[1].configFile: open testdata/missing.json: no such file or directory`,
-		`testdata/broken-settings.json: distributions[2]: configFile or config is required`,
+		`testdata/broken-settings.json: distributions[2]: template, configFile or config is required`,
 		`testdata/broken-distribution.json: DistributionConfig.Origins: at least one origin is required`,
 		`testdata/broken-distribution.json: DistributionConfig.DefaultCacheBehavior.TargetOriginId: "s3" names no origin or origin group (known: )`,
 		`testdata/broken-distribution.json: DistributionConfig.DefaultCacheBehavior.ForwardedValues.Cookies.Forward: must be one of none, whitelist, all (got "some")`,
@@ -418,7 +418,8 @@ func TestForOrigin(t *testing.T) {
 			o.Custom.HTTPPort != tt.httpPort || o.Custom.HTTPSPort != tt.tlsPort || !slices.Equal(o.Endpoints, tt.endpoints) {
 			t.Errorf("ForOrigin(%q): ID %q origin %+v custom %+v", tt.url, d.ID, o, o.Custom)
 		}
-		if d.Default.CachePolicy.Name != "Managed-CachingOptimized" || d.Default.ViewerProtocolPolicy != AllowAll ||
+		if d.Default.CachePolicy.Name != QuickCachePolicyName || d.Default.OriginRequestPolicy.Name != "Managed-AllViewer" ||
+			d.Default.ResponseHeadersPolicy != nil || d.Default.ViewerProtocolPolicy != AllowAll ||
 			d.Default.AllowedMethods.String() != "GET,HEAD,OPTIONS,PUT,PATCH,POST,DELETE" || d.Raw == nil || d.ETag == "" {
 			t.Errorf("ForOrigin(%q): default behaviour %+v", tt.url, d.Default)
 		}
@@ -430,6 +431,71 @@ func TestForOrigin(t *testing.T) {
 		if _, err := ForOrigin(bad); err == nil {
 			t.Errorf("ForOrigin(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestQuickModeDefaultPolicy: quick mode's default cache policy honours the
+// origin (TTLs 0/0/1 year) and keys all query strings, all cookies and
+// Authorization; the origin request policy is AllViewer.
+func TestQuickModeDefaultPolicy(t *testing.T) {
+	cfg, err := ForOrigin("http://127.0.0.1:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Distributions[0].Default
+	cp, orp := b.CachePolicy, b.OriginRequestPolicy
+	if cp.ID != QuickCachePolicyID || cp.MinTTL != 0 || cp.DefaultTTL != 0 || cp.MaxTTL != 31536000*time.Second ||
+		cp.QueryStrings.Behavior != SelectAll || cp.Cookies.Behavior != SelectAll ||
+		cp.Headers.Behavior != SelectWhitelist || !slices.Equal(cp.Headers.Items, []string{"Authorization"}) ||
+		!cp.EnableAcceptEncodingGzip || !cp.EnableAcceptEncodingBrotli {
+		t.Errorf("cache policy %+v", cp)
+	}
+	if orp.ID != "216adef6-5c7f-47e4-b989-5492eafa07d3" {
+		t.Errorf("origin request policy %+v", orp)
+	}
+}
+
+// TestQuickModePolicies: the policy flags take a managed policy's name (with
+// or without "Managed-") or ID; an unknown one is refused naming the flag.
+func TestQuickModePolicies(t *testing.T) {
+	tests := []struct {
+		name                string
+		q                   QuickMode
+		cache, origin, resp string
+		err                 string
+	}{
+		{"defaults", QuickMode{}, QuickCachePolicyName, "Managed-AllViewer", "", ""},
+		{"short names", QuickMode{CachePolicy: "CachingOptimized", OriginRequestPolicy: "CORS-CustomOrigin", ResponseHeadersPolicy: "SecurityHeadersPolicy"},
+			"Managed-CachingOptimized", "Managed-CORS-CustomOrigin", "Managed-SecurityHeadersPolicy", ""},
+		{"IDs", QuickMode{CachePolicy: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", OriginRequestPolicy: "b689b0a8-53d0-40ab-baf2-68738e2966ac"},
+			"Managed-CachingDisabled", "Managed-AllViewerExceptHostHeader", "", ""},
+		{"quick policy by name", QuickMode{CachePolicy: QuickCachePolicyName}, QuickCachePolicyName, "Managed-AllViewer", "", ""},
+		{"unknown cache policy", QuickMode{CachePolicy: "Nope"}, "", "", "", `--cache-policy "Nope": no managed policy`},
+		{"unknown origin request policy", QuickMode{OriginRequestPolicy: "Nope"}, "", "", "", `--origin-request-policy "Nope"`},
+		{"unknown response headers policy", QuickMode{ResponseHeadersPolicy: "Nope"}, "", "", "", `--response-headers-policy "Nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.q.Origin = "http://127.0.0.1:3000"
+			cfg, err := tt.q.Config()
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := cfg.Distributions[0].Default
+			resp := ""
+			if b.ResponseHeadersPolicy != nil {
+				resp = b.ResponseHeadersPolicy.Name
+			}
+			if b.CachePolicy.Name != tt.cache || b.OriginRequestPolicy.Name != tt.origin || resp != tt.resp {
+				t.Errorf("policies %q %q %q, want %q %q %q", b.CachePolicy.Name, b.OriginRequestPolicy.Name, resp, tt.cache, tt.origin, tt.resp)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,10 @@ import (
 // every distribution they name.
 type Config struct {
 	// Source is the file the configuration was read from ("" when built in memory).
-	Source        string
+	Source string
+	// Files is every file the configuration was read from: Source, then
+	// the configFiles and templates it names.
+	Files         []string
 	Listen        Listen
 	Cache         Cache
 	TLS           TLS
@@ -93,6 +96,10 @@ type Distribution struct {
 	// GetDistributionConfig); ETag identifies this version of it.
 	Raw  *DistributionConfig
 	ETag string
+
+	// Ignored lists the settings of Raw that are accepted but not emulated
+	// (see Config.Warnings).
+	Ignored Errors
 }
 
 // Match returns the behaviour for a request path: the first CacheBehavior

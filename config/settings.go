@@ -43,6 +43,10 @@ type settingsFile struct {
 	KeyGroups               []rawValue             `json:"keyGroups"`
 	KeyPairs                []rawValue             `json:"keyPairs"`
 	Distributions           []distributionSettings `json:"distributions"`
+	// Parameters and Imports answer the Ref and Fn::ImportValue of the
+	// templates distributions name (cfnsettings.go).
+	Parameters map[string]string `json:"parameters"`
+	Imports    map[string]string `json:"imports"`
 }
 
 type listenSettings struct {
@@ -79,6 +83,8 @@ type distributionSettings struct {
 	DomainName        string                         `json:"domainName"`
 	ConfigFile        string                         `json:"configFile"`
 	Config            rawValue                       `json:"config"`
+	Template          string                         `json:"template"` // a CloudFormation/CDK template file (cfnsettings.go)
+	Resource          string                         `json:"resource"` // the logical ID of its distribution`
 	OriginEndpoints   map[string]stringList          `json:"originEndpoints"`
 	OriginCredentials map[string]*credentialSettings `json:"originCredentials"`
 	OriginBalancing   map[string]*balancingSettings  `json:"originBalancing"`

@@ -34,7 +34,7 @@ func TestCommands(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, []string{"edgefront "}, nil, nil},
 		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront"}, nil, nil},
-		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-size SIZE", "--config FILE",
+		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-policy NAME", "--origin-request-policy NAME", "--response-headers-policy NAME", "--cache-size SIZE", "--config FILE",
 			"--admin-insecure", "--pprof", "is PINGed and closed", "rapid reset"}, nil},
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}, nil},
 		{"bad flag", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope"}, nil},
@@ -49,9 +49,28 @@ func TestCommands(t *testing.T) {
 		}, nil},
 		{"validate the README examples", []string{"validate", "--config", "testdata/readme-origins.yaml"}, 0,
 			[]string{"EMINIO0000001", "EALB000000001", "EAPI000000001", "readme-origins.yaml: ok"}, nil, nil},
+		{"validate warns about what is not emulated", []string{"validate", "--config", "../../config/testdata/not-emulated.yaml"}, 0,
+			[]string{"not-emulated.yaml: ok"}, []string{
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.WebACLId: accepted but not emulated: AWS WAF is not emulated",
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations: accepted but not emulated: Lambda@Edge",
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.CacheBehaviors.Items[0].GrpcConfig: accepted but not emulated: gRPC",
+				"18 setting(s) accepted but not emulated",
+			}, nil},
+		{"validate a template in the shape cdk synth writes", []string{"validate", "--config", "../../config/testdata/cdk/WebStack.template.json"}, 0,
+			[]string{"distribution SiteDistribution3FF9535D", "WebStack.template.json: ok"}, nil, nil},
+		{"validate a template missing a parameter", []string{"validate", "--config", "../../config/testdata/cdk/ApiStack.template.yaml"}, 1, nil,
+			[]string{"Ref Env: the parameter has no Default, so its value is only known when the stack is created; give it (--parameter Env=VALUE)"}, nil},
+		{"validate a template with --parameter", []string{"validate", "--config", "../../config/testdata/cdk/ApiStack.template.yaml", "--parameter", "Env=prod"}, 0,
+			[]string{"distribution ApiDistribution", "ApiStack.template.yaml: ok"}, nil, nil},
+		{"--parameter needs NAME=VALUE", []string{"validate", "--config", "x.yaml", "--parameter", "Env"}, 2, nil,
+			[]string{`invalid value "Env" for flag -parameter: "Env" is not NAME=VALUE`}, nil},
 		{"validate a missing file", []string{"validate", "--config", "testdata/nope.yaml"}, 1, nil, []string{"nope.yaml"}, nil},
 		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
 			[]string{"--config or --origin, not both"}, nil},
+		{"policy flags are for quick mode", []string{"serve", "--config", "x.yaml", "--cache-policy", "CachingOptimized"}, 2, nil,
+			[]string{"--cache-policy is for quick mode (--origin)"}, nil},
+		{"quick mode with an unknown policy", []string{"serve", "--origin", "http://127.0.0.1:1", "--origin-request-policy", "Nope"}, 1, nil,
+			[]string{`--origin-request-policy "Nope": no managed policy has that name or ID`}, nil},
 		{"serve with a broken config", []string{"serve", "--config", "../../config/testdata/broken.yaml"}, 1, nil,
 			[]string{"broken.yaml: tls.mode: must be one of self-signed, files, acme"}, nil},
 	}
@@ -101,7 +120,7 @@ func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// TestServeQuickMode: --origin puts a CachingOptimized distribution in front
+// TestServeQuickMode: --origin puts a distribution in front
 // of an origin; http, https (HTTP/2) and the admin listener all answer.
 func TestServeQuickMode(t *testing.T) {
 	hits := 0

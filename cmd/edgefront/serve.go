@@ -33,10 +33,17 @@ import (
 const serveHelp = `Usage: edgefront serve [flags]
 
 Runs the edge. The configuration comes from, in this order:
-  --config FILE   edgefront settings with distributions, or a DistributionConfig
-                  as 'aws cloudfront get-distribution-config' prints it
-  --origin URL    quick mode: one distribution in front of one HTTP origin,
-                  with the managed CachingOptimized cache policy
+  --config FILE   edgefront settings with distributions, a DistributionConfig
+                  as 'aws cloudfront get-distribution-config' prints it, or a
+                  CloudFormation/CDK template (--parameter NAME=VALUE gives
+                  what only a stack knows)
+  --origin URL    quick mode: one distribution in front of one HTTP origin
+                  whose own Cache-Control decides what is cached: the cache
+                  policy edgefront-QuickMode-HonorOrigin (TTLs 0/0/1 year; all
+                  query strings, all cookies and Authorization in the key) and
+                  the managed AllViewer origin request policy; --cache-policy,
+                  --origin-request-policy and --response-headers-policy choose
+                  managed policies instead
   (neither)       the embedded demo: an in-process S3 bucket and an API origin
 
 Flags override the file's settings. SIGHUP, or a change of the --config file,
@@ -64,6 +71,8 @@ const gcBase = 32 << 20
 // serveFlags are the serve command's flags.
 type serveFlags struct {
 	config, origin          string
+	quick                   config.QuickMode // quick mode's policies (--origin)
+	parameters              parameterFlag    // a template's parameter values and imports (--parameter)
 	http, https, admin      string
 	cacheSize               string
 	set                     map[string]bool // flags given on the command line
@@ -89,6 +98,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	var f serveFlags
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
+	fs.Var(&f.parameters, "parameter", "a CloudFormation template's parameter (or pseudo parameter such as AWS::Region, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
+	fs.StringVar(&f.quick.CachePolicy, "cache-policy", "", "quick mode: the managed cache policy `NAME` or ID (e.g. CachingOptimized; default "+config.QuickCachePolicyName+")")
+	fs.StringVar(&f.quick.OriginRequestPolicy, "origin-request-policy", "", "quick mode: the managed origin request policy `NAME` or ID (default AllViewer)")
+	fs.StringVar(&f.quick.ResponseHeadersPolicy, "response-headers-policy", "", "quick mode: the managed response headers policy `NAME` or ID (default none)")
 	fs.StringVar(&f.http, "http", config.DefaultHTTPAddr, "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
 	fs.StringVar(&f.https, "https", config.DefaultHTTPSAddr, "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
 	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
@@ -118,6 +131,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 		fmt.Fprintln(stderr, "edgefront serve: give --config or --origin, not both")
 		return f, nil, errUsage
 	}
+	for _, name := range []string{"cache-policy", "origin-request-policy", "response-headers-policy"} {
+		if f.set[name] && f.origin == "" {
+			fmt.Fprintf(stderr, "edgefront serve: --%s is for quick mode (--origin); a --config file names its policies in each behavior\n", name)
+			return f, nil, errUsage
+		}
+	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevelName)
 	if err != nil {
 		return f, nil, err
@@ -136,7 +155,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 }
 
 // runServe runs the edge until ctx ends, reloading on SIGHUP and when the
-// config file changes (checked every poll).
+// config file, or a file it names, changes (checked every poll).
 func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stderr io.Writer, poll time.Duration) error {
 	e, err := startEdge(ctx, f, log)
 	if err != nil {
@@ -158,7 +177,7 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 	// The config file is also watched: a change reloads it like SIGHUP.
 	watch := time.NewTicker(poll)
 	defer watch.Stop()
-	stamp := fileStamp(f.config)
+	stamp := e.stamp()
 	for {
 		select {
 		case <-ctx.Done():
@@ -167,19 +186,34 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 		case err := <-e.failed:
 			return err
 		case <-hup:
-			stamp = fileStamp(f.config)
 			e.reload()
+			stamp = e.stamp()
 		case <-watch.C:
 			if f.config == "" {
 				continue
 			}
-			if now := fileStamp(f.config); now != stamp {
-				stamp = now
+			if now := e.stamp(); now != stamp {
 				log.Info("configuration file changed", "file", f.config)
 				e.reload()
+				stamp = e.stamp()
 			}
 		}
 	}
+}
+
+// stamp identifies the version of every file the running configuration
+// was read from (the --config file, the configFiles and templates it
+// names), so a change of any of them reloads.
+func (e *edge) stamp() string {
+	files := e.proxy.Config().Files
+	if len(files) == 0 {
+		files = []string{e.flags.config}
+	}
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(f + "=" + fileStamp(f) + ";")
+	}
+	return b.String()
 }
 
 // fileStamp identifies a version of a file by its modification time and
@@ -243,9 +277,11 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	var err error
 	switch {
 	case f.config != "":
-		cfg, err = config.Load(f.config)
+		cfg, err = config.LoadWith(f.config, f.parameters.inputs())
 	case f.origin != "":
-		cfg, err = config.ForOrigin(f.origin)
+		q := f.quick
+		q.Origin = f.origin
+		cfg, err = q.Config()
 	default:
 		if e.demo == nil {
 			if e.demo, err = demo.Start(ctx); err != nil {
@@ -256,6 +292,10 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	// Once per load: what the configuration asks for that edgefront does not do.
+	for _, w := range cfg.Warnings() {
+		e.log.Warn("setting accepted but not emulated", "file", w.File, "field", w.Field, "reason", w.Reason)
 	}
 	c := *cfg
 	if f.set["http"] || f.config == "" {
@@ -626,6 +666,17 @@ func (e *edge) printWelcome(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if e.flags.origin != "" && len(cfg.Distributions) == 1 {
+		b := cfg.Distributions[0].Default
+		orp, rhp := "none", "none"
+		if b.OriginRequestPolicy != nil {
+			orp = b.OriginRequestPolicy.Name
+		}
+		if b.ResponseHeadersPolicy != nil {
+			rhp = b.ResponseHeadersPolicy.Name
+		}
+		fmt.Fprintf(w, "  cache policy %s, origin request policy %s, response headers policy %s\n", b.CachePolicy.Name, orp, rhp)
+	}
 	if a := e.addrs["http"]; a != "" {
 		fmt.Fprintf(w, "  http   http://%s\n", a)
 	}
@@ -645,4 +696,29 @@ func (e *edge) printWelcome(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP reloads --config.")
+}
+
+// parameterFlag collects repeated --parameter NAME=VALUE flags.
+type parameterFlag map[string]string
+
+// String is flag.Value's; the flag has no default to print.
+func (p *parameterFlag) String() string { return "" }
+
+// Set adds one NAME=VALUE.
+func (p *parameterFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("%q is not NAME=VALUE", s)
+	}
+	if *p == nil {
+		*p = parameterFlag{}
+	}
+	(*p)[name] = value
+	return nil
+}
+
+// inputs are the values a template's Ref and Fn::ImportValue read: each
+// --parameter answers both a parameter and an export of that name.
+func (p parameterFlag) inputs() config.TemplateInputs {
+	return config.TemplateInputs{Parameters: p, Imports: p}
 }

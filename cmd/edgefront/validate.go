@@ -8,12 +8,14 @@ import (
 	"github.com/edgefront/edgefront/config"
 )
 
-const validateHelp = `Usage: edgefront validate --config FILE
+const validateHelp = `Usage: edgefront validate --config FILE [--parameter NAME=VALUE …]
 
 Reads FILE (edgefront settings, or a DistributionConfig as
 'aws cloudfront get-distribution-config' prints it; JSON or YAML) and checks
 it as 'serve' would. Prints every problem as 'file: field: reason' and exits 1,
-or prints a summary and exits 0.
+or prints a summary and exits 0. Settings that are accepted but not emulated
+(Lambda@Edge, WAF, field-level encryption …) are printed as warnings on
+stderr, 'warning: file: field: reason'; they do not change the exit code.
 
 Flags:
 `
@@ -21,6 +23,8 @@ Flags:
 func validate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", validateHelp, stderr)
 	file := fs.String("config", "", "configuration `FILE` to check (required)")
+	var params parameterFlag
+	fs.Var(&params, "parameter", "a CloudFormation template's parameter (or pseudo parameter, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -29,7 +33,7 @@ func validate(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := config.Load(*file)
+	cfg, err := config.LoadWith(*file, params.inputs())
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -40,6 +44,12 @@ func validate(args []string, stdout, stderr io.Writer) error {
 			return errReported
 		}
 		return err
+	}
+	if ws := cfg.Warnings(); len(ws) > 0 {
+		for _, w := range ws {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		fmt.Fprintf(stderr, "%d setting(s) accepted but not emulated\n", len(ws))
 	}
 	for _, d := range cfg.Distributions {
 		fmt.Fprintf(stdout, "%s: distribution %s (%s): %d origin(s), %d cache behavior(s) + default\n",
