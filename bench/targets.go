@@ -155,7 +155,7 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 		admin: "http://127.0.0.1:" + p[2],
 	}
 	t.start = func(ctx context.Context) error {
-		err := t.run(filepath.Join(run, "edgefront.log"), bin, "serve", "--origin", originURL,
+		err := t.run(filepath.Join(run, "edgefront.log"), bin, "serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
 			"--http", "127.0.0.1:"+p[0], "--https", "127.0.0.1:"+p[1], "--admin", "127.0.0.1:"+p[2], "--log-level", "warn")
 		if err != nil {
 			return err

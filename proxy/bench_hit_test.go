@@ -57,7 +57,7 @@ func quickServer(b *testing.B, body []byte, etag string, cacheBytes int64) *prox
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(o.Close)
-	cfg, err := config.ForOrigin(o.URL)
+	cfg, err := config.QuickMode{Origin: o.URL, CachePolicy: "CachingOptimized"}.Config()
 	if err != nil {
 		b.Fatal(err)
 	}
