@@ -87,7 +87,8 @@ func (s *Server) begin(x *exchange, a answer) bool {
 		if _, err := s.runHook(x.r.Context(), ViewerResponse, ev); err != nil {
 			s.log.Warn("viewer-response edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
 			clear(h)
-			s.sendError(x, http.StatusBadGateway, msgFunctionFailed)
+			status, msg := hookFailure(err)
+			s.sendError(x, status, msg)
 			return false
 		}
 	}

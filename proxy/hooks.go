@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,8 +47,30 @@ func (p HookPoint) String() string {
 // Hook is edge code at one point of a request. It sees the Event and may
 // change what the Event lets it change; setting ev.Response answers the
 // request at a viewer-request or origin-request point. An error is the
-// code's failure: the viewer gets CloudFront's 502 for it.
+// code's failure: the viewer gets a *HookError's status and message, or
+// CloudFront's 502 for any other error.
 type Hook func(ctx context.Context, ev *Event) error
+
+// HookError is a failure of edge code with the answer CloudFront gives for
+// it, e.g. 503 for a CloudFront Function that threw (FunctionExecutionError)
+// and 502 for one whose result breaks the rules (FunctionValidationError).
+type HookError struct {
+	Status  int
+	Message string // the error page's text
+	Err     error
+}
+
+func (e *HookError) Error() string { return e.Message + ": " + e.Err.Error() }
+func (e *HookError) Unwrap() error { return e.Err }
+
+// hookFailure is the status and page text for a hook's error.
+func hookFailure(err error) (int, string) {
+	var he *HookError
+	if errors.As(err, &he) && he.Status >= 400 {
+		return he.Status, he.Message
+	}
+	return http.StatusBadGateway, msgFunctionFailed
+}
 
 // Hooks are the edge code a Server runs, by point; an absent hook costs
 // nothing. The hook decides from ev.Distribution and ev.Behavior whether it

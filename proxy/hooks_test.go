@@ -54,6 +54,8 @@ func TestHookSeams(t *testing.T) {
 				ev.Response = &proxy.GeneratedResponse{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("from the edge")}
 			case "/broken":
 				return errors.New("edge code threw")
+			case "/throws":
+				return &proxy.HookError{Status: 503, Message: "The CloudFront function threw an error.", Err: errors.New("TypeError")}
 			}
 			return nil
 		},
@@ -103,6 +105,10 @@ func TestHookSeams(t *testing.T) {
 	if r := e.do("GET", "/broken", "Host", host); r.status != 502 || r.xcache() != "Error from cloudfront" {
 		t.Errorf("failing edge code: %d %q", r.status, r.xcache())
 	}
+	if r := e.do("GET", "/throws", "Host", host); r.status != 503 || !strings.Contains(r.body, "The CloudFront function threw an error.") {
+		t.Errorf("a HookError: %d %q", r.status, r.body)
+	}
+	log.take()
 	if n := o.hits.Load(); n != 1 {
 		t.Errorf("origin requests %d, want 1 (the miss)", n)
 	}

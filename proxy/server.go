@@ -406,7 +406,8 @@ func (s *Server) viewerRequest(x *exchange) bool {
 	switch {
 	case err != nil:
 		s.log.Warn("viewer-request edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
-		s.sendError(x, http.StatusBadGateway, msgFunctionFailed)
+		status, msg := hookFailure(err)
+		s.sendError(x, status, msg)
 		return false
 	case ev != nil && ev.Response != nil:
 		s.sendGenerated(x, ev.Response)
