@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/collapse"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/geo"
@@ -97,8 +98,7 @@ func (s *Server) revalidateInBackground(x *exchange, key, enc string, stale *cac
 	job := s.newJob(x, key, enc, stale)
 	job.background = true
 	ctx, cancel := context.WithCancel(context.WithoutCancel(x.r.Context()))
-	f := newFlight(key, cancel, s.flights.stall)
-	f.refs = 0
+	f := s.flights.Detached(key, cancel)
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
@@ -168,6 +168,27 @@ func conditionalOrRange(r *http.Request) bool {
 		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
 }
 
+// flight is a collapsed origin fetch (package collapse) carrying a
+// flightHead from the fetch to its viewers.
+type flight = collapse.Flight[flightHead]
+
+// flightHead is what a flight tells its viewers when they wake: the
+// answer's status and headers, and for people (--debug-headers) the
+// caching decision and the endpoint that answered.
+type flightHead struct {
+	status int
+	header http.Header
+	err    error  // the fetch's failure (Failed)
+	result string // X-Cache result for the viewers of this flight
+	// vary holds the Vary name/value pairs of a shared response: a waiter
+	// whose request differs is not served it.
+	vary     []string
+	decision cache.Decision
+	endpoint string
+	// direct is the origin response the leader alone streams (Direct).
+	direct *origin.Response
+}
+
 // flightJob is what the goroutine fetching for a flight needs; it is copied
 // out of the leader's exchange, which may be gone before the fetch ends.
 type flightJob struct {
@@ -196,7 +217,7 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 	if s.viewerGone(x) {
 		return
 	}
-	f, ctx, leader, wake := s.flights.join(key, func() (context.Context, context.CancelFunc) {
+	f, ctx, leader, wake := s.flights.Join(key, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})
@@ -219,31 +240,29 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 	case <-wake:
 	case <-x.r.Context().Done():
 		if leader {
-			f.mu.Lock()
-			f.leaderGone = true
-			f.mu.Unlock()
+			f.LeaderLeft()
 		}
-		s.flights.leave(f)
+		s.flights.Leave(f)
 		return
 	}
 
-	switch {
-	case f.shared && !leader && !(&cache.Entry{Vary: f.vary}).Matches(x.r.Header):
+	hd := f.Head()
+	switch shared := f.Outcome() != collapse.Direct; {
+	case shared && !leader && !(&cache.Entry{Vary: hd.vary}).Matches(x.r.Header):
 		// The response varies on a header this viewer sent differently.
-		s.flights.leave(f)
+		s.flights.Leave(f)
 		s.passThrough(x)
-	case f.err != nil || f.shared:
+	case shared:
 		s.serveFlight(x, f, leader)
 	case leader:
-		s.flights.leave(f)
-		resp := f.direct
-		defer f.cancel()
-		defer resp.Body.Close()
-		s.writeOriginResponse(x, resp)
+		s.flights.Leave(f)
+		defer f.Cancel()
+		defer hd.direct.Body.Close()
+		s.writeOriginResponse(x, hd.direct)
 	default:
 		// Not shareable (not cacheable, or too large): this viewer asks the
 		// origin itself, as CloudFront forwards such requests.
-		s.flights.leave(f)
+		s.flights.Leave(f)
 		s.passThrough(x)
 	}
 }
@@ -291,29 +310,16 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if !cacheable {
 		d.Store, d.Rule = false, "not cached (Vary: *)"
 	}
-	f.decision, f.endpoint = d, resp.Endpoint
 	limit := j.maxObjectSize
 	// An object too large to cache is still shared by the viewers that
 	// collapsed onto this fetch (one origin request, nothing stored), which
 	// it streams through a bounded window (flight.fill); with no viewer, it
 	// is not fetched at all.
 	if !d.Store || j.background && resp.ContentLength > limit {
-		f.status, f.header = resp.StatusCode, resp.Header
-		s.flights.forget(f)
-		f.mu.Lock()
-		gone := f.leaderGone || j.background
-		if !gone {
-			f.direct = resp
-		}
-		// Nothing is shared from here on: the group's leave must not
-		// cancel the fetch whose body the leader now streams itself (the
-		// leader cancels it when done).
-		f.done = true
-		f.mu.Unlock()
-		close(f.ready)
-		if gone {
+		// The leader streams the answer itself (and cancels the fetch when
+		// done); without a leader there is nobody to give it to.
+		if !f.Hand(flightHead{status: resp.StatusCode, header: resp.Header, decision: d, endpoint: resp.Endpoint, direct: resp}) {
 			resp.Body.Close()
-			f.cancel()
 		}
 		return
 	}
@@ -327,16 +333,16 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if enc != "" {
 		hdr = compressedHeader(hdr, enc)
 	}
-	f.status, f.header, f.shared, f.vary = resp.StatusCode, hdr, true, vary
-	f.result = resultMiss
+	result := resultMiss
 	if resp.StatusCode >= 400 {
-		f.result = resultError
+		result = resultError
 	}
-	close(f.ready) // viewers have the headers: they go out now
+	// Viewers have the headers: they go out now.
+	f.Begin(flightHead{status: resp.StatusCode, header: hdr, result: result, vary: vary, decision: d, endpoint: resp.Endpoint})
 	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
 		// collector assists), and the first bytes should not wait for it.
-		f.setBody(make([]byte, 0, resp.ContentLength))
+		f.SetBody(make([]byte, 0, resp.ContentLength))
 	}
 
 	var tooLarge bool
@@ -345,23 +351,21 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		// (compression), so the buffer is bounded; one that compresses to
 		// more than the largest object stored is served, not stored.
 		var n int64
-		n, err = f.fillCompressed(resp.Body, enc)
+		n, err = fillCompressed(f, resp.Body, enc)
 		tooLarge = n > limit
 	} else {
-		tooLarge, err = f.fill(ctx, resp.Body, limit, resp.ContentLength)
+		tooLarge, err = f.Fill(ctx, resp.Body, limit, resp.ContentLength)
 	}
 	resp.Body.Close()
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, errNoViewers) {
+		if ctx.Err() == nil && !errors.Is(err, collapse.ErrNoViewers) {
 			s.originBodyFailed(j.dist.ID, j.originID, j.path, err)
 		}
-		s.flights.forget(f)
-		f.finish(err)
-		f.cancel()
+		f.End(err)
 		return
 	}
 	if !tooLarge {
-		body := f.body
+		body := f.Body()
 		stored := hdr
 		if enc != "" || resp.ContentLength < 0 {
 			stored = hdr.Clone()
@@ -380,9 +384,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		})
 	}
-	s.flights.forget(f)
-	f.finish(nil)
-	f.cancel()
+	f.End(nil) // after the store: a request that follows a complete one is a hit
 }
 
 // varyValues returns the request header values a response's Vary header
@@ -417,12 +419,7 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
-	f.status, f.header, f.shared, f.result = e.Status, e.Header.Clone(), true, result
-	f.body = e.Body
-	s.flights.forget(f)
-	close(f.ready)
-	f.finish(nil)
-	f.cancel()
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), result: result}, e.Body)
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -492,18 +489,13 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 		"Content-Type":   {"text/html"},
 		"Content-Length": {strconv.Itoa(len(body))},
 	}
-	f.status, f.header, f.shared, f.err, f.result = status, hdr, true, err, resultError
-	f.body = body
 	if ttl := j.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
 		s.store.Set(j.key, &cache.Entry{
 			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
 		})
 	}
-	s.flights.forget(f)
-	close(f.ready)
-	f.finish(nil)
-	f.cancel()
+	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, result: resultError}, body)
 }
 
 // decide applies CloudFront's caching rules to an origin response.
@@ -615,35 +607,36 @@ func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header 
 // serveFlight answers a viewer from a shared flight: headers at once, the
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
-	rd := f.reader(func() {
+	hd := f.Head()
+	rd := f.NewReader(func() {
 		// The viewer took nothing for the flight's stall time while the
 		// others waited: fail its write, so it leaves.
 		_ = http.NewResponseController(x.w).SetWriteDeadline(time.Unix(1, 0))
 	})
-	defer s.flights.leaveReader(rd)
-	if f.err != nil {
-		x.detailed = detailedResult(f.err)
+	defer s.flights.LeaveReader(rd)
+	if hd.err != nil {
+		x.detailed = detailedResult(hd.err)
 	}
-	if f.status >= 400 && x.ds.dist.ErrorResponses[f.status] != nil {
+	if hd.status >= 400 && x.ds.dist.ErrorResponses[hd.status] != nil {
 		// The error is replaced by a page; keep reading until its (small)
 		// body is in (or is known to be too large to cache), so leaving
 		// does not abandon the fetch that caches it.
-		if _, done, err := f.waitAll(x.r.Context()); !done && !errors.Is(err, errStreamed) {
+		if _, done, err := f.WaitAll(x.r.Context()); !done && !errors.Is(err, collapse.ErrStreamed) {
 			return // the viewer left
 		}
 	}
-	result := f.result
+	result := hd.result
 	if !leader && result == resultMiss {
 		// Collapsed viewers are answered from what the leader's fetch put
 		// in the cache.
 		result = resultHit
 	}
-	if f.status == http.StatusOK && conditionalOrRange(x.r) {
+	if hd.status == http.StatusOK && conditionalOrRange(x.r) {
 		// Ranges and conditionals are answered from the whole object.
-		body, done, err := f.waitAll(x.r.Context())
-		if errors.Is(err, errStreamed) {
+		body, done, err := f.WaitAll(x.r.Context())
+		if errors.Is(err, collapse.ErrStreamed) {
 			// Too large to hold whole: the origin answers it.
-			s.flights.leaveReader(rd)
+			s.flights.LeaveReader(rd)
 			s.passThrough(x)
 			return
 		}
@@ -653,7 +646,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			}
 			return
 		}
-		e := &cache.Entry{Status: f.status, Header: cache.NewHeader(f.header), Body: body, Stored: s.now()}
+		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hd.header), Body: body, Stored: s.now()}
 		s.serveEntry(x, e, result)
 		return
 	}
@@ -661,45 +654,46 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	// small object the origin has answered, woken by one channel close) is
 	// answered like a hit: the whole body in one write, with its length,
 	// without waiting or flushing.
-	body, complete, bodyErr := f.snapshot()
+	body, complete, bodyErr := f.Snapshot()
 	complete = complete && bodyErr == nil
 	h := x.w.Header()
-	for k, v := range f.header {
+	for k, v := range hd.header {
 		h[k] = v
 	}
-	if complete && len(h["Content-Length"]) == 0 && f.status >= http.StatusOK &&
-		f.status != http.StatusNoContent && f.status != http.StatusNotModified {
+	if complete && len(h["Content-Length"]) == 0 && hd.status >= http.StatusOK &&
+		hd.status != http.StatusNoContent && hd.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
-	a := answer{status: f.status, result: result, timing: result, upstream: leader && f.result == resultMiss, page: true, served: true,
-		endpoint: f.endpoint}
-	if f.decision.Rule != "" {
-		a.decision = &f.decision
+	a := answer{status: hd.status, result: result, timing: result, upstream: leader && hd.result == resultMiss, page: true, served: true,
+		endpoint: hd.endpoint}
+	if s.debug && hd.decision.Rule != "" {
+		d := hd.decision // a copy: a pointer into hd would move hd to the heap
+		a.decision = &d
 	}
 	if !s.begin(x, a) {
 		return
 	}
-	x.w.WriteHeader(f.status)
+	x.w.WriteHeader(hd.status)
 	if x.r.Method == http.MethodHead {
-		x.done(result, f.status)
+		x.done(result, hd.status)
 		return
 	}
 	if complete {
 		_, _ = x.w.Write(body)
-		x.done(result, f.status)
+		x.done(result, hd.status)
 		return
 	}
 	flusher, _ := x.w.(http.Flusher)
 	for {
-		chunk, done, err := rd.next(x.r.Context(), flusher)
+		chunk, done, err := rd.Next(x.r.Context(), flusher)
 		if len(chunk) > 0 {
 			if _, werr := x.w.Write(chunk); werr != nil {
-				x.done(result, f.status)
+				x.done(result, hd.status)
 				return
 			}
 		}
 		if done {
-			x.done(result, f.status)
+			x.done(result, hd.status)
 			if err != nil && x.r.Context().Err() == nil {
 				// The origin failed mid-body: cut the connection so the
 				// viewer sees a truncated response, not a complete one.

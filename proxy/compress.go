@@ -100,27 +100,17 @@ func newCompressor(enc string, w io.Writer) io.WriteCloser {
 	return zw
 }
 
-// flightWriter appends what is written to a flight's body and wakes its
-// readers; only the fetching goroutine writes.
-type flightWriter struct{ f *flight }
-
-func (fw flightWriter) Write(p []byte) (int, error) {
-	b := append(fw.f.body, p...)
-	fw.f.publish(b, false, nil)
-	return len(p), nil
-}
-
 // fillCompressed reads the origin body, compresses it into the flight, and
 // returns the compressed size.
-func (f *flight) fillCompressed(r io.Reader, enc string) (int64, error) {
-	zw := newCompressor(enc, flightWriter{f})
+func fillCompressed(f *flight, r io.Reader, enc string) (int64, error) {
+	zw := newCompressor(enc, f.Writer())
 	if _, err := io.Copy(zw, r); err != nil {
 		return 0, err
 	}
 	if err := zw.Close(); err != nil {
 		return 0, err
 	}
-	return int64(len(f.body)), nil
+	return int64(len(f.Body())), nil
 }
 
 // contentLength renders n for a Content-Length header.

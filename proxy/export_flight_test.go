@@ -1,4 +1,6 @@
 package proxy
 
-// FlightWindow exports flightWindow to the tests of package proxy_test.
-const FlightWindow = flightWindow
+import "github.com/edgefront/edgefront/collapse"
+
+// FlightWindow is collapse.Window, for the tests of package proxy_test.
+const FlightWindow = collapse.Window

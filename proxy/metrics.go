@@ -81,7 +81,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 	m.flightsPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "edgefront", Name: "origin_fetches_in_flight",
 		Help: "Collapsed origin fetches under way.",
-	}, func() float64 { return float64(s.flights.len()) })
+	}, func() float64 { return float64(s.flights.Len()) })
 	if reg == nil {
 		return m, nil
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/collapse"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/origin"
@@ -52,7 +53,7 @@ type Options struct {
 	AccessLog *accesslog.Logger
 	// FlightStall is how long the slowest viewers of an object streamed to
 	// several viewers at once may take no bytes while the others wait for
-	// them, before their responses are cut; 0 means DefaultFlightStall,
+	// them, before their responses are cut; 0 means collapse.DefaultStall,
 	// negative never.
 	FlightStall time.Duration
 	// DebugHeaders adds Cache-Status (RFC 9211) and X-Edgefront-Explain to
@@ -78,7 +79,7 @@ type Server struct {
 	accessLog  *accesslog.Logger
 	geo        *geo.Resolver
 	rand       func() float64
-	flights    *group
+	flights    *collapse.Group[flightHead]
 	hooks      Hooks
 	debug      bool // Options.DebugHeaders
 	// revalidating holds the keys being refreshed in the background.
@@ -128,7 +129,7 @@ func New(o Options) (*Server, error) {
 		accessLog:  o.AccessLog,
 		geo:        o.Geo,
 		rand:       o.Rand,
-		flights:    newGroup(o.FlightStall),
+		flights:    collapse.NewGroup[flightHead](flightStall(o.FlightStall)),
 		hooks:      o.Hooks,
 		debug:      o.DebugHeaders,
 	}
@@ -140,12 +141,6 @@ func New(o Options) (*Server, error) {
 	}
 	if s.rand == nil {
 		s.rand = rand.Float64
-	}
-	switch {
-	case s.flights.stall == 0:
-		s.flights.stall = DefaultFlightStall
-	case s.flights.stall < 0:
-		s.flights.stall = 0
 	}
 	if s.newFetcher == nil {
 		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
@@ -466,4 +461,15 @@ func isLocalHost(host string, r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// flightStall is Options.FlightStall with its default.
+func flightStall(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return collapse.DefaultStall
+	case d < 0:
+		return 0
+	}
+	return d
 }

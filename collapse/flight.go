@@ -1,4 +1,4 @@
-package proxy
+package collapse
 
 import (
 	"context"
@@ -8,12 +8,9 @@ import (
 	"runtime"
 	"sync"
 	"time"
-
-	"github.com/edgefront/edgefront/cache"
-	"github.com/edgefront/edgefront/origin"
 )
 
-// A flight is one origin fetch shared by every viewer request that missed the
+// A Flight is one origin fetch shared by every viewer request that missed the
 // cache for the same key while it was under way (request collapsing).
 //
 // x/sync/singleflight returns only when the whole call is done; a flight
@@ -28,41 +25,33 @@ import (
 //
 // A body that will not be stored (its Content-Length says it is too large,
 // or it grows past the limit) is streamed: the flight holds at most
-// flightWindow bytes beyond what its slowest viewer has read (plus, for a
+// Window bytes beyond what its slowest viewer has read (plus, for a
 // body that outgrew the limit, the part read before it did, until every
 // viewer has read past it), and the origin is read no faster than that
 // viewer reads. A viewer that joins once the flight no longer holds the
 // body's first byte, or while a slower viewer holds it back, starts a
-// flight of its own. So a flight holds at most maxObjectSize + flightWindow
+// flight of its own. So a flight holds at most maxObjectSize + Window
 // bytes of body, whatever the origin sends and however slowly its viewers
 // read.
 //
-// Locking: key and cancel never change; the fields above mu are set by the
-// fetcher before ready is closed and only read after it; the fields below
+// Locking: key, cancel, g and stall never change; outcome and head are set
+// once, by the fetcher, before ready is closed (Begin, Answer, Hand), and
+// only read after it (Outcome, Head: every viewer reads them once woken,
+// and a channel close orders the write before the read); the fields below
 // mu are guarded by it. The bytes of body and ring are the exception: they
 // are written and read outside mu, the fetcher writing only past end (or
 // past len(body)) and within the room it was given, readers reading only
 // bytes published under mu that the fetcher may not reuse while a reader's
 // position is before them.
-type flight struct {
+type Flight[H any] struct {
 	key string
 
-	// ready is closed once status/header (or err) are set.
-	ready  chan struct{}
-	status int
-	header http.Header
-	err    error
-	// shared is false when the response may not be shared between viewers
-	// (not cacheable): each waiter then fetches on its own.
-	shared bool
-	result string // X-Cache result for the viewers of this flight
-	// vary holds the Vary name/value pairs of a shared response: a waiter
-	// whose request differs is not served it.
-	vary []string
-	// decision is the caching decision on the origin's answer, endpoint
-	// where it came from (both for --debug-headers).
-	decision cache.Decision
-	endpoint string
+	// ready is closed once the outcome and head are set (Begin, Answer,
+	// Hand); they never change after.
+	ready   chan struct{}
+	outcome Outcome
+	head    H
+	g       *Group[H] // nil for a detached flight
 
 	mu sync.Mutex
 	// body is the body received so far (grows; bytes once written never
@@ -76,10 +65,10 @@ type flight struct {
 	// and those that joined and have not begun to (who hold its first
 	// byte).
 	refs    int
-	readers []*reader
+	readers []*Reader[H]
 	// spare are readers allocated in a block, for viewers that begin to
 	// read: one allocation for many viewers of a miss storm.
-	spare  []reader
+	spare  []Reader[H]
 	cancel context.CancelFunc
 
 	// streaming is set when the body will not be stored: from then on the
@@ -87,7 +76,7 @@ type flight struct {
 	// last byte received.
 	streaming bool
 	prefix    int
-	ring      []byte // flightWindow bytes; position p is ring[(p-prefix)%len(ring)]
+	ring      []byte // Window bytes; position p is ring[(p-prefix)%len(ring)]
 	end       int
 	// base is the lowest position the flight still holds: no reader is
 	// before it, and the fetcher reads into the ring only up to
@@ -101,14 +90,12 @@ type flight struct {
 	spaceAt   int
 	spaceWait int
 	// stall is how long the fetcher waits for space before it cuts the
-	// slowest readers short (DefaultFlightStall; 0: for ever).
+	// slowest readers short (DefaultStall; 0: for ever).
 	stall time.Duration
 
-	// direct is the origin response handed to the leader alone when the
-	// response is not shared: it streams straight through, unbuffered.
-	direct *origin.Response
 	// leaderGone is set when the leader's viewer left before the response
-	// was known; a direct response is then closed by the fetcher.
+	// was known (LeaderLeft), or when there is no leader (Detached): an
+	// answer for the leader alone is then not taken (Hand).
 	leaderGone bool
 
 	// joined counts the viewers that joined through joinQueued. The first
@@ -118,31 +105,31 @@ type flight struct {
 	queue  []chan struct{}
 }
 
-// flightWindow is how many bytes of a body that is not stored a flight reads
+// Window is how many bytes of a body that is not stored a flight reads
 // ahead of its slowest viewer: beyond it, the origin is not read until that
 // viewer has read on (or left). With the bytes held in the sockets on
 // either side, it bounds the memory of a flight that streams, whatever the
 // origin's size and speed and however slowly its viewers read.
-const flightWindow = 1 << 20
+const Window = 1 << 20
 
-// DefaultFlightStall is how long the slowest viewers of a streaming flight
+// DefaultStall is how long the slowest viewers of a streaming flight
 // may take no bytes at all while the window is full and so the others
 // wait: past it their responses are cut (their writes fail, their
 // connections close) and the flight goes on at the next slowest viewer's
 // pace. It is NGINX's send_timeout (60 s) applied to the one viewer that
 // holds everybody back; a viewer that is merely slow keeps making progress
 // and is never cut.
-const DefaultFlightStall = 60 * time.Second
+const DefaultStall = 60 * time.Second
 
-// errNoViewers ends a streaming fetch that no viewer reads any more.
-var errNoViewers = errors.New("no viewer reads the body any more")
+// ErrNoViewers ends a streaming fetch that no viewer reads any more.
+var ErrNoViewers = errors.New("no viewer reads the body any more")
 
-// errStreamed is waitAll's answer for a body that is not held whole.
-var errStreamed = errors.New("the body is streamed, not held whole")
+// ErrStreamed is waitAll's answer for a body that is not held whole.
+var ErrStreamed = errors.New("the body is streamed, not held whole")
 
 // A reader is one viewer's place in a flight's body.
-type reader struct {
-	f *flight
+type Reader[H any] struct {
+	f *Flight[H]
 	// off is the position of the first byte the viewer may still use;
 	// pending is the length of the chunk it was last given, which it uses
 	// until its next call to next (f.mu).
@@ -162,8 +149,8 @@ type reader struct {
 // shorter, later.
 const wakeGroup = 64
 
-func newFlight(key string, cancel context.CancelFunc, stall time.Duration) *flight {
-	return &flight{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel, stall: stall}
+func newFlight[H any](g *Group[H], key string, cancel context.CancelFunc) *Flight[H] {
+	return &Flight[H]{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel, stall: g.stall, g: g}
 }
 
 // fill reads the origin body into the flight, waking readers after every
@@ -174,7 +161,7 @@ func newFlight(key string, cancel context.CancelFunc, stall time.Duration) *flig
 // tooLarge reports that the body is longer than limit: it is then streamed
 // (see stream) from the start when length says so, else from the moment
 // it outgrows limit, and is not stored. ctx is the fetch's.
-func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (tooLarge bool, err error) {
+func (f *Flight[H]) Fill(ctx context.Context, r io.Reader, limit, length int64) (tooLarge bool, err error) {
 	if length > limit {
 		_, err := f.stream(ctx, r)
 		return true, err
@@ -203,7 +190,7 @@ func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (to
 				// them): finish publishes them with the end, so readers
 				// are woken once and write the body in one piece, rather
 				// than writing and flushing it and waiting for its end.
-				f.setBody(b)
+				f.SetBody(b)
 			}
 		}
 		if int64(len(b)) > limit {
@@ -219,11 +206,11 @@ func (f *flight) fill(ctx context.Context, r io.Reader, limit, length int64) (to
 }
 
 // stream reads the rest of the origin body through the ring, never more
-// than flightWindow bytes ahead of the slowest reader: when the ring is
-// full it waits for that reader. It ends with errNoViewers when nobody
+// than Window bytes ahead of the slowest reader: when the ring is
+// full it waits for that reader. It ends with ErrNoViewers when nobody
 // reads any more, or with ctx's error; n is how many bytes it read.
-func (f *flight) stream(ctx context.Context, r io.Reader) (n int64, err error) {
-	ring := make([]byte, flightWindow)
+func (f *Flight[H]) stream(ctx context.Context, r io.Reader) (n int64, err error) {
+	ring := make([]byte, Window)
 	f.mu.Lock()
 	f.streaming, f.ring, f.prefix, f.end = true, ring, len(f.body), len(f.body)
 	f.wakeLocked() // waitAll gives up on the body
@@ -252,12 +239,12 @@ func (f *flight) stream(ctx context.Context, r io.Reader) (n int64, err error) {
 
 // room returns the part of the ring the fetcher may read into next, waiting
 // while it is full (until the slowest reader moves on or leaves).
-func (f *flight) room(ctx context.Context) ([]byte, error) {
+func (f *Flight[H]) room(ctx context.Context) ([]byte, error) {
 	f.mu.Lock()
 	for {
 		if f.refs == 0 {
 			f.mu.Unlock()
-			return nil, errNoViewers
+			return nil, ErrNoViewers
 		}
 		start := max(f.base, f.prefix)
 		if free := start + len(f.ring) - f.end; free > 0 {
@@ -287,7 +274,7 @@ func (f *flight) room(ctx context.Context) ([]byte, error) {
 // waitSpace waits for space to close (the viewers at low moved on or
 // left). When they take nothing for f.stall, their responses are cut, so
 // they leave; the wait goes on for that.
-func (f *flight) waitSpace(ctx context.Context, space <-chan struct{}, low int) error {
+func (f *Flight[H]) waitSpace(ctx context.Context, space <-chan struct{}, low int) error {
 	var stalled <-chan time.Time
 	if f.stall > 0 {
 		t := time.NewTimer(f.stall)
@@ -319,7 +306,7 @@ func (f *flight) waitSpace(ctx context.Context, space <-chan struct{}, low int) 
 
 // lowLocked returns the position of the slowest viewer and how many are
 // there; viewers that have not begun to read are at 0 (f.mu held).
-func (f *flight) lowLocked() (low, at int) {
+func (f *Flight[H]) lowLocked() (low, at int) {
 	low = f.end
 	if n := f.refs - len(f.readers); n > 0 {
 		low, at = 0, n
@@ -337,7 +324,7 @@ func (f *flight) lowLocked() (low, at int) {
 
 // movedLocked notes that a viewer at position off moved on or left, waking
 // the fetcher when it waited for the last of those at off (f.mu held).
-func (f *flight) movedLocked(off int) {
+func (f *Flight[H]) movedLocked(off int) {
 	if f.space != nil && off == f.spaceAt {
 		f.spaceWait--
 		if f.spaceWait <= 0 {
@@ -348,13 +335,13 @@ func (f *flight) movedLocked(off int) {
 }
 
 // wakeLocked wakes the readers waiting for more (f.mu held).
-func (f *flight) wakeLocked() {
+func (f *Flight[H]) wakeLocked() {
 	close(f.more)
 	f.more = make(chan struct{})
 }
 
 // publish makes b the body readers see and wakes them.
-func (f *flight) publish(b []byte, done bool, err error) {
+func (f *Flight[H]) publish(b []byte, done bool, err error) {
 	f.mu.Lock()
 	f.body = b
 	if done {
@@ -365,14 +352,14 @@ func (f *flight) publish(b []byte, done bool, err error) {
 }
 
 // setBody makes b the body readers see without waking them.
-func (f *flight) setBody(b []byte) {
+func (f *Flight[H]) SetBody(b []byte) {
 	f.mu.Lock()
 	f.body = b
 	f.mu.Unlock()
 }
 
 // finish marks the body complete (err nil) or failed.
-func (f *flight) finish(err error) {
+func (f *Flight[H]) finish(err error) {
 	f.mu.Lock()
 	b := f.body
 	f.mu.Unlock()
@@ -382,7 +369,7 @@ func (f *flight) finish(err error) {
 // snapshot returns the body received so far and whether it is complete
 // (err is the body's failure, if any). A streamed body is never complete:
 // it is read with next.
-func (f *flight) snapshot() (body []byte, done bool, err error) {
+func (f *Flight[H]) Snapshot() (body []byte, done bool, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.streaming {
@@ -394,15 +381,15 @@ func (f *flight) snapshot() (body []byte, done bool, err error) {
 // reader makes the calling viewer, which joined f, one that reads it: its
 // position holds the flight's window from now on, until it leaves
 // (group.leaveReader).
-func (f *flight) reader(abort func()) *reader {
+func (f *Flight[H]) NewReader(abort func()) *Reader[H] {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.spare) == 0 {
 		// The viewers still to begin are most likely the next readers.
 		n := min(max(f.refs-len(f.readers), 1), 64)
-		f.spare = make([]reader, n)
+		f.spare = make([]Reader[H], n)
 		if f.readers == nil {
-			f.readers = make([]*reader, 0, n)
+			f.readers = make([]*Reader[H], 0, n)
 		}
 	}
 	r := &f.spare[0]
@@ -417,7 +404,7 @@ func (f *flight) reader(abort func()) *reader {
 // has been written (so a slow origin's bytes are not held back) and waits.
 // It returns done=true at the end of the body (err is the body's failure,
 // if any), or ctx's error when the viewer went away.
-func (r *reader) next(ctx context.Context, flusher http.Flusher) (chunk []byte, done bool, err error) {
+func (r *Reader[H]) Next(ctx context.Context, flusher http.Flusher) (chunk []byte, done bool, err error) {
 	f := r.f
 	flushed := false
 	f.mu.Lock()
@@ -457,7 +444,7 @@ func (r *reader) next(ctx context.Context, flusher http.Flusher) (chunk []byte, 
 
 // chunkLocked returns the bytes from off on that are in one piece of
 // memory (f.mu held).
-func (f *flight) chunkLocked(off int) []byte {
+func (f *Flight[H]) chunkLocked(off int) []byte {
 	if !f.streaming || off < f.prefix {
 		if off < len(f.body) {
 			return f.body[off:len(f.body):len(f.body)]
@@ -472,14 +459,14 @@ func (f *flight) chunkLocked(off int) []byte {
 	return f.ring[i : i+n : i+n]
 }
 
-// waitAll waits for the whole body. It gives up with errStreamed when the
+// waitAll waits for the whole body. It gives up with ErrStreamed when the
 // body is not held whole (see stream).
-func (f *flight) waitAll(ctx context.Context) (body []byte, done bool, err error) {
+func (f *Flight[H]) WaitAll(ctx context.Context) (body []byte, done bool, err error) {
 	for {
 		f.mu.Lock()
 		if f.streaming {
 			f.mu.Unlock()
-			return nil, false, errStreamed
+			return nil, false, ErrStreamed
 		}
 		if f.done {
 			body, err = f.body, f.bodyErr
@@ -498,7 +485,7 @@ func (f *flight) waitAll(ctx context.Context) (body []byte, done bool, err error
 
 // wakeupLocked counts a viewer joining f and returns the channel it waits
 // on for the response (f.mu held).
-func (f *flight) wakeupLocked() <-chan struct{} {
+func (f *Flight[H]) wakeupLocked() <-chan struct{} {
 	n := f.joined
 	f.joined++
 	if n < wakeGroup {
@@ -525,7 +512,7 @@ func (f *flight) wakeupLocked() <-chan struct{} {
 // group just woken run before it wakes the next, so the run queues hold the
 // viewers in the order they came. One goroutine per flight with more than
 // wakeGroup viewers; none for smaller ones.
-func (f *flight) relay() {
+func (f *Flight[H]) relay() {
 	<-f.ready
 	for i := 0; ; i++ {
 		f.mu.Lock()
@@ -543,14 +530,16 @@ func (f *flight) relay() {
 }
 
 // group holds the flights under way, by cache key.
-type group struct {
+type Group[H any] struct {
 	mu      sync.Mutex
-	flights map[string]*flight
-	stall   time.Duration // each flight's stall (DefaultFlightStall); 0: none
+	flights map[string]*Flight[H]
+	stall   time.Duration // each flight's stall (DefaultStall); 0: none
 }
 
-func newGroup(stall time.Duration) *group {
-	return &group{flights: make(map[string]*flight), stall: stall}
+// NewGroup returns a group whose flights cut a viewer that takes no bytes
+// for stall while it holds the others back (0: never; see DefaultStall).
+func NewGroup[H any](stall time.Duration) *Group[H] {
+	return &Group[H]{flights: make(map[string]*Flight[H]), stall: stall}
 }
 
 // join returns the flight for key, creating it (with a fetch context from
@@ -563,7 +552,7 @@ func newGroup(stall time.Duration) *group {
 // the order they joined, wakeGroup at a time (see relay). The caller counts
 // as a viewer of the flight until it leaves (leave, or leaveReader once it
 // reads).
-func (g *group) join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *flight, ctx context.Context, leader bool, wake <-chan struct{}) {
+func (g *Group[H]) Join(key string, newCtx func() (context.Context, context.CancelFunc)) (f *Flight[H], ctx context.Context, leader bool, wake <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.flights[key]; ok {
@@ -579,7 +568,7 @@ func (g *group) join(key string, newCtx func() (context.Context, context.CancelF
 		f.mu.Unlock()
 	}
 	ctx, cancel := newCtx()
-	f = newFlight(key, cancel, g.stall)
+	f = newFlight(g, key, cancel)
 	f.joined = 1
 	g.flights[key] = f
 	return f, ctx, true, f.ready
@@ -587,7 +576,10 @@ func (g *group) join(key string, newCtx func() (context.Context, context.CancelF
 
 // forget removes f from the group, so that later requests start their own
 // fetch (or find the entry in the cache).
-func (g *group) forget(f *flight) {
+func (g *Group[H]) forget(f *Flight[H]) {
+	if g == nil {
+		return // a detached flight
+	}
 	g.mu.Lock()
 	if g.flights[f.key] == f {
 		delete(g.flights, f.key)
@@ -600,19 +592,19 @@ func (g *group) forget(f *flight) {
 // complete, the origin fetch is cancelled: nobody is waiting for it any
 // more. The group lock makes this atomic with join, so nobody joins a
 // flight that is being abandoned.
-func (g *group) leave(f *flight) {
+func (g *Group[H]) Leave(f *Flight[H]) {
 	g.leaveAt(f, nil)
 }
 
 // leaveReader is leave for a viewer that reads f through r; a second call
 // for the same r does nothing.
-func (g *group) leaveReader(r *reader) {
+func (g *Group[H]) LeaveReader(r *Reader[H]) {
 	g.leaveAt(r.f, r)
 }
 
 // leaveAt is leave for the viewer reading through r (nil: one that has not
 // begun to read, at position 0).
-func (g *group) leaveAt(f *flight, r *reader) {
+func (g *Group[H]) leaveAt(f *Flight[H], r *Reader[H]) {
 	// Most viewers leave a flight that others still read or that is done:
 	// neither can be abandoned, and the group lock (which every viewer of
 	// a storm would queue for) is not needed. refs only grows under it.
@@ -643,7 +635,7 @@ func (g *group) leaveAt(f *flight, r *reader) {
 
 // dropLocked counts a viewer out of f: r, or one that had not begun to
 // read when r is nil (f.mu held).
-func (f *flight) dropLocked(r *reader) {
+func (f *Flight[H]) dropLocked(r *Reader[H]) {
 	f.refs--
 	off := 0
 	if r != nil {
@@ -658,7 +650,7 @@ func (f *flight) dropLocked(r *reader) {
 }
 
 // len reports the number of flights under way.
-func (g *group) len() int {
+func (g *Group[H]) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.flights)

@@ -1,4 +1,4 @@
-package proxy
+package collapse
 
 import (
 	"context"
@@ -45,18 +45,18 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			g := newGroup(0)
+			g := NewGroup[int](0)
 			canceled := false
 			newCtx := func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
 				return ctx, func() { canceled = true; cancel() }
 			}
-			var f *flight
+			var f *Flight[int]
 			wakes := make([]<-chan struct{}, c.viewers)
 			for i := range c.viewers {
 				var leader bool
-				var fi *flight
-				fi, _, leader, wakes[i] = g.join("k", newCtx)
+				var fi *Flight[int]
+				fi, _, leader, wakes[i] = g.Join("k", newCtx)
 				if leader != (i == 0) {
 					t.Fatalf("viewer %d: leader %v", i, leader)
 				}
@@ -80,7 +80,7 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 			// A viewer of the second group leaves before the response: the
 			// others are woken all the same, and the fetch goes on.
 			if c.viewers > wakeGroup {
-				g.leave(f)
+				g.Leave(f)
 			}
 			close(f.ready)
 			for i, w := range wakes {
@@ -88,7 +88,7 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 					t.Fatalf("viewer %d of %d never woken", i, c.viewers)
 				}
 			}
-			if _, _, _, w := g.join("k", newCtx); !closed(w, 0) {
+			if _, _, _, w := g.Join("k", newCtx); !closed(w, 0) {
 				t.Error("a viewer joining after the response waits")
 			}
 			if canceled {
@@ -102,30 +102,30 @@ func TestJoinQueuedWakesEveryViewer(t *testing.T) {
 // flight whose body is not complete, never before and never once it is.
 func TestGroupLeave(t *testing.T) {
 	for _, done := range []bool{false, true} {
-		g := newGroup(0)
+		g := NewGroup[int](0)
 		canceled := false
 		newCtx := func() (context.Context, context.CancelFunc) {
 			return context.Background(), func() { canceled = true }
 		}
-		f, _, _, _ := g.join("k", newCtx)
+		f, _, _, _ := g.Join("k", newCtx)
 		for range 2 {
-			g.join("k", newCtx)
+			g.Join("k", newCtx)
 		}
 		if done {
 			f.finish(nil)
 		}
-		g.leave(f)
-		g.leave(f)
+		g.Leave(f)
+		g.Leave(f)
 		if canceled {
 			t.Fatalf("done=%v: cancelled with a viewer left", done)
 		}
-		g.leave(f)
+		g.Leave(f)
 		if canceled != !done {
 			t.Errorf("done=%v: cancelled=%v after the last viewer left", done, canceled)
 		}
-		if g.len() != map[bool]int{false: 0, true: 1}[done] {
+		if g.Len() != map[bool]int{false: 0, true: 1}[done] {
 			// A done flight is forgotten by its fetcher, not by its viewers.
-			t.Errorf("done=%v: %d flights in the group", done, g.len())
+			t.Errorf("done=%v: %d flights in the group", done, g.Len())
 		}
 	}
 }
@@ -144,11 +144,11 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFlight("k", func() {}, 0)
-			if _, err := f.fill(context.Background(), c.r(), 1<<20, -1); err != nil {
+			f := NewGroup[int](0).Detached("k", func() {})
+			if _, err := f.Fill(context.Background(), c.r(), 1<<20, -1); err != nil {
 				t.Fatal(err)
 			}
-			body, done, _ := f.snapshot()
+			body, done, _ := f.Snapshot()
 			if string(body) != c.body || done {
 				t.Fatalf("after fill: %q, done %v", body, done)
 			}
@@ -162,12 +162,12 @@ func TestFillWakesOnceAtTheEnd(t *testing.T) {
 			if !closed(pending, 0) {
 				t.Fatal("finish did not wake the readers")
 			}
-			rd := f.reader(nil)
-			chunk, done, err := rd.next(context.Background(), nil)
+			rd := f.NewReader(nil)
+			chunk, done, err := rd.Next(context.Background(), nil)
 			if string(chunk) != c.body || done || err != nil {
 				t.Fatalf("next: %q %v %v", chunk, done, err)
 			}
-			if _, done, _ := rd.next(context.Background(), nil); !done {
+			if _, done, _ := rd.Next(context.Background(), nil); !done {
 				t.Fatal("not done after the whole body")
 			}
 		})
@@ -224,22 +224,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestStreamFollowsSlowestViewer: a streaming flight reads the origin no
-// more than flightWindow bytes ahead of its slowest viewer (here one that
+// more than Window bytes ahead of its slowest viewer (here one that
 // joined and has not begun to read, at byte 0), takes no newcomer while it
 // waits for that viewer (a newcomer starts another flight), goes on when
 // that viewer leaves, and ends when the last one does.
 func TestStreamFollowsSlowestViewer(t *testing.T) {
-	g := newGroup(0)
+	g := NewGroup[int](0)
 	newCtx := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
-	f, ctx, _, _ := g.join("k", newCtx)
-	g.join("k", newCtx) // the slow viewer: never reads
+	f, ctx, _, _ := g.Join("k", newCtx)
+	g.Join("k", newCtx) // the slow viewer: never reads
 	src := &patternReader{}
 	filled := make(chan error, 1)
 	go func() {
-		_, err := f.fill(ctx, src, 0, -1) // nothing may be stored: it streams
+		_, err := f.Fill(ctx, src, 0, -1) // nothing may be stored: it streams
 		filled <- err
 	}()
-	fast := f.reader(nil)
+	fast := f.NewReader(nil)
 	// A viewer that is never served fails the test instead of hanging it.
 	readCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -252,8 +252,8 @@ func TestStreamFollowsSlowestViewer(t *testing.T) {
 		}
 	}
 	got := 0
-	for got < flightWindow {
-		chunk, done, err := fast.next(readCtx, nil)
+	for got < Window {
+		chunk, done, err := fast.Next(readCtx, nil)
 		if done {
 			t.Fatalf("done after %d bytes: %v", got, err)
 		}
@@ -265,26 +265,26 @@ func TestStreamFollowsSlowestViewer(t *testing.T) {
 		defer f.mu.Unlock()
 		return f.space != nil
 	})
-	if n := src.read(); n != flightWindow {
-		t.Fatalf("read %d bytes of the origin's body, want %d (the window)", n, flightWindow)
+	if n := src.read(); n != Window {
+		t.Fatalf("read %d bytes of the origin's body, want %d (the window)", n, Window)
 	}
-	if f2, _, leader, _ := g.join("k", newCtx); !leader || f2 == f {
+	if f2, _, leader, _ := g.Join("k", newCtx); !leader || f2 == f {
 		t.Error("a newcomer joined a flight held back by a slow viewer")
 	}
-	g.leave(f) // the slow viewer leaves without reading
-	for got < 4*flightWindow {
-		chunk, done, err := fast.next(readCtx, nil)
+	g.Leave(f) // the slow viewer leaves without reading
+	for got < 4*Window {
+		chunk, done, err := fast.Next(readCtx, nil)
 		if done {
 			t.Fatalf("done after %d bytes: %v", got, err)
 		}
 		check(chunk, got)
 		got += len(chunk)
 	}
-	g.leaveReader(fast)
-	g.leaveReader(fast) // a second leave is a no-op
+	g.LeaveReader(fast)
+	g.LeaveReader(fast) // a second leave is a no-op
 	select {
 	case err := <-filled:
-		if !errors.Is(err, context.Canceled) && !errors.Is(err, errNoViewers) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, ErrNoViewers) {
 			t.Errorf("fill ended with %v, want the fetch cancelled", err)
 		}
 	case <-time.After(10 * time.Second):
