@@ -146,18 +146,14 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
 	if result != resultMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
-	if !s.begin(x, answer{status: e.Status, result: result, timing: result, page: true, served: true, entry: e}) {
-		return
-	}
+	a := answer{status: e.Status, result: result, timing: result, page: true, served: true, entry: e}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
-		x.done(result, serveRange(x.w, x.r, e.Status, e.Header, e.Body))
+		if s.begin(x, a) {
+			x.done(result, serveRange(x.w, x.r, e.Status, e.Header, e.Body)) // 206, 304 or 416
+		}
 		return
 	}
-	x.w.WriteHeader(e.Status)
-	if x.r.Method != http.MethodHead {
-		_, _ = x.w.Write(e.Body)
-	}
-	x.done(result, e.Status)
+	s.respond(x, a, e.Body)
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
@@ -675,12 +671,10 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	}
 	x.w.WriteHeader(hd.status)
 	if x.r.Method == http.MethodHead {
-		x.done(result, hd.status)
 		return
 	}
 	if complete {
 		_, _ = x.w.Write(body)
-		x.done(result, hd.status)
 		return
 	}
 	flusher, _ := x.w.(http.Flusher)
@@ -688,12 +682,10 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		chunk, done, err := rd.Next(x.r.Context(), flusher)
 		if len(chunk) > 0 {
 			if _, werr := x.w.Write(chunk); werr != nil {
-				x.done(result, hd.status)
 				return
 			}
 		}
 		if done {
-			x.done(result, hd.status)
 			if err != nil && x.r.Context().Err() == nil {
 				// The origin failed mid-body: cut the connection so the
 				// viewer sees a truncated response, not a complete one.
@@ -726,11 +718,9 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	}
 	x.w.WriteHeader(resp.StatusCode)
 	if x.r.Method == http.MethodHead {
-		x.done(result, resp.StatusCode)
 		return
 	}
 	err := copyFlushing(x.w, resp.Body, resp.ContentLength < 0)
-	x.done(result, resp.StatusCode)
 	if err != nil && !errors.Is(err, errViewerWrite) && x.r.Context().Err() == nil {
 		s.originBodyFailed(x.ds.dist.ID, x.b.TargetOriginID, x.path, err)
 		panic(http.ErrAbortHandler)

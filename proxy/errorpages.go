@@ -61,12 +61,7 @@ func (s *Server) customError(x *exchange, status int) bool {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(rec.body.Len())}
-	s.decorate(x, h, answer{status: code, result: resultError})
-	x.w.WriteHeader(code)
-	if x.r.Method != http.MethodHead {
-		_, _ = x.w.Write(rec.body.Bytes())
-	}
-	x.done(resultError, code)
+	s.respond(x, answer{status: code, result: resultError}, rec.body.Bytes())
 	return true
 }
 

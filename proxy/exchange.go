@@ -228,14 +228,7 @@ func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", signed.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if !s.begin(x, answer{status: d.Status, result: resultError, page: true}) {
-		return
-	}
-	x.w.WriteHeader(d.Status)
-	if x.r.Method != http.MethodHead {
-		_, _ = x.w.Write(body)
-	}
-	x.done(resultError, d.Status)
+	s.respond(x, answer{status: d.Status, result: resultError, page: true}, body)
 }
 
 // country is the viewer's country code ("" when unknown), looked up once.
@@ -267,9 +260,7 @@ func (s *Server) redirectToHTTPS(x *exchange) {
 	h.Set("Location", "https://"+host+x.r.URL.RequestURI())
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
-	s.begin(x, answer{status: http.StatusMovedPermanently, result: resultRedirect, bare: true})
-	x.w.WriteHeader(http.StatusMovedPermanently)
-	x.done(resultRedirect, http.StatusMovedPermanently)
+	s.respond(x, answer{status: http.StatusMovedPermanently, result: resultRedirect, bare: true}, nil)
 }
 
 // cacheable reports whether the request may be answered from the cache: its

@@ -67,8 +67,9 @@ type answer struct {
 // begin starts every response to the viewer, in one place. A status with
 // a CustomErrorResponse page (a.page) is answered with the page instead:
 // begin then returns false and the caller sends nothing. Otherwise the
-// headers the caller put in x.w.Header() get CloudFront's own (decorate)
-// and the caller writes the status and the body.
+// viewer-response hook runs, the headers the caller put in x.w.Header() get
+// CloudFront's own (decorate), the outcome is recorded for account, and
+// the caller writes the status and the body (respond, for a whole one).
 func (s *Server) begin(x *exchange, a answer) bool {
 	h := x.w.Header()
 	if a.page && a.status >= 400 && !x.sub && x.ds != nil {
@@ -93,6 +94,7 @@ func (s *Server) begin(x *exchange, a answer) bool {
 		}
 	}
 	s.decorate(x, h, a)
+	x.done(a.result, a.status)
 	return true
 }
 
@@ -209,12 +211,7 @@ func (s *Server) sendError(x *exchange, status int, msg string) {
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.begin(x, answer{status: status, result: resultError})
-	x.w.WriteHeader(status)
-	if x.r.Method != http.MethodHead {
-		_, _ = x.w.Write(body)
-	}
-	x.done(resultError, status)
+	s.respond(x, answer{status: status, result: resultError}, body)
 }
 
 // sendGenerated answers the viewer with a response edge code made.
@@ -224,10 +221,18 @@ func (s *Server) sendGenerated(x *exchange, g *GeneratedResponse) {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(g.Body))}
-	s.begin(x, answer{status: g.Status, result: resultGenerated})
-	x.w.WriteHeader(g.Status)
-	if x.r.Method != http.MethodHead {
-		_, _ = x.w.Write(g.Body)
+	s.respond(x, answer{status: g.Status, result: resultGenerated}, g.Body)
+}
+
+// respond sends a whole answer: begin (which may answer with a custom
+// error page instead), the status, and the body unless the request is a
+// HEAD.
+func (s *Server) respond(x *exchange, a answer, body []byte) {
+	if !s.begin(x, a) {
+		return
 	}
-	x.done(resultGenerated, g.Status)
+	x.w.WriteHeader(a.status)
+	if x.r.Method != http.MethodHead && len(body) > 0 {
+		_, _ = x.w.Write(body)
+	}
 }
