@@ -127,7 +127,7 @@ var ErrNoViewers = errors.New("no viewer reads the body any more")
 // ErrStreamed is waitAll's answer for a body that is not held whole.
 var ErrStreamed = errors.New("the body is streamed, not held whole")
 
-// A reader is one viewer's place in a flight's body.
+// A Reader is one viewer's place in a flight's body.
 type Reader[H any] struct {
 	f *Flight[H]
 	// off is the position of the first byte the viewer may still use;
@@ -153,7 +153,7 @@ func newFlight[H any](g *Group[H], key string, cancel context.CancelFunc) *Fligh
 	return &Flight[H]{key: key, ready: make(chan struct{}), more: make(chan struct{}), refs: 1, cancel: cancel, stall: g.stall, g: g}
 }
 
-// fill reads the origin body into the flight, waking readers after every
+// Fill reads the origin body into the flight, waking readers after every
 // read. Only the fetching goroutine changes f.body; it reads straight into
 // the slice's spare capacity, which no reader looks at (readers only see
 // body[:len] as published under the lock), so each byte is copied once from
@@ -351,7 +351,7 @@ func (f *Flight[H]) publish(b []byte, done bool, err error) {
 	f.mu.Unlock()
 }
 
-// setBody makes b the body readers see without waking them.
+// SetBody makes b the body readers see without waking them.
 func (f *Flight[H]) SetBody(b []byte) {
 	f.mu.Lock()
 	f.body = b
@@ -366,7 +366,7 @@ func (f *Flight[H]) finish(err error) {
 	f.publish(b, true, err)
 }
 
-// snapshot returns the body received so far and whether it is complete
+// Snapshot returns the body received so far and whether it is complete
 // (err is the body's failure, if any). A streamed body is never complete:
 // it is read with next.
 func (f *Flight[H]) Snapshot() (body []byte, done bool, err error) {
@@ -378,9 +378,9 @@ func (f *Flight[H]) Snapshot() (body []byte, done bool, err error) {
 	return f.body, f.done, f.bodyErr
 }
 
-// reader makes the calling viewer, which joined f, one that reads it: its
+// NewReader makes the calling viewer, which joined f, one that reads it: its
 // position holds the flight's window from now on, until it leaves
-// (group.leaveReader).
+// (Group.LeaveReader).
 func (f *Flight[H]) NewReader(abort func()) *Reader[H] {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -399,7 +399,7 @@ func (f *Flight[H]) NewReader(abort func()) *Reader[H] {
 	return r
 }
 
-// next returns the body bytes after those it returned last time, which the
+// Next returns the body bytes after those it returned last time, which the
 // viewer is done with. When there are none yet it flushes what the viewer
 // has been written (so a slow origin's bytes are not held back) and waits.
 // It returns done=true at the end of the body (err is the body's failure,
@@ -459,7 +459,7 @@ func (f *Flight[H]) chunkLocked(off int) []byte {
 	return f.ring[i : i+n : i+n]
 }
 
-// waitAll waits for the whole body. It gives up with ErrStreamed when the
+// WaitAll waits for the whole body. It gives up with ErrStreamed when the
 // body is not held whole (see stream).
 func (f *Flight[H]) WaitAll(ctx context.Context) (body []byte, done bool, err error) {
 	for {
@@ -508,7 +508,7 @@ func (f *Flight[H]) wakeupLocked() <-chan struct{} {
 }
 
 // relay wakes the queued groups of viewers, in arrival order, once the
-// response is known (runFlight closes ready on every path). It lets each
+// response is known (Begin, Answer and Hand close ready). It lets each
 // group just woken run before it wakes the next, so the run queues hold the
 // viewers in the order they came. One goroutine per flight with more than
 // wakeGroup viewers; none for smaller ones.
@@ -529,7 +529,7 @@ func (f *Flight[H]) relay() {
 	}
 }
 
-// group holds the flights under way, by cache key.
+// A Group holds the flights under way, by cache key.
 type Group[H any] struct {
 	mu      sync.Mutex
 	flights map[string]*Flight[H]
@@ -542,7 +542,7 @@ func NewGroup[H any](stall time.Duration) *Group[H] {
 	return &Group[H]{flights: make(map[string]*Flight[H]), stall: stall}
 }
 
-// join returns the flight for key, creating it (with a fetch context from
+// Join returns the flight for key, creating it (with a fetch context from
 // newCtx) when there is none, or when the one under way streams a body it
 // no longer holds from its first byte (a viewer that joined it could not be
 // served all of it) or is held back by a viewer that does not read (one
@@ -587,8 +587,8 @@ func (g *Group[H]) forget(f *Flight[H]) {
 	g.mu.Unlock()
 }
 
-// leave is called by each viewer that stops waiting for a flight before it
-// reads it (see leaveReader). When the last viewer leaves before the body is
+// Leave is called by each viewer that stops waiting for a flight before it
+// reads it (see LeaveReader). When the last viewer leaves before the body is
 // complete, the origin fetch is cancelled: nobody is waiting for it any
 // more. The group lock makes this atomic with join, so nobody joins a
 // flight that is being abandoned.
@@ -596,13 +596,13 @@ func (g *Group[H]) Leave(f *Flight[H]) {
 	g.leaveAt(f, nil)
 }
 
-// leaveReader is leave for a viewer that reads f through r; a second call
+// LeaveReader is Leave for a viewer that reads f through r; a second call
 // for the same r does nothing.
 func (g *Group[H]) LeaveReader(r *Reader[H]) {
 	g.leaveAt(r.f, r)
 }
 
-// leaveAt is leave for the viewer reading through r (nil: one that has not
+// leaveAt is Leave for the viewer reading through r (nil: one that has not
 // begun to read, at position 0).
 func (g *Group[H]) leaveAt(f *Flight[H], r *Reader[H]) {
 	// Most viewers leave a flight that others still read or that is done:
@@ -649,7 +649,7 @@ func (f *Flight[H]) dropLocked(r *Reader[H]) {
 	f.movedLocked(off)
 }
 
-// len reports the number of flights under way.
+// Len reports the number of flights under way.
 func (g *Group[H]) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -309,7 +309,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	limit := j.maxObjectSize
 	// An object too large to cache is still shared by the viewers that
 	// collapsed onto this fetch (one origin request, nothing stored), which
-	// it streams through a bounded window (flight.fill); with no viewer, it
+	// it streams through a bounded window (collapse.Flight.Fill); with no viewer, it
 	// is not fetched at all.
 	if !d.Store || j.background && resp.ContentLength > limit {
 		// The leader streams the answer itself (and cancels the fetch when
