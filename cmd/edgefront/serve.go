@@ -46,8 +46,8 @@ Runs the edge. The configuration comes from, in this order:
                   managed policies instead
   (neither)       the embedded demo: an in-process S3 bucket and an API origin
 
-Flags override the file's settings. SIGHUP, or a change of the --config file,
-reloads it; a bad file is refused with its errors logged and the running
+Flags override the file's settings. SIGHUP, or a change of any file the
+configuration was read from, reloads it; a bad file is refused with its errors logged and the running
 configuration keeps serving. The CloudFront API (UpdateDistribution,
 CreateInvalidation …) answers on the admin listener. Off loopback, the admin
 listener needs --control-credentials (or --admin-insecure to run it open).
