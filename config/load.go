@@ -69,6 +69,7 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 	var s settingsFile
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
+	l.pol.functions = cfg.Functions
 	l.keys = cfg.Keys
 	l.customPolicies(sp, &s)
 	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)
