@@ -346,3 +346,20 @@ func compileFunctionAssociations(p *problems, path string, bc *CacheBehaviorConf
 		}
 	}
 }
+
+// NewFunction checks a function's code as the settings' functions are
+// checked (size, syntax, runtime features) and returns it with the default
+// account's ARN; kvs are its key value stores.
+func NewFunction(name, runtime, code string, kvs ...*KeyValueStore) (*Function, error) {
+	if !functionName.MatchString(name) {
+		return nil, fmt.Errorf("%q is not a function name (1 to 64 letters, digits, - and _)", name)
+	}
+	if runtime != FunctionRuntime1 && runtime != FunctionRuntime2 {
+		return nil, fmt.Errorf("function %s: runtime %q is not %s or %s", name, runtime, FunctionRuntime1, FunctionRuntime2)
+	}
+	fn := &Function{Name: name, ARN: FunctionARN(name), Runtime: runtime, Code: code, KeyValueStores: kvs}
+	if err := checkFunctionCode(fn); err != nil {
+		return nil, err
+	}
+	return fn, nil
+}
