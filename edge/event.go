@@ -73,7 +73,11 @@ type fields struct {
 	values map[string][]field
 }
 
+// add appends a value. Names and values are made valid UTF-8 as
+// JavaScript strings hold them, so a value the function did not touch
+// compares equal to what it returns.
 func (f *fields) add(name string, v field) {
+	name, v.Value, v.Attributes = strings.ToValidUTF8(name, "\uFFFD"), strings.ToValidUTF8(v.Value, "\uFFFD"), strings.ToValidUTF8(v.Attributes, "\uFFFD")
 	if f.values == nil {
 		f.values = map[string][]field{}
 	}
