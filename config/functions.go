@@ -104,6 +104,7 @@ func compileFunctions(p *problems, fs []functionSettings, ks []keyValueStoreSett
 		}
 		kv.ARN = "arn:aws:cloudfront::" + DefaultFunctionAccount + ":key-value-store/" + kv.ID
 		if k.File != "" {
+			cfg.Files = append(cfg.Files, kv.File) // a change reloads, as the settings' own
 			data, err := os.ReadFile(kv.File)
 			if err == nil {
 				kv.Data, err = ParseKeyValueStore(data)
@@ -136,6 +137,7 @@ func compileFunctions(p *problems, fs []functionSettings, ks []keyValueStoreSett
 			continue
 		case f.CodeFile != "":
 			fn.File = resolve(dir, f.CodeFile)
+			cfg.Files = append(cfg.Files, fn.File)
 			data, err := os.ReadFile(fn.File)
 			if err != nil {
 				p.add(join(at, "codeFile"), "%v", err)

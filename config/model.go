@@ -15,8 +15,9 @@ import (
 type Config struct {
 	// Source is the file the configuration was read from ("" when built in memory).
 	Source string
-	// Files is every file the configuration was read from: Source, then
-	// the configFiles and templates it names.
+	// Files is every file the configuration was read from: Source, the
+	// configFiles and templates it names, and its functions' code and key
+	// value store files.
 	Files         []string
 	Listen        Listen
 	Cache         Cache

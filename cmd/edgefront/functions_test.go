@@ -177,3 +177,58 @@ func TestFunctionsServe(t *testing.T) {
 		t.Errorf("/plain/ (no function): %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestFunctionsReload: a reload that changes a function's code runs the
+// new code on the next request; a reload whose function does not compile
+// is refused and the running function keeps serving.
+func TestFunctionsReload(t *testing.T) {
+	var o pathOrigin
+	srv := httptest.NewServer(&o)
+	defer srv.Close()
+	dir := t.TempDir()
+	file, code := filepath.Join(dir, "edgefront.yaml"), filepath.Join(dir, "answer.js")
+	settings := `
+functions:
+  - {name: answer, codeFile: answer.js}
+distributions:
+  - id: EFUNCRELOAD01
+    originEndpoints: {web: "` + srv.URL + `"}
+    config:
+      CallerReference: functions-reload
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior:
+        TargetOriginId: web
+        ViewerProtocolPolicy: allow-all
+        CachePolicyId: CachingDisabled
+        FunctionAssociations: {Items: [{EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::123456789012:function/answer"}]}
+`
+	writeCode := func(body string) {
+		js := "function handler(event) { return {statusCode: 200, body: '" + body + "'}; }\n"
+		if body == "" {
+			js = "function handler(event) { return {statusCode: 200 }\n" // a syntax error
+		}
+		if err := os.WriteFile(code, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(file, []byte(settings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeCode("first")
+	e := testEdge(t, serveFlags{config: file})
+	url := "http://" + e.addrs["http"] + "/x"
+	if _, body := get(t, http.DefaultClient, url); body != "first" {
+		t.Fatalf("before reload: %q", body)
+	}
+	writeCode("second")
+	e.reload()
+	if _, body := get(t, http.DefaultClient, url); body != "second" {
+		t.Errorf("after reload: %q, want second", body)
+	}
+	writeCode("")
+	e.reload()
+	if _, body := get(t, http.DefaultClient, url); body != "second" {
+		t.Errorf("after a refused reload: %q, want the running function's second", body)
+	}
+}
