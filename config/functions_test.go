@@ -151,3 +151,31 @@ func FuzzParseKeyValueStore(f *testing.F) {
 		}
 	})
 }
+
+// TestTemplateFunctions: a template's AWS::CloudFront::Function resources
+// (inline FunctionCode, FunctionConfig.Runtime, KeyValueStoreAssociations
+// to an AWS::CloudFront::KeyValueStore) are the functions its
+// distribution's FunctionAssociations name through Fn::GetAtt.
+func TestTemplateFunctions(t *testing.T) {
+	cfg, err := Load("testdata/cloudformation/functions.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Distributions[0]
+	idx, redirect := d.Default.ViewerRequestFunction, d.Behaviors[0].ViewerRequestFunction
+	if idx == nil || idx.Name != "index-rewrite" || idx.Runtime != FunctionRuntime1 || idx.ARN != FunctionARN("index-rewrite") {
+		t.Fatalf("default behaviour's function %+v", idx)
+	}
+	if redirect == nil || redirect.Name != "functions-redirect" || redirect.Runtime != FunctionRuntime2 ||
+		len(redirect.KeyValueStores) != 1 || redirect.KeyValueStores[0].Name != "redirects" {
+		t.Fatalf("/go/*'s function %+v", redirect)
+	}
+	if !strings.Contains(redirect.Script, "var cf = require('cloudfront');") {
+		t.Errorf("the import was not rewritten: %q", redirect.Script)
+	}
+	for _, w := range cfg.Warnings() {
+		if strings.Contains(w.Field, "FunctionAssociations") {
+			t.Errorf("reported as not emulated: %v", w)
+		}
+	}
+}
