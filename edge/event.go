@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -310,7 +311,8 @@ func validation(f *function, format string, args ...any) error {
 // ViewerRequest runs fn on a viewer's request. It changes r as the
 // function changed it (URI, query string, headers, cookies), or returns
 // the response the function generated.
-func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (*Response, error) {
+func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (_ *Response, err error) {
+	defer rt.observed(fn.Name, time.Now(), &err)
 	f, err := rt.function(fn)
 	if err != nil {
 		return nil, err
@@ -532,7 +534,8 @@ func responseHeaders(h http.Header) fields {
 // it for a status of 400 or more (the caller skips those); a changed
 // statusCode is not applied (edgefront's viewer-response hook can change
 // headers only) and is reported in the log.
-func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) error {
+func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (err error) {
+	defer rt.observed(fn.Name, time.Now(), &err)
 	f, err := rt.function(fn)
 	if err != nil {
 		return err

@@ -75,15 +75,19 @@ type Options struct {
 	Budget time.Duration // bound of one run; DefaultBudget when 0
 	// Idle is how many idle VMs each function keeps; 2 × GOMAXPROCS when 0.
 	Idle int
+	// Observe, when set, is told of every run: the function, how long
+	// the handler ran, and its error (nil, or an *Error).
+	Observe func(function string, elapsed time.Duration, err error)
 }
 
 // Runtime runs the CloudFront Functions of one configuration. It is safe
 // for concurrent use.
 type Runtime struct {
-	fns    map[*config.Function]*function
-	byARN  map[string]*function
-	log    *slog.Logger
-	budget time.Duration
+	fns     map[*config.Function]*function
+	byARN   map[string]*function
+	log     *slog.Logger
+	budget  time.Duration
+	observe func(string, time.Duration, error)
 }
 
 // function is one compiled function and its pool of idle VMs.
@@ -96,7 +100,7 @@ type function struct {
 // New compiles every function of cfg and starts one VM of each (running its
 // top-level code, which must define handler).
 func New(cfg *config.Config, opts Options) (*Runtime, error) {
-	rt := &Runtime{fns: map[*config.Function]*function{}, byARN: map[string]*function{}, log: opts.Logger, budget: opts.Budget}
+	rt := &Runtime{fns: map[*config.Function]*function{}, byARN: map[string]*function{}, log: opts.Logger, budget: opts.Budget, observe: opts.Observe}
 	if rt.log == nil {
 		rt.log = slog.Default()
 	}
@@ -236,6 +240,14 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 		return nil, &Error{Function: f.cfg.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
 	}
 	return res.Export(), nil
+}
+
+// observed tells Options.Observe of a run that began at start and ended
+// with *err.
+func (rt *Runtime) observed(name string, start time.Time, err *error) {
+	if rt.observe != nil {
+		rt.observe(name, time.Since(start), *err)
+	}
 }
 
 // newRequestID returns a request ID of CloudFront's shape (URL-safe base64).

@@ -176,6 +176,20 @@ func TestFunctionsServe(t *testing.T) {
 	if resp, body := get(t, c, base+"/plain/x"); resp.StatusCode != 200 || body != "origin /plain/x" {
 		t.Errorf("/plain/ (no function): %d %q", resp.StatusCode, body)
 	}
+
+	// The function metrics, by function.
+	_, metrics := get(t, c, "http://"+e.addrs["admin"]+"/metrics")
+	for _, want := range []string{
+		`edgefront_function_invocations_total{function="index-html"} 3`,
+		`edgefront_function_execution_errors_total{function="spin"} 2`,
+		`edgefront_function_execution_errors_total{function="throws"} 1`,
+		`edgefront_function_validation_errors_total{function="via"} 1`,
+		`edgefront_function_compute_utilization_count{function="moved"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 // TestFunctionsReload: a reload that changes a function's code runs the

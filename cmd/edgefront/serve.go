@@ -398,7 +398,7 @@ func (e *edge) build(ctx context.Context) error {
 	}
 	// CloudFront Functions: the hooks are installed when the configuration
 	// has functions (a hook costs every request an event otherwise).
-	e.functions = &functionHooks{log: log}
+	e.functions = &functionHooks{log: log, metrics: newFunctionMetrics(reg)}
 	rt, err := e.functions.compile(cfg)
 	if err != nil {
 		return err
