@@ -487,3 +487,21 @@ func FuzzViewerRequestRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkViewerRequestRewrite: one run of a typical URI-rewrite function
+// (testdata/index-html.js) on a request with a few headers.
+func BenchmarkViewerRequestRewrite(b *testing.B) {
+	fn := fixture(b, "index-html.js", config.FunctionRuntime1)
+	rt := runtimeFor(b, nil, fn)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest("GET", "http://example.com/docs/", nil)
+			r.Header.Set("User-Agent", "bench")
+			r.Header.Set("Accept", "*/*")
+			if _, err := rt.ViewerRequest(context.Background(), fn, testInfo, r); err != nil || r.URL.Path != "/docs/index.html" {
+				b.Fatal(err, r.URL.Path)
+			}
+		}
+	})
+}

@@ -211,14 +211,10 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 
 	timer := time.AfterFunc(rt.budget, func() { v.rt.Interrupt(errBudget) })
 	res, err := v.handler(goja.Undefined(), ev)
-	if !timer.Stop() {
-		// The interrupt fired (or is firing): this VM is never reused.
-		if err == nil {
-			err = errBudget
-		}
-	} else {
+	if timer.Stop() {
 		defer f.put(v)
-	}
+	} // else the interrupt fired (or is firing): this VM is never reused,
+	// though a handler that returned first keeps its result.
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
