@@ -170,8 +170,8 @@ func TestViewerRequestResult(t *testing.T) {
 				t.Errorf("URL %q ? %q", r.URL.Path, r.URL.RawQuery)
 			}
 		}, ""},
-		{"a changed query string", "", `r.querystring = {b: {value: '2'}, a: {value: '1', multiValue: [{value: '1'}, {value: '3'}]}}; return r;`, func(t *testing.T, r *http.Request, _ *Response) {
-			if r.URL.RawQuery != "a=1&a=3&b=2" {
+		{"a changed query string, in the function's key order", "", `r.querystring = {b: {value: '2'}, a: {value: '1', multiValue: [{value: '1'}, {value: '3'}]}}; return r;`, func(t *testing.T, r *http.Request, _ *Response) {
+			if r.URL.RawQuery != "b=2&a=1&a=3" {
 				t.Errorf("query %q", r.URL.RawQuery)
 			}
 		}, ""},
@@ -219,6 +219,7 @@ func TestViewerRequestResult(t *testing.T) {
 		{"a changed method", "", `r.method = 'POST'; return r;`, nil, ValidationError},
 		{"a query string with a space", "", `r.querystring = 'a=b c'; return r;`, nil, ValidationError},
 		{"a uri too long", "", `r.uri = '/' + new Array(8200).join('x'); return r;`, nil, ValidationError},
+		{"a result whose getter never returns", "", `return {method: 'GET', get uri() { for (;;) {} }};`, nil, ExecutionError},
 		{"no result", "", `return;`, nil, ValidationError},
 		{"a number", "", `return 7;`, nil, ValidationError},
 		{"a status out of range", "", `return {statusCode: 700};`, nil, ValidationError},

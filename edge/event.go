@@ -121,11 +121,17 @@ func readFields(what string, v any) (fields, error) {
 	if v == nil {
 		return out, nil
 	}
+	var keys []string
 	m, ok := v.(map[string]any)
+	if o, isOrdered := v.(ordered); isOrdered {
+		m, keys, ok = o.m, o.keys, true
+	} else {
+		keys = sortedKeys(m)
+	}
 	if !ok {
 		return out, fmt.Errorf("%s is not an object", what)
 	}
-	for _, name := range sortedKeys(m) {
+	for _, name := range keys {
 		e, ok := m[name].(map[string]any)
 		if !ok {
 			return out, fmt.Errorf("%s.%s is not an object with a value", what, name)

@@ -209,33 +209,79 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 	_ = viewer.Set("ip", info.ViewerIP)
 	_ = ev.Set("viewer", viewer)
 
+	// Everything that may run JavaScript — the handler, a promise's
+	// value, getters read by the export — runs under the budget.
 	timer := time.AfterFunc(rt.budget, func() { v.rt.Interrupt(errBudget) })
 	res, err := v.handler(goja.Undefined(), ev)
+	out, err := v.settle(res, err)
 	if timer.Stop() {
-		defer f.put(v)
+		f.put(v)
 	} // else the interrupt fired (or is firing): this VM is never reused,
 	// though a handler that returned first keeps its result.
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
-			err = fmt.Errorf("%w (%v)", errBudget, rt.budget)
+			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (%v)", errBudget, rt.budget)}
 		}
-		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		var fe *Error
+		if !errors.As(err, &fe) {
+			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// ordered is an object of the result whose key order matters (query
+// string, headers, cookies): its keys in the order JavaScript lists them.
+type ordered struct {
+	keys []string
+	m    map[string]any
+}
+
+// settle turns what the handler returned into Go values: a promise's
+// value, then the exported object, with the key order of its querystring,
+// headers and cookies kept.
+func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if e, ok := p.(error); ok {
+				out, rerr = nil, e
+				return
+			}
+			out, rerr = nil, fmt.Errorf("reading the handler's result: %v", p)
+		}
+	}()
+	if err != nil {
+		return nil, err
 	}
 	if p, ok := res.Export().(*goja.Promise); ok {
 		switch p.State() {
 		case goja.PromiseStateFulfilled:
 			res = p.Result()
 		case goja.PromiseStateRejected:
-			return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("the handler's promise was rejected: %s", p.Result())}
+			return nil, fmt.Errorf("the handler's promise was rejected: %s", p.Result())
 		default:
-			return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: errors.New("the handler's promise did not settle")}
+			return nil, errors.New("the handler's promise did not settle")
 		}
 	}
 	if res == nil || goja.IsUndefined(res) || goja.IsNull(res) {
-		return nil, &Error{Function: f.cfg.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
+		return nil, &Error{Function: v.fn.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
 	}
-	return res.Export(), nil
+	exp := res.Export()
+	m, ok := exp.(map[string]any)
+	o, isObj := res.(*goja.Object)
+	if !ok || !isObj {
+		return exp, nil
+	}
+	for _, k := range []string{"querystring", "headers", "cookies"} {
+		sub, ok := o.Get(k).(*goja.Object)
+		sm, isMap := m[k].(map[string]any)
+		if ok && isMap {
+			m[k] = ordered{keys: sub.Keys(), m: sm}
+		}
+	}
+	return m, nil
 }
 
 // observed tells Options.Observe of a run that began at start and ended
