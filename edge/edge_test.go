@@ -506,3 +506,40 @@ func BenchmarkViewerRequestRewrite(b *testing.B) {
 		}
 	})
 }
+
+// TestBuffer: cloudfront-js-2.0's Buffer decodes Basic credentials
+// (base64 to utf8) and encodes hex; a 1.0 function has no Buffer.
+func TestBuffer(t *testing.T) {
+	fn := fixture(t, "basic-auth.js", config.FunctionRuntime2)
+	rt := runtimeFor(t, nil, fn)
+	tests := []struct {
+		auth     string
+		wantUser string // X-User the function sets; "" means a 401
+	}{
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("ada:lovelace")), hex.EncodeToString([]byte("ada"))},
+		{"Basic " + base64.RawURLEncoding.EncodeToString([]byte("ada:lovelace")), hex.EncodeToString([]byte("ada"))},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("ada:babbage")), ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/private", nil)
+		if tt.auth != "" {
+			r.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.auth, err)
+		}
+		switch {
+		case tt.wantUser == "" && (resp == nil || resp.Status != 401 || resp.Header.Get("WWW-Authenticate") != `Basic realm="edge"`):
+			t.Errorf("%q: %+v, want a 401", tt.auth, resp)
+		case tt.wantUser != "" && (resp != nil || r.Header.Get("X-User") != tt.wantUser):
+			t.Errorf("%q: %+v X-User %q, want %q", tt.auth, resp, r.Header.Get("X-User"), tt.wantUser)
+		}
+	}
+	one := inline(t, "no-buffer", config.FunctionRuntime1, "function handler(event) { return {statusCode: 200, body: typeof Buffer}; }")
+	resp, err := runtimeFor(t, nil, one).ViewerRequest(context.Background(), one, testInfo, httptest.NewRequest("GET", "/", nil))
+	if err != nil || string(resp.Body) != "undefined" {
+		t.Errorf("1.0 Buffer: %v %v", resp, err)
+	}
+}

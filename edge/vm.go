@@ -54,6 +54,11 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	if _, err := r.RunString(lockdown); err != nil {
 		return nil, fmt.Errorf("setting up the sandbox: %w", err)
 	}
+	if f.cfg.Runtime == config.FunctionRuntime2 {
+		if err := installBuffer(r); err != nil {
+			return nil, fmt.Errorf("setting up Buffer: %w", err)
+		}
+	}
 	console := r.NewObject()
 	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
 		_ = console.Set(level, v.console)
