@@ -543,3 +543,41 @@ func TestBuffer(t *testing.T) {
 		t.Errorf("1.0 Buffer: %v %v", resp, err)
 	}
 }
+
+// TestTest: TestFunction's answer for a test event: the output as
+// {"request": …} or {"response": …}, the console lines, the compute
+// utilization, and the function's error message when it fails.
+func TestTest(t *testing.T) {
+	event, err := os.ReadFile(filepath.Join("testdata", "event-viewer-request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logsURI := fixture(t, "logs-uri.js", config.FunctionRuntime1)
+	moved := fixture(t, "moved.js", config.FunctionRuntime1)
+	throws := fixture(t, "throws.js", config.FunctionRuntime1)
+	rt := runtimeFor(t, nil, logsURI, moved, throws)
+	tests := []struct {
+		fn         *config.Function
+		wantOutput string // a substring
+		wantLogs   string
+		wantError  string
+	}{
+		{logsURI, `{"request":{"cookies":{},"headers":{"host":{"value":"www.example.com"}},"method":"GET","querystring":{},"uri":"/guide/index.html"}}`, "rewriting /guide/", ""},
+		{moved, `{"response":{"headers":{"cache-control":{"value":"no-store"},"location":{"value":"/new/e/"}}`, "", ""},
+		{throws, "", "", "no route for /guide/"},
+	}
+	for _, tt := range tests {
+		res, err := rt.Test(context.Background(), tt.fn, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(res.Output, tt.wantOutput) || strings.Join(res.Logs, "\n") != tt.wantLogs ||
+			!strings.Contains(res.ErrorMessage, tt.wantError) || (tt.wantError == "") != (res.ErrorMessage == "") ||
+			res.Utilization < 0 || res.Utilization > 100 {
+			t.Errorf("%s: %+v", tt.fn.Name, res)
+		}
+	}
+	if _, err := rt.Test(context.Background(), logsURI, []byte(`{"context": {"eventType": "origin-request"}}`)); err == nil {
+		t.Error("an origin-request test event was accepted")
+	}
+}

@@ -159,6 +159,8 @@ type Info struct {
 	DistributionID         string
 	RequestID              string // a fresh one is made when empty
 	ViewerIP               string
+
+	logs *[]string // a test run's console lines
 }
 
 // get returns an idle VM of f, or a new one.
@@ -198,16 +200,22 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 		f.put(v)
 		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 	}
-	ctxObj := v.rt.NewObject()
-	_ = ctxObj.Set("distributionDomainName", info.DistributionDomainName)
-	_ = ctxObj.Set("distributionId", info.DistributionID)
-	_ = ctxObj.Set("eventType", eventType)
-	_ = ctxObj.Set("requestId", info.RequestID)
-	_ = ev.Set("version", "1.0")
-	_ = ev.Set("context", ctxObj)
-	viewer := v.rt.NewObject()
-	_ = viewer.Set("ip", info.ViewerIP)
-	_ = ev.Set("viewer", viewer)
+	if absent(ev.Get("context")) { // a test event may bring its own
+		ctxObj := v.rt.NewObject()
+		_ = ctxObj.Set("distributionDomainName", info.DistributionDomainName)
+		_ = ctxObj.Set("distributionId", info.DistributionID)
+		_ = ctxObj.Set("eventType", eventType)
+		_ = ctxObj.Set("requestId", info.RequestID)
+		_ = ev.Set("context", ctxObj)
+	}
+	if absent(ev.Get("version")) {
+		_ = ev.Set("version", "1.0")
+	}
+	if absent(ev.Get("viewer")) {
+		viewer := v.rt.NewObject()
+		_ = viewer.Set("ip", info.ViewerIP)
+		_ = ev.Set("viewer", viewer)
+	}
 
 	// Everything that may run JavaScript — the handler, a promise's
 	// value, getters read by the export — runs under the budget.
@@ -231,6 +239,8 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 	}
 	return out, nil
 }
+
+func absent(v goja.Value) bool { return v == nil || goja.IsUndefined(v) || goja.IsNull(v) }
 
 // ordered is an object of the result whose key order matters (query
 // string, headers, cookies): its keys in the order JavaScript lists them.

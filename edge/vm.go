@@ -97,6 +97,9 @@ func (v *vm) console(call goja.FunctionCall) goja.Value {
 		line = line[:v.logLeft]
 	}
 	v.logLeft -= len(line)
+	if v.info.logs != nil {
+		*v.info.logs = append(*v.info.logs, line)
+	}
 	v.log.InfoContext(v.ctx, "function log", "function", v.fn.Name, "requestId", v.info.RequestID, "line", line)
 	return goja.Undefined()
 }
