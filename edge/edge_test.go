@@ -108,6 +108,9 @@ func TestViewerRequestEvent(t *testing.T) {
 			"request.headers.host":           `{"value":"example.com"}`,
 			"response":                       `<none>`,
 		}},
+		{"the uri as sent, percent-encoded", "/a%20b/%E2%82%AC", nil, map[string]string{
+			"request.uri": `"/a%20b/%E2%82%AC"`,
+		}},
 		{"query string values as sent, repeats as multiValue", "/q?a=1&b=x%20y&a=2&flag", nil, map[string]string{
 			"request.querystring.a":    `{"multiValue":[{"value":"1"},{"value":"2"}],"value":"1"}`,
 			"request.querystring.b":    `{"value":"x%20y"}`,
@@ -175,6 +178,12 @@ func TestViewerRequestResult(t *testing.T) {
 				t.Errorf("query %q", r.URL.RawQuery)
 			}
 		}, ""},
+		{"a percent-encoded uri", "", `r.uri = '/a%20b/c%2Fd'; return r;`, func(t *testing.T, r *http.Request, _ *Response) {
+			if r.URL.Path != "/a b/c/d" || r.URL.EscapedPath() != "/a%20b/c%2Fd" {
+				t.Errorf("path %q escaped %q", r.URL.Path, r.URL.EscapedPath())
+			}
+		}, ""},
+		{"a uri with a bad escape", "", `r.uri = '/a%zz'; return r;`, nil, ValidationError},
 		{"a query string as a string", "", `r.querystring = 'z=9'; return r;`, func(t *testing.T, r *http.Request, _ *Response) {
 			if r.URL.RawQuery != "z=9" {
 				t.Errorf("query %q", r.URL.RawQuery)

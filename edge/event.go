@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,7 +328,7 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 	out, err := rt.call(ctx, f, &info, "viewer-request", func(v *vm) (*goja.Object, error) {
 		req := v.rt.NewObject()
 		_ = req.Set("method", r.Method)
-		_ = req.Set("uri", r.URL.Path)
+		_ = req.Set("uri", r.URL.EscapedPath())
 		_ = req.Set("querystring", query.object(v.rt, false))
 		_ = req.Set("headers", headers.object(v.rt, false))
 		_ = req.Set("cookies", cookies.object(v.rt, false))
@@ -389,8 +390,12 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 	if err != nil {
 		return validation(f, "%v", err)
 	}
-	if uri != r.URL.Path {
-		r.URL.Path, r.URL.RawPath = uri, ""
+	if uri != r.URL.EscapedPath() {
+		path, err := url.PathUnescape(uri)
+		if err != nil {
+			return validation(f, "request.uri %q is not a valid percent-encoded path", uri)
+		}
+		r.URL.Path, r.URL.RawPath = path, uri
 	}
 	r.URL.RawQuery = raw
 	if !sameFields(hf, headers) {
@@ -550,7 +555,7 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 	out, err := rt.call(ctx, f, &info, "viewer-response", func(v *vm) (*goja.Object, error) {
 		req := v.rt.NewObject()
 		_ = req.Set("method", r.Method)
-		_ = req.Set("uri", r.URL.Path)
+		_ = req.Set("uri", r.URL.EscapedPath())
 		_ = req.Set("querystring", func() *goja.Object { q := queryFields(r.URL.RawQuery); return q.object(v.rt, false) }())
 		rh := requestHeaders(r)
 		_ = req.Set("headers", rh.object(v.rt, false))
