@@ -590,3 +590,27 @@ func TestTest(t *testing.T) {
 		t.Error("an origin-request test event was accepted")
 	}
 }
+
+// TestByteStrings: cloudfront-js-1.0's String helpers (bytesFrom, toUTF8,
+// fromUTF8, toBytes) and a digest without encoding as a byte string; in
+// 2.0 the helpers are absent and such a digest is a Buffer.
+func TestByteStrings(t *testing.T) {
+	fn := fixture(t, "byte-strings.js", config.FunctionRuntime1)
+	resp, err := runtimeFor(t, nil, fn).ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"fromArray":"hi","fromHex":"hi","fromBase64":"hi","euroBytes":3,"euroBack":"€","notBytes":null,"range":"bc","badUTF8":null,"digestLength":32}`
+	if string(resp.Body) != want {
+		t.Errorf("got  %s\nwant %s", resp.Body, want)
+	}
+	two := inline(t, "two", config.FunctionRuntime2, `const crypto = require('crypto');
+function handler(event) {
+	const d = crypto.createHash('md5').update('x').digest();
+	return {statusCode: 200, body: [typeof ''.toUTF8, typeof String.bytesFrom, Buffer.isBuffer(d), d.length].join(',')};
+}`)
+	resp, err = runtimeFor(t, nil, two).ViewerRequest(context.Background(), two, testInfo, httptest.NewRequest("GET", "/", nil))
+	if err != nil || string(resp.Body) != "undefined,undefined,true,16" {
+		t.Errorf("2.0: %v %v", resp, err)
+	}
+}

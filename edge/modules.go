@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/dop251/goja"
+
+	"github.com/edgefront/edgefront/config"
 )
 
 // newHash returns the hash named as Node's crypto names it.
@@ -71,6 +73,14 @@ func (v *vm) cryptoModule() goja.Value {
 			enc := ""
 			if a := call.Argument(0); !goja.IsUndefined(a) {
 				enc = a.String()
+			}
+			if enc == "" && v.fn.Runtime == config.FunctionRuntime2 { // 2.0: a Buffer
+				from, _ := goja.AssertFunction(r.Get("Buffer").ToObject(r).Get("from"))
+				b, err := from(r.Get("Buffer"), r.ToValue(r.NewArrayBuffer(h.Sum(nil))))
+				if err != nil {
+					panic(err)
+				}
+				return b
 			}
 			s, ok := encodeDigest(h.Sum(nil), enc)
 			if !ok {

@@ -58,6 +58,8 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 		if err := installBuffer(r); err != nil {
 			return nil, fmt.Errorf("setting up Buffer: %w", err)
 		}
+	} else if err := installStringHelpers(r); err != nil {
+		return nil, fmt.Errorf("setting up the String helpers: %w", err)
 	}
 	console := r.NewObject()
 	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
