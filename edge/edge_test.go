@@ -220,6 +220,7 @@ func TestViewerRequestResult(t *testing.T) {
 			}
 		}, ""},
 		{"throws", "", `throw new TypeError('bad');`, nil, ExecutionError},
+		{"recursion without end", "", `var f = function (n) { return f(n + 1) + 1; }; return f(0);`, nil, ExecutionError},
 		{"a rejected promise (2.0)", config.FunctionRuntime2, `await Promise.reject(new Error('no'));`, nil, ExecutionError},
 		{"a disallowed header", "", `r.headers['x-amz-cf-id'] = {value: 'x'}; return r;`, nil, ValidationError},
 		{"a read-only header", "", `r.headers['host'] = {value: 'other.example'}; return r;`, nil, ValidationError},

@@ -29,6 +29,11 @@ type vm struct {
 	logLeft int
 }
 
+// maxCallDepth bounds a run's call stack: runaway recursion is an
+// execution error, not memory. (goja bounds no heap; this is the part of
+// CloudFront's 2 MB per run edgefront can enforce.)
+const maxCallDepth = 1000
+
 // lockdown replaces what CloudFront Functions do not have: code from
 // strings (eval, the Function constructors), which the runtime refuses.
 const lockdown = `(function () {
@@ -51,6 +56,7 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	r := goja.New()
 	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
 	r.SetTimeSource(func() time.Time { return v.now })
+	r.SetMaxCallStackSize(maxCallDepth)
 	if _, err := r.RunString(lockdown); err != nil {
 		return nil, fmt.Errorf("setting up the sandbox: %w", err)
 	}
