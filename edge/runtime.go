@@ -219,10 +219,10 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 
 	// Everything that may run JavaScript — the handler, a promise's
 	// value, getters read by the export — runs under the budget.
-	timer := time.AfterFunc(rt.budget, func() { v.rt.Interrupt(errBudget) })
+	v.timer.Reset(rt.budget)
 	res, err := v.handler(goja.Undefined(), ev)
 	out, err := v.settle(res, err)
-	if timer.Stop() {
+	if v.timer.Stop() {
 		f.put(v)
 	} // else the interrupt fired (or is firing): this VM is never reused,
 	// though a handler that returned first keeps its result.

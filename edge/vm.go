@@ -21,6 +21,7 @@ type vm struct {
 	log     *slog.Logger
 	handler goja.Callable
 	modules map[string]goja.Value
+	timer   *time.Timer // interrupts the run under way when the budget is spent
 
 	// The run under way: Date's frozen now, its request and its log budget.
 	now     time.Time
@@ -57,6 +58,8 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
 	r.SetTimeSource(func() time.Time { return v.now })
 	r.SetMaxCallStackSize(maxCallDepth)
+	v.timer = time.AfterFunc(time.Hour, func() { r.Interrupt(errBudget) })
+	v.timer.Stop()
 	if _, err := r.RunString(lockdown); err != nil {
 		return nil, fmt.Errorf("setting up the sandbox: %w", err)
 	}
