@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -613,5 +614,43 @@ function handler(event) {
 	resp, err = runtimeFor(t, nil, two).ViewerRequest(context.Background(), two, testInfo, httptest.NewRequest("GET", "/", nil))
 	if err != nil || string(resp.Body) != "undefined,undefined,true,16" {
 		t.Errorf("2.0: %v %v", resp, err)
+	}
+}
+
+// TestConcurrentRuns: runs of one function from many goroutines share its
+// pool safely, and interrupted runs among them leave the others' results
+// intact.
+func TestConcurrentRuns(t *testing.T) {
+	fn := inline(t, "mixed", config.FunctionRuntime1,
+		`function handler(event) { if (event.request.uri === '/spin') { for (;;) {} } event.request.uri += 'index.html'; return event.request; }`)
+	rt := runtimeFor(t, nil, fn)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				path := "/d" + string(rune('a'+g)) + "/"
+				if i%10 == 9 {
+					path = "/spin"
+				}
+				r := httptest.NewRequest("GET", path, nil)
+				_, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+				switch {
+				case path == "/spin" && !errors.Is(err, errBudget):
+					errs <- errors.New("a spinning run was not interrupted: " + fmt.Sprint(err))
+					return
+				case path != "/spin" && (err != nil || r.URL.Path != path+"index.html"):
+					errs <- fmt.Errorf("%s: %v %q", path, err, r.URL.Path)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
