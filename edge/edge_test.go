@@ -226,7 +226,12 @@ func TestViewerRequestResult(t *testing.T) {
 		{"a disallowed header", "", `r.headers['x-amz-cf-id'] = {value: 'x'}; return r;`, nil, ValidationError},
 		{"a read-only header", "", `r.headers['host'] = {value: 'other.example'}; return r;`, nil, ValidationError},
 		{"a read-only header removed", "", `delete r.headers['host']; return r;`, nil, ValidationError},
-		{"an upper-case header name", "", `r.headers['X-Upper'] = {value: 'x'}; return r;`, nil, ValidationError},
+		{"an upper-case header name counts as lower-case", "", `r.headers['X-Upper'] = {value: 'x'}; return r;`, func(t *testing.T, r *http.Request, _ *Response) {
+			if r.Header.Get("X-Upper") != "x" {
+				t.Errorf("headers %v", r.Header)
+			}
+		}, ""},
+		{"an upper-case read-only header", "", `r.headers['Via'] = {value: '1.1 x'}; return r;`, nil, ValidationError},
 		{"a changed method", "", `r.method = 'POST'; return r;`, nil, ValidationError},
 		{"a query string with a space", "", `r.querystring = 'a=b c'; return r;`, nil, ValidationError},
 		{"a uri too long", "", `r.uri = '/' + new Array(8200).join('x'); return r;`, nil, ValidationError},

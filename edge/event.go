@@ -166,6 +166,23 @@ func readFields(what string, v any) (fields, error) {
 	return out, nil
 }
 
+// readHeaders is readFields for headers: a name a function wrote in
+// capitals counts as its lower-case form (the event's names are lower-case;
+// the output is re-capitalised anyway).
+func readHeaders(what string, v any) (fields, error) {
+	f, err := readFields(what, v)
+	if err != nil {
+		return f, err
+	}
+	var out fields
+	for _, name := range f.names {
+		for _, val := range f.values[name] {
+			out.add(strings.ToLower(name), val)
+		}
+	}
+	return out, nil
+}
+
 func readField(what string, e map[string]any) (field, error) {
 	val, ok := e["value"]
 	if !ok {
@@ -278,9 +295,6 @@ func checkHeaders(eventType string, before, after fields) error {
 		if disallowed(name) {
 			return fmt.Errorf("the function added the disallowed header %s", http.CanonicalHeaderKey(name))
 		}
-		if strings.ToLower(name) != name {
-			return fmt.Errorf("header name %q is not lower-case", name)
-		}
 	}
 	for _, name := range append(slices.Clone(before.names), after.names...) {
 		if readOnly(eventType, name) && !before.equal(name, after) {
@@ -379,7 +393,7 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 	if len(uri)+len(raw) > maxURIAndQuery {
 		return validation(f, "the URI and query string are %d characters, more than %d", len(uri)+len(raw), maxURIAndQuery)
 	}
-	hf, err := readFields("request.headers", m["headers"])
+	hf, err := readHeaders("request.headers", m["headers"])
 	if err != nil {
 		return validation(f, "%v", err)
 	}
@@ -434,7 +448,7 @@ func generated(f *function, m map[string]any) (*Response, error) {
 	if err != nil {
 		return nil, validation(f, "%v", err)
 	}
-	hf, err := readFields("response.headers", m["headers"])
+	hf, err := readHeaders("response.headers", m["headers"])
 	if err != nil {
 		return nil, validation(f, "%v", err)
 	}
@@ -588,7 +602,7 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 				"requestId", info.RequestID, "status", status, "functionStatus", n)
 		}
 	}
-	hf, err := readFields("response.headers", m["headers"])
+	hf, err := readHeaders("response.headers", m["headers"])
 	if err != nil {
 		return validation(f, "%v", err)
 	}
