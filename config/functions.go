@@ -159,11 +159,9 @@ func compileFunctions(p *problems, fs []functionSettings, ks []keyValueStoreSett
 		if len(fn.KeyValueStores) > 1 {
 			p.add(join(at, "keyValueStores"), "a function can use one key value store, not %d", len(fn.KeyValueStores))
 		}
-		field := at
+		field := join(at, "code")
 		if f.CodeFile != "" {
 			field = join(at, "codeFile")
-		} else {
-			field = join(at, "code")
 		}
 		if err := checkFunctionCode(fn); err != nil {
 			p.add(field, "%v", err)
@@ -270,10 +268,16 @@ func only2(prog *ast.Program) string {
 	return found
 }
 
+// MaxKeyValueStoreSize is CloudFront's quota on a key value store: 5 MB.
+const MaxKeyValueStoreSize = 5 << 20
+
 // ParseKeyValueStore reads a KeyValueStore in CloudFront's import format,
 // {"data":[{"key":"k","value":"v"},…]}: keys are 1 to 512 bytes, values at
-// most 1 KB, and a key appears once.
+// most 1 KB, a key appears once, and the file is at most 5 MB.
 func ParseKeyValueStore(data []byte) (map[string]string, error) {
+	if len(data) > MaxKeyValueStoreSize {
+		return nil, fmt.Errorf("the file is %d bytes, CloudFront's maximum for a key value store is %d (5 MB)", len(data), MaxKeyValueStoreSize)
+	}
 	var doc struct {
 		Data []struct {
 			Key   *string `json:"key"`
