@@ -271,6 +271,27 @@ func only2(prog *ast.Program) string {
 // MaxKeyValueStoreSize is CloudFront's quota on a key value store: 5 MB.
 const MaxKeyValueStoreSize = 5 << 20
 
+// functionByARN finds the function an association names: by its ARN, or
+// by the name in an ARN of another account (a DistributionConfig copied
+// from AWS names the real account, the settings' functions the default
+// one).
+func functionByARN(fns map[string]*Function, arn string) (*Function, bool) {
+	if fn, ok := fns[arn]; ok {
+		return fn, true
+	}
+	rest, ok := strings.CutPrefix(arn, "arn:aws:cloudfront::")
+	account, name, ok2 := strings.Cut(rest, ":function/")
+	if !ok || !ok2 || len(account) != 12 || strings.Trim(account, "0123456789") != "" {
+		return nil, false
+	}
+	for _, fn := range fns {
+		if fn.Name == name {
+			return fn, true
+		}
+	}
+	return nil, false
+}
+
 // ParseKeyValueStore reads a KeyValueStore in CloudFront's import format,
 // {"data":[{"key":"k","value":"v"},…]}: keys are 1 to 512 bytes, values at
 // most 1 KB, a key appears once, and the file is at most 5 MB.
@@ -327,7 +348,7 @@ func compileFunctionAssociations(p *problems, path string, bc *CacheBehaviorConf
 			continue
 		}
 		seen[fa.EventType] = i
-		fn, ok := pol.functions[fa.FunctionARN]
+		fn, ok := functionByARN(pol.functions, fa.FunctionARN)
 		if !ok {
 			names := slices.Sorted(func(yield func(string) bool) {
 				for _, f := range pol.functions {

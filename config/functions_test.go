@@ -42,6 +42,8 @@ func TestFunctions(t *testing.T) {
 		{"inline code, runtime 2.0 with let and a store",
 			"  - {name: two, runtime: cloudfront-js-2.0, keyValueStores: [s], code: \"import cf from 'cloudfront';\\nlet kv = cf.kvs();\\nasync function handler(e) { return e.request; }\"}\n",
 			"  - {name: s, file: kvs.json}\n", "", nil},
+		{"an ARN of another account names the function by its name", "  - {name: ok, codeFile: ok.js}\n", "",
+			`{EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::111122223333:function/ok"}`, nil},
 		{"a syntax error", "  - {name: broken, codeFile: broken.js}\n", "", "",
 			[]string{"functions[0].codeFile: function broken: syntax error at line 4, column"}},
 		{"let in a 1.0 function", "  - {name: scoped, codeFile: block-scoped.js}\n", "", "",
