@@ -407,6 +407,8 @@ func (e *edge) build(ctx context.Context) error {
 	var hooks proxy.Hooks
 	if len(cfg.Functions) > 0 {
 		hooks = e.functions.hooks()
+		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
+			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
 	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
 		DebugHeaders: f.debugHeaders, Hooks: hooks})
