@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
@@ -59,6 +60,9 @@ type KeyValueStore struct {
 	ARN  string
 	File string
 	Data map[string]string
+	// Modified is when File last changed (zero without a file): meta()'s
+	// creation and update time.
+	Modified time.Time
 }
 
 // FunctionARN returns the ARN of the function named name in the default
@@ -106,6 +110,9 @@ func compileFunctions(p *problems, fs []functionSettings, ks []keyValueStoreSett
 		if k.File != "" {
 			cfg.Files = append(cfg.Files, kv.File) // a change reloads, as the settings' own
 			data, err := os.ReadFile(kv.File)
+			if st, serr := os.Stat(kv.File); serr == nil {
+				kv.Modified = st.ModTime().UTC()
+			}
 			if err == nil {
 				kv.Data, err = ParseKeyValueStore(data)
 			}

@@ -449,7 +449,7 @@ func TestKeyValueStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &config.KeyValueStore{Name: "themes", ID: "kvs-1", Data: m}
+	store := &config.KeyValueStore{Name: "themes", ID: "kvs-1", Data: m, Modified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	fn := inline(t, "kv", config.FunctionRuntime2, `import cf from 'cloudfront';
 const kvs = cf.kvs();
 async function handler(event) {
@@ -458,7 +458,9 @@ async function handler(event) {
 	out.json = (await kvs.get('theme:shop', {format: 'json'})).name;
 	out.bytes = (await kvs.get('theme:blog', {format: 'bytes'})).length;
 	out.exists = [await kvs.exists('theme:blog'), await kvs.exists('nope')];
-	out.count = (await kvs.meta()).keyCount;
+	const meta = await kvs.meta();
+	out.count = meta.keyCount;
+	out.updated = meta.lastUpdatedDateTime;
 	try { await kvs.get('nope'); out.missing = 'found'; } catch (e) { out.missing = 'rejected'; }
 	return {statusCode: 200, body: JSON.stringify(out)};
 }`, store)
@@ -466,7 +468,7 @@ async function handler(event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(resp.Body), `{"str":"{\"name\":\"dark\"}","json":"bright","bytes":15,"exists":[true,false],"count":2,"missing":"rejected"}`; got != want {
+	if got, want := string(resp.Body), `{"str":"{\"name\":\"dark\"}","json":"bright","bytes":15,"exists":[true,false],"count":2,"updated":"2026-01-02T03:04:05.000Z","missing":"rejected"}`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -264,6 +264,11 @@ func (v *vm) cloudfrontModule() goja.Value {
 		_ = k.Set("meta", func() goja.Value {
 			meta := r.NewObject()
 			_ = meta.Set("keyCount", len(store.Data))
+			if !store.Modified.IsZero() {
+				when := store.Modified.Format("2006-01-02T15:04:05.000Z")
+				_ = meta.Set("creationDateTime", when)
+				_ = meta.Set("lastUpdatedDateTime", when)
+			}
 			return settle(meta, nil)
 		})
 		return k
