@@ -387,7 +387,7 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 			raw = r.URL.RawQuery
 		}
 	}
-	if strings.ContainsFunc(raw, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }) {
+	if raw != r.URL.RawQuery && strings.ContainsFunc(raw, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }) {
 		return validation(f, "the query string has a space, control character or #")
 	}
 	if len(uri)+len(raw) > maxURIAndQuery {
