@@ -482,8 +482,7 @@ func FuzzViewerRequestRoundTrip(f *testing.F) {
 	f.Add("/", "", "", "")
 	f.Add("/%E2%82%AC", "=&&=x", "multi, value", "=; ;x")
 	f.Fuzz(func(t *testing.T, path, query, header, cookie string) {
-		if !strings.HasPrefix(path, "/") || strings.ContainsAny(query, " #\x7f") || strings.ContainsFunc(query, func(r rune) bool { return r < ' ' }) ||
-			len(path)+len(query) > maxURIAndQuery {
+		if !strings.HasPrefix(path, "/") || len(path)+len(query) > maxURIAndQuery {
 			return
 		}
 		r, err := http.NewRequest("GET", "http://example.com/", nil)
