@@ -660,3 +660,38 @@ func TestConcurrentRuns(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// FuzzViewerRequestResult: whatever a function returns (here any JSON),
+// edgefront either applies it — a request whose path starts with / or a
+// response with a status of 200 to 599 — or fails the run with a
+// CloudFront error; it never panics.
+func FuzzViewerRequestResult(f *testing.F) {
+	fn := inline(f, "returns", config.FunctionRuntime1,
+		"function handler(event) { return JSON.parse(event.request.headers['x-result'].value); }")
+	rt := runtimeFor(f, nil, fn)
+	f.Add(`{"method":"GET","uri":"/x","querystring":{"a":{"value":"1"}},"headers":{"host":{"value":"example.com"}},"cookies":{"c":{"value":"v"}}}`)
+	f.Add(`{"statusCode":301,"headers":{"location":{"value":"/y"}},"body":{"data":"aGk=","encoding":"base64"}}`)
+	f.Add(`{"uri":"/z","headers":{"host":{"value":"example.com","multiValue":[{"value":"example.com"}]}}}`)
+	f.Add(`[1,2]`)
+	f.Fuzz(func(t *testing.T, result string) {
+		r := httptest.NewRequest("GET", "http://example.com/p", nil)
+		r.Header.Set("X-Result", result)
+		resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+		if err != nil {
+			var fe *Error
+			if !errors.As(err, &fe) || (fe.Status() != 502 && fe.Status() != 503) {
+				t.Fatalf("%q: %v", result, err)
+			}
+			return
+		}
+		if resp != nil {
+			if resp.Status < 200 || resp.Status > 599 || resp.Header.Get("Server") != "CloudFront" {
+				t.Fatalf("%q: response %+v", result, resp)
+			}
+			return
+		}
+		if !strings.HasPrefix(r.URL.EscapedPath(), "/") {
+			t.Fatalf("%q: path %q", result, r.URL.EscapedPath())
+		}
+	})
+}
