@@ -130,6 +130,7 @@ func (l *loader) readTemplate(sp *problems, field, file string) *readTemplate {
 	if c != nil {
 		l.templatePolicies(rt.p, c.policies)
 		l.templateKeys(rt.p, c.keys)
+		l.templateFunctions(rt.p, c.functions)
 		rt.doms = c.originDomains()
 	}
 	rt.ok = true

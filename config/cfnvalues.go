@@ -230,6 +230,19 @@ func (c *converter) computeResourceValue(id, attr string, depth int) (any, error
 			return strings.ToLower(DeriveDomainName(id)), nil
 		}
 		return unknownAttr()
+	case "AWS::CloudFront::KeyValueStore":
+		sid := derivedUUID(r.typ, c.stack(), id)
+		switch attr {
+		case "Id":
+			return sid, nil
+		case "Arn":
+			return "arn:aws:cloudfront::" + account + ":key-value-store/" + sid, nil
+		case "Status":
+			return "READY", nil
+		case "":
+			return c.nameProp(id, r, "Name", 64, false, depth)
+		}
+		return unknownAttr()
 	case "AWS::CloudFront::Function":
 		name, err := c.nameProp(id, r, "Name", 64, false, depth)
 		if err != nil {

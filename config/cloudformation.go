@@ -62,10 +62,12 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 		doc = d
 	}
 	l.keys = cfg.Keys
+	l.pol.functions, l.stores = cfg.Functions, cfg.KeyValueStores
 	tds, c := convertTemplateWith(sp, doc, name, l.inputs)
 	if c != nil {
 		l.templatePolicies(sp, c.policies)
 		l.templateKeys(sp, c.keys)
+		l.templateFunctions(sp, c.functions)
 	}
 	for _, td := range tds {
 		tp := newProblems(sp.file)
@@ -143,7 +145,8 @@ type converter struct {
 	values     map[string]memo // resource values computed, by logical ID and attribute
 	mappings   *object
 	policies   []templatePolicy
-	keys       []templatePolicy // public keys and key groups
+	keys       []templatePolicy   // public keys and key groups
+	functions  []templateFunction // functions and key value stores
 }
 
 // templatePolicy is a policy resource of the template, its properties
@@ -230,6 +233,10 @@ func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInput
 		}
 		if typ == "AWS::CloudFront::PublicKey" || typ == "AWS::CloudFront::KeyGroup" {
 			c.keyResource(at, id, typ, res)
+			continue
+		}
+		if typ == "AWS::CloudFront::Function" || typ == "AWS::CloudFront::KeyValueStore" {
+			c.functionResource(at, id, typ, res) // cfnfunctions.go
 			continue
 		}
 		if typ != distributionResourceType {

@@ -126,7 +126,7 @@ func compileDistribution(p *problems, root string, dc *DistributionConfig, src d
 		d.GeoRestriction = compileGeo(p, join(root, "Restrictions.GeoRestriction"), r.GeoRestriction)
 	}
 	d.ETag = configETag(dc)
-	d.Ignored = ignoredSettings(p, root, dc)
+	d.Ignored = append(ignoredSettings(p, root, dc), d.Ignored...)
 	return d
 }
 
@@ -258,10 +258,7 @@ func compileBehavior(p *problems, path string, bc *CacheBehaviorConfig, isDefaul
 		oneOf(p, join(index(join(path, "LambdaFunctionAssociations.Items"), i), "EventType"), la.EventType,
 			"viewer-request", "viewer-response", "origin-request", "origin-response")
 	}
-	for i, fa := range bc.FunctionAssociations.All() {
-		oneOf(p, join(index(join(path, "FunctionAssociations.Items"), i), "EventType"), fa.EventType,
-			"viewer-request", "viewer-response")
-	}
+	compileFunctionAssociations(p, path, bc, b, d, pol)
 	return b
 }
 

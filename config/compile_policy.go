@@ -24,6 +24,8 @@ type policySet struct {
 	cache    map[string]*CachePolicy
 	origin   map[string]*OriginRequestPolicy
 	response map[string]*ResponseHeadersPolicy
+	// functions are the CloudFront Functions associations may name, by ARN.
+	functions map[string]*Function
 }
 
 func newPolicySet() *policySet {

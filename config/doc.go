@@ -14,6 +14,11 @@
 // TemplateInputs. Settings that are accepted but not emulated are listed
 // once (ignored.go) and reported by Config.Warnings.
 //
+// CloudFront Functions and their key value stores (functions.go, and
+// cfnfunctions.go for templates) are read, size-checked and parsed here;
+// behaviours point at the functions their FunctionAssociations name, and
+// package edge runs them.
+//
 // CloudFront's defaults, ranges and managed policies live here, once: other
 // packages read the compiled model and never re-derive them.
 package config

@@ -28,11 +28,13 @@ func TestWarnings(t *testing.T) {
 			"testdata/not-emulated.yaml: DistributionConfig.CacheTagConfig",
 			"testdata/not-emulated.yaml: DistributionConfig.Origins.Items[0].CustomOriginConfig.OriginMtlsConfig",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations",
-			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.FunctionAssociations",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.FieldLevelEncryptionId",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.RealtimeLogConfigArn",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.SmoothStreaming",
 			"testdata/not-emulated.yaml: DistributionConfig.CacheBehaviors.Items[0].GrpcConfig",
+			// A function association runs the function the settings
+			// define; a bare DistributionConfig defines none.
+			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN",
 		}},
 		// A settings file: the warning names the configFile it comes from.
 		{"testdata/edgefront.yaml", []string{"testdata/distribution.json: DistributionConfig.ViewerCertificate.ACMCertificateArn"}},

@@ -69,6 +69,7 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 	var s settingsFile
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
+	l.pol.functions, l.stores = cfg.Functions, cfg.KeyValueStores
 	l.keys = cfg.Keys
 	l.customPolicies(sp, &s)
 	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)
@@ -94,7 +95,8 @@ type loader struct {
 	files     []*problems
 	inputs    TemplateInputs // a template's parameters and imports
 	templates map[string]*readTemplate
-	keys      *Keys // the configuration's keys, which templates' keys join
+	keys      *Keys                     // the configuration's keys, which templates' keys join
+	stores    map[string]*KeyValueStore // the configuration's key value stores, which templates' join
 }
 
 func (l *loader) file(name string) *problems {

@@ -15,8 +15,9 @@ import (
 type Config struct {
 	// Source is the file the configuration was read from ("" when built in memory).
 	Source string
-	// Files is every file the configuration was read from: Source, then
-	// the configFiles and templates it names.
+	// Files is every file the configuration was read from: Source, the
+	// configFiles and templates it names, and its functions' code and key
+	// value store files.
 	Files         []string
 	Listen        Listen
 	Cache         Cache
@@ -25,6 +26,10 @@ type Config struct {
 	Keys          *Keys  // public keys, key groups and key pairs of signed URLs and cookies (keys.go)
 	Quotas        Quotas // per-distribution quotas every distribution was checked against
 	Distributions []*Distribution
+	// Functions are the CloudFront Functions by ARN, KeyValueStores the
+	// key value stores by name (functions.go).
+	Functions      map[string]*Function
+	KeyValueStores map[string]*KeyValueStore
 }
 
 // Listen holds the listener addresses; an empty address disables that listener.
@@ -145,6 +150,11 @@ type Behavior struct {
 
 	TrustedKeyGroups []string // key group IDs; non-empty means signed URLs/cookies are required
 	TrustedSigners   []string // legacy account IDs
+
+	// ViewerRequestFunction and ViewerResponseFunction are the CloudFront
+	// Functions associated with the behaviour (nil when none).
+	ViewerRequestFunction  *Function
+	ViewerResponseFunction *Function
 }
 
 // Viewer protocol policies.

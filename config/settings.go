@@ -43,6 +43,9 @@ type settingsFile struct {
 	KeyGroups               []rawValue             `json:"keyGroups"`
 	KeyPairs                []rawValue             `json:"keyPairs"`
 	Distributions           []distributionSettings `json:"distributions"`
+	// Functions and KeyValueStores are CloudFront Functions (functions.go).
+	Functions      []functionSettings      `json:"functions"`
+	KeyValueStores []keyValueStoreSettings `json:"keyValueStores"`
 	// Parameters and Imports answer the Ref and Fn::ImportValue of the
 	// templates distributions name (cfnsettings.go).
 	Parameters map[string]string `json:"parameters"`
@@ -227,6 +230,7 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 
 	cfg.Quotas = compileQuotas(p, s.Quotas)
 	cfg.Keys = compileKeys(p, s.PublicKeys, s.KeyGroups, s.KeyPairs, dir)
+	compileFunctions(p, s.Functions, s.KeyValueStores, dir, cfg)
 }
 
 // setAddr sets a listener address; an explicit "" disables the listener.

@@ -97,6 +97,7 @@ func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, e
 // policies rebuilds the custom policies c's behaviours use, by ID and name.
 func (c *Config) policies() *policySet {
 	pol := newPolicySet()
+	pol.functions = c.Functions
 	for _, d := range c.Distributions {
 		bs := d.Behaviors
 		if d.Default != nil {

@@ -23,6 +23,8 @@ const usage = `edgefront — a CloudFront-compatible edge cache you run yourself
 Usage:
   edgefront [serve] [flags]          run the edge (the default command)
   edgefront validate --config FILE   check a configuration; print every problem
+  edgefront test-function --config FILE --name NAME --event-file EVENT
+                                     run a CloudFront Function on a test event
   edgefront sign-url --url URL …     print a CloudFront signed URL (sign-url --help)
   edgefront sign-cookies --url URL … print CloudFront signed cookies (sign-cookies --help)
   edgefront version                  print the version
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args, stdout, stderr)
 	case "validate":
 		err = validate(args, stdout, stderr)
+	case "test-function":
+		err = testFunction(args, stdout, stderr)
 	case "sign-url":
 		err = signURL(args, stdout, stderr)
 	case "sign-cookies":

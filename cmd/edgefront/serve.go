@@ -24,6 +24,7 @@ import (
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/control"
 	"github.com/edgefront/edgefront/demo"
+	edgecode "github.com/edgefront/edgefront/edge"
 	"github.com/edgefront/edgefront/edgetls"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/h1"
@@ -258,9 +259,13 @@ type edge struct {
 	admin   http.Handler   // the admin listener's handler
 	cleanup []func()       // what close undoes, in the order it was built
 	proxy   *proxy.Server
-	servers []server
-	addrs   map[string]string // listener name → bound address
-	failed  chan error
+	// functions runs the CloudFront Functions; hooked says whether the
+	// proxy was given its hooks.
+	functions *functionHooks
+	hooked    bool
+	servers   []server
+	addrs     map[string]string // listener name → bound address
+	failed    chan error
 }
 
 // server is a listener's server: net/http's, or h1's in front of it.
@@ -391,8 +396,23 @@ func (e *edge) build(ctx context.Context) error {
 			Help: "Access log lines dropped because the log's queue was full (the writer could not keep up).",
 		}, func() float64 { return float64(access.Dropped()) }))
 	}
+	// CloudFront Functions: the hooks are installed when the configuration
+	// has functions (a hook costs every request an event otherwise).
+	e.functions = &functionHooks{log: log, metrics: newFunctionMetrics(reg)}
+	rt, err := e.functions.compile(cfg)
+	if err != nil {
+		return err
+	}
+	e.functions.cur.Store(rt)
+	var hooks proxy.Hooks
+	if len(cfg.Functions) > 0 {
+		hooks = e.functions.hooks()
+		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
+			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
+	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
-		DebugHeaders: f.debugHeaders})
+		DebugHeaders: f.debugHeaders, Hooks: hooks})
+	e.hooked = hooks != nil
 	if err != nil {
 		return err
 	}
@@ -610,8 +630,18 @@ func (e *edge) reload() {
 		return
 	}
 	cfg, err := e.loadConfig(context.Background())
+	var rt *edgecode.Runtime
 	if err == nil {
+		rt, err = e.functions.compile(cfg)
+	}
+	if err == nil {
+		// The functions first: requests of the new configuration find
+		// theirs, those still under the old one find theirs by ARN.
+		e.functions.cur.Store(rt)
 		err = e.proxy.Load(cfg)
+	}
+	if err == nil && len(cfg.Functions) > 0 && !e.hooked {
+		e.log.Error("the configuration now has CloudFront Functions, which run after a restart: edgefront started without any", "file", e.flags.config)
 	}
 	if err == nil && e.certs != nil {
 		err = e.certs.SetDistributions(tlsSites(cfg))

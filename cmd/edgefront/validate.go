@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/edgefront/edgefront/config"
+	edgecode "github.com/edgefront/edgefront/edge"
 )
 
 const validateHelp = `Usage: edgefront validate --config FILE [--parameter NAME=VALUE …]
@@ -45,6 +46,12 @@ func validate(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	// The functions' top-level code runs as serve would run it (it must
+	// define handler).
+	if _, err := edgecode.New(cfg, edgecode.Options{Idle: 1}); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", *file, err)
+		return errReported
+	}
 	if ws := cfg.Warnings(); len(ws) > 0 {
 		for _, w := range ws {
 			fmt.Fprintln(stderr, "warning:", w)
@@ -54,6 +61,9 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	for _, d := range cfg.Distributions {
 		fmt.Fprintf(stdout, "%s: distribution %s (%s): %d origin(s), %d cache behavior(s) + default\n",
 			*file, d.ID, d.DomainName, len(d.Origins), len(d.Behaviors))
+	}
+	if n := len(cfg.Functions); n > 0 {
+		fmt.Fprintf(stdout, "%s: %d CloudFront function(s), %d key value store(s)\n", *file, n, len(cfg.KeyValueStores))
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *file)
 	return nil

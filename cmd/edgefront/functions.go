@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgefront/edgefront/config"
+	edgecode "github.com/edgefront/edgefront/edge"
+	"github.com/edgefront/edgefront/proxy"
+)
+
+// functionHooks runs the configuration's CloudFront Functions at the
+// proxy's viewer-request and viewer-response points. The proxy takes its
+// hooks once, at New; a reload swaps the runtime they read.
+type functionHooks struct {
+	log     *slog.Logger
+	cur     atomic.Pointer[edgecode.Runtime]
+	metrics *functionMetrics // nil: none
+}
+
+// compile builds the runtime for cfg without installing it.
+func (fh *functionHooks) compile(cfg *config.Config) (*edgecode.Runtime, error) {
+	opts := edgecode.Options{Logger: fh.log}
+	if fh.metrics != nil {
+		opts.Observe = fh.metrics.observe
+	}
+	return edgecode.New(cfg, opts)
+}
+
+// functionMetrics are CloudFront's function metrics, by function name.
+type functionMetrics struct {
+	invocations, executionErrors, validationErrors *prometheus.CounterVec
+	utilization                                    *prometheus.HistogramVec
+}
+
+func newFunctionMetrics(reg prometheus.Registerer) *functionMetrics {
+	m := &functionMetrics{
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "edgefront", Name: "function_invocations_total",
+			Help: "Runs of each CloudFront Function."}, []string{"function"}),
+		executionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "edgefront", Name: "function_execution_errors_total",
+			Help: "Runs of each CloudFront Function that threw or ran out of budget (503)."}, []string{"function"}),
+		validationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "edgefront", Name: "function_validation_errors_total",
+			Help: "Runs of each CloudFront Function whose result broke CloudFront's rules (502)."}, []string{"function"}),
+		utilization: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "edgefront", Name: "function_compute_utilization",
+			Help:    "Each run's time as a percentage of CloudFront's 1 ms compute allowance (capped at 100), as CloudFront reports ComputeUtilization.",
+			Buckets: []float64{5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100}}, []string{"function"}),
+	}
+	reg.MustRegister(m.invocations, m.executionErrors, m.validationErrors, m.utilization)
+	return m
+}
+
+func (m *functionMetrics) observe(name string, elapsed time.Duration, err error) {
+	m.invocations.WithLabelValues(name).Inc()
+	m.utilization.WithLabelValues(name).Observe(min(100, float64(elapsed)/float64(time.Millisecond)*100))
+	var fe *edgecode.Error
+	if errors.As(err, &fe) && fe.Kind == edgecode.ValidationError {
+		m.validationErrors.WithLabelValues(name).Inc()
+	} else if err != nil {
+		m.executionErrors.WithLabelValues(name).Inc()
+	}
+}
+
+// hooks returns the proxy hooks: a behaviour without a function costs a
+// field read.
+func (fh *functionHooks) hooks() proxy.Hooks {
+	return proxy.Hooks{proxy.ViewerRequest: fh.viewerRequest, proxy.ViewerResponse: fh.viewerResponse}
+}
+
+func eventInfo(ev *proxy.Event) edgecode.Info {
+	ip, _, err := net.SplitHostPort(ev.Request.RemoteAddr)
+	if err != nil {
+		ip = ev.Request.RemoteAddr
+	}
+	return edgecode.Info{DistributionDomainName: ev.Distribution.DomainName, DistributionID: ev.Distribution.ID, ViewerIP: ip}
+}
+
+func (fh *functionHooks) viewerRequest(ctx context.Context, ev *proxy.Event) error {
+	fn := ev.Behavior.ViewerRequestFunction
+	if fn == nil {
+		return nil
+	}
+	resp, err := fh.cur.Load().ViewerRequest(ctx, fn, eventInfo(ev), ev.Request)
+	if err != nil {
+		return hookError(err)
+	}
+	if resp != nil {
+		ev.Response = &proxy.GeneratedResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}
+	}
+	return nil
+}
+
+func (fh *functionHooks) viewerResponse(ctx context.Context, ev *proxy.Event) error {
+	fn := ev.Behavior.ViewerResponseFunction
+	if fn == nil || ev.Status >= 400 { // CloudFront skips viewer-response functions for errors
+		return nil
+	}
+	if err := fh.cur.Load().ViewerResponse(ctx, fn, eventInfo(ev), ev.Request, ev.Status, ev.Header); err != nil {
+		return hookError(err)
+	}
+	return nil
+}
+
+// hookError gives a function's failure CloudFront's status and page text.
+func hookError(err error) error {
+	var fe *edgecode.Error
+	if errors.As(err, &fe) {
+		return &proxy.HookError{Status: fe.Status(), Message: fe.Message(), Err: err}
+	}
+	return &proxy.HookError{Status: 503, Message: (&edgecode.Error{Kind: edgecode.ExecutionError}).Message(), Err: err}
+}

@@ -1,0 +1,623 @@
+package edge
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// This file is CloudFront Functions' event object (CloudFront Developer
+// Guide, "CloudFront Functions event structure") and the rules its result
+// must follow ("Restrictions on all edge functions": disallowed and
+// read-only headers; URI and query string limits).
+
+// Response is an answer a viewer-request function generated.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// disallowed reports a header edge functions never see and may not add.
+func disallowed(lower string) bool {
+	switch lower {
+	case "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+		"trailer", "upgrade", "x-accel-buffering", "x-accel-charset", "x-accel-limit-rate", "x-accel-redirect",
+		"x-cache", "x-forwarded-proto", "x-real-ip":
+		return true
+	}
+	return strings.HasPrefix(lower, "x-amz-cf-") || strings.HasPrefix(lower, "x-amzn-") || strings.HasPrefix(lower, "x-edge-")
+}
+
+// readOnly reports a header a function may read but not add, change or
+// remove, per event type.
+func readOnly(eventType, lower string) bool {
+	if eventType == "viewer-request" {
+		switch lower {
+		case "content-length", "host", "transfer-encoding", "via":
+			return true
+		}
+		return false
+	}
+	switch lower {
+	case "content-encoding", "content-length", "transfer-encoding", "warning", "via":
+		return true
+	}
+	return false
+}
+
+// maxURIAndQuery is CloudFront's bound on a request's URI and query string
+// together.
+const maxURIAndQuery = 8192
+
+// field is one header, cookie or query parameter value of the event.
+type field struct {
+	Value      string
+	Attributes string // a response cookie's attributes
+}
+
+// fields is a header, cookie or query string object of the event: names in
+// first-seen order, each with its values.
+type fields struct {
+	names  []string
+	values map[string][]field
+}
+
+// add appends a value. Names and values are made valid UTF-8 as
+// JavaScript strings hold them, so a value the function did not touch
+// compares equal to what it returns.
+func (f *fields) add(name string, v field) {
+	name, v.Value, v.Attributes = strings.ToValidUTF8(name, "\uFFFD"), strings.ToValidUTF8(v.Value, "\uFFFD"), strings.ToValidUTF8(v.Attributes, "\uFFFD")
+	if f.values == nil {
+		f.values = map[string][]field{}
+	}
+	if _, ok := f.values[name]; !ok {
+		f.names = append(f.names, name)
+	}
+	f.values[name] = append(f.values[name], v)
+}
+
+// object renders f as the event's shape: {name: {value, multiValue?}}.
+func (f *fields) object(r *goja.Runtime, attrs bool) *goja.Object {
+	o := r.NewObject()
+	for _, name := range f.names {
+		vs := f.values[name]
+		one := func(v field) *goja.Object {
+			e := r.NewObject()
+			_ = e.Set("value", v.Value)
+			if attrs && v.Attributes != "" {
+				_ = e.Set("attributes", v.Attributes)
+			}
+			return e
+		}
+		e := one(vs[0])
+		if len(vs) > 1 {
+			mv := make([]any, len(vs))
+			for i, v := range vs {
+				mv[i] = one(v)
+			}
+			_ = e.Set("multiValue", r.NewArray(mv...))
+		}
+		_ = o.Set(name, e)
+	}
+	return o
+}
+
+// readFields reads an event object back: {name: {value, multiValue?}}. A
+// multiValue, when present, is every value.
+func readFields(what string, v any) (fields, error) {
+	var out fields
+	if v == nil {
+		return out, nil
+	}
+	var keys []string
+	m, ok := v.(map[string]any)
+	if o, isOrdered := v.(ordered); isOrdered {
+		m, keys, ok = o.m, o.keys, true
+	} else {
+		keys = sortedKeys(m)
+	}
+	if !ok {
+		return out, fmt.Errorf("%s is not an object", what)
+	}
+	for _, name := range keys {
+		e, ok := m[name].(map[string]any)
+		if !ok {
+			return out, fmt.Errorf("%s.%s is not an object with a value", what, name)
+		}
+		if mv, ok := e["multiValue"]; ok && mv != nil {
+			arr, ok := mv.([]any)
+			if !ok {
+				return out, fmt.Errorf("%s.%s.multiValue is not an array", what, name)
+			}
+			for i, x := range arr {
+				xe, ok := x.(map[string]any)
+				if !ok {
+					return out, fmt.Errorf("%s.%s.multiValue[%d] is not an object with a value", what, name, i)
+				}
+				fv, err := readField(fmt.Sprintf("%s.%s.multiValue[%d]", what, name, i), xe)
+				if err != nil {
+					return out, err
+				}
+				out.add(name, fv)
+			}
+			if len(arr) > 0 {
+				continue
+			}
+		}
+		fv, err := readField(what+"."+name, e)
+		if err != nil {
+			return out, err
+		}
+		out.add(name, fv)
+	}
+	return out, nil
+}
+
+// readHeaders is readFields for headers: a name a function wrote in
+// capitals counts as its lower-case form (the event's names are lower-case;
+// the output is re-capitalised anyway).
+func readHeaders(what string, v any) (fields, error) {
+	f, err := readFields(what, v)
+	if err != nil {
+		return f, err
+	}
+	var out fields
+	for _, name := range f.names {
+		for _, val := range f.values[name] {
+			out.add(strings.ToLower(name), val)
+		}
+	}
+	return out, nil
+}
+
+func readField(what string, e map[string]any) (field, error) {
+	val, ok := e["value"]
+	if !ok {
+		return field{}, fmt.Errorf("%s has no value", what)
+	}
+	s, err := scalar(what+".value", val)
+	if err != nil {
+		return field{}, err
+	}
+	f := field{Value: s}
+	if a, ok := e["attributes"]; ok && a != nil {
+		if f.Attributes, err = scalar(what+".attributes", a); err != nil {
+			return field{}, err
+		}
+	}
+	return f, nil
+}
+
+// scalar accepts a string, or a number or boolean as JavaScript would print it.
+func scalar(what string, v any) (string, error) {
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case int64:
+		return strconv.FormatInt(t, 10), nil
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1e15 {
+			return strconv.FormatInt(int64(t), 10), nil
+		}
+		return strconv.FormatFloat(t, 'g', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	}
+	return "", fmt.Errorf("%s is not a string", what)
+}
+
+// requestHeaders are a request's headers as the event has them: lower-case
+// names, Host included, disallowed headers and Cookie left out.
+func requestHeaders(r *http.Request) fields {
+	var f fields
+	if r.Host != "" {
+		f.add("host", field{Value: r.Host})
+	}
+	for _, name := range sortedKeys(r.Header) {
+		lower := strings.ToLower(name)
+		if lower == "cookie" || lower == "host" || disallowed(lower) {
+			continue
+		}
+		for _, v := range r.Header[name] {
+			f.add(lower, field{Value: v})
+		}
+	}
+	return f
+}
+
+// requestCookies parses the Cookie headers.
+func requestCookies(h http.Header) fields {
+	var f fields
+	for _, line := range h.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, val, _ := strings.Cut(part, "=")
+			f.add(name, field{Value: val})
+		}
+	}
+	return f
+}
+
+// queryFields splits a raw query string; names and values stay as the
+// viewer encoded them, so an unchanged query round-trips exactly.
+func queryFields(raw string) fields {
+	var f fields
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		name, val, _ := strings.Cut(part, "=")
+		f.add(name, field{Value: val})
+	}
+	return f
+}
+
+func (f fields) query() string {
+	var b strings.Builder
+	for _, name := range f.names {
+		for _, v := range f.values[name] {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(name)
+			b.WriteByte('=')
+			b.WriteString(v.Value)
+		}
+	}
+	return b.String()
+}
+
+func (f fields) equal(name string, g fields) bool {
+	return slices.Equal(f.values[name], g.values[name])
+}
+
+// checkHeaders compares the headers a function returned with those it got:
+// a disallowed header added, or a read-only one added, changed or removed,
+// breaks CloudFront's rules.
+func checkHeaders(eventType string, before, after fields) error {
+	for _, name := range after.names {
+		if disallowed(name) {
+			return fmt.Errorf("the function added the disallowed header %s", http.CanonicalHeaderKey(name))
+		}
+	}
+	for _, name := range append(slices.Clone(before.names), after.names...) {
+		if readOnly(eventType, name) && !before.equal(name, after) {
+			return fmt.Errorf("the function added, changed or removed the read-only header %s", http.CanonicalHeaderKey(name))
+		}
+	}
+	return nil
+}
+
+// setHeaders replaces h's exposed headers (all but the disallowed ones,
+// Cookie and Set-Cookie) by f, names re-capitalised.
+func setHeaders(h http.Header, f fields, skip string) {
+	for name := range h {
+		lower := strings.ToLower(name)
+		if lower == skip || disallowed(lower) {
+			continue
+		}
+		delete(h, name)
+	}
+	for _, name := range f.names {
+		if name == "host" || name == skip {
+			continue
+		}
+		key := http.CanonicalHeaderKey(name)
+		for _, v := range f.values[name] {
+			h[key] = append(h[key], v.Value)
+		}
+	}
+}
+
+func validation(f *function, format string, args ...any) error {
+	return &Error{Function: f.cfg.Name, Kind: ValidationError, Err: fmt.Errorf(format, args...)}
+}
+
+// ViewerRequest runs fn on a viewer's request. It changes r as the
+// function changed it (URI, query string, headers, cookies), or returns
+// the response the function generated.
+func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (_ *Response, err error) {
+	defer rt.observed(fn.Name, time.Now(), &err)
+	f, err := rt.function(fn)
+	if err != nil {
+		return nil, err
+	}
+	headers, cookies, query := requestHeaders(r), requestCookies(r.Header), queryFields(r.URL.RawQuery)
+	out, err := rt.call(ctx, f, &info, "viewer-request", func(v *vm) (*goja.Object, error) {
+		req := v.rt.NewObject()
+		_ = req.Set("method", r.Method)
+		_ = req.Set("uri", r.URL.EscapedPath())
+		_ = req.Set("querystring", query.object(v.rt, false))
+		_ = req.Set("headers", headers.object(v.rt, false))
+		_ = req.Set("cookies", cookies.object(v.rt, false))
+		ev := v.rt.NewObject()
+		_ = ev.Set("request", req)
+		return ev, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, ok := out.(map[string]any)
+	if !ok {
+		return nil, validation(f, "the handler returned %T, not a request or response object", out)
+	}
+	if _, isResponse := m["statusCode"]; isResponse {
+		return generated(f, m)
+	}
+	return nil, applyRequest(f, m, r, headers, cookies, query)
+}
+
+// applyRequest applies the request a function returned to r.
+func applyRequest(f *function, m map[string]any, r *http.Request, headers, cookies, query fields) error {
+	uri, ok := m["uri"].(string)
+	if !ok || !strings.HasPrefix(uri, "/") {
+		return validation(f, "request.uri must be a string starting with /")
+	}
+	if meth, ok := m["method"]; ok && meth != r.Method {
+		return validation(f, "request.method cannot be changed")
+	}
+	var raw string
+	switch q := m["querystring"].(type) {
+	case string:
+		raw = strings.TrimPrefix(q, "?")
+	default:
+		qf, err := readFields("request.querystring", q)
+		if err != nil {
+			return validation(f, "%v", err)
+		}
+		if !sameFields(qf, query) {
+			raw = qf.query()
+		} else {
+			raw = r.URL.RawQuery
+		}
+	}
+	if raw != r.URL.RawQuery && strings.ContainsFunc(raw, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }) {
+		return validation(f, "the query string has a space, control character or #")
+	}
+	if len(uri)+len(raw) > maxURIAndQuery {
+		return validation(f, "the URI and query string are %d characters, more than %d", len(uri)+len(raw), maxURIAndQuery)
+	}
+	hf, err := readHeaders("request.headers", m["headers"])
+	if err != nil {
+		return validation(f, "%v", err)
+	}
+	if err := checkHeaders("viewer-request", headers, hf); err != nil {
+		return validation(f, "%v", err)
+	}
+	cf, err := readFields("request.cookies", m["cookies"])
+	if err != nil {
+		return validation(f, "%v", err)
+	}
+	if uri != r.URL.EscapedPath() {
+		path, err := url.PathUnescape(uri)
+		if err != nil {
+			return validation(f, "request.uri %q is not a valid percent-encoded path", uri)
+		}
+		r.URL.Path, r.URL.RawPath = path, uri
+	}
+	r.URL.RawQuery = raw
+	if !sameFields(hf, headers) {
+		setHeaders(r.Header, hf, "cookie")
+	}
+	if !sameFields(cf, cookies) {
+		var parts []string
+		for _, name := range cf.names {
+			for _, v := range cf.values[name] {
+				parts = append(parts, name+"="+v.Value)
+			}
+		}
+		r.Header.Del("Cookie")
+		if len(parts) > 0 {
+			r.Header.Set("Cookie", strings.Join(parts, "; "))
+		}
+	}
+	return nil
+}
+
+func sameFields(a, b fields) bool {
+	if len(a.names) != len(b.names) {
+		return false
+	}
+	for _, n := range a.names {
+		if !a.equal(n, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// generated reads the response a viewer-request function returned.
+func generated(f *function, m map[string]any) (*Response, error) {
+	status, err := statusOf(m["statusCode"])
+	if err != nil {
+		return nil, validation(f, "%v", err)
+	}
+	hf, err := readHeaders("response.headers", m["headers"])
+	if err != nil {
+		return nil, validation(f, "%v", err)
+	}
+	for _, name := range hf.names {
+		if disallowed(name) {
+			return nil, validation(f, "the function added the disallowed header %s", http.CanonicalHeaderKey(name))
+		}
+	}
+	cf, err := readFields("response.cookies", m["cookies"])
+	if err != nil {
+		return nil, validation(f, "%v", err)
+	}
+	resp := &Response{Status: status, Header: http.Header{}}
+	setHeaders(resp.Header, hf, "set-cookie")
+	setCookies(resp.Header, cf)
+	resp.Header.Set("Server", "CloudFront")
+	if resp.Body, err = bodyOf(m["body"]); err != nil {
+		return nil, validation(f, "%v", err)
+	}
+	return resp, nil
+}
+
+func statusOf(v any) (int, error) {
+	var n int
+	switch t := v.(type) {
+	case int64:
+		n = int(t)
+	case float64:
+		n = int(t)
+		if float64(n) != t {
+			return 0, fmt.Errorf("statusCode %v is not an integer", t)
+		}
+	default:
+		return 0, errors.New("statusCode is not a number")
+	}
+	if n < 200 || n > 599 {
+		return 0, fmt.Errorf("statusCode %d is not between 200 and 599", n)
+	}
+	return n, nil
+}
+
+// bodyOf reads a generated body: a string, or {data, encoding: text|base64}.
+func bodyOf(v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []byte(t), nil
+	case map[string]any:
+		data, _ := t["data"].(string)
+		switch enc, _ := t["encoding"].(string); enc {
+		case "", "text":
+			return []byte(data), nil
+		case "base64":
+			b, err := base64.StdEncoding.DecodeString(data)
+			if err != nil {
+				return nil, fmt.Errorf("response.body.data is not base64: %w", err)
+			}
+			return b, nil
+		default:
+			return nil, fmt.Errorf("response.body.encoding %q is not text or base64", enc)
+		}
+	}
+	return nil, errors.New("response.body is not a string or {data, encoding}")
+}
+
+// responseCookies parses Set-Cookie headers: {name: {value, attributes}}.
+func responseCookies(h http.Header) fields {
+	var f fields
+	for _, line := range h.Values("Set-Cookie") {
+		pair, attrs, _ := strings.Cut(line, ";")
+		name, val, _ := strings.Cut(strings.TrimSpace(pair), "=")
+		f.add(name, field{Value: val, Attributes: strings.TrimSpace(attrs)})
+	}
+	return f
+}
+
+func setCookies(h http.Header, f fields) {
+	h.Del("Set-Cookie")
+	for _, name := range f.names {
+		for _, v := range f.values[name] {
+			line := name + "=" + v.Value
+			if v.Attributes != "" {
+				line += "; " + v.Attributes
+			}
+			h.Add("Set-Cookie", line)
+		}
+	}
+}
+
+// responseHeaders are a response's headers as the event has them.
+func responseHeaders(h http.Header) fields {
+	var f fields
+	for _, name := range sortedKeys(h) {
+		lower := strings.ToLower(name)
+		if lower == "set-cookie" || disallowed(lower) {
+			continue
+		}
+		for _, v := range h[name] {
+			f.add(lower, field{Value: v})
+		}
+	}
+	return f
+}
+
+// ViewerResponse runs fn on a response going to the viewer and changes h
+// as the function changed the headers and cookies. CloudFront does not run
+// it for a status of 400 or more (the caller skips those); a changed
+// statusCode is not applied (edgefront's viewer-response hook can change
+// headers only) and is reported in the log.
+func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (err error) {
+	defer rt.observed(fn.Name, time.Now(), &err)
+	f, err := rt.function(fn)
+	if err != nil {
+		return err
+	}
+	headers, cookies := responseHeaders(h), responseCookies(h)
+	out, err := rt.call(ctx, f, &info, "viewer-response", func(v *vm) (*goja.Object, error) {
+		req := v.rt.NewObject()
+		_ = req.Set("method", r.Method)
+		_ = req.Set("uri", r.URL.EscapedPath())
+		_ = req.Set("querystring", func() *goja.Object { q := queryFields(r.URL.RawQuery); return q.object(v.rt, false) }())
+		rh := requestHeaders(r)
+		_ = req.Set("headers", rh.object(v.rt, false))
+		rc := requestCookies(r.Header)
+		_ = req.Set("cookies", rc.object(v.rt, false))
+		resp := v.rt.NewObject()
+		_ = resp.Set("statusCode", status)
+		_ = resp.Set("statusDescription", http.StatusText(status))
+		_ = resp.Set("headers", headers.object(v.rt, false))
+		_ = resp.Set("cookies", cookies.object(v.rt, true))
+		ev := v.rt.NewObject()
+		_ = ev.Set("request", req)
+		_ = ev.Set("response", resp)
+		return ev, nil
+	})
+	if err != nil {
+		return err
+	}
+	m, ok := out.(map[string]any)
+	if !ok {
+		return validation(f, "the handler returned %T, not a response object", out)
+	}
+	if sc, ok := m["statusCode"]; ok {
+		n, err := statusOf(sc)
+		if err != nil {
+			return validation(f, "%v", err)
+		}
+		if n != status {
+			rt.log.Warn("a viewer-response function changed the status; edgefront keeps the original", "function", fn.Name,
+				"requestId", info.RequestID, "status", status, "functionStatus", n)
+		}
+	}
+	hf, err := readHeaders("response.headers", m["headers"])
+	if err != nil {
+		return validation(f, "%v", err)
+	}
+	if err := checkHeaders("viewer-response", headers, hf); err != nil {
+		return validation(f, "%v", err)
+	}
+	cf, err := readFields("response.cookies", m["cookies"])
+	if err != nil {
+		return validation(f, "%v", err)
+	}
+	if !sameFields(hf, headers) {
+		setHeaders(h, hf, "set-cookie")
+	}
+	if !sameFields(cf, cookies) {
+		setCookies(h, cf)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+// Package edge runs a distribution's edge code in process: CloudFront
+// Functions (cloudfront-js-1.0 and 2.0) on the goja JavaScript engine, with
+// their KeyValueStores, CloudFront's event object, its header rules and its
+// errors.
+//
+// Each function is compiled once (New); a run takes a VM from the
+// function's pool, runs the handler under a wall-clock budget, and returns
+// the VM to the pool unless the run was interrupted (an interrupted VM is
+// never reused).
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// DefaultBudget bounds one run of a function by wall-clock time. CloudFront
+// allows about 1 ms of compute; edgefront measures wall time, which a busy
+// or -race machine stretches, so the bound is 5 ms: a handler that loops
+// forever fails in about that time, and a typical one never comes near it.
+const DefaultBudget = 5 * time.Millisecond
+
+// maxLogBytes caps what one run may write with console.log, as CloudFront
+// caps a function's log lines at 10 KB.
+const maxLogBytes = 10 * 1024
+
+// Error kinds, as CloudFront names them in X-Cache and its metrics.
+const (
+	ExecutionError  = "FunctionExecutionError"  // the function threw or ran out of budget: 503
+	ValidationError = "FunctionValidationError" // its result breaks CloudFront's rules: 502
+)
+
+// Error is a failed run of a function.
+type Error struct {
+	Function string // the function's name
+	Kind     string // ExecutionError | ValidationError
+	Err      error
+}
+
+func (e *Error) Error() string {
+	return "function " + e.Function + ": " + e.Kind + ": " + e.Err.Error()
+}
+func (e *Error) Unwrap() error { return e.Err }
+
+// Status returns the status CloudFront answers the viewer with: 503 for an
+// execution error, 502 for a validation error.
+func (e *Error) Status() int {
+	if e.Kind == ValidationError {
+		return 502
+	}
+	return 503
+}
+
+// Message returns CloudFront's error page text for the failure.
+func (e *Error) Message() string {
+	if e.Kind == ValidationError {
+		return "The CloudFront function returned an invalid value: the response failed CloudFront's validation."
+	}
+	return "The CloudFront function associated with the CloudFront distribution failed to run."
+}
+
+// Options tune a Runtime.
+type Options struct {
+	Logger *slog.Logger  // console.log lines and warnings; slog.Default() when nil
+	Budget time.Duration // bound of one run; DefaultBudget when 0
+	// Idle is how many idle VMs each function keeps; 2 × GOMAXPROCS when 0.
+	Idle int
+	// Observe, when set, is told of every run: the function, how long
+	// the handler ran, and its error (nil, or an *Error).
+	Observe func(function string, elapsed time.Duration, err error)
+}
+
+// Runtime runs the CloudFront Functions of one configuration. It is safe
+// for concurrent use.
+type Runtime struct {
+	fns     map[*config.Function]*function
+	byARN   map[string]*function
+	log     *slog.Logger
+	budget  time.Duration
+	observe func(string, time.Duration, error)
+}
+
+// function is one compiled function and its pool of idle VMs.
+type function struct {
+	cfg  *config.Function
+	prog *goja.Program
+	pool chan *vm
+}
+
+// New compiles every function of cfg and starts one VM of each (running its
+// top-level code, which must define handler).
+func New(cfg *config.Config, opts Options) (*Runtime, error) {
+	rt := &Runtime{fns: map[*config.Function]*function{}, byARN: map[string]*function{}, log: opts.Logger, budget: opts.Budget, observe: opts.Observe}
+	if rt.log == nil {
+		rt.log = slog.Default()
+	}
+	if rt.budget <= 0 {
+		rt.budget = DefaultBudget
+	}
+	idle := opts.Idle
+	if idle <= 0 {
+		idle = 2 * runtime.GOMAXPROCS(0)
+	}
+	var errs []error
+	for _, cf := range cfg.Functions {
+		prog, err := goja.Compile(cf.Name, cf.Script, false)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
+			continue
+		}
+		f := &function{cfg: cf, prog: prog, pool: make(chan *vm, idle)}
+		v, err := rt.newVM(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
+			continue
+		}
+		f.pool <- v
+		rt.fns[cf] = f
+		rt.byARN[cf.ARN] = f
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rt, nil
+}
+
+func where(cf *config.Function) string {
+	if cf.File != "" {
+		return cf.File
+	}
+	return "inline code"
+}
+
+// function returns the compiled fn: by identity, or — for a request that
+// began under the configuration this runtime replaced — by ARN.
+func (rt *Runtime) function(fn *config.Function) (*function, error) {
+	if f, ok := rt.fns[fn]; ok {
+		return f, nil
+	}
+	if f, ok := rt.byARN[fn.ARN]; ok {
+		return f, nil
+	}
+	return nil, fmt.Errorf("function %s is not in the running configuration", fn.Name)
+}
+
+// Info is what a run knows of its request besides the HTTP message.
+type Info struct {
+	DistributionDomainName string
+	DistributionID         string
+	RequestID              string // a fresh one is made when empty
+	ViewerIP               string
+
+	logs *[]string // a test run's console lines
+}
+
+// get returns an idle VM of f, or a new one.
+func (rt *Runtime) get(f *function) (*vm, error) {
+	select {
+	case v := <-f.pool:
+		return v, nil
+	default:
+		return rt.newVM(f)
+	}
+}
+
+// put returns a VM to f's pool; a full pool drops it.
+func (f *function) put(v *vm) {
+	select {
+	case f.pool <- v:
+	default:
+	}
+}
+
+var errBudget = errors.New("the function ran out of its compute budget")
+
+// call runs f's handler on the event that mk builds in the VM and returns
+// what the handler returned (a promise's value, for an async handler),
+// exported to Go values.
+func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, error) {
+	v, err := rt.get(f)
+	if err != nil {
+		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+	}
+	if info.RequestID == "" {
+		info.RequestID = newRequestID()
+	}
+	v.begin(ctx, info)
+	ev, err := mk(v)
+	if err != nil {
+		f.put(v)
+		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+	}
+	if absent(ev.Get("context")) { // a test event may bring its own
+		ctxObj := v.rt.NewObject()
+		_ = ctxObj.Set("distributionDomainName", info.DistributionDomainName)
+		_ = ctxObj.Set("distributionId", info.DistributionID)
+		_ = ctxObj.Set("eventType", eventType)
+		_ = ctxObj.Set("requestId", info.RequestID)
+		_ = ev.Set("context", ctxObj)
+	}
+	if absent(ev.Get("version")) {
+		_ = ev.Set("version", "1.0")
+	}
+	if absent(ev.Get("viewer")) {
+		viewer := v.rt.NewObject()
+		_ = viewer.Set("ip", info.ViewerIP)
+		_ = ev.Set("viewer", viewer)
+	}
+
+	// Everything that may run JavaScript — the handler, a promise's
+	// value, getters read by the export — runs under the budget.
+	v.timer.Reset(rt.budget)
+	res, err := v.handler(goja.Undefined(), ev)
+	out, err := v.settle(res, err)
+	if v.timer.Stop() {
+		f.put(v)
+	} // else the interrupt fired (or is firing): this VM is never reused,
+	// though a handler that returned first keeps its result.
+	if err != nil {
+		var ie *goja.InterruptedError
+		if errors.As(err, &ie) {
+			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (%v)", errBudget, rt.budget)}
+		}
+		var fe *Error
+		if !errors.As(err, &fe) {
+			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func absent(v goja.Value) bool { return v == nil || goja.IsUndefined(v) || goja.IsNull(v) }
+
+// ordered is an object of the result whose key order matters (query
+// string, headers, cookies): its keys in the order JavaScript lists them.
+type ordered struct {
+	keys []string
+	m    map[string]any
+}
+
+// settle turns what the handler returned into Go values: a promise's
+// value, then the exported object, with the key order of its querystring,
+// headers and cookies kept.
+func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if e, ok := p.(error); ok {
+				out, rerr = nil, e
+				return
+			}
+			out, rerr = nil, fmt.Errorf("reading the handler's result: %v", p)
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := res.Export().(*goja.Promise); ok {
+		switch p.State() {
+		case goja.PromiseStateFulfilled:
+			res = p.Result()
+		case goja.PromiseStateRejected:
+			return nil, fmt.Errorf("the handler's promise was rejected: %s", p.Result())
+		default:
+			return nil, errors.New("the handler's promise did not settle")
+		}
+	}
+	if res == nil || goja.IsUndefined(res) || goja.IsNull(res) {
+		return nil, &Error{Function: v.fn.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
+	}
+	exp := res.Export()
+	m, ok := exp.(map[string]any)
+	o, isObj := res.(*goja.Object)
+	if !ok || !isObj {
+		return exp, nil
+	}
+	for _, k := range []string{"querystring", "headers", "cookies"} {
+		sub, ok := o.Get(k).(*goja.Object)
+		sm, isMap := m[k].(map[string]any)
+		if ok && isMap {
+			m[k] = ordered{keys: sub.Keys(), m: sm}
+		}
+	}
+	return m, nil
+}
+
+// observed tells Options.Observe of a run that began at start and ended
+// with *err.
+func (rt *Runtime) observed(name string, start time.Time, err *error) {
+	if rt.observe != nil {
+		rt.observe(name, time.Since(start), *err)
+	}
+}
+
+// newRequestID returns a request ID of CloudFront's shape (URL-safe base64).
+func newRequestID() string {
+	var b [30]byte
+	_, _ = rand.Read(b[:])
+	return base64.URLEncoding.EncodeToString(b[:])
+}

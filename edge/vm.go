@@ -1,0 +1,137 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// vm is one JavaScript runtime with a function's code loaded. It runs one
+// event at a time.
+type vm struct {
+	rt      *goja.Runtime
+	fn      *config.Function
+	log     *slog.Logger
+	handler goja.Callable
+	modules map[string]goja.Value
+	timer   *time.Timer // interrupts the run under way when the budget is spent
+
+	// The run under way: Date's frozen now, its request and its log budget.
+	now     time.Time
+	ctx     context.Context
+	info    *Info
+	logLeft int
+}
+
+// maxCallDepth bounds a run's call stack: runaway recursion is an
+// execution error, not memory. (goja bounds no heap; this is the part of
+// CloudFront's 2 MB per run edgefront can enforce.)
+const maxCallDepth = 1000
+
+// lockdown replaces what CloudFront Functions do not have: code from
+// strings (eval, the Function constructors), which the runtime refuses.
+const lockdown = `(function () {
+	var refuse = function () { throw new TypeError('code generation from strings is not supported in CloudFront Functions'); };
+	var protos = [Function.prototype];
+	try { protos.push(Object.getPrototypeOf(async function () {})); } catch (e) {}
+	try { protos.push(Object.getPrototypeOf(function* () {})); } catch (e) {}
+	for (var i = 0; i < protos.length; i++) {
+		var F = function Function() { return refuse(); };
+		F.prototype = protos[i];
+		Object.defineProperty(protos[i], 'constructor', {value: F, writable: false, configurable: false});
+		if (i === 0) { globalThis.Function = F; }
+	}
+	delete globalThis.eval;
+})();`
+
+// newVM starts a VM for f: the sandbox, the modules and the function's
+// top-level code, which must define handler.
+func (rt *Runtime) newVM(f *function) (*vm, error) {
+	r := goja.New()
+	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
+	r.SetTimeSource(func() time.Time { return v.now })
+	r.SetMaxCallStackSize(maxCallDepth)
+	v.timer = time.AfterFunc(time.Hour, func() { r.Interrupt(errBudget) })
+	v.timer.Stop()
+	if _, err := r.RunString(lockdown); err != nil {
+		return nil, fmt.Errorf("setting up the sandbox: %w", err)
+	}
+	if f.cfg.Runtime == config.FunctionRuntime2 {
+		if err := installBuffer(r); err != nil {
+			return nil, fmt.Errorf("setting up Buffer: %w", err)
+		}
+	} else if err := installStringHelpers(r); err != nil {
+		return nil, fmt.Errorf("setting up the String helpers: %w", err)
+	}
+	console := r.NewObject()
+	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
+		_ = console.Set(level, v.console)
+	}
+	_ = r.Set("console", console)
+	_ = r.Set("require", v.require)
+	v.now = time.Now()
+	if _, err := r.RunProgram(f.prog); err != nil {
+		return nil, fmt.Errorf("running the top-level code: %w", err)
+	}
+	h, ok := goja.AssertFunction(r.Get("handler"))
+	if !ok {
+		return nil, errors.New("the code defines no function handler(event)")
+	}
+	v.handler = h
+	return v, nil
+}
+
+// begin readies v for a run: Date is frozen at now for the whole run.
+func (v *vm) begin(ctx context.Context, info *Info) {
+	v.now, v.ctx, v.info, v.logLeft = time.Now(), ctx, info, maxLogBytes
+}
+
+// console writes a console.log line to edgefront's log with the request ID,
+// within the run's 10 KB.
+func (v *vm) console(call goja.FunctionCall) goja.Value {
+	parts := make([]string, len(call.Arguments))
+	for i, a := range call.Arguments {
+		parts[i] = a.String()
+	}
+	line := strings.Join(parts, " ")
+	if v.logLeft <= 0 {
+		return goja.Undefined()
+	}
+	if len(line) > v.logLeft {
+		line = line[:v.logLeft]
+	}
+	v.logLeft -= len(line)
+	if v.info.logs != nil {
+		*v.info.logs = append(*v.info.logs, line)
+	}
+	v.log.InfoContext(v.ctx, "function log", "function", v.fn.Name, "requestId", v.info.RequestID, "line", line)
+	return goja.Undefined()
+}
+
+// require returns the modules CloudFront Functions have: crypto,
+// querystring and, for cloudfront-js-2.0, cloudfront.
+func (v *vm) require(name string) goja.Value {
+	if m, ok := v.modules[name]; ok {
+		return m
+	}
+	var m goja.Value
+	switch {
+	case name == "crypto":
+		m = v.cryptoModule()
+	case name == "querystring":
+		m = v.querystringModule()
+	case name == "cloudfront" && v.fn.Runtime == config.FunctionRuntime2:
+		m = v.cloudfrontModule()
+	default:
+		panic(v.rt.NewTypeError("module %q is not available in %s", name, v.fn.Runtime))
+	}
+	v.modules[name] = m
+	return m
+}
