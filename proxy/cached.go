@@ -119,6 +119,7 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 		enc:   enc,
 
 		maxObjectSize: maxObjectSize(x.st),
+		hooks:         x.st.hooks,
 
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
@@ -204,8 +205,9 @@ type flightJob struct {
 	// viewerHeader is the leader's request header, for Vary.
 	viewerHeader http.Header
 	// maxObjectSize is the largest object the leader's configuration
-	// stores.
+	// stores; hooks, the edge code it runs.
 	maxObjectSize int64
+	hooks         Hooks
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
@@ -271,7 +273,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		s.failFlight(f, j, &origin.Error{Kind: origin.Connect, OriginID: j.originID, Err: errors.New("no fetcher for origin")}, start)
 		return
 	}
-	resp, err := s.fetch(ctx, j.dist, j.behavior, j.fetcher, j.req)
+	resp, err := s.fetch(ctx, j.hooks, j.id, j.dist, j.behavior, j.fetcher, j.req)
 	if err != nil {
 		if j.stale != nil && !isCanceled(err) {
 			s.metrics.originFetch(j.originID, origin.StatusOf(err), s.now().Sub(start))

@@ -75,7 +75,7 @@ func (s *Server) debugHeaders(x *exchange, h http.Header, a answer) {
 		add("origin", x.b.TargetOriginID)
 	}
 	add("endpoint", a.endpoint)
-	add("hooks", s.hooksRan(a))
+	add("hooks", hooksRan(x.st.hooks, a))
 	if ex.Len() > 0 {
 		h["X-Edgefront-Explain"] = []string{ex.String()}
 	}
@@ -94,10 +94,10 @@ func (s *Server) entryRule(x *exchange, e *cache.Entry) string {
 
 // hooksRan lists the hook points with code installed that this answer went
 // through.
-func (s *Server) hooksRan(a answer) string {
+func hooksRan(hooks Hooks, a answer) string {
 	var ran []string
 	for p := ViewerRequest; p <= ViewerResponse; p++ {
-		if s.hooks[p] == nil {
+		if hooks[p] == nil {
 			continue
 		}
 		switch p {

@@ -232,7 +232,7 @@ func (s *Server) passThrough(x *exchange) {
 		req.Body = body
 	}
 	start := s.now()
-	resp, err := s.fetch(x.r.Context(), x.ds.dist, x.b, f, req)
+	resp, err := s.fetch(x.r.Context(), x.st.hooks, x.id, x.ds.dist, x.b, f, req)
 	if err != nil && body != nil && body.err != nil {
 		// The viewer's own body could not be read (a malformed chunked
 		// encoding): the viewer's fault, not the origin's.

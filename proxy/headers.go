@@ -83,9 +83,9 @@ func (s *Server) begin(x *exchange, a answer) bool {
 			maps.Copy(h, kept)
 		}
 	}
-	if a.served && s.hooks[ViewerResponse] != nil {
-		ev := &Event{Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
-		if _, err := s.runHook(x.r.Context(), ViewerResponse, ev); err != nil {
+	if a.served && x.st.hooks[ViewerResponse] != nil {
+		ev := &Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
+		if _, err := runHook(x.r.Context(), x.st.hooks, ViewerResponse, ev); err != nil {
 			s.log.Warn("viewer-response edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
 			clear(h)
 			status, msg := hookFailure(err)

@@ -80,7 +80,9 @@ type Hooks map[HookPoint]Hook
 
 // Event is what a hook sees of a request.
 type Event struct {
-	Point        HookPoint
+	Point HookPoint
+	// RequestID is the viewer request's ID (X-Amz-Cf-Id).
+	RequestID    string
 	Distribution *config.Distribution
 	Behavior     *config.Behavior
 	// Request is the viewer's request (its path normalised): at
@@ -106,16 +108,21 @@ type GeneratedResponse struct {
 	Body   []byte
 }
 
-// runHook runs the hook at point p, if there is one, and returns its event
-// (nil when no hook ran).
-func (s *Server) runHook(ctx context.Context, p HookPoint, ev *Event) (*Event, error) {
-	h := s.hooks[p]
+// runHook runs the hook of hooks at point p, if there is one, and returns
+// its event (nil when no hook ran).
+func runHook(ctx context.Context, hooks Hooks, p HookPoint, ev *Event) (*Event, error) {
+	h := hooks[p]
 	if h == nil {
 		return nil, nil
 	}
 	ev.Point = p
 	return ev, h(ctx, ev)
 }
+
+// SetHooks makes hooks the edge code of the configurations loaded from now
+// on (Load): a request runs the hooks of the configuration it started
+// with. nil runs none (and costs nothing).
+func (s *Server) SetHooks(hooks Hooks) { s.nextHooks.Store(&hooks) }
 
 // originResponse is a GeneratedResponse as an origin's answer.
 func (g *GeneratedResponse) originResponse() *origin.Response {
@@ -129,9 +136,14 @@ func (g *GeneratedResponse) originResponse() *origin.Response {
 
 // fetch asks the origin through f for req, with the origin-request hook
 // before (it may change req, or answer in the origin's place) and the
-// origin-response hook after (it may change the status and headers).
-func (s *Server) fetch(ctx context.Context, d *config.Distribution, b *config.Behavior, f origin.Fetcher, req *origin.Request) (*origin.Response, error) {
-	ev, err := s.runHook(ctx, OriginRequest, &Event{Distribution: d, Behavior: b, OriginRequest: req})
+// origin-response hook after (it may change the status and headers); id is
+// the viewer request's X-Amz-Cf-Id.
+func (s *Server) fetch(ctx context.Context, hooks Hooks, id string, d *config.Distribution, b *config.Behavior, f origin.Fetcher, req *origin.Request) (*origin.Response, error) {
+	var ev *Event
+	var err error
+	if hooks[OriginRequest] != nil {
+		ev, err = runHook(ctx, hooks, OriginRequest, &Event{RequestID: id, Distribution: d, Behavior: b, OriginRequest: req})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("origin-request edge code: %w", err)
 	}
@@ -141,7 +153,10 @@ func (s *Server) fetch(ctx context.Context, d *config.Distribution, b *config.Be
 	} else if resp, err = f.Fetch(ctx, req); err != nil {
 		return nil, err
 	}
-	if ev, err = s.runHook(ctx, OriginResponse, &Event{Distribution: d, Behavior: b, OriginRequest: req,
+	if hooks[OriginResponse] == nil {
+		return resp, nil
+	}
+	if ev, err = runHook(ctx, hooks, OriginResponse, &Event{RequestID: id, Distribution: d, Behavior: b, OriginRequest: req,
 		Status: resp.StatusCode, Header: resp.Header}); err != nil {
 		resp.Body.Close()
 		return nil, fmt.Errorf("origin-response edge code: %w", err)

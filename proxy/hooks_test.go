@@ -113,3 +113,40 @@ func TestHookSeams(t *testing.T) {
 		t.Errorf("origin requests %d, want 1 (the miss)", n)
 	}
 }
+
+// TestSetHooksAtLoad: hooks set with SetHooks take effect at the next Load
+// (a reload can add or drop edge code), and each event carries the viewer
+// request's ID, the X-Amz-Cf-Id it is answered with.
+func TestSetHooksAtLoad(t *testing.T) {
+	o := newOrigin(t, static("page", "Cache-Control", "max-age=60"))
+	e := newEdge(t, oneOrigin, map[string]string{"web": o.URL})
+	const host = "d111111abcdef8.cloudfront.net"
+	var seen []string
+	var mu sync.Mutex
+	e.srv.SetHooks(proxy.Hooks{proxy.ViewerRequest: func(_ context.Context, ev *proxy.Event) error {
+		mu.Lock()
+		seen = append(seen, ev.RequestID)
+		mu.Unlock()
+		return nil
+	}})
+	if r := e.do("GET", "/a", "Host", host); r.status != 200 || len(seen) != 0 {
+		t.Fatalf("before Load: %d, hook ran %d times", r.status, len(seen))
+	}
+	reload := func() {
+		t.Helper()
+		if err := e.srv.Load(e.srv.Config()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload()
+	r := e.do("GET", "/a", "Host", host)
+	if len(seen) != 1 || seen[0] != r.header.Get("X-Amz-Cf-Id") {
+		t.Errorf("after Load: hook saw request IDs %q, the response's is %q", seen, r.header.Get("X-Amz-Cf-Id"))
+	}
+	e.srv.SetHooks(nil)
+	reload()
+	e.do("GET", "/a", "Host", host)
+	if len(seen) != 1 {
+		t.Errorf("after SetHooks(nil) and Load the hook still ran (%d)", len(seen))
+	}
+}

@@ -80,8 +80,9 @@ type Server struct {
 	geo        *geo.Resolver
 	rand       func() float64
 	flights    *collapse.Group[flightHead]
-	hooks      Hooks
-	debug      bool // Options.DebugHeaders
+	// nextHooks are the hooks the next Load puts in its state (SetHooks).
+	nextHooks atomic.Pointer[Hooks]
+	debug     bool // Options.DebugHeaders
 	// revalidating holds the keys being refreshed in the background.
 	revalidating sync.Map
 	// background counts the fetch goroutines, so Close can wait for them.
@@ -101,6 +102,7 @@ type state struct {
 	pop    []string
 	byHost map[string]*distState
 	byID   map[string]*distState
+	hooks  Hooks      // the edge code this configuration runs (SetHooks)
 	only   *distState // the single distribution: it also answers local names
 	// owned are the fetchers in use (shared with the previous state when
 	// their origin did not change): closed when no state uses them.
@@ -130,7 +132,6 @@ func New(o Options) (*Server, error) {
 		geo:        o.Geo,
 		rand:       o.Rand,
 		flights:    collapse.NewGroup[flightHead](flightStall(o.FlightStall)),
-		hooks:      o.Hooks,
 		debug:      o.DebugHeaders,
 	}
 	if s.log == nil {
@@ -141,6 +142,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.rand == nil {
 		s.rand = rand.Float64
+	}
+	if o.Hooks != nil {
+		s.SetHooks(o.Hooks)
 	}
 	if s.newFetcher == nil {
 		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
@@ -174,6 +178,9 @@ func (s *Server) Load(cfg *config.Config) error {
 	old := s.state.Load()
 	st := &state{cfg: cfg, pop: []string{cfg.Pop}, byHost: make(map[string]*distState), byID: make(map[string]*distState),
 		signer: &signed.Verifier{Keys: cfg.Keys}}
+	if h := s.nextHooks.Load(); h != nil {
+		st.hooks = *h
+	}
 	var built []io.Closer // made by this Load: closed again if it fails
 	fail := func(err error) error {
 		closeAll(built)
@@ -395,8 +402,8 @@ func (s *Server) behavior(x *exchange) { x.b = x.ds.dist.Match(x.path) }
 func (s *Server) viewerRequest(x *exchange) bool {
 	var ev *Event
 	var err error
-	if s.hooks[ViewerRequest] != nil { // no event is made when no code runs
-		ev, err = s.runHook(x.r.Context(), ViewerRequest, &Event{Distribution: x.ds.dist, Behavior: x.b, Request: x.r})
+	if x.st.hooks[ViewerRequest] != nil { // no event is made when no code runs
+		ev, err = runHook(x.r.Context(), x.st.hooks, ViewerRequest, &Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r})
 	}
 	switch {
 	case err != nil:

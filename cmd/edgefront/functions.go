@@ -68,6 +68,15 @@ func (m *functionMetrics) observe(name string, elapsed time.Duration, err error)
 
 // hooks returns the proxy hooks: a behaviour without a function costs a
 // field read.
+// forConfig returns the hooks for cfg: none when it has no functions, so
+// that requests pay nothing for edge code they do not have.
+func (fh *functionHooks) forConfig(cfg *config.Config) proxy.Hooks {
+	if len(cfg.Functions) == 0 {
+		return nil
+	}
+	return fh.hooks()
+}
+
 func (fh *functionHooks) hooks() proxy.Hooks {
 	return proxy.Hooks{proxy.ViewerRequest: fh.viewerRequest, proxy.ViewerResponse: fh.viewerResponse}
 }
@@ -77,7 +86,8 @@ func eventInfo(ev *proxy.Event) edgecode.Info {
 	if err != nil {
 		ip = ev.Request.RemoteAddr
 	}
-	return edgecode.Info{DistributionDomainName: ev.Distribution.DomainName, DistributionID: ev.Distribution.ID, ViewerIP: ip}
+	return edgecode.Info{DistributionDomainName: ev.Distribution.DomainName, DistributionID: ev.Distribution.ID,
+		RequestID: ev.RequestID, ViewerIP: ip}
 }
 
 func (fh *functionHooks) viewerRequest(ctx context.Context, ev *proxy.Event) error {

@@ -246,3 +246,57 @@ distributions:
 		t.Errorf("after a refused reload: %q, want the running function's second", body)
 	}
 }
+
+// TestFunctionsAddedByReload: an edge started without any function runs
+// the functions a reloaded configuration brings (and stops when a reload
+// drops them) — no restart needed.
+func TestFunctionsAddedByReload(t *testing.T) {
+	var o pathOrigin
+	srv := httptest.NewServer(&o)
+	defer srv.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "edgefront.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "answer.js"), []byte("function handler(event) { return {statusCode: 200, body: 'from the function'}; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(functions, association string) string {
+		return functions + `
+distributions:
+  - id: EFUNCRELOAD02
+    originEndpoints: {web: "` + srv.URL + `"}
+    config:
+      CallerReference: functions-added
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior:
+        TargetOriginId: web
+        ViewerProtocolPolicy: allow-all
+        CachePolicyId: CachingDisabled
+` + association
+	}
+	write := func(doc string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(settings("", ""))
+	e := testEdge(t, serveFlags{config: file})
+	url := "http://" + e.addrs["http"] + "/x"
+	_, before := get(t, http.DefaultClient, url)
+	if before == "from the function" {
+		t.Fatal("a function ran before any was configured")
+	}
+	write(settings("functions:\n  - {name: answer, codeFile: answer.js}",
+		`        FunctionAssociations: {Items: [{EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::123456789012:function/answer"}]}
+`))
+	e.reload()
+	if _, body := get(t, http.DefaultClient, url); body != "from the function" {
+		t.Errorf("after a reload that adds a function: %q", body)
+	}
+	write(settings("", ""))
+	e.reload()
+	if _, body := get(t, http.DefaultClient, url); body != before {
+		t.Errorf("after a reload that drops it: %q, want %q", body, before)
+	}
+}

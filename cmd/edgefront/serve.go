@@ -259,10 +259,8 @@ type edge struct {
 	admin   http.Handler   // the admin listener's handler
 	cleanup []func()       // what close undoes, in the order it was built
 	proxy   *proxy.Server
-	// functions runs the CloudFront Functions; hooked says whether the
-	// proxy was given its hooks.
+	// functions runs the CloudFront Functions.
 	functions *functionHooks
-	hooked    bool
 	servers   []server
 	addrs     map[string]string // listener name → bound address
 	failed    chan error
@@ -397,22 +395,21 @@ func (e *edge) build(ctx context.Context) error {
 		}, func() float64 { return float64(access.Dropped()) }))
 	}
 	// CloudFront Functions: the hooks are installed when the configuration
-	// has functions (a hook costs every request an event otherwise).
+	// has functions (a hook costs every request an event otherwise); a
+	// reload installs or drops them (functionHooks.forConfig).
 	e.functions = &functionHooks{log: log, metrics: newFunctionMetrics(reg)}
 	rt, err := e.functions.compile(cfg)
 	if err != nil {
 		return err
 	}
 	e.functions.cur.Store(rt)
-	var hooks proxy.Hooks
-	if len(cfg.Functions) > 0 {
-		hooks = e.functions.hooks()
+	hooks := e.functions.forConfig(cfg)
+	if hooks != nil {
 		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
 			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
 	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
 		DebugHeaders: f.debugHeaders, Hooks: hooks})
-	e.hooked = hooks != nil
 	if err != nil {
 		return err
 	}
@@ -638,10 +635,8 @@ func (e *edge) reload() {
 		// The functions first: requests of the new configuration find
 		// theirs, those still under the old one find theirs by ARN.
 		e.functions.cur.Store(rt)
+		e.proxy.SetHooks(e.functions.forConfig(cfg))
 		err = e.proxy.Load(cfg)
-	}
-	if err == nil && len(cfg.Functions) > 0 && !e.hooked {
-		e.log.Error("the configuration now has CloudFront Functions, which run after a restart: edgefront started without any", "file", e.flags.config)
 	}
 	if err == nil && e.certs != nil {
 		err = e.certs.SetDistributions(tlsSites(cfg))
