@@ -52,14 +52,14 @@ func (s *Server) serveCached(x *exchange) {
 		return
 	}
 	if e.Fresh(now) {
-		s.serveEntry(x, e, hitResult(e))
+		s.serveEntry(x, e, hitPhase(e))
 		return
 	}
 	if e.Status < 400 && now.Sub(e.Stored) < e.TTL+e.StaleWhileRevalidate {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
 		s.revalidateInBackground(x, key(), enc, e)
-		s.serveEntry(x, e, resultHit)
+		s.serveEntry(x, e, phaseStale)
 		return
 	}
 	// Expired: ask the origin, conditionally when the entry has validators;
@@ -81,12 +81,12 @@ func keysCloudFrontHeaders(p *config.CachePolicy) bool {
 	return false
 }
 
-// hitResult is the X-Cache result of serving e from the cache.
-func hitResult(e *cache.Entry) string {
+// hitPhase is the phase of serving e from the cache.
+func hitPhase(e *cache.Entry) phase {
 	if e.Status >= 400 {
-		return resultError
+		return phaseError
 	}
-	return resultHit
+	return phaseHit
 }
 
 // revalidateInBackground refreshes an entry served stale under
@@ -141,16 +141,16 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 // serveEntry answers from a cached entry. Plain GETs and HEADs take the
 // fast path; conditional and Range requests on a 200 go through
 // http.ServeContent, which answers 304, 206 and 416 from the whole object.
-func (s *Server) serveEntry(x *exchange, e *cache.Entry, result string) {
+func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) {
 	h := x.w.Header()
 	e.Header.CopyTo(h)
-	if result != resultMiss {
+	if p != phaseMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
-	a := answer{status: e.Status, result: result, timing: result, page: true, served: true, entry: e}
+	a := answer{status: e.Status, phase: p, timing: p.result(), page: true, served: true, entry: e}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
 		if s.begin(x, a) {
-			x.done(result, serveRange(x.w, x.r, e.Status, e.Header, e.Body)) // 206, 304 or 416
+			x.done(p, serveRange(x.w, x.r, e.Status, e.Header, e.Body)) // 206, 304 or 416
 		}
 		return
 	}
@@ -175,8 +175,8 @@ type flight = collapse.Flight[flightHead]
 type flightHead struct {
 	status int
 	header http.Header
-	err    error  // the fetch's failure (Failed)
-	result string // X-Cache result for the viewers of this flight
+	err    error // the fetch's failure (Failed)
+	phase  phase // for the viewers of this flight (the leader's; collapsed viewers of a miss get a hit)
 	// vary holds the Vary name/value pairs of a shared response: a waiter
 	// whose request differs is not served it.
 	vary     []string
@@ -256,7 +256,7 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		s.flights.Leave(f)
 		defer f.Cancel()
 		defer hd.direct.Body.Close()
-		s.writeOriginResponse(x, hd.direct)
+		s.writeOriginResponse(x, hd.direct, phaseMiss)
 	default:
 		// Not shareable (not cacheable, or too large): this viewer asks the
 		// origin itself, as CloudFront forwards such requests.
@@ -279,7 +279,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			s.metrics.originFetch(j.originID, origin.StatusOf(err), s.now().Sub(start))
 			s.log.Warn("origin fetch failed; serving the cached object stale", "distribution", j.dist.ID,
 				"origin", j.originID, "path", j.path, "err", err)
-			s.shareEntry(f, j.stale, resultHit)
+			s.shareEntry(f, j.stale, phaseStale)
 			return
 		}
 		s.failFlight(f, j, err, start)
@@ -293,13 +293,13 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			resp.Body.Close()
 			e := s.refreshed(j, resp.Header, start)
 			s.store.Set(j.key, e)
-			s.shareEntry(f, e, resultRefreshHit)
+			s.shareEntry(f, e, phaseRefreshHit)
 			return
 		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			// CloudFront serves the cached object when the origin fails
 			// with a 5xx (stale-if-error, "origin unavailable").
 			resp.Body.Close()
-			s.shareEntry(f, j.stale, resultHit)
+			s.shareEntry(f, j.stale, phaseStale)
 			return
 		}
 	}
@@ -331,12 +331,12 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if enc != "" {
 		hdr = compressedHeader(hdr, enc)
 	}
-	result := resultMiss
+	p := phaseMiss
 	if resp.StatusCode >= 400 {
-		result = resultError
+		p = phaseError
 	}
 	// Viewers have the headers: they go out now.
-	f.Begin(flightHead{status: resp.StatusCode, header: hdr, result: result, vary: vary, decision: d, endpoint: resp.Endpoint})
+	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, vary: vary, decision: d, endpoint: resp.Endpoint})
 	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
 		// collector assists), and the first bytes should not wait for it.
@@ -411,13 +411,13 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 	if !ok || !e.Fresh(x.start) || !e.Matches(x.r.Header) {
 		return false
 	}
-	s.shareEntry(f, e, hitResult(e))
+	s.shareEntry(f, e, hitPhase(e))
 	return true
 }
 
 // shareEntry answers every viewer of a flight from a cached entry.
-func (s *Server) shareEntry(f *flight, e *cache.Entry, result string) {
-	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), result: result}, e.Body)
+func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p}, e.Body)
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -493,7 +493,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 			Stored: start, TTL: ttl,
 		})
 	}
-	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, result: resultError}, body)
+	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
 }
 
 // decide applies CloudFront's caching rules to an origin response.
@@ -623,11 +623,11 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			return // the viewer left
 		}
 	}
-	result := hd.result
-	if !leader && result == resultMiss {
+	p := hd.phase
+	if !leader && p == phaseMiss {
 		// Collapsed viewers are answered from what the leader's fetch put
 		// in the cache.
-		result = resultHit
+		p = phaseHit
 	}
 	if hd.status == http.StatusOK && conditionalOrRange(x.r) {
 		// Ranges and conditionals are answered from the whole object.
@@ -645,7 +645,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			return
 		}
 		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hd.header), Body: body, Stored: s.now()}
-		s.serveEntry(x, e, result)
+		s.serveEntry(x, e, p)
 		return
 	}
 	// A viewer that gets here once the body is complete (every viewer of a
@@ -662,7 +662,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		hd.status != http.StatusNoContent && hd.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
-	a := answer{status: hd.status, result: result, timing: result, upstream: leader && hd.result == resultMiss, page: true, served: true,
+	a := answer{status: hd.status, phase: p, timing: p.result(), upstream: leader && hd.phase == phaseMiss, page: true, served: true,
 		endpoint: hd.endpoint}
 	if s.debug && hd.decision.Rule != "" {
 		d := hd.decision // a copy: a pointer into hd would move hd to the heap
@@ -699,10 +699,9 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 }
 
 // writeOriginResponse streams an origin response straight to the viewer.
-func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
-	result := resultMiss
+func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response, p phase) {
 	if resp.StatusCode >= 400 {
-		result = resultError
+		p = phaseError
 	}
 	h := x.w.Header()
 	for k, v := range resp.Header {
@@ -714,7 +713,7 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response) {
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
-	if !s.begin(x, answer{status: resp.StatusCode, result: result, timing: resultMiss, upstream: true, page: true, served: true,
+	if !s.begin(x, answer{status: resp.StatusCode, phase: p, timing: resultMiss, upstream: true, page: true, served: true,
 		endpoint: resp.Endpoint}) {
 		return
 	}

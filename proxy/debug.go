@@ -19,19 +19,29 @@ import (
 func (s *Server) debugHeaders(x *exchange, h http.Header, a answer) {
 	var cs strings.Builder
 	cs.WriteString("edgefront")
-	switch {
-	case a.result == resultHit:
+	switch a.phase {
+	case phaseHit:
 		cs.WriteString("; hit")
-	case a.result == resultRefreshHit:
+	case phaseStale:
+		cs.WriteString(`; hit; detail="stale"`)
+	case phaseRefreshHit:
 		cs.WriteString("; fwd=stale")
-	case a.served && x.keyBuf != nil && len(x.keyBuf) > 0:
+	case phaseMiss:
 		cs.WriteString("; fwd=uri-miss")
-	case a.served:
+	case phasePass:
 		cs.WriteString("; fwd=bypass") // not cacheable: straight to the origin
+	case phaseError:
+		if a.served && len(x.keyBuf) > 0 {
+			cs.WriteString("; fwd=uri-miss") // the origin's error
+		} else if a.served {
+			cs.WriteString("; fwd=bypass")
+		} else {
+			cs.WriteString(`; detail="error"`) // edgefront answered itself
+		}
 	default:
-		cs.WriteString(`; detail="` + strings.ToLower(a.result) + `"`) // edgefront answered itself
+		cs.WriteString(`; detail="` + strings.ToLower(a.phase.result()) + `"`) // edgefront answered itself
 	}
-	if a.served && a.result != resultHit {
+	if a.served && a.phase != phaseHit && a.phase != phaseStale {
 		cs.WriteString("; fwd-status=" + strconv.Itoa(a.status))
 	}
 	rule := ""

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgefront/edgefront/proxy"
 )
@@ -48,5 +49,20 @@ func TestDebugHeaders(t *testing.T) {
 	plain := newEdge(t, settings, map[string]string{"web": o.URL})
 	if r := plain.do("GET", "/p", "Host", host); r.header.Get("Cache-Status") != "" || r.header.Get("X-Edgefront-Explain") != "" || !strings.Contains(r.xcache(), "cloudfront") {
 		t.Errorf("without the option: %v", r.header)
+	}
+}
+
+// TestCachePhaseStale: an object served stale (stale-while-revalidate) is a
+// Hit to CloudFront's X-Cache and logs, while Cache-Status says it was
+// stale; the phase is set once and drives both.
+func TestCachePhaseStale(t *testing.T) {
+	o := newOrigin(t, static("page", "Cache-Control", "max-age=1, stale-while-revalidate=600"))
+	e := newEdgeWith(t, oneOrigin, map[string]string{"web": o.URL}, func(opts *proxy.Options) { opts.DebugHeaders = true })
+	const host = "d111111abcdef8.cloudfront.net"
+	e.do("GET", "/s", "Host", host)
+	e.clock.Advance(5 * time.Second)
+	r := e.do("GET", "/s", "Host", host)
+	if r.xcache() != "Hit from cloudfront" || !strings.HasPrefix(r.header.Get("Cache-Status"), `edgefront; hit; detail="stale"; ttl=-4`) {
+		t.Errorf("stale: X-Cache %q, Cache-Status %q", r.xcache(), r.header.Get("Cache-Status"))
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) customError(x *exchange, status int) bool {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(rec.body.Len())}
-	s.respond(x, answer{status: code, result: resultError}, rec.body.Bytes())
+	s.respond(x, answer{status: code, phase: phaseError}, rec.body.Bytes())
 	return true
 }
 

@@ -51,14 +51,14 @@ type exchange struct {
 
 	signer *signed.Verifier
 
-	// result (the X-Cache result type) and status are what the viewer was
-	// answered, set by done; account reads them once the request ends.
-	result string
+	// phase and status are what the viewer was answered, set by done;
+	// account reads them once the request ends.
+	phase  phase
 	status int
 }
 
 // done records what the viewer was answered, for account.
-func (x *exchange) done(result string, status int) { x.result, x.status = result, status }
+func (x *exchange) done(p phase, status int) { x.phase, x.status = p, status }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]byte, 0, 256)} }}
 
@@ -228,7 +228,7 @@ func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", signed.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.respond(x, answer{status: d.Status, result: resultError, page: true}, body)
+	s.respond(x, answer{status: d.Status, phase: phaseError, page: true}, body)
 }
 
 // country is the viewer's country code ("" when unknown), looked up once.
@@ -260,7 +260,7 @@ func (s *Server) redirectToHTTPS(x *exchange) {
 	h.Set("Location", "https://"+host+x.r.URL.RequestURI())
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
-	s.respond(x, answer{status: http.StatusMovedPermanently, result: resultRedirect, bare: true}, nil)
+	s.respond(x, answer{status: http.StatusMovedPermanently, phase: phaseRedirect, bare: true}, nil)
 }
 
 // cacheable reports whether the request may be answered from the cache: its

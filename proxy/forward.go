@@ -257,7 +257,7 @@ func (s *Server) passThrough(x *exchange) {
 	}
 	s.metrics.originFetch(x.b.TargetOriginID, resp.StatusCode, s.now().Sub(start))
 	defer resp.Body.Close()
-	s.writeOriginResponse(x, resp)
+	s.writeOriginResponse(x, resp, phasePass)
 }
 
 // viewerGone reports whether the viewer left before any origin work began —

@@ -29,6 +29,44 @@ const (
 	resultGenerated = "FunctionGeneratedResponse"
 )
 
+// phase is what the cache did for a request. It is set once, when the
+// response starts (begin), and gives X-Cache, the access log's result
+// type, the metrics' result label and --debug-headers' Cache-Status.
+type phase uint8
+
+// The phases of a request.
+const (
+	phaseNone       phase = iota // not answered (the viewer left)
+	phaseHit                     // a fresh cached object
+	phaseRefreshHit              // a cached object the origin said (304) is still good
+	phaseMiss                    // fetched from the origin for the cache
+	phaseStale                   // a cached object served stale (stale-while-revalidate, origin failed)
+	phaseError                   // an error answer (the origin's, or edgefront's)
+	phaseRedirect                // the redirect to HTTPS
+	phasePass                    // not cacheable: the origin's answer to this viewer alone
+	phaseGenerated               // an answer edge code made
+)
+
+// result is CloudFront's name for a phase (X-Cache, x-edge-result-type):
+// a stale object is a Hit, and a request that is not cached a Miss.
+func (p phase) result() string {
+	switch p {
+	case phaseHit, phaseStale:
+		return resultHit
+	case phaseRefreshHit:
+		return resultRefreshHit
+	case phaseMiss, phasePass:
+		return resultMiss
+	case phaseError:
+		return resultError
+	case phaseRedirect:
+		return resultRedirect
+	case phaseGenerated:
+		return resultGenerated
+	}
+	return ""
+}
+
 // xCache holds the X-Cache header values, shared by every response.
 var xCache = map[string][]string{
 	resultHit:        {"Hit from cloudfront"},
@@ -42,7 +80,7 @@ var xCache = map[string][]string{
 // answer is how a response to the viewer starts, for begin.
 type answer struct {
 	status int
-	result string // X-Cache's result type
+	phase  phase
 	// timing is the result the response headers policy's Server-Timing
 	// reports (cdn-cache-hit, -miss, -refresh; "" for none); upstream, that
 	// the origin was asked for this viewer.
@@ -94,7 +132,7 @@ func (s *Server) begin(x *exchange, a answer) bool {
 		}
 	}
 	s.decorate(x, h, a)
-	x.done(a.result, a.status)
+	x.done(a.phase, a.status)
 	return true
 }
 
@@ -102,7 +140,7 @@ func (s *Server) begin(x *exchange, a answer) bool {
 // X-Cache, Via, X-Amz-Cf-Pop and X-Amz-Cf-Id — and applies the behaviour's
 // response headers policy.
 func (s *Server) decorate(x *exchange, h http.Header, a answer) {
-	h["X-Cache"] = xCache[a.result]
+	h["X-Cache"] = xCache[a.phase.result()]
 	h["Via"] = s.via
 	h["X-Amz-Cf-Pop"] = x.pop
 	h["X-Amz-Cf-Id"] = x.idHeader
@@ -211,7 +249,7 @@ func (s *Server) sendError(x *exchange, status int, msg string) {
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.respond(x, answer{status: status, result: resultError}, body)
+	s.respond(x, answer{status: status, phase: phaseError}, body)
 }
 
 // sendGenerated answers the viewer with a response edge code made.
@@ -221,7 +259,7 @@ func (s *Server) sendGenerated(x *exchange, g *GeneratedResponse) {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(g.Body))}
-	s.respond(x, answer{status: g.Status, result: resultGenerated}, g.Body)
+	s.respond(x, answer{status: g.Status, phase: phaseGenerated}, g.Body)
 }
 
 // respond sends a whole answer: begin (which may answer with a custom

@@ -114,8 +114,8 @@ func (m *metrics) originFetch(originID string, status int, took time.Duration) {
 // log line when access logging is on. Internal requests (custom error pages)
 // are accounted as part of the viewer request they serve.
 func (s *Server) account(x *exchange) {
-	result, status := x.result, x.status
-	if x.sub || result == "" {
+	result, status := x.phase.result(), x.status
+	if x.sub || x.phase == phaseNone {
 		return // an internal request, or a viewer that left unanswered
 	}
 	if x.ds != nil {
