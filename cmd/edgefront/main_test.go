@@ -401,43 +401,7 @@ distributions:
 		}
 	}
 	write("allow-all")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		done <- runServe(ctx, serveFlags{config: file, set: map[string]bool{}}, log, &out, io.Discard, 20*time.Millisecond)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var base string
-	deadline := time.Now().Add(5 * time.Second)
-	for base == "" && time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "http" {
-				base = f[1]
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("no http listener in:\n%s", out.String())
-	}
-	status := func() int {
-		resp, err := http.Get(base + "/x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if s := status(); s != 200 {
-		t.Fatalf("before the edit: %d", s)
-	}
+	status, deadline := watchedServe(t, file)
 	time.Sleep(20 * time.Millisecond) // a new modification time
 	write("https-only")
 	for time.Now().Before(deadline) && status() != 403 {
@@ -527,4 +491,49 @@ func TestServeAccessLog(t *testing.T) {
 			t.Errorf("line %d: request id %q, host %q", i, got["x-edge-request-id"], got["cs(Host)"])
 		}
 	}
+}
+
+// watchedServe runs serve on the settings file, polling it for changes
+// every 20 ms, until the test ends; it returns the http listener's base
+// URL, a status getter for /x, and the deadline the test waits up to.
+func watchedServe(t *testing.T, file string) (status func() int, deadline time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		done <- runServe(ctx, serveFlags{config: file, set: map[string]bool{}}, log, &out, io.Discard, 20*time.Millisecond)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	var base string
+	deadline = time.Now().Add(5 * time.Second)
+	for base == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "http" {
+				base = f[1]
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("no http listener in:\n%s", out.String())
+	}
+	status = func() int {
+		resp, err := http.Get(base + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("before the edit: %d", s)
+	}
+	return status, deadline
 }

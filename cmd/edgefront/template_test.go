@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -178,43 +176,7 @@ func TestTemplateFileWatched(t *testing.T) {
 	}
 	write(template, tmpl("allow-all"))
 	write(settings, "listen: {http: 127.0.0.1:0, https: \"\", admin: \"\"}\ndistributions:\n  - template: Site.template.yaml\n    originEndpoints: {App: \""+o.URL+"\"}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		done <- runServe(ctx, serveFlags{config: settings, set: map[string]bool{}}, log, &out, io.Discard, 20*time.Millisecond)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var base string
-	deadline := time.Now().Add(5 * time.Second)
-	for base == "" && time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "http" {
-				base = f[1]
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("no http listener in:\n%s", out.String())
-	}
-	status := func() int {
-		resp, err := http.Get(base + "/x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if s := status(); s != 200 {
-		t.Fatalf("before the edit: %d", s)
-	}
+	status, deadline := watchedServe(t, settings)
 	time.Sleep(20 * time.Millisecond) // a new modification time
 	write(template, tmpl("https-only"))
 	for time.Now().Before(deadline) && status() != 403 {
