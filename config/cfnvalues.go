@@ -658,16 +658,8 @@ func isTemplatePolicyType(typ string) bool {
 // the ID Ref gives it.
 func (c *converter) policy(at, id, typ string, res *object) {
 	key := templatePolicyKinds()[typ]
-	props, _ := res.vals["Properties"].(*object)
-	raw, ok := props.get(key)
-	path := join(join(at, "Properties"), key)
+	v, ok := c.resourceConfig(at, key, res)
 	if !ok {
-		c.p.add(path, "is required")
-		return
-	}
-	v, err := c.deepEval(raw, 0)
-	if err != nil {
-		c.p.add(path, "%v", err)
 		return
 	}
 	wrapPolicyLists(v, typ != "AWS::CloudFront::ResponseHeadersPolicy")
@@ -743,6 +735,25 @@ func (l *loader) templatePolicies(p *problems, policies []templatePolicy) {
 	}
 }
 
+// resourceConfig is the property key of the resource res at at (a
+// policy's or key's configuration in the API's shape) with every intrinsic
+// function resolved; a missing or unresolvable one is reported.
+func (c *converter) resourceConfig(at, key string, res *object) (any, bool) {
+	props, _ := res.vals["Properties"].(*object)
+	raw, ok := props.get(key)
+	path := join(join(at, "Properties"), key)
+	if !ok {
+		c.p.add(path, "is required")
+		return nil, false
+	}
+	v, err := c.deepEval(raw, 0)
+	if err != nil {
+		c.p.add(path, "%v", err)
+		return nil, false
+	}
+	return v, true
+}
+
 // keyResource reads an AWS::CloudFront::PublicKey or KeyGroup resource: its
 // configuration (the API's PublicKeyConfig / KeyGroupConfig shape) with
 // every intrinsic function resolved, under the ID Ref gives it.
@@ -751,16 +762,8 @@ func (c *converter) keyResource(at, id, typ string, res *object) {
 	if typ == "AWS::CloudFront::KeyGroup" {
 		key = "KeyGroupConfig"
 	}
-	props, _ := res.vals["Properties"].(*object)
-	raw, ok := props.get(key)
-	path := join(join(at, "Properties"), key)
+	v, ok := c.resourceConfig(at, key, res)
 	if !ok {
-		c.p.add(path, "is required")
-		return
-	}
-	v, err := c.deepEval(raw, 0)
-	if err != nil {
-		c.p.add(path, "%v", err)
 		return
 	}
 	kid, _ := c.resourceValue(id, "", 0)
