@@ -111,15 +111,14 @@ func (s *Server) revalidateInBackground(x *exchange, key, enc string, stale *cac
 // not nil, is the expired entry to revalidate (its validators are sent).
 func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *flightJob {
 	job := &flightJob{
-		key: key, dist: x.ds.dist, behavior: x.b, originID: x.b.TargetOriginID,
-		fetcher: x.ds.fetchers[x.b.TargetOriginID], path: escapedPath(x), id: x.id,
+		fetchTarget: s.target(x),
+		key:         key, path: escapedPath(x),
 		// GET even for a HEAD: the whole object is what gets cached.
 		req:   s.originRequest(x, http.MethodGet, enc, false),
 		stale: stale,
 		enc:   enc,
 
 		maxObjectSize: maxObjectSize(x.st),
-		hooks:         x.st.hooks,
 
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
@@ -189,25 +188,20 @@ type flightHead struct {
 // flightJob is what the goroutine fetching for a flight needs; it is copied
 // out of the leader's exchange, which may be gone before the fetch ends.
 type flightJob struct {
-	key      string
-	dist     *config.Distribution
-	behavior *config.Behavior
-	originID string
-	fetcher  origin.Fetcher
-	req      *origin.Request
-	path     string // escaped, as invalidations name it
-	query    string // the raw query when it is part of the key
-	id       string
-	enc      string       // the normalised encoding in the key
-	stale    *cache.Entry // the expired entry being revalidated, if any
+	fetchTarget
+	key   string
+	req   *origin.Request
+	path  string       // escaped, as invalidations name it
+	query string       // the raw query when it is part of the key
+	enc   string       // the normalised encoding in the key
+	stale *cache.Entry // the expired entry being revalidated, if any
 	// background: no viewer reads this flight (stale-while-revalidate).
 	background bool
 	// viewerHeader is the leader's request header, for Vary.
 	viewerHeader http.Header
 	// maxObjectSize is the largest object the leader's configuration
-	// stores; hooks, the edge code it runs.
+	// stores.
 	maxObjectSize int64
-	hooks         Hooks
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
@@ -269,23 +263,19 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 // and stores the entry before any viewer sees the body end.
 func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	start := s.now()
-	if j.fetcher == nil {
-		s.failFlight(f, j, &origin.Error{Kind: origin.Connect, OriginID: j.originID, Err: errors.New("no fetcher for origin")}, start)
-		return
-	}
-	resp, err := s.fetch(ctx, j.hooks, j.id, j.dist, j.behavior, j.fetcher, j.req)
+	resp, err := s.fetch(ctx, &j.fetchTarget, j.req)
 	if err != nil {
 		if j.stale != nil && !isCanceled(err) {
-			s.metrics.originFetch(j.originID, origin.StatusOf(err), s.now().Sub(start))
-			s.log.Warn("origin fetch failed; serving the cached object stale", "distribution", j.dist.ID,
-				"origin", j.originID, "path", j.path, "err", err)
+			s.metrics.originFetch(j.originID(), origin.StatusOf(err), s.now().Sub(start))
+			s.log.Warn("origin fetch failed; serving the cached object stale", "distribution", j.ds.dist.ID,
+				"origin", j.originID(), "path", j.path, "err", err)
 			s.shareEntry(f, j.stale, phaseStale)
 			return
 		}
 		s.failFlight(f, j, err, start)
 		return
 	}
-	s.metrics.originFetch(j.originID, resp.StatusCode, s.now().Sub(start))
+	s.metrics.originFetch(j.originID(), resp.StatusCode, s.now().Sub(start))
 	if j.stale != nil {
 		switch resp.StatusCode {
 		case http.StatusNotModified:
@@ -357,7 +347,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	resp.Body.Close()
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, collapse.ErrNoViewers) {
-			s.originBodyFailed(j.dist.ID, j.originID, j.path, err)
+			s.originBodyFailed(j.ds.dist.ID, j.originID(), j.path, err)
 		}
 		f.End(err)
 		return
@@ -377,7 +367,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			Status: resp.StatusCode, Header: cache.NewHeader(stored), Body: body,
 			// Path and Query are copied: as substrings of the request
 			// line they would keep all of it alive as long as the entry.
-			Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query), Vary: vary,
+			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query), Vary: vary,
 			Stored: start, InitialAge: cache.InitialAge(resp.Header),
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		})
@@ -471,11 +461,11 @@ func isCanceled(err error) bool {
 // minimum TTL like an origin's error response.
 func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time) {
 	status := origin.StatusOf(err)
-	s.metrics.originFetch(j.originID, status, s.now().Sub(start))
+	s.metrics.originFetch(j.originID(), status, s.now().Sub(start))
 	var oe *origin.Error
 	canceled := errors.As(err, &oe) && oe.Kind == origin.Canceled
 	if !canceled {
-		s.log.Warn("origin fetch failed", "distribution", j.dist.ID, "origin", j.originID, "path", j.path, "err", err)
+		s.log.Warn("origin fetch failed", "distribution", j.ds.dist.ID, "origin", j.originID(), "path", j.path, "err", err)
 	}
 	msg := msgOriginConnect
 	if status == http.StatusGatewayTimeout {
@@ -487,9 +477,9 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 		"Content-Type":   {"text/html"},
 		"Content-Length": {strconv.Itoa(len(body))},
 	}
-	if ttl := j.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
+	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
 		s.store.Set(j.key, &cache.Entry{
-			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
 		})
 	}
@@ -500,7 +490,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	now := s.now()
 	if resp.StatusCode >= 400 {
-		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.dist.ErrorCachingMinTTL(resp.StatusCode), now)
+		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.ds.dist.ErrorCachingMinTTL(resp.StatusCode), now)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,

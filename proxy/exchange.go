@@ -29,11 +29,14 @@ type exchange struct {
 
 	// st is the configuration the request started with: every phase reads
 	// it, never the server's current one, so one request never mixes two.
-	st   *state
-	ds   *distState
-	b    *config.Behavior
-	path string // URI path after DefaultRootObject: what behaviours and the origin see
-	sub  bool   // an internal request (a custom error page)
+	st *state
+	ds *distState
+	b  *config.Behavior
+	// origin is the origin viewer-request edge code chose (nil: the
+	// behaviour's target).
+	origin *config.Origin
+	path   string // URI path after DefaultRootObject: what behaviours and the origin see
+	sub    bool   // an internal request (a custom error page)
 	// local: the viewer named this node (localhost, its address), which
 	// stands for the distribution's domain name.
 	local bool

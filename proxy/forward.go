@@ -217,8 +217,8 @@ func isNone(s config.Selection) bool { return s.Behavior == "" || s.Behavior == 
 // passThrough sends a request that is not cached straight to the origin and
 // streams the answer back.
 func (s *Server) passThrough(x *exchange) {
-	f := x.ds.fetchers[x.b.TargetOriginID]
-	if f == nil {
+	t := s.target(x)
+	if t.fetcher == nil {
 		s.sendError(x, http.StatusBadGateway, msgOriginConnect)
 		return
 	}
@@ -232,7 +232,7 @@ func (s *Server) passThrough(x *exchange) {
 		req.Body = body
 	}
 	start := s.now()
-	resp, err := s.fetch(x.r.Context(), x.st.hooks, x.id, x.ds.dist, x.b, f, req)
+	resp, err := s.fetch(x.r.Context(), &t, req)
 	if err != nil && body != nil && body.err != nil {
 		// The viewer's own body could not be read (a malformed chunked
 		// encoding): the viewer's fault, not the origin's.
@@ -242,11 +242,11 @@ func (s *Server) passThrough(x *exchange) {
 	}
 	if err != nil {
 		status := origin.StatusOf(err)
-		s.metrics.originFetch(x.b.TargetOriginID, status, s.now().Sub(start))
+		s.metrics.originFetch(t.originID(), status, s.now().Sub(start))
 		if x.r.Context().Err() != nil {
 			return
 		}
-		s.log.Warn("origin fetch failed", "distribution", x.ds.dist.ID, "origin", x.b.TargetOriginID, "path", x.path, "err", err)
+		s.log.Warn("origin fetch failed", "distribution", x.ds.dist.ID, "origin", t.originID(), "path", x.path, "err", err)
 		x.detailed = detailedResult(err)
 		msg := msgOriginConnect
 		if status == http.StatusGatewayTimeout {
@@ -255,7 +255,7 @@ func (s *Server) passThrough(x *exchange) {
 		s.sendError(x, status, msg)
 		return
 	}
-	s.metrics.originFetch(x.b.TargetOriginID, resp.StatusCode, s.now().Sub(start))
+	s.metrics.originFetch(t.originID(), resp.StatusCode, s.now().Sub(start))
 	defer resp.Body.Close()
 	s.writeOriginResponse(x, resp, phasePass)
 }

@@ -99,6 +99,15 @@ type Event struct {
 	// Response, set by a viewer-request or origin-request hook, answers
 	// the request in the origin's place.
 	Response *GeneratedResponse
+	// Origin is where the request is fetched from. At viewer-request it is
+	// nil, and a hook may set it to fetch this request from another
+	// origin than the behaviour's target (CloudFront Functions'
+	// cf.updateRequestOrigin); at origin-request it is the origin about to
+	// be asked (the primary of an origin group), and a hook may replace it
+	// (a Lambda@Edge function changing request.origin). An origin that is
+	// not one of the distribution's own (by pointer) gets a fetcher of its
+	// own; nil at origin-request means the behaviour's target unchanged.
+	Origin *config.Origin
 }
 
 // GeneratedResponse is an answer made by edge code.
@@ -134,34 +143,90 @@ func (g *GeneratedResponse) originResponse() *origin.Response {
 		Body: io.NopCloser(bytes.NewReader(g.Body))}
 }
 
-// fetch asks the origin through f for req, with the origin-request hook
-// before (it may change req, or answer in the origin's place) and the
-// origin-response hook after (it may change the status and headers); id is
+// fetch asks the origin for req, with the origin-request hook before (it
+// may change req or the origin, or answer in the origin's place) and the
+// origin-response hook after (it may change the status and headers). The
+// origin is t.origin, or the behaviour's target when it is nil; t.id is
 // the viewer request's X-Amz-Cf-Id.
-func (s *Server) fetch(ctx context.Context, hooks Hooks, id string, d *config.Distribution, b *config.Behavior, f origin.Fetcher, req *origin.Request) (*origin.Response, error) {
+func (s *Server) fetch(ctx context.Context, t *fetchTarget, req *origin.Request) (*origin.Response, error) {
+	f := t.fetcher
 	var ev *Event
 	var err error
-	if hooks[OriginRequest] != nil {
-		ev, err = runHook(ctx, hooks, OriginRequest, &Event{RequestID: id, Distribution: d, Behavior: b, OriginRequest: req})
+	if t.hooks[OriginRequest] != nil {
+		o := t.origin
+		if o == nil {
+			o = targetOrigin(t.ds.dist, t.behavior)
+		}
+		ev, err = runHook(ctx, t.hooks, OriginRequest, &Event{RequestID: t.id, Distribution: t.ds.dist, Behavior: t.behavior,
+			OriginRequest: req, Origin: o})
+		if err == nil && ev.Origin != nil && ev.Origin != o {
+			f, err = s.fetcherFor(t.ds, ev.Origin)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("origin-request edge code: %w", err)
 	}
 	var resp *origin.Response
-	if ev != nil && ev.Response != nil {
+	switch {
+	case ev != nil && ev.Response != nil:
 		resp = ev.Response.originResponse()
-	} else if resp, err = f.Fetch(ctx, req); err != nil {
-		return nil, err
+	case f == nil:
+		return nil, &origin.Error{Kind: origin.Connect, OriginID: t.originID(), Err: errors.New("no fetcher for origin")}
+	default:
+		if resp, err = f.Fetch(ctx, req); err != nil {
+			return nil, err
+		}
 	}
-	if hooks[OriginResponse] == nil {
+	if t.hooks[OriginResponse] == nil {
 		return resp, nil
 	}
-	if ev, err = runHook(ctx, hooks, OriginResponse, &Event{RequestID: id, Distribution: d, Behavior: b, OriginRequest: req,
-		Status: resp.StatusCode, Header: resp.Header}); err != nil {
+	if ev, err = runHook(ctx, t.hooks, OriginResponse, &Event{RequestID: t.id, Distribution: t.ds.dist, Behavior: t.behavior,
+		OriginRequest: req, Status: resp.StatusCode, Header: resp.Header}); err != nil {
 		resp.Body.Close()
 		return nil, fmt.Errorf("origin-response edge code: %w", err)
 	} else if ev != nil {
 		resp.StatusCode, resp.Header = ev.Status, ev.Header
 	}
 	return resp, nil
+}
+
+// fetchTarget is where a request's origin fetch goes and the edge code
+// around it: what fetch needs of the exchange, copied so that a shared
+// fetch can outlive its leader's request.
+type fetchTarget struct {
+	ds       *distState
+	behavior *config.Behavior
+	// origin is the origin edge code chose at viewer-request (nil: the
+	// behaviour's target); fetcher is its fetcher (nil when it could not
+	// be made).
+	origin  *config.Origin
+	fetcher origin.Fetcher
+	hooks   Hooks
+	id      string // the viewer request's X-Amz-Cf-Id
+}
+
+// originID is the ID of the origin (or origin group) asked, for metrics
+// and logs: an origin edge code made up counts as the behaviour's target,
+// so that code cannot grow the metrics' label sets.
+func (t *fetchTarget) originID() string {
+	if t.origin != nil && t.ds.dist.Origins[t.origin.ID] == t.origin {
+		return t.origin.ID
+	}
+	return t.behavior.TargetOriginID
+}
+
+// target is the fetch target of x: its behaviour's target origin, or the
+// origin its viewer-request code chose.
+func (s *Server) target(x *exchange) fetchTarget {
+	t := fetchTarget{ds: x.ds, behavior: x.b, origin: x.origin, hooks: x.st.hooks, id: x.id}
+	if t.origin == nil {
+		t.fetcher = x.ds.fetchers[x.b.TargetOriginID]
+		return t
+	}
+	f, err := s.fetcherFor(x.ds, t.origin)
+	if err != nil {
+		s.log.Warn("the origin edge code chose cannot be reached", "distribution", x.ds.dist.ID, "origin", t.origin.ID, "err", err)
+	}
+	t.fetcher = f
+	return t
 }

@@ -150,3 +150,96 @@ func TestSetHooksAtLoad(t *testing.T) {
 		t.Errorf("after SetHooks(nil) and Load the hook still ran (%d)", len(seen))
 	}
 }
+
+// twoOrigins is a distribution with two origins, web (cached) and api
+// (/api/*, not cached), each answering with its own name.
+const twoOrigins = `
+distributions:
+  - id: ETESTDIST0001
+    originEndpoints: {web: "{{web}}", api: "{{api}}"}
+    config:
+      CallerReference: test
+      Enabled: true
+      Origins:
+        Items:
+          - {Id: web, DomainName: web.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
+          - {Id: api, DomainName: api.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
+      CacheBehaviors:
+        Items:
+          - {PathPattern: "/api/*", TargetOriginId: api, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`
+
+// TestHookOriginOverride: edge code chooses the origin of one request — at
+// viewer-request (CloudFront Functions' cf.updateRequestOrigin: a changed
+// copy of the target; cf.selectRequestOriginById: another of the
+// distribution's origins) and at origin-request (a Lambda@Edge function
+// changing request.origin, which sees the origin about to be asked) — and
+// the request is really fetched from there, cached under its usual key.
+func TestHookOriginOverride(t *testing.T) {
+	web := newOrigin(t, static("web", "Cache-Control", "max-age=600"))
+	api := newOrigin(t, static("api", "Cache-Control", "max-age=600"))
+	var mu sync.Mutex
+	var sawAtOriginRequest []string
+	hooks := proxy.Hooks{
+		proxy.ViewerRequest: func(_ context.Context, ev *proxy.Event) error {
+			switch ev.Request.URL.Path {
+			case "/moved", "/api/moved":
+				o := *ev.Distribution.Origins[ev.Behavior.TargetOriginID]
+				o.Endpoints = []string{api.URL}
+				if ev.Behavior.TargetOriginID == "api" {
+					o.Endpoints = []string{web.URL}
+				}
+				ev.Origin = &o
+			case "/selected":
+				ev.Origin = ev.Distribution.Origins["api"]
+			}
+			return nil
+		},
+		proxy.OriginRequest: func(_ context.Context, ev *proxy.Event) error {
+			mu.Lock()
+			sawAtOriginRequest = append(sawAtOriginRequest, ev.OriginRequest.Path+"@"+ev.Origin.ID)
+			mu.Unlock()
+			if ev.OriginRequest.Path == "/lambda" {
+				ev.Origin = ev.Distribution.Origins["api"]
+			}
+			return nil
+		},
+	}
+	e := newEdgeWith(t, twoOrigins, map[string]string{"web": web.URL, "api": api.URL}, func(opts *proxy.Options) { opts.Hooks = hooks })
+	cases := []struct {
+		path, body string
+		cached     bool
+	}{
+		{"/plain", "web", true},
+		{"/moved", "api", true},    // a changed copy of the target: its own fetcher
+		{"/selected", "api", true}, // another origin of the distribution
+		{"/lambda", "api", true},   // changed at origin-request
+		{"/api/plain", "api", false},
+		{"/api/moved", "web", false}, // a request that is not cached goes there too
+	}
+	for _, c := range cases {
+		r := e.do("GET", c.path)
+		if r.status != 200 || r.body != c.body {
+			t.Errorf("%s: %d %q, want the %s origin's answer", c.path, r.status, r.body, c.body)
+		}
+		if !c.cached {
+			continue
+		}
+		if r := e.do("GET", c.path); r.xcache() != "Hit from cloudfront" || r.body != c.body {
+			t.Errorf("%s again: %q %q, want a hit of the %s origin's answer", c.path, r.xcache(), r.body, c.body)
+		}
+	}
+	if n := api.pathHits("/moved") + api.pathHits("/selected") + api.pathHits("/lambda"); n != 3 {
+		t.Errorf("the api origin had %d requests for the moved paths, want 3", n)
+	}
+	if n := web.pathHits("/moved") + web.pathHits("/selected") + web.pathHits("/lambda"); n != 0 {
+		t.Errorf("the web origin had %d requests for the moved paths, want 0", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "/plain@web /moved@web /selected@api /lambda@web /api/plain@api /api/moved@api"
+	if got := strings.Join(sawAtOriginRequest, " "); got != want {
+		t.Errorf("origin-request saw %q, want %q", got, want)
+	}
+}

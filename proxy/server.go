@@ -80,6 +80,8 @@ type Server struct {
 	geo        *geo.Resolver
 	rand       func() float64
 	flights    *collapse.Group[flightHead]
+	// overrides are the fetchers of origins edge code chose.
+	overrides overrides
 	// nextHooks are the hooks the next Load puts in its state (SetHooks).
 	nextHooks atomic.Pointer[Hooks]
 	debug     bool // Options.DebugHeaders
@@ -149,6 +151,7 @@ func New(o Options) (*Server, error) {
 	if s.newFetcher == nil {
 		s.newFetcher = func(o *config.Origin) (origin.Fetcher, error) { return origin.New(o) }
 	}
+	s.overrides.newFetcher = s.newFetcher
 	node := o.NodeID
 	if node == "" {
 		node = defaultNodeID()
@@ -311,6 +314,7 @@ func (s *Server) Close() {
 	if st := s.state.Swap(nil); st != nil {
 		closeAll(st.owned)
 	}
+	s.overrides.close()
 }
 
 // closeAll closes every closer of cs.
@@ -419,6 +423,7 @@ func (s *Server) viewerRequest(x *exchange) bool {
 		// origin and the origin request follow it.
 		x.r = normalizedRequest(ev.Request)
 		x.path = x.r.URL.Path
+		x.origin = ev.Origin
 	}
 	if x.local {
 		x.r.Host = x.ds.dist.DomainName
