@@ -148,8 +148,8 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) {
 	}
 	a := answer{status: e.Status, phase: p, timing: p.result(), page: true, served: true, entry: e}
 	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
-		if s.begin(x, a) {
-			x.done(p, serveRange(x.w, x.r, e.Status, e.Header, e.Body)) // 206, 304 or 416
+		if status := s.begin(x, a); status != 0 {
+			x.done(p, serveRange(x.w, x.r, status, e.Header, e.Body)) // 206, 304 or 416
 		}
 		return
 	}
@@ -658,10 +658,11 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		d := hd.decision // a copy: a pointer into hd would move hd to the heap
 		a.decision = &d
 	}
-	if !s.begin(x, a) {
+	status := s.begin(x, a)
+	if status == 0 {
 		return
 	}
-	x.w.WriteHeader(hd.status)
+	x.w.WriteHeader(status)
 	if x.r.Method == http.MethodHead {
 		return
 	}
@@ -703,11 +704,12 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response, p phase
 	if resp.ContentLength >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
-	if !s.begin(x, answer{status: resp.StatusCode, phase: p, timing: resultMiss, upstream: true, page: true, served: true,
-		endpoint: resp.Endpoint}) {
+	status := s.begin(x, answer{status: resp.StatusCode, phase: p, timing: resultMiss, upstream: true, page: true, served: true,
+		endpoint: resp.Endpoint})
+	if status == 0 {
 		return
 	}
-	x.w.WriteHeader(resp.StatusCode)
+	x.w.WriteHeader(status)
 	if x.r.Method == http.MethodHead {
 		return
 	}

@@ -104,18 +104,19 @@ type answer struct {
 
 // begin starts every response to the viewer, in one place. A status with
 // a CustomErrorResponse page (a.page) is answered with the page instead:
-// begin then returns false and the caller sends nothing. Otherwise the
-// viewer-response hook runs, the headers the caller put in x.w.Header() get
-// CloudFront's own (decorate), the outcome is recorded for account, and
-// the caller writes the status and the body (respond, for a whole one).
-func (s *Server) begin(x *exchange, a answer) bool {
+// begin then returns 0 and the caller sends nothing. Otherwise the
+// viewer-response hook runs (it may change the headers and the status), the
+// headers the caller put in x.w.Header() get CloudFront's own (decorate),
+// the outcome is recorded for account, and begin returns the status the
+// caller writes before the body (respond, for a whole one).
+func (s *Server) begin(x *exchange, a answer) int {
 	h := x.w.Header()
 	if a.page && a.status >= 400 && !x.sub && x.ds != nil {
 		if er := x.ds.dist.ErrorResponses[a.status]; er != nil && er.ResponsePagePath != "" {
 			kept := h.Clone()
 			clear(h)
 			if s.customError(x, a.status) {
-				return false
+				return 0
 			}
 			clear(h) // the page could not be had: the original answer goes out
 			maps.Copy(h, kept)
@@ -128,12 +129,15 @@ func (s *Server) begin(x *exchange, a answer) bool {
 			clear(h)
 			status, msg := hookFailure(err)
 			s.sendError(x, status, msg)
-			return false
+			return 0
+		}
+		if ev.Status >= 100 && ev.Status <= 999 {
+			a.status = ev.Status // a CloudFront Function may change it
 		}
 	}
 	s.decorate(x, h, a)
 	x.done(a.phase, a.status)
-	return true
+	return a.status
 }
 
 // decorate sets the headers CloudFront adds to every viewer response —
@@ -266,10 +270,11 @@ func (s *Server) sendGenerated(x *exchange, g *GeneratedResponse) {
 // error page instead), the status, and the body unless the request is a
 // HEAD.
 func (s *Server) respond(x *exchange, a answer, body []byte) {
-	if !s.begin(x, a) {
+	status := s.begin(x, a)
+	if status == 0 {
 		return
 	}
-	x.w.WriteHeader(a.status)
+	x.w.WriteHeader(status)
 	if x.r.Method != http.MethodHead && len(body) > 0 {
 		_, _ = x.w.Write(body)
 	}

@@ -28,10 +28,11 @@ const (
 	// place (the answer is then cached like the origin's).
 	OriginRequest
 	// OriginResponse runs on the origin's answer before it is stored: the
-	// hook may change its status and headers.
+	// hook may change its status and headers, or replace it.
 	OriginResponse
 	// ViewerResponse runs on every answer from the cache or the origin
-	// before it goes to the viewer: the hook may change its headers.
+	// before it goes to the viewer: the hook may change its headers and
+	// status.
 	ViewerResponse
 )
 
@@ -92,12 +93,13 @@ type Event struct {
 	// origin-response); at origin-request the hook may change it.
 	OriginRequest *origin.Request
 	// Status and Header are the response (origin-response and
-	// viewer-response): the hook may change the headers, and at
-	// origin-response the status.
+	// viewer-response): the hook may change both (CloudFront's rules on
+	// what each kind of edge code may change are the hook's to keep).
 	Status int
 	Header http.Header
 	// Response, set by a viewer-request or origin-request hook, answers
-	// the request in the origin's place.
+	// the request in the origin's place; set by an origin-response hook,
+	// it replaces the origin's answer (body included) before it is cached.
 	Response *GeneratedResponse
 	// Origin is where the request is fetched from. At viewer-request it is
 	// nil, and a hook may set it to fetch this request from another
@@ -184,6 +186,11 @@ func (s *Server) fetch(ctx context.Context, t *fetchTarget, req *origin.Request)
 		OriginRequest: req, Status: resp.StatusCode, Header: resp.Header}); err != nil {
 		resp.Body.Close()
 		return nil, fmt.Errorf("origin-response edge code: %w", err)
+	} else if ev != nil && ev.Response != nil {
+		// The hook replaced the origin's answer (a Lambda@Edge
+		// origin-response function that sets a body).
+		resp.Body.Close()
+		resp = ev.Response.originResponse()
 	} else if ev != nil {
 		resp.StatusCode, resp.Header = ev.Status, ev.Header
 	}

@@ -243,3 +243,40 @@ func TestHookOriginOverride(t *testing.T) {
 		t.Errorf("origin-request saw %q, want %q", got, want)
 	}
 }
+
+// TestHookResponseChanges: a viewer-response hook may change the status the
+// viewer gets (a CloudFront Function's statusCode), on misses and hits
+// alike, without changing what is cached; an origin-response hook may
+// replace the origin's answer, body included, and the replacement is what
+// is cached.
+func TestHookResponseChanges(t *testing.T) {
+	o := newOrigin(t, static("from the origin", "Cache-Control", "max-age=600"))
+	hooks := proxy.Hooks{
+		proxy.OriginResponse: func(_ context.Context, ev *proxy.Event) error {
+			if ev.OriginRequest.Path == "/replaced" {
+				ev.Response = &proxy.GeneratedResponse{Status: 200, Body: []byte("replaced at origin-response"),
+					Header: http.Header{"Cache-Control": {"max-age=600"}, "Content-Type": {"text/plain"}}}
+			}
+			return nil
+		},
+		proxy.ViewerResponse: func(_ context.Context, ev *proxy.Event) error {
+			if ev.Request.URL.Path == "/gone" {
+				ev.Status = http.StatusGone
+			}
+			return nil
+		},
+	}
+	e := newEdgeWith(t, oneOrigin, map[string]string{"web": o.URL}, func(opts *proxy.Options) { opts.Hooks = hooks })
+	const host = "d111111abcdef8.cloudfront.net"
+	for _, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
+		if r := e.do("GET", "/gone", "Host", host); r.status != http.StatusGone || r.body != "from the origin" || r.xcache() != want {
+			t.Errorf("/gone: %d %q %q, want 410 with the origin's body (%s)", r.status, r.body, r.xcache(), want)
+		}
+		if r := e.do("GET", "/replaced", "Host", host); r.status != 200 || r.body != "replaced at origin-response" || r.xcache() != want {
+			t.Errorf("/replaced: %d %q %q, want the replacement (%s)", r.status, r.body, r.xcache(), want)
+		}
+	}
+	if n := o.hits.Load(); n != 2 {
+		t.Errorf("origin requests %d, want 2", n)
+	}
+}
