@@ -460,18 +460,14 @@ func isCanceled(err error) bool {
 // gets CloudFront's 502 or 504, which is cached for the error caching
 // minimum TTL like an origin's error response.
 func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time) {
-	status := origin.StatusOf(err)
-	s.metrics.originFetch(j.originID(), status, s.now().Sub(start))
-	var oe *origin.Error
-	canceled := errors.As(err, &oe) && oe.Kind == origin.Canceled
+	fl := failureOf(err)
+	status := fl.status
+	s.metrics.originFetch(j.originID(), origin.StatusOf(err), s.now().Sub(start))
+	canceled := isCanceled(err)
 	if !canceled {
 		s.log.Warn("origin fetch failed", "distribution", j.ds.dist.ID, "origin", j.originID(), "path", j.path, "err", err)
 	}
-	msg := msgOriginConnect
-	if status == http.StatusGatewayTimeout {
-		msg = msgOriginTimeout
-	}
-	body := errorPage(status, msg, j.id)
+	body := errorPage(status, fl.msg, j.id)
 	hdr := http.Header{
 		"Server":         {"CloudFront"},
 		"Content-Type":   {"text/html"},
@@ -603,7 +599,8 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	})
 	defer s.flights.LeaveReader(rd)
 	if hd.err != nil {
-		x.detailed = detailedResult(hd.err)
+		fl := failureOf(hd.err)
+		x.detailed, x.xcache = fl.detailed, fl.xcache
 	}
 	if hd.status >= 400 && x.ds.dist.ErrorResponses[hd.status] != nil {
 		// The error is replaced by a page; keep reading until its (small)

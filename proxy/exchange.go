@@ -48,6 +48,9 @@ type exchange struct {
 	// detailed is the access log's x-edge-detailed-result-type when it is
 	// more than the result type (an origin failure).
 	detailed string
+	// xcache replaces the phase's X-Cache (edge code's failure by
+	// CloudFront's name, e.g. FunctionExecutionError); nil: the phase's.
+	xcache []string
 
 	viewerCountry string
 	located       bool

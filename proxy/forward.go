@@ -241,18 +241,12 @@ func (s *Server) passThrough(x *exchange) {
 		return
 	}
 	if err != nil {
-		status := origin.StatusOf(err)
-		s.metrics.originFetch(t.originID(), status, s.now().Sub(start))
+		s.metrics.originFetch(t.originID(), origin.StatusOf(err), s.now().Sub(start))
 		if x.r.Context().Err() != nil {
 			return
 		}
 		s.log.Warn("origin fetch failed", "distribution", x.ds.dist.ID, "origin", t.originID(), "path", x.path, "err", err)
-		x.detailed = detailedResult(err)
-		msg := msgOriginConnect
-		if status == http.StatusGatewayTimeout {
-			msg = msgOriginTimeout
-		}
-		s.sendError(x, status, msg)
+		s.fail(x, failureOf(err))
 		return
 	}
 	s.metrics.originFetch(t.originID(), resp.StatusCode, s.now().Sub(start))

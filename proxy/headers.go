@@ -127,8 +127,7 @@ func (s *Server) begin(x *exchange, a answer) int {
 		if _, err := runHook(x.r.Context(), x.st.hooks, ViewerResponse, ev); err != nil {
 			s.log.Warn("viewer-response edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
 			clear(h)
-			status, msg := hookFailure(err)
-			s.sendError(x, status, msg)
+			s.fail(x, failureOf(err))
 			return 0
 		}
 		if ev.Status >= 100 && ev.Status <= 999 {
@@ -145,6 +144,9 @@ func (s *Server) begin(x *exchange, a answer) int {
 // response headers policy.
 func (s *Server) decorate(x *exchange, h http.Header, a answer) {
 	h["X-Cache"] = xCache[a.phase.result()]
+	if x.xcache != nil {
+		h["X-Cache"] = x.xcache // edge code's failure, by CloudFront's name
+	}
 	h["Via"] = s.via
 	h["X-Amz-Cf-Pop"] = x.pop
 	h["X-Amz-Cf-Id"] = x.idHeader

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/origin"
 )
@@ -58,19 +59,56 @@ type Hook func(ctx context.Context, ev *Event) error
 type HookError struct {
 	Status  int
 	Message string // the error page's text
-	Err     error
+	// Result is CloudFront's name for the failure, e.g.
+	// "FunctionExecutionError" or "LambdaValidationError": the viewer's
+	// X-Cache says "<Result> from cloudfront" and the access log's
+	// x-edge-detailed-result-type says Result ("Error" when empty).
+	Result string
+	Err    error
 }
 
 func (e *HookError) Error() string { return e.Message + ": " + e.Err.Error() }
 func (e *HookError) Unwrap() error { return e.Err }
 
-// hookFailure is the status and page text for a hook's error.
-func hookFailure(err error) (int, string) {
+// failure is how the viewer is told of a failed fetch or failed edge
+// code: the status, the error page's text, the access log's detailed
+// result type, and the X-Cache value when it is not "Error from
+// cloudfront" (nil).
+type failure struct {
+	status   int
+	msg      string
+	detailed string
+	xcache   []string
+}
+
+// failureOf maps err — edge code's failure (runHook's errors) or an
+// origin's — to what the viewer gets.
+func failureOf(err error) failure {
 	var he *HookError
-	if errors.As(err, &he) && he.Status >= 400 {
-		return he.Status, he.Message
+	switch {
+	case errors.As(err, &he) && he.Status >= 400:
+		f := failure{status: he.Status, msg: he.Message, detailed: accesslog.Error}
+		if he.Result != "" {
+			f.detailed, f.xcache = he.Result, []string{he.Result + " from cloudfront"}
+		}
+		return f
+	case errors.Is(err, errHook):
+		return failure{status: http.StatusBadGateway, msg: msgFunctionFailed, detailed: accesslog.Error}
 	}
-	return http.StatusBadGateway, msgFunctionFailed
+	f := failure{status: origin.StatusOf(err), msg: msgOriginConnect, detailed: detailedResult(err)}
+	if f.status == http.StatusGatewayTimeout {
+		f.msg = msgOriginTimeout
+	}
+	return f
+}
+
+// errHook marks the errors of hooks (runHook).
+var errHook = errors.New("edge code")
+
+// fail answers x with f, recording it for the access log and X-Cache.
+func (s *Server) fail(x *exchange, f failure) {
+	x.detailed, x.xcache = f.detailed, f.xcache
+	s.sendError(x, f.status, f.msg)
 }
 
 // Hooks are the edge code a Server runs, by point; an absent hook costs
@@ -127,7 +165,10 @@ func runHook(ctx context.Context, hooks Hooks, p HookPoint, ev *Event) (*Event, 
 		return nil, nil
 	}
 	ev.Point = p
-	return ev, h(ctx, ev)
+	if err := h(ctx, ev); err != nil {
+		return ev, fmt.Errorf("%v %w: %w", p, errHook, err)
+	}
+	return ev, nil
 }
 
 // SetHooks makes hooks the edge code of the configurations loaded from now
@@ -166,7 +207,7 @@ func (s *Server) fetch(ctx context.Context, t *fetchTarget, req *origin.Request)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("origin-request edge code: %w", err)
+		return nil, err
 	}
 	var resp *origin.Response
 	switch {
@@ -185,7 +226,7 @@ func (s *Server) fetch(ctx context.Context, t *fetchTarget, req *origin.Request)
 	if ev, err = runHook(ctx, t.hooks, OriginResponse, &Event{RequestID: t.id, Distribution: t.ds.dist, Behavior: t.behavior,
 		OriginRequest: req, Status: resp.StatusCode, Header: resp.Header}); err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("origin-response edge code: %w", err)
+		return nil, err
 	} else if ev != nil && ev.Response != nil {
 		// The hook replaced the origin's answer (a Lambda@Edge
 		// origin-response function that sets a body).

@@ -55,7 +55,7 @@ func TestHookSeams(t *testing.T) {
 			case "/broken":
 				return errors.New("edge code threw")
 			case "/throws":
-				return &proxy.HookError{Status: 503, Message: "The CloudFront function threw an error.", Err: errors.New("TypeError")}
+				return &proxy.HookError{Status: 503, Message: "The CloudFront function threw an error.", Result: "FunctionExecutionError", Err: errors.New("TypeError")}
 			}
 			return nil
 		},
@@ -105,8 +105,9 @@ func TestHookSeams(t *testing.T) {
 	if r := e.do("GET", "/broken", "Host", host); r.status != 502 || r.xcache() != "Error from cloudfront" {
 		t.Errorf("failing edge code: %d %q", r.status, r.xcache())
 	}
-	if r := e.do("GET", "/throws", "Host", host); r.status != 503 || !strings.Contains(r.body, "The CloudFront function threw an error.") {
-		t.Errorf("a HookError: %d %q", r.status, r.body)
+	if r := e.do("GET", "/throws", "Host", host); r.status != 503 || !strings.Contains(r.body, "The CloudFront function threw an error.") ||
+		r.xcache() != "FunctionExecutionError from cloudfront" {
+		t.Errorf("a HookError: %d %q %q", r.status, r.xcache(), r.body)
 	}
 	log.take()
 	if n := o.hits.Load(); n != 1 {
@@ -252,6 +253,12 @@ func TestHookOriginOverride(t *testing.T) {
 func TestHookResponseChanges(t *testing.T) {
 	o := newOrigin(t, static("from the origin", "Cache-Control", "max-age=600"))
 	hooks := proxy.Hooks{
+		proxy.OriginRequest: func(_ context.Context, ev *proxy.Event) error {
+			if ev.OriginRequest.Path == "/lambda-fails" {
+				return &proxy.HookError{Status: 503, Message: "The Lambda function returned an error.", Result: "LambdaExecutionError", Err: errors.New("handler threw")}
+			}
+			return nil
+		},
 		proxy.OriginResponse: func(_ context.Context, ev *proxy.Event) error {
 			if ev.OriginRequest.Path == "/replaced" {
 				ev.Response = &proxy.GeneratedResponse{Status: 200, Body: []byte("replaced at origin-response"),
@@ -275,6 +282,10 @@ func TestHookResponseChanges(t *testing.T) {
 		if r := e.do("GET", "/replaced", "Host", host); r.status != 200 || r.body != "replaced at origin-response" || r.xcache() != want {
 			t.Errorf("/replaced: %d %q %q, want the replacement (%s)", r.status, r.body, r.xcache(), want)
 		}
+	}
+	if r := e.do("GET", "/lambda-fails", "Host", host); r.status != 503 || r.xcache() != "LambdaExecutionError from cloudfront" ||
+		!strings.Contains(r.body, "The Lambda function returned an error.") {
+		t.Errorf("/lambda-fails: %d %q %q, want 503 LambdaExecutionError", r.status, r.xcache(), r.body)
 	}
 	if n := o.hits.Load(); n != 2 {
 		t.Errorf("origin requests %d, want 2", n)

@@ -412,8 +412,7 @@ func (s *Server) viewerRequest(x *exchange) bool {
 	switch {
 	case err != nil:
 		s.log.Warn("viewer-request edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
-		status, msg := hookFailure(err)
-		s.sendError(x, status, msg)
+		s.fail(x, failureOf(err))
 		return false
 	case ev != nil && ev.Response != nil:
 		s.sendGenerated(x, ev.Response)

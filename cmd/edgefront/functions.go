@@ -120,7 +120,8 @@ func (fh *functionHooks) viewerResponse(ctx context.Context, ev *proxy.Event) er
 func hookError(err error) error {
 	var fe *edgecode.Error
 	if errors.As(err, &fe) {
-		return &proxy.HookError{Status: fe.Status(), Message: fe.Message(), Err: err}
+		return &proxy.HookError{Status: fe.Status(), Message: fe.Message(), Result: fe.Kind, Err: err}
 	}
-	return &proxy.HookError{Status: 503, Message: (&edgecode.Error{Kind: edgecode.ExecutionError}).Message(), Err: err}
+	return &proxy.HookError{Status: 503, Message: (&edgecode.Error{Kind: edgecode.ExecutionError}).Message(),
+		Result: edgecode.ExecutionError, Err: err}
 }

@@ -154,8 +154,9 @@ func TestFunctionsServe(t *testing.T) {
 	}
 
 	// Failures: CloudFront's statuses; a failed run leaves the next one working.
-	if resp, body := get(t, c, base+"/throws/x"); resp.StatusCode != 503 || !strings.Contains(body, "CloudFront function") {
-		t.Errorf("/throws/: %d %q, want 503", resp.StatusCode, body)
+	if resp, body := get(t, c, base+"/throws/x"); resp.StatusCode != 503 || !strings.Contains(body, "CloudFront function") ||
+		resp.Header.Get("X-Cache") != "FunctionExecutionError from cloudfront" {
+		t.Errorf("/throws/: %d %q %q, want 503 FunctionExecutionError", resp.StatusCode, resp.Header.Get("X-Cache"), body)
 	}
 	for i := range 2 {
 		start := time.Now()
@@ -170,8 +171,8 @@ func TestFunctionsServe(t *testing.T) {
 	if resp, _ := get(t, c, base+"/docs/guide"); resp.StatusCode != 200 {
 		t.Errorf("after the failures: %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, c, base+"/via/x"); resp.StatusCode != 502 {
-		t.Errorf("/via/: %d, want 502 (a read-only header changed)", resp.StatusCode)
+	if resp, _ := get(t, c, base+"/via/x"); resp.StatusCode != 502 || resp.Header.Get("X-Cache") != "FunctionValidationError from cloudfront" {
+		t.Errorf("/via/: %d %q, want 502 FunctionValidationError (a read-only header changed)", resp.StatusCode, resp.Header.Get("X-Cache"))
 	}
 	if resp, body := get(t, c, base+"/plain/x"); resp.StatusCode != 200 || body != "origin /plain/x" {
 		t.Errorf("/plain/ (no function): %d %q", resp.StatusCode, body)
