@@ -35,8 +35,11 @@ type exchange struct {
 	// origin is the origin viewer-request edge code chose (nil: the
 	// behaviour's target).
 	origin *config.Origin
-	path   string // URI path after DefaultRootObject: what behaviours and the origin see
-	sub    bool   // an internal request (a custom error page)
+	// originGroup is the origin group viewer-request edge code made (nil:
+	// none); its members are origins of the distribution.
+	originGroup *config.OriginGroup
+	path        string // URI path after DefaultRootObject: what behaviours and the origin see
+	sub         bool   // an internal request (a custom error page)
 	// local: the viewer named this node (localhost, its address), which
 	// stands for the distribution's domain name.
 	local bool

@@ -148,6 +148,11 @@ type Event struct {
 	// not one of the distribution's own (by pointer) gets a fetcher of its
 	// own; nil at origin-request means the behaviour's target unchanged.
 	Origin *config.Origin
+	// OriginGroup, set by a viewer-request hook, fetches this request
+	// through an origin group made for it (CloudFront Functions'
+	// cf.createRequestOriginGroup): its two Members name origins of the
+	// distribution. It wins over Origin.
+	OriginGroup *config.OriginGroup
 }
 
 // GeneratedResponse is an answer made by edge code.
@@ -267,6 +272,13 @@ func (t *fetchTarget) originID() string {
 // origin its viewer-request code chose.
 func (s *Server) target(x *exchange) fetchTarget {
 	t := fetchTarget{ds: x.ds, behavior: x.b, origin: x.origin, hooks: x.st.hooks, id: x.id}
+	if g := x.originGroup; g != nil {
+		t.origin = x.ds.dist.Origins[g.Members[0]]
+		if p, sec := x.ds.fetchers[g.Members[0]], x.ds.fetchers[g.Members[1]]; p != nil && sec != nil {
+			t.fetcher = origin.NewGroup(g, p, sec)
+		}
+		return t
+	}
 	if t.origin == nil {
 		t.fetcher = x.ds.fetchers[x.b.TargetOriginID]
 		return t

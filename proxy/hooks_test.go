@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -178,7 +179,13 @@ distributions:
 // changing request.origin, which sees the origin about to be asked) — and
 // the request is really fetched from there, cached under its usual key.
 func TestHookOriginOverride(t *testing.T) {
-	web := newOrigin(t, static("web", "Cache-Control", "max-age=600"))
+	web := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/group" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		static("web", "Cache-Control", "max-age=600")(w, r)
+	})
 	api := newOrigin(t, static("api", "Cache-Control", "max-age=600"))
 	var mu sync.Mutex
 	var sawAtOriginRequest []string
@@ -194,6 +201,8 @@ func TestHookOriginOverride(t *testing.T) {
 				ev.Origin = &o
 			case "/selected":
 				ev.Origin = ev.Distribution.Origins["api"]
+			case "/group":
+				ev.OriginGroup = &config.OriginGroup{ID: "made-for-this-request", Members: []string{"web", "api"}, FailoverCodes: []int{500}}
 			}
 			return nil
 		},
@@ -216,6 +225,7 @@ func TestHookOriginOverride(t *testing.T) {
 		{"/moved", "api", true},    // a changed copy of the target: its own fetcher
 		{"/selected", "api", true}, // another origin of the distribution
 		{"/lambda", "api", true},   // changed at origin-request
+		{"/group", "api", true},    // an origin group made for the request: web fails over to api
 		{"/api/plain", "api", false},
 		{"/api/moved", "web", false}, // a request that is not cached goes there too
 	}
@@ -239,7 +249,7 @@ func TestHookOriginOverride(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := "/plain@web /moved@web /selected@api /lambda@web /api/plain@api /api/moved@api"
+	want := "/plain@web /moved@web /selected@api /lambda@web /group@web /api/plain@api /api/moved@api"
 	if got := strings.Join(sawAtOriginRequest, " "); got != want {
 		t.Errorf("origin-request saw %q, want %q", got, want)
 	}

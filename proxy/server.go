@@ -423,6 +423,9 @@ func (s *Server) viewerRequest(x *exchange) bool {
 		x.r = normalizedRequest(ev.Request)
 		x.path = x.r.URL.Path
 		x.origin = ev.Origin
+		if g := ev.OriginGroup; g != nil && len(g.Members) == 2 {
+			x.originGroup = g
+		}
 	}
 	if x.local {
 		x.r.Host = x.ds.dist.DomainName
