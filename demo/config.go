@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path/filepath"
 	"text/template"
 
 	"github.com/edgefront/edgefront/config"
@@ -61,6 +62,10 @@ func (d *Demo) configYAML(listen config.Listen) ([]byte, error) {
 		"APIDomainName":   APIDomainName,
 		"APIStage":        APIStage,
 		"APIOriginID":     APIOriginID,
+		"FunctionName":    FunctionName,
+		"FunctionFile":    filepath.Join(d.dir, "site.js"),
+		"RedirectStore":   RedirectStore,
+		"RedirectFile":    filepath.Join(d.dir, "redirects.json"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %s: %w", configName, err)

@@ -11,10 +11,13 @@ package demo
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -43,15 +46,32 @@ const (
 	APIDomainName = "abc123demo.execute-api.us-east-1.amazonaws.com"
 	APIStage      = "/prod"
 	APIOriginID   = "demo-api"
+
+	// FunctionName is the demo's CloudFront Function (viewer-request, on
+	// the default behaviour): /dir/ → /dir/index.html, and /go/NAME
+	// redirects to the URL the key value store RedirectStore holds for
+	// NAME.
+	FunctionName  = "demo-site"
+	RedirectStore = "demo-redirects"
 )
+
+// functionFiles are the demo function's code, its key value store (in
+// CloudFront's import format) and a test event for `edgefront
+// test-function`.
+//
+//go:embed functions
+var functionFiles embed.FS
 
 // Demo is the running demo origins.
 type Demo struct {
 	s3URL, apiURL string
-	servers       []*http.Server
-	wg            sync.WaitGroup // the servers' Serve goroutines
-	closeOnce     sync.Once
-	closeErr      error
+	// dir holds the function's code and store, written at Start for the
+	// configuration to read (it names files, as a user's would).
+	dir       string
+	servers   []*http.Server
+	wg        sync.WaitGroup // the servers' Serve goroutines
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start starts the demo origins on loopback listeners with ephemeral ports
@@ -72,9 +92,16 @@ func Start(ctx context.Context) (*Demo, error) {
 		return nil, fmt.Errorf("demo: api origin: %w", err)
 	}
 
+	dir, err := writeFunctions()
+	if err != nil {
+		s3ln.Close()
+		apiln.Close()
+		return nil, err
+	}
 	d := &Demo{
 		s3URL:  "http://" + s3ln.Addr().String(),
 		apiURL: "http://" + apiln.Addr().String(),
+		dir:    dir,
 	}
 	d.serve(s3ln, gofakes3.New(backend).Server())
 	d.serve(apiln, newAPI())
@@ -115,9 +142,37 @@ func (d *Demo) Close() error {
 			errs = append(errs, srv.Close())
 		}
 		d.wg.Wait()
+		errs = append(errs, os.RemoveAll(d.dir))
 		if err := errors.Join(errs...); err != nil {
 			d.closeErr = fmt.Errorf("demo: close: %w", err)
 		}
 	})
 	return d.closeErr
 }
+
+// writeFunctions writes functionFiles to a new temporary directory.
+func writeFunctions() (string, error) {
+	dir, err := os.MkdirTemp("", "edgefront-demo-")
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	entries, err := functionFiles.ReadDir("functions")
+	for _, e := range entries {
+		var data []byte
+		if data, err = functionFiles.ReadFile("functions/" + e.Name()); err != nil {
+			break
+		}
+		if err = os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("demo: writing the function's files: %w", err)
+	}
+	return dir, nil
+}
+
+// TestEvent is the file of a test event for the demo function (a
+// viewer-request for /about), for `edgefront test-function`.
+func (d *Demo) TestEvent() string { return filepath.Join(d.dir, "about-event.json") }

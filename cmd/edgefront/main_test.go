@@ -56,6 +56,10 @@ func TestCommands(t *testing.T) {
 				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.CacheBehaviors.Items[0].GrpcConfig: accepted but not emulated: gRPC",
 				"18 setting(s) accepted but not emulated",
 			}, nil},
+		{"test-function on the embedded demo", []string{"test-function", "--name", "demo-site", "--event-file", "../../demo/functions/about-event.json"}, 0,
+			[]string{`\"uri\":\"/about/index.html\"`, `"FunctionErrorMessage": ""`}, nil, nil},
+		{"test-function names the demo's functions", []string{"test-function", "--name", "nope", "--event-file", "../../demo/functions/about-event.json"}, 1,
+			nil, []string{`the embedded demo has no function "nope" (functions: [demo-site])`}, nil},
 		{"validate a template in the shape cdk synth writes", []string{"validate", "--config", "../../config/testdata/cdk/WebStack.template.json"}, 0,
 			[]string{"distribution SiteDistribution3FF9535D", "WebStack.template.json: ok"}, nil, nil},
 		{"validate a template missing a parameter", []string{"validate", "--config", "../../config/testdata/cdk/ApiStack.template.yaml"}, 1, nil,
@@ -73,7 +77,7 @@ func TestCommands(t *testing.T) {
 		{"test-function of no such function", []string{"test-function", "--config", "../../config/testdata/cloudformation/functions.yaml", "--name", "nope",
 			"--event-file", "../../edge/testdata/event-viewer-request.json"}, 1, nil,
 			[]string{`has no function "nope" (functions: [functions-redirect index-rewrite])`}, nil},
-		{"test-function needs its flags", []string{"test-function", "--name", "x"}, 2, nil, []string{"--config, --name and --event-file are required"}, nil},
+		{"test-function needs its flags", []string{"test-function", "--name", "x"}, 2, nil, []string{"--name and --event-file are required"}, nil},
 		{"serve with both modes", []string{"serve", "--config", "x.yaml", "--origin", "http://127.0.0.1:1"}, 2, nil,
 			[]string{"--config or --origin, not both"}, nil},
 		{"policy flags are for quick mode", []string{"serve", "--config", "x.yaml", "--cache-policy", "CachingOptimized"}, 2, nil,
@@ -200,6 +204,24 @@ func TestServeDemo(t *testing.T) {
 	resp, body := get(t, c, base+"/missing")
 	if resp.StatusCode != 404 || !strings.Contains(body, "<html") || resp.Header.Get("X-Cache") != "Error from cloudfront" {
 		t.Errorf("GET /missing: %d %q", resp.StatusCode, resp.Header.Get("X-Cache"))
+	}
+	// The demo's CloudFront Function: directory indexes, and redirects
+	// from its key value store.
+	noRedirects := &http.Client{Transport: c.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		path, xcache, location, body string
+		status                       int
+	}{
+		{"/about/", "Miss from cloudfront", "", "About edgefront", 200},
+		{"/about", "Hit from cloudfront", "", "About edgefront", 200}, // the same object: /about/index.html
+		{"/go/about", "FunctionGeneratedResponse from cloudfront", "/about/", "", 302},
+		{"/go/nothing", "FunctionGeneratedResponse from cloudfront", "", `no redirect named "nothing"`, 404},
+	} {
+		resp, body := get(t, noRedirects, base+tc.path)
+		if resp.StatusCode != tc.status || resp.Header.Get("X-Cache") != tc.xcache || resp.Header.Get("Location") != tc.location ||
+			!strings.Contains(body, tc.body) {
+			t.Errorf("GET %s: %d %q Location %q %q", tc.path, resp.StatusCode, resp.Header.Get("X-Cache"), resp.Header.Get("Location"), body)
+		}
 	}
 	var out bytes.Buffer
 	e.printWelcome(&out)

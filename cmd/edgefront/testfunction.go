@@ -11,12 +11,14 @@ import (
 	"strconv"
 
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/demo"
 	edgecode "github.com/edgefront/edgefront/edge"
 )
 
-const testFunctionHelp = `Usage: edgefront test-function --config FILE --name NAME --event-file EVENT
+const testFunctionHelp = `Usage: edgefront test-function [--config FILE] --name NAME --event-file EVENT
 
-Runs the CloudFront Function NAME of the configuration FILE on the test
+Runs the CloudFront Function NAME of the configuration FILE (without
+--config: the embedded demo's, whose function is demo-site) on the test
 event in EVENT (the documented event object as JSON; context.eventType
 viewer-request or viewer-response), offline, as 'aws cloudfront
 test-function' does, and prints its TestResult as JSON: FunctionOutput,
@@ -28,7 +30,7 @@ Flags:
 
 func testFunction(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("test-function", testFunctionHelp, stderr)
-	file := fs.String("config", "", "configuration `FILE` (required)")
+	file := fs.String("config", "", "configuration `FILE` (default: the embedded demo's)")
 	name := fs.String("name", "", "the function's `NAME` (required)")
 	eventFile := fs.String("event-file", "", "the test event, a JSON `FILE` (required)")
 	var params parameterFlag
@@ -36,8 +38,8 @@ func testFunction(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *file == "" || *name == "" || *eventFile == "" {
-		fmt.Fprintln(stderr, "edgefront test-function: --config, --name and --event-file are required")
+	if *name == "" || *eventFile == "" {
+		fmt.Fprintln(stderr, "edgefront test-function: --name and --event-file are required")
 		fs.Usage()
 		return errUsage
 	}
@@ -45,7 +47,7 @@ func testFunction(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--event-file: %w", err)
 	}
-	cfg, err := config.LoadWith(*file, params.inputs())
+	cfg, err := testFunctionConfig(*file, params)
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -66,7 +68,11 @@ func testFunction(args []string, stdout, stderr io.Writer) error {
 	}
 	if fn == nil {
 		slices.Sort(names)
-		return fmt.Errorf("--name: %s has no function %q (functions: %v)", *file, *name, names)
+		where := *file
+		if where == "" {
+			where = "the embedded demo"
+		}
+		return fmt.Errorf("--name: %s has no function %q (functions: %v)", where, *name, names)
 	}
 	rt, err := edgecode.New(cfg, edgecode.Options{Idle: 1})
 	if err != nil {
@@ -92,4 +98,19 @@ func testFunction(args []string, stdout, stderr io.Writer) error {
 		return errReported
 	}
 	return nil
+}
+
+// testFunctionConfig loads file, or the embedded demo's configuration when
+// file is "" (its origins are started and stopped again: only the
+// functions are wanted).
+func testFunctionConfig(file string, params parameterFlag) (*config.Config, error) {
+	if file != "" {
+		return config.LoadWith(file, params.inputs())
+	}
+	d, err := demo.Start(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Config(config.Listen{})
 }
