@@ -35,7 +35,7 @@ import (
 	"time"
 )
 
-var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf", "miss-storm", "large", "hit-after-bans", "memory"}
+var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory"}
 
 // options are the command line.
 type options struct {
@@ -164,6 +164,7 @@ type bench struct {
 	larges  []largeResult
 	mems    []memResult
 	bans    []bansResult
+	fns     []fnResult
 	env     []string
 }
 
@@ -227,6 +228,11 @@ func (b *bench) main(ctx context.Context) error {
 
 	if err := b.loadPhases(ctx); err != nil {
 		return err
+	}
+	if b.has("hit-1k-fn") {
+		if err := b.fnPhase(ctx, bin); err != nil {
+			return err
+		}
 	}
 	if b.has("hit-after-bans") {
 		if err := b.bansPhase(ctx); err != nil {

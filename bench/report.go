@@ -72,6 +72,7 @@ func (b *bench) report() string {
 			w("\n")
 		}
 	}
+	sb.WriteString(b.fnReport())
 	sb.WriteString(b.bansReport())
 	if len(b.storms) > 0 {
 		w("## Miss storm: %d simultaneous cold requests for one key, origin answers in %d ms\n\n", b.o.stormN, b.o.stormMS)
@@ -168,16 +169,7 @@ func f2(v float64) string {
 func (b *bench) targetsSection(w func(string, ...any)) {
 	type row struct{ goal, measured, met string }
 	var rows []row
-	verdict := func(ok bool, known bool) string {
-		switch {
-		case !known:
-			return "not measured"
-		case ok:
-			return "**met**"
-		default:
-			return "**not met**"
-		}
-	}
+	verdict := met
 	ratioRow := func(goal, sc, peer string) {
 		v := b.sameRepRatio(sc, peer, rpsOf)
 		rows = append(rows, row{goal, fmt.Sprintf("%s× (%s, %d conns)", f2(v), sc, b.o.conns), verdict(v >= 1, !math.IsNaN(v))})
@@ -232,6 +224,20 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 			fmt.Sprintf("slowest viewer %s× origin TTFB (median of %d reps; worst %s×); %d origin requests for %d viewers",
 				f2(med), len(ratios), f2(maxOr(ratios, math.NaN())), reqs, b.o.largeWaiters+1),
 			verdict(med <= 2 && reqs == 1, len(ratios) > 0)})
+	}
+	if len(b.fns) > 0 {
+		var withOut, withNginx []float64
+		for _, r := range b.fns {
+			withOut = append(withOut, r.fn.rps/r.without.rps)
+			for _, p := range b.runsOf("hit-1k", "nginx") {
+				if p.rep == r.rep && p.rps > 0 {
+					withNginx = append(withNginx, r.fn.rps/p.rps)
+				}
+			}
+		}
+		v, n := median(withOut), median(withNginx)
+		rows = append(rows, row{"hit-1k-fn ≥ 0.8× the same hits without a function", f2(v) + "×", verdict(v >= 0.8, !math.IsNaN(v))})
+		rows = append(rows, row{"hit-1k-fn ≥ 1.0× NGINX without any script", f2(n) + "×", verdict(n >= 1, !math.IsNaN(n))})
 	}
 	w("## Issue 6 targets (edgefront)\n\n| target | measured | verdict |\n|---|---|---|\n")
 	for _, r := range rows {
