@@ -187,8 +187,10 @@ func headerLength(r *http.Request) int {
 func (s *Server) viewerRules(x *exchange) bool {
 	switch x.b.ViewerProtocolPolicy {
 	case config.RedirectToHTTPS:
-		// CloudFront answers any HTTP request with 301 to the HTTPS URL
-		// (CacheBehavior.ViewerProtocolPolicy in the API reference).
+		// CloudFront answers an HTTP request with a redirect to the HTTPS
+		// URL (using-https-viewers-to-cloudfront): 301 for GET and HEAD,
+		// 307 for other methods — 403 for them over HTTP/1.0, which has
+		// no 307.
 		if !x.https() {
 			s.redirectToHTTPS(x)
 			return false
@@ -251,10 +253,20 @@ func (x *exchange) country(s *Server) string {
 	return x.viewerCountry
 }
 
-// redirectToHTTPS sends 301 to the same URL on https. When the viewer used a
-// port (edgefront listening on a non-standard one), the https listener's
-// port replaces it, so the redirect lands on this node.
+// redirectToHTTPS sends 301 (GET, HEAD) or 307 (other methods, which a 301
+// may turn into a GET) to the same URL on https; other methods over
+// HTTP/1.0 get 403. When the viewer used a port (edgefront listening on a
+// non-standard one), the https listener's port replaces it, so the redirect
+// lands on this node.
 func (s *Server) redirectToHTTPS(x *exchange) {
+	status := http.StatusMovedPermanently
+	if m := x.r.Method; m != http.MethodGet && m != http.MethodHead {
+		if !x.r.ProtoAtLeast(1, 1) {
+			s.sendError(x, http.StatusForbidden, msgHTTPSRequired)
+			return
+		}
+		status = http.StatusTemporaryRedirect
+	}
 	host := x.r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -269,7 +281,7 @@ func (s *Server) redirectToHTTPS(x *exchange) {
 	h.Set("Location", "https://"+host+x.r.URL.RequestURI())
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
-	s.respond(x, answer{status: http.StatusMovedPermanently, phase: phaseRedirect, bare: true}, nil)
+	s.respond(x, answer{status: status, phase: phaseRedirect, bare: true}, nil)
 }
 
 // cacheable reports whether the request may be answered from the cache: its

@@ -1,0 +1,59 @@
+package proxy_test
+
+import (
+	"testing"
+)
+
+// This file holds the rules where edgefront once differed from the
+// CloudFront Developer Guide, one table per rule; every row names the
+// guide page (relative to the Developer Guide) it checks. Requests go
+// through real sockets to origins that count what reaches them.
+
+// TestGuideRedirectToHTTPS: redirect-to-https answers an HTTP request with
+// 301 for GET and HEAD, 307 for the other methods (a 301 lets clients turn
+// them into GETs), and 403 for those over HTTP/1.0, which has no 307
+// (using-https-viewers-to-cloudfront).
+func TestGuideRedirectToHTTPS(t *testing.T) {
+	o := newOrigin(t, static("origin"))
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: redirect-to-https, CachePolicyId: CachingDisabled,
+        AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+`), map[string]string{"web": o.URL})
+	const host = "d111111abcdef8.cloudfront.net"
+	cases := []struct {
+		page, method string
+		http10       bool
+		status       int
+	}{
+		{"using-https-viewers-to-cloudfront: GET → 301", "GET", false, 301},
+		{"using-https-viewers-to-cloudfront: HEAD → 301", "HEAD", false, 301},
+		{"using-https-viewers-to-cloudfront: POST → 307", "POST", false, 307},
+		{"using-https-viewers-to-cloudfront: PUT → 307", "PUT", false, 307},
+		{"using-https-viewers-to-cloudfront: DELETE → 307", "DELETE", false, 307},
+		{"using-https-viewers-to-cloudfront: OPTIONS → 307", "OPTIONS", false, 307},
+		{"using-https-viewers-to-cloudfront: PATCH → 307", "PATCH", false, 307},
+		{"using-https-viewers-to-cloudfront: GET over HTTP/1.0 → 301", "GET", true, 301},
+		{"using-https-viewers-to-cloudfront: POST over HTTP/1.0 → 403", "POST", true, 403},
+	}
+	for _, c := range cases {
+		t.Run(c.page, func(t *testing.T) {
+			var status int
+			var location string
+			if c.http10 {
+				r := rawRequest(t, e, c.method+" /a?x=1 HTTP/1.0\r\nHost: "+host+"\r\nContent-Length: 0\r\n\r\n")
+				status, location = r.status, r.header.Get("Location")
+			} else {
+				r := e.do(c.method, "/a?x=1", "Host", host)
+				status, location = r.status, r.header.Get("Location")
+			}
+			if status != c.status {
+				t.Errorf("status %d, want %d", status, c.status)
+			}
+			if want := "https://" + host + "/a?x=1"; c.status != 403 && location != want {
+				t.Errorf("Location %q, want %q", location, want)
+			}
+		})
+	}
+	if n := o.hits.Load(); n != 0 {
+		t.Errorf("the origin got %d requests, want none", n)
+	}
+}
