@@ -201,6 +201,12 @@ type CacheControl struct {
 	Immutable             bool
 	StaleWhileRevalidate  time.Duration
 	StaleIfError          time.Duration
+	// UnstoredFields are the header fields a qualified no-cache or private
+	// names (no-cache="Set-Cookie"), in canonical form: the response may
+	// be cached, without them (RFC 9111 §5.2.2.4 and §5.2.2.7; the guide's
+	// Cookies page: "Suspending caching based on cookies"). Such a
+	// directive does not set NoCache or Private.
+	UnstoredFields []string
 }
 
 // ParseCacheControl parses every Cache-Control line of h. It never fails:
@@ -231,11 +237,15 @@ func ParseCacheControl(h http.Header) CacheControl {
 					cc.SMaxAge, _ = parseDelta(val)
 				}
 			case strings.EqualFold(name, "no-cache"):
-				cc.NoCache = true
+				if !cc.qualified(val) {
+					cc.NoCache = true
+				}
 			case strings.EqualFold(name, "no-store"):
 				cc.NoStore = true
 			case strings.EqualFold(name, "private"):
-				cc.Private = true
+				if !cc.qualified(val) {
+					cc.Private = true
+				}
 			case strings.EqualFold(name, "public"):
 				cc.Public = true
 			case strings.EqualFold(name, "must-revalidate"):
@@ -260,6 +270,19 @@ func ParseCacheControl(h http.Header) CacheControl {
 		}
 	}
 	return cc
+}
+
+// qualified adds the field names of a qualified no-cache or private
+// directive's value to cc.UnstoredFields and reports whether it named any.
+func (cc *CacheControl) qualified(val string) bool {
+	named := false
+	for _, f := range strings.Split(val, ",") {
+		if f = trimOWS(f); f != "" {
+			cc.UnstoredFields = append(cc.UnstoredFields, http.CanonicalHeaderKey(f))
+			named = true
+		}
+	}
+	return named
 }
 
 // nextDirective splits s at the first comma that is not inside a quoted

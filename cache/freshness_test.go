@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -175,8 +176,10 @@ func TestParseCacheControl(t *testing.T) {
 		{"simple", []string{"public, max-age=60"}, CacheControl{Public: true, HasMaxAge: true, MaxAge: 60 * sec}},
 		{"upper case and odd spacing", []string{"  MAX-AGE = 60 ,\tNo-Cache  "}, CacheControl{HasMaxAge: true, MaxAge: 60 * sec, NoCache: true}},
 		{"quoted value", []string{`max-age="120"`}, CacheControl{HasMaxAge: true, MaxAge: 120 * sec}},
-		{"comma inside a quoted value", []string{`no-cache="Set-Cookie, X-A", max-age=5`}, CacheControl{NoCache: true, HasMaxAge: true, MaxAge: 5 * sec}},
-		{"escaped quote inside a quoted value", []string{`private="a\",b", s-maxage=9`}, CacheControl{Private: true, HasSMaxAge: true, SMaxAge: 9 * sec}},
+		{"comma inside a quoted value; a qualified no-cache names fields not to store", []string{`no-cache="Set-Cookie, x-a", max-age=5`},
+			CacheControl{UnstoredFields: []string{"Set-Cookie", "X-A"}, HasMaxAge: true, MaxAge: 5 * sec}},
+		{"escaped quote inside a quoted value", []string{`private="a\",b", s-maxage=9`}, CacheControl{UnstoredFields: []string{`a\"`, "B"}, HasSMaxAge: true, SMaxAge: 9 * sec}},
+		{"an empty qualifier is unqualified", []string{`no-cache="", private=""`}, CacheControl{NoCache: true, Private: true}},
 		{"first duplicate wins", []string{"max-age=10, max-age=20"}, CacheControl{HasMaxAge: true, MaxAge: 10 * sec}},
 		{"duplicates across lines", []string{"max-age=10", "max-age=20, s-maxage=3"}, CacheControl{HasMaxAge: true, MaxAge: 10 * sec, HasSMaxAge: true, SMaxAge: 3 * sec}},
 		{"empty members", []string{",,, ,max-age=1,,"}, CacheControl{HasMaxAge: true, MaxAge: sec}},
@@ -190,7 +193,7 @@ func TestParseCacheControl(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{"Cache-Control": tt.lines}
-			if got := ParseCacheControl(h); got != tt.want {
+			if got := ParseCacheControl(h); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseCacheControl(%q) = %+v, want %+v", tt.lines, got, tt.want)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -417,12 +418,17 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	old := j.stale
 	hdr := old.Header.Clone()
 	keyedCookies := keysCookies(j.behavior)
+	ccFrom := hdr // the 304's Cache-Control, when it has one, replaces the old
+	if len(h["Cache-Control"]) > 0 {
+		ccFrom = h
+	}
+	unstored := cache.ParseCacheControl(ccFrom).UnstoredFields
 	for k, v := range h {
 		switch k {
 		case "Content-Encoding", "Transfer-Encoding", "Connection":
 			continue
 		}
-		if storedField(k, keyedCookies) {
+		if storedField(k, keyedCookies, unstored) {
 			hdr[k] = v
 		}
 	}
@@ -519,26 +525,41 @@ func maxObjectSize(st *state) int64 {
 // part of the cache key (keyedCookies), as CloudFront does: a cookie set
 // for one viewer is otherwise served to every viewer of the object, even
 // when an origin request policy forwards the viewer's cookies.
-func storedField(k string, keyedCookies bool) bool {
+// A field a qualified no-cache or private names (no-cache="Set-Cookie",
+// cache.CacheControl.UnstoredFields) is not kept either.
+func storedField(k string, keyedCookies bool, unstored []string) bool {
 	switch k {
 	case "Age":
 		return false
 	case "Set-Cookie":
-		return keyedCookies
+		if !keyedCookies {
+			return false
+		}
 	}
-	return true
+	return !slices.Contains(unstored, k)
 }
 
 // keysCookies reports whether the behaviour's cache policy puts cookies in
 // the cache key.
 func keysCookies(bh *config.Behavior) bool {
-	c := bh.CachePolicy.Cookies.Behavior
-	return c != "" && c != config.SelectNone
+	return !isNone(bh.CachePolicy.Cookies)
+}
+
+// forwardsCookies reports whether the behaviour forwards cookies to the
+// origin, through its cache policy or its origin request policy. When it
+// does not, CloudFront removes Set-Cookie from every response to viewers
+// (Cookies: "Don't forward cookies to your origin").
+func forwardsCookies(bh *config.Behavior) bool {
+	return keysCookies(bh) || !isNone(bh.OriginRequestPolicy.Cookies)
 }
 
 func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header {
 	keyedCookies := keysCookies(bh)
-	keep := func(k string) bool { return k != "Content-Length" && storedField(k, keyedCookies) }
+	var unstored []string
+	if len(h["Cache-Control"]) > 0 {
+		unstored = cache.ParseCacheControl(h).UnstoredFields
+	}
+	keep := func(k string) bool { return k != "Content-Length" && storedField(k, keyedCookies, unstored) }
 	// One pass picks the keys (map order is random, so the rest follows
 	// this list), then the values are laid out in that order.
 	kept := make([]string, 0, 16)
@@ -692,8 +713,9 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response, p phase
 		p = phaseError
 	}
 	h := x.w.Header()
+	cookies := forwardsCookies(x.b)
 	for k, v := range resp.Header {
-		if k == "Content-Length" {
+		if k == "Content-Length" || k == "Set-Cookie" && !cookies {
 			continue
 		}
 		h[k] = v

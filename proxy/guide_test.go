@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"net/http"
 	"testing"
 )
 
@@ -55,5 +56,62 @@ func TestGuideRedirectToHTTPS(t *testing.T) {
 	}
 	if n := o.hits.Load(); n != 0 {
 		t.Errorf("the origin got %d requests, want none", n)
+	}
+}
+
+// TestGuideSetCookie: a behaviour that forwards no cookies (neither its
+// cache policy nor its origin request policy) has Set-Cookie removed from
+// every response, uncached and POST ones included; one that forwards them
+// passes it on (Cookies: "Don't forward cookies to your origin"). An origin
+// that sends no-cache="Set-Cookie" has its object cached without the
+// Set-Cookie (Cookies: "Suspending caching based on cookies").
+func TestGuideSetCookie(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=for-"+r.URL.Path)
+		if r.URL.Path == "/suspended" {
+			w.Header().Set("Cache-Control", `max-age=60, no-cache="Set-Cookie"`)
+		}
+		w.Write([]byte("body"))
+	})
+	e := newEdge(t, webSettings(`
+cachePolicies:
+  - Id: 00000000-0000-0000-0000-00000000c00c
+    CachePolicyConfig:
+      Name: keyed-cookies
+      MinTTL: 0
+      DefaultTTL: 60
+      MaxTTL: 600
+      ParametersInCacheKeyAndForwardedToOrigin:
+        EnableAcceptEncodingGzip: false
+        HeadersConfig: {HeaderBehavior: none}
+        CookiesConfig: {CookieBehavior: all}
+        QueryStringsConfig: {QueryStringBehavior: none}
+`, `      CacheBehaviors:
+        Items:
+          - {PathPattern: "/pass/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
+             AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+          - {PathPattern: "/forwarded/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
+             OriginRequestPolicyId: AllViewer, AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-00000000c00c}
+`), map[string]string{"web": o.URL})
+	const host = "d111111abcdef8.cloudfront.net"
+	cases := []struct {
+		page, method, path string
+		setCookie          bool
+		xcache             string
+	}{
+		{"Cookies: not forwarded → removed (uncached GET)", "GET", "/pass/a", false, "Miss from cloudfront"},
+		{"Cookies: not forwarded → removed (POST)", "POST", "/pass/a", false, "Miss from cloudfront"},
+		{"Cookies: forwarded by the origin request policy → kept (POST)", "POST", "/forwarded/a", true, "Miss from cloudfront"},
+		{"Cookies: forwarded by the cache policy → kept", "GET", "/keyed", true, "Miss from cloudfront"},
+		{"Cookies: forwarded by the cache policy → kept on a hit", "GET", "/keyed", true, "Hit from cloudfront"},
+		{`Cookies: no-cache="Set-Cookie" → cached`, "GET", "/suspended", false, "Miss from cloudfront"},
+		{`Cookies: no-cache="Set-Cookie" → cached without the Set-Cookie`, "GET", "/suspended", false, "Hit from cloudfront"},
+	}
+	for _, c := range cases {
+		r := e.do(c.method, c.path, "Host", host, "Cookie", "a=1")
+		if got := r.header.Get("Set-Cookie") != ""; got != c.setCookie || r.xcache() != c.xcache || r.status != 200 {
+			t.Errorf("%s: %s %s: %d %q, Set-Cookie %q", c.page, c.method, c.path, r.status, r.xcache(), r.header.Get("Set-Cookie"))
+		}
 	}
 }
