@@ -166,6 +166,15 @@ func (s *Server) limits(x *exchange) bool {
 		// body is read as a next request.
 		x.w.Header().Set("Connection", "close")
 	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.ContentLength > 0 || len(r.TransferEncoding) > 0) {
+		// "If a viewer GET request includes a body, CloudFront returns an
+		// HTTP status code 403 (Forbidden)" (RequestAndResponseBehavior-
+		// CustomOrigin, …S3Origin). The body is not read: the connection
+		// closes after the answer.
+		x.w.Header().Set("Connection", "close")
+		s.sendError(x, http.StatusForbidden, msgBodyOnGet)
+		return false
+	}
 	return true
 }
 

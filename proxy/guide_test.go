@@ -115,3 +115,41 @@ cachePolicies:
 		}
 	}
 }
+
+// TestGuideGetWithBody: "If a viewer GET request includes a body,
+// CloudFront returns an HTTP status code 403 (Forbidden)"
+// (RequestAndResponseBehaviorCustomOrigin, RequestAndResponseBehaviorS3Origin),
+// on cached and uncached behaviours; the origin never sees it.
+func TestGuideGetWithBody(t *testing.T) {
+	o := newOrigin(t, static("origin"))
+	e := newEdge(t, webSettings("", allMethodsUncached), map[string]string{"web": o.URL})
+	const host = "d111111abcdef8.cloudfront.net"
+	cases := []struct {
+		page, req string
+		status    int
+	}{
+		{"RequestAndResponseBehaviorCustomOrigin: GET with a body → 403",
+			"GET /a HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2\r\n\r\n{}", 403},
+		{"RequestAndResponseBehaviorCustomOrigin: GET with a chunked body → 403",
+			"GET /a HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 403},
+		{"RequestAndResponseBehaviorCustomOrigin: HEAD with a body → 403",
+			"HEAD /a HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2\r\n\r\n{}", 403},
+		{"RequestAndResponseBehaviorCustomOrigin: GET with Content-Length: 0 has no body → 200",
+			"GET /a HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 0\r\n\r\n", 200},
+		{"RequestAndResponseBehaviorCustomOrigin: POST with a body → forwarded",
+			"POST /a HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2\r\n\r\n{}", 200},
+	}
+	for _, c := range cases {
+		before := o.hits.Load()
+		r := rawRequest(t, e, c.req)
+		if r.status != c.status {
+			t.Errorf("%s: %d, want %d", c.page, r.status, c.status)
+		}
+		if forwarded := o.hits.Load() != before; forwarded != (c.status == 200) {
+			t.Errorf("%s: forwarded to the origin: %v", c.page, forwarded)
+		}
+		if c.status == 403 && (r.header.Get("X-Cache") != "Error from cloudfront" || !r.closed) {
+			t.Errorf("%s: X-Cache %q, connection closed %v", c.page, r.header.Get("X-Cache"), r.closed)
+		}
+	}
+}

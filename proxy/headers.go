@@ -222,6 +222,7 @@ const (
 	msgDisabled        = "Bad request. This distribution is disabled."
 	msgRequestTooLarge = "Bad request. The request is too large."
 	msgBadRequestBody  = "Bad request. The request body could not be read."
+	msgBodyOnGet       = "Bad request. A GET or HEAD request cannot have a body."
 	// msgFunctionFailed is CloudFront's text for edge code that failed
 	// (LambdaExecutionError, 502).
 	msgFunctionFailed = "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions."
