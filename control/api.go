@@ -447,26 +447,32 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	h.updateMu.Lock()
-	defer h.updateMu.Unlock()
-	// Re-read under the lock: another update may have won.
-	if d = h.find(d.ID); d == nil {
-		h.fail(w, noSuchDistribution(r.PathValue("id")))
-		return
-	}
-	if ifMatch != d.ETag {
-		h.fail(w, &Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed",
-			Message: fmt.Sprintf("the If-Match version %s does not match the current version %s of the distribution", ifMatch, d.ETag)})
-		return
-	}
-	if old := d.Raw.CallerReference; old != "" && dc.CallerReference != old {
-		h.fail(w, &Error{Status: http.StatusBadRequest, Code: "IllegalUpdate",
-			Message: fmt.Sprintf("the CallerReference cannot be changed (it is %q)", old)})
-		return
-	}
-	cfg, err := h.b.UpdateDistribution(d.ID, dc)
+	cfg, err := h.change(r.Context(), nil, func(cur *overlay) (*overlay, error) {
+		// Re-read under the change lock: another update may have won.
+		d := h.find(d.ID)
+		if d == nil {
+			return nil, noSuchDistribution(r.PathValue("id"))
+		}
+		if ifMatch != d.ETag {
+			return nil, &Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed",
+				Message: fmt.Sprintf("the If-Match version %s does not match the current version %s of the distribution", ifMatch, d.ETag)}
+		}
+		if old := d.Raw.CallerReference; old != "" && dc.CallerReference != old {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "IllegalUpdate",
+				Message: fmt.Sprintf("the CallerReference cannot be changed (it is %q)", old)}
+		}
+		replaces := ""
+		for _, x := range h.b.Base().Distributions {
+			if x.ID == d.ID {
+				replaces = x.ETag
+			}
+		}
+		next := cur.clone()
+		next.dists[d.ID] = &apiDist{dc: dc, replaces: replaces}
+		return next, nil
+	})
 	if err != nil {
-		h.fail(w, updateErr(err))
+		h.fail(w, err)
 		return
 	}
 	var nd *config.Distribution
