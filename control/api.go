@@ -461,6 +461,9 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 			return nil, &Error{Status: http.StatusBadRequest, Code: "IllegalUpdate",
 				Message: fmt.Sprintf("the CallerReference cannot be changed (it is %q)", old)}
 		}
+		if e := h.checkAssociations(cur, d.Raw, dc); e != nil {
+			return nil, e
+		}
 		replaces := ""
 		for _, x := range h.b.Base().Distributions {
 			if x.ID == d.ID {
@@ -488,6 +491,48 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	h.o.Logger.Info("distribution updated", "distribution", nd.ID, "etag", nd.ETag)
 	w.Header().Set("ETag", nd.ETag)
 	h.write(w, http.StatusOK, "Distribution", h.distributionXML(nd))
+}
+
+// functionARNs lists the FunctionARNs dc's behaviours associate.
+func functionARNs(dc *config.DistributionConfig) []string {
+	if dc == nil {
+		return nil
+	}
+	var out []string
+	bcs := dc.CacheBehaviors.All()
+	if dc.DefaultCacheBehavior != nil {
+		bcs = append([]config.CacheBehaviorConfig{*dc.DefaultCacheBehavior}, bcs...)
+	}
+	for _, bc := range bcs {
+		for _, fa := range bc.FunctionAssociations.All() {
+			out = append(out, fa.FunctionARN)
+		}
+	}
+	return out
+}
+
+// checkAssociations refuses, as CloudFront does (InvalidFunctionAssociation),
+// an association dc adds that names no function with a LIVE stage. One
+// already in old (the DistributionConfig serving) is left to the
+// configuration's rules, so a DistributionConfig copied from AWS without
+// its functions can still be written back.
+func (h *handler) checkAssociations(cur *overlay, old, dc *config.DistributionConfig) *Error {
+	had := map[string]bool{}
+	for _, arn := range functionARNs(old) {
+		had[arn] = true
+	}
+	fns := cur.functionsOver(h.b.Base(), h.start)
+	for _, arn := range functionARNs(dc) {
+		if had[arn] {
+			continue
+		}
+		_, name, _ := strings.Cut(arn, ":function/")
+		if f, ok := fns[name]; !ok || f.live == nil {
+			return &Error{Status: http.StatusBadRequest, Code: "InvalidFunctionAssociation",
+				Message: fmt.Sprintf("%s names no published (LIVE) CloudFront Function", arn)}
+		}
+	}
+	return nil
 }
 
 // updateErr maps a Backend.UpdateDistribution error to an API error:
