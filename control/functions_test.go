@@ -201,3 +201,41 @@ func TestFunctionsLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsFunctions: a function of the settings is shown at both
+// stages (the settings' code), DEPLOYED while a behaviour runs it; an API
+// update and publish of it replace what runs; deleting it is refused.
+func TestSettingsFunctions(t *testing.T) {
+	e := newEnv(t, "functions.yaml", control.Options{})
+	c := ctx(t)
+	name := aws.String("from-settings")
+	for _, stage := range []types.FunctionStage{types.FunctionStageDevelopment, types.FunctionStageLive} {
+		d, err := e.cf.DescribeFunction(c, &cloudfront.DescribeFunctionInput{Name: name, Stage: stage})
+		if err != nil || aws.ToString(d.FunctionSummary.Status) != "DEPLOYED" || aws.ToString(d.ETag) == "" {
+			t.Fatalf("DescribeFunction %s: %v %+v", stage, err, d)
+		}
+	}
+	dev, _ := e.cf.DescribeFunction(c, &cloudfront.DescribeFunctionInput{Name: name})
+	_, err := e.cf.DeleteFunction(c, &cloudfront.DeleteFunctionInput{Name: name, IfMatch: dev.ETag})
+	if code, _ := apiCode(t, err); code != "UnsupportedOperation" {
+		t.Errorf("DeleteFunction of a settings function: %v", err)
+	}
+	fc := &types.FunctionConfig{Comment: aws.String("from the API"), Runtime: types.FunctionRuntimeCloudfrontJs10}
+	upd, err := e.cf.UpdateFunction(c, &cloudfront.UpdateFunctionInput{Name: name, IfMatch: dev.ETag, FunctionConfig: fc, FunctionCode: []byte(helloJS)})
+	if err != nil {
+		t.Fatalf("UpdateFunction of a settings function: %v", err)
+	}
+	if fn := e.proxy.Config().Distributions[0].Default.ViewerRequestFunction; fn == nil || fn.Code == helloJS {
+		t.Fatalf("an unpublished update runs: %+v", fn)
+	}
+	if _, err := e.cf.PublishFunction(c, &cloudfront.PublishFunctionInput{Name: name, IfMatch: upd.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	if fn := e.proxy.Config().Distributions[0].Default.ViewerRequestFunction; fn == nil || fn.Code != helloJS {
+		t.Errorf("after publishing, the behaviour runs %+v", fn)
+	}
+	got, err := e.cf.GetFunction(c, &cloudfront.GetFunctionInput{Name: name, Stage: types.FunctionStageLive})
+	if err != nil || string(got.FunctionCode) != helloJS {
+		t.Errorf("GetFunction LIVE: %v %q", err, got.FunctionCode)
+	}
+}
