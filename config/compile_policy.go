@@ -26,6 +26,10 @@ type policySet struct {
 	response map[string]*ResponseHeadersPolicy
 	// functions are the CloudFront Functions associations may name, by ARN.
 	functions map[string]*Function
+	// unresolvedWarns makes an association naming no function a warning
+	// even when functions are defined (WithFunctions: the distribution was
+	// accepted before, the function set changed under it).
+	unresolvedWarns bool
 }
 
 func newPolicySet() *policySet {

@@ -31,6 +31,16 @@ const (
 // MaxFunctionSize is CloudFront's quota on a function's code: 10 KB.
 const MaxFunctionSize = 10 * 1024
 
+// ErrFunctionSize is matched (errors.Is) by the error of code over
+// MaxFunctionSize, so the control API can answer FunctionSizeLimitExceeded.
+var ErrFunctionSize = errors.New("function code over CloudFront's 10 KB quota")
+
+// sizeError is code over MaxFunctionSize.
+type sizeError struct{ msg string }
+
+func (e *sizeError) Error() string        { return e.msg }
+func (e *sizeError) Is(target error) bool { return target == ErrFunctionSize }
+
 // DefaultFunctionAccount is the account in the ARN of a function from the
 // settings (arn:aws:cloudfront::123456789012:function/NAME), the same
 // placeholder account templates get.
@@ -183,7 +193,7 @@ func compileFunctions(p *problems, fs []functionSettings, ks []keyValueStoreSett
 // fn.Script.
 func checkFunctionCode(fn *Function) error {
 	if len(fn.Code) > MaxFunctionSize {
-		return fmt.Errorf("function %s: the code is %d bytes, CloudFront's maximum is %d (10 KB)", fn.Name, len(fn.Code), MaxFunctionSize)
+		return &sizeError{fmt.Sprintf("function %s: the code is %d bytes, CloudFront's maximum is %d (10 KB)", fn.Name, len(fn.Code), MaxFunctionSize)}
 	}
 	script, imports := scriptOf(fn.Code)
 	if imports && fn.Runtime == FunctionRuntime1 {
@@ -364,7 +374,7 @@ func compileFunctionAssociations(p *problems, path string, bc *CacheBehaviorConf
 					}
 				}
 			})
-			if len(names) > 0 {
+			if len(names) > 0 && !pol.unresolvedWarns {
 				p.add(join(at, "FunctionARN"), "%q names no function of the settings' functions (%s; the ARN is arn:aws:cloudfront::%s:function/NAME)",
 					fa.FunctionARN, strings.Join(names, ", "), DefaultFunctionAccount)
 			} else {
@@ -397,3 +407,7 @@ func NewFunction(name, runtime, code string, kvs ...*KeyValueStore) (*Function, 
 	}
 	return fn, nil
 }
+
+// ValidName reports whether s is a valid CloudFront Function or
+// KeyValueStore name: 1 to 64 letters, digits, - and _.
+func ValidName(s string) bool { return functionName.MatchString(s) }

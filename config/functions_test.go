@@ -181,3 +181,62 @@ func TestTemplateFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestWithFunctions: a new set of functions is bound to every behaviour's
+// FunctionAssociations; an association naming no function becomes a
+// warning, never an error, and the distributions keep their ETags.
+func TestWithFunctions(t *testing.T) {
+	cfg, err := Parse("with-functions.yaml", []byte(`
+distributions:
+  - id: EWITHFNS0001
+    originEndpoints: {web: "http://127.0.0.1:1"}
+    config:
+      CallerReference: with-functions
+      Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior:
+        TargetOriginId: web
+        ViewerProtocolPolicy: allow-all
+        CachePolicyId: CachingDisabled
+        FunctionAssociations: {Items: [{EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::123456789012:function/a"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewFunction("a", FunctionRuntime1, "function handler(event) { return event.request; }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewFunction("b", FunctionRuntime1, "function handler(event) { return event.request; }")
+	tests := []struct {
+		name    string
+		fns     map[string]*Function
+		runs    *Function
+		warning bool
+	}{
+		{"the named function defined", map[string]*Function{a.ARN: a}, a, false},
+		{"another function only", map[string]*Function{b.ARN: b}, nil, true},
+		{"none", map[string]*Function{}, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			next := cfg.WithFunctions(tc.fns, nil)
+			d := next.Distributions[0]
+			if d.Default.ViewerRequestFunction != tc.runs {
+				t.Errorf("runs %+v, want %+v", d.Default.ViewerRequestFunction, tc.runs)
+			}
+			if d.ETag != cfg.Distributions[0].ETag {
+				t.Errorf("ETag %s, was %s", d.ETag, cfg.Distributions[0].ETag)
+			}
+			warned := false
+			for _, w := range d.Ignored {
+				warned = warned || strings.Contains(w.Field, "FunctionAssociations")
+			}
+			if warned != tc.warning {
+				t.Errorf("warning %v, want %v (%v)", warned, tc.warning, d.Ignored)
+			}
+			if cfg.Distributions[0].Default.ViewerRequestFunction != nil {
+				t.Error("the original configuration was modified")
+			}
+		})
+	}
+}

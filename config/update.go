@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // This file is the entry point of the control API's UpdateDistribution: a
@@ -144,4 +145,69 @@ func checkHosts(p *problems, root string, ds []*Distribution, at int) {
 			p.add(index(join(root, "Aliases.Items"), i), "%q is already served by distribution %s", a, other)
 		}
 	}
+}
+
+// WithFunctions returns a copy of c whose CloudFront Functions are fns (by
+// ARN) and key value stores stores (by name), every behaviour's
+// FunctionAssociations resolved again against fns, as the control API's
+// function and key value store changes need; c itself is not modified.
+//
+// The distributions were accepted before, so an association that now
+// names no function is a warning (Distribution.Ignored), never an error:
+// the control API refuses to delete a function in use, and a
+// configuration copied from AWS may name functions edgefront lacks.
+// Distribution IDs and ETags are unchanged.
+func (c *Config) WithFunctions(fns map[string]*Function, stores map[string]*KeyValueStore) *Config {
+	pol := newPolicySet()
+	pol.functions = fns
+	pol.unresolvedWarns = true
+	next := make([]*Distribution, len(c.Distributions))
+	for i, d := range c.Distributions {
+		next[i] = rebindFunctions(d, pol)
+	}
+	cfg := *c
+	cfg.Functions, cfg.KeyValueStores, cfg.Distributions = fns, stores, next
+	return &cfg
+}
+
+// rebindFunctions returns a copy of d whose behaviours (copied too) have
+// their FunctionAssociations resolved against pol.functions.
+func rebindFunctions(d *Distribution, pol *policySet) *Distribution {
+	const root = "DistributionConfig"
+	nd := *d
+	nd.Ignored = nil
+	for _, w := range d.Ignored {
+		if !strings.Contains(w.Field, "FunctionAssociations.Items[") {
+			nd.Ignored = append(nd.Ignored, w)
+		}
+	}
+	p := newProblems("")
+	rebind := func(path string, bc *CacheBehaviorConfig, b *Behavior) *Behavior {
+		if b == nil {
+			return nil
+		}
+		nb := *b
+		nb.ViewerRequestFunction, nb.ViewerResponseFunction = nil, nil
+		if bc != nil {
+			compileFunctionAssociations(p, path, bc, &nb, &nd, pol)
+		}
+		return &nb
+	}
+	var raw *DistributionConfig
+	if d.Raw != nil {
+		raw = d.Raw
+	} else {
+		raw = &DistributionConfig{}
+	}
+	nd.Default = rebind(join(root, "DefaultCacheBehavior"), raw.DefaultCacheBehavior, d.Default)
+	nd.Behaviors = make([]*Behavior, len(d.Behaviors))
+	items := raw.CacheBehaviors.All()
+	for i, b := range d.Behaviors {
+		var bc *CacheBehaviorConfig
+		if i < len(items) {
+			bc = &items[i]
+		}
+		nd.Behaviors[i] = rebind(index(join(root, "CacheBehaviors.Items"), i), bc, b)
+	}
+	return &nd
 }

@@ -447,26 +447,35 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	h.updateMu.Lock()
-	defer h.updateMu.Unlock()
-	// Re-read under the lock: another update may have won.
-	if d = h.find(d.ID); d == nil {
-		h.fail(w, noSuchDistribution(r.PathValue("id")))
-		return
-	}
-	if ifMatch != d.ETag {
-		h.fail(w, &Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed",
-			Message: fmt.Sprintf("the If-Match version %s does not match the current version %s of the distribution", ifMatch, d.ETag)})
-		return
-	}
-	if old := d.Raw.CallerReference; old != "" && dc.CallerReference != old {
-		h.fail(w, &Error{Status: http.StatusBadRequest, Code: "IllegalUpdate",
-			Message: fmt.Sprintf("the CallerReference cannot be changed (it is %q)", old)})
-		return
-	}
-	cfg, err := h.b.UpdateDistribution(d.ID, dc)
+	cfg, err := h.change(r.Context(), nil, func(cur *overlay) (*overlay, error) {
+		// Re-read under the change lock: another update may have won.
+		d := h.find(d.ID)
+		if d == nil {
+			return nil, noSuchDistribution(r.PathValue("id"))
+		}
+		if ifMatch != d.ETag {
+			return nil, &Error{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed",
+				Message: fmt.Sprintf("the If-Match version %s does not match the current version %s of the distribution", ifMatch, d.ETag)}
+		}
+		if old := d.Raw.CallerReference; old != "" && dc.CallerReference != old {
+			return nil, &Error{Status: http.StatusBadRequest, Code: "IllegalUpdate",
+				Message: fmt.Sprintf("the CallerReference cannot be changed (it is %q)", old)}
+		}
+		if e := h.checkAssociations(cur, d.Raw, dc); e != nil {
+			return nil, e
+		}
+		replaces := ""
+		for _, x := range h.b.Base().Distributions {
+			if x.ID == d.ID {
+				replaces = x.ETag
+			}
+		}
+		next := cur.clone()
+		next.dists[d.ID] = &apiDist{dc: dc, replaces: replaces}
+		return next, nil
+	})
 	if err != nil {
-		h.fail(w, updateErr(err))
+		h.fail(w, err)
 		return
 	}
 	var nd *config.Distribution
@@ -482,6 +491,48 @@ func (h *handler) updateDistribution(w http.ResponseWriter, r *http.Request) {
 	h.o.Logger.Info("distribution updated", "distribution", nd.ID, "etag", nd.ETag)
 	w.Header().Set("ETag", nd.ETag)
 	h.write(w, http.StatusOK, "Distribution", h.distributionXML(nd))
+}
+
+// functionARNs lists the FunctionARNs dc's behaviours associate.
+func functionARNs(dc *config.DistributionConfig) []string {
+	if dc == nil {
+		return nil
+	}
+	var out []string
+	bcs := dc.CacheBehaviors.All()
+	if dc.DefaultCacheBehavior != nil {
+		bcs = append([]config.CacheBehaviorConfig{*dc.DefaultCacheBehavior}, bcs...)
+	}
+	for _, bc := range bcs {
+		for _, fa := range bc.FunctionAssociations.All() {
+			out = append(out, fa.FunctionARN)
+		}
+	}
+	return out
+}
+
+// checkAssociations refuses, as CloudFront does (InvalidFunctionAssociation),
+// an association dc adds that names no function with a LIVE stage. One
+// already in old (the DistributionConfig serving) is left to the
+// configuration's rules, so a DistributionConfig copied from AWS without
+// its functions can still be written back.
+func (h *handler) checkAssociations(cur *overlay, old, dc *config.DistributionConfig) *Error {
+	had := map[string]bool{}
+	for _, arn := range functionARNs(old) {
+		had[arn] = true
+	}
+	fns := cur.functionsOver(h.b.Base(), h.start)
+	for _, arn := range functionARNs(dc) {
+		if had[arn] {
+			continue
+		}
+		_, name, _ := strings.Cut(arn, ":function/")
+		if f, ok := fns[name]; !ok || f.live == nil {
+			return &Error{Status: http.StatusBadRequest, Code: "InvalidFunctionAssociation",
+				Message: fmt.Sprintf("%s names no published (LIVE) CloudFront Function", arn)}
+		}
+	}
+	return nil
 }
 
 // updateErr maps a Backend.UpdateDistribution error to an API error:

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -24,31 +25,49 @@ type Invalidator interface {
 type ProxyBackend struct {
 	Proxy Loader
 	Store Invalidator
+	// Apply, when set, is the edge's one path to a new configuration
+	// (cmd/edgefront: compile its functions, swap the hooks, load the
+	// proxy); Proxy.Load when nil.
+	Apply func(context.Context, *config.Config) error
 
-	mu sync.Mutex // serialises UpdateDistribution's read-compile-swap
+	mu   sync.Mutex
+	base *config.Config // nil: Proxy's own (nothing was applied over it yet)
 }
 
 // Config returns the configuration the proxy serves.
 func (b *ProxyBackend) Config() *config.Config { return b.Proxy.Config() }
 
+// Base returns the configuration last loaded without the API's overlay:
+// what Load was last given as base, or the proxy's configuration before
+// the first Load.
+func (b *ProxyBackend) Base() *config.Config {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.base == nil {
+		return b.Proxy.Config()
+	}
+	return b.base
+}
+
+// Load makes cfg serve through Apply (or Proxy.Load) and remembers base.
+func (b *ProxyBackend) Load(ctx context.Context, base, cfg *config.Config) error {
+	var err error
+	if b.Apply != nil {
+		err = b.Apply(ctx, cfg)
+	} else {
+		err = b.Proxy.Load(cfg)
+	}
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.base = base
+	b.mu.Unlock()
+	return nil
+}
+
 // Invalidate bans the cached objects that paths match and that were stored
 // before at.
 func (b *ProxyBackend) Invalidate(distributionID string, paths []string, at time.Time) {
 	b.Store.InvalidateBatch(distributionID, paths, at)
-}
-
-// UpdateDistribution compiles dc as distribution id's configuration
-// (config.Config.WithDistribution) and loads the result into the proxy; on
-// any error the running configuration is left as it was.
-func (b *ProxyBackend) UpdateDistribution(id string, dc *config.DistributionConfig) (*config.Config, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	next, err := b.Proxy.Config().WithDistribution(id, dc)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.Proxy.Load(next); err != nil {
-		return nil, err
-	}
-	return next, nil
 }

@@ -1,17 +1,24 @@
 // Package control is edgefront's CloudFront control API: the subset of
 // CloudFront's REST API (version 2020-05-31, XML bodies) that the AWS SDKs
-// and `aws cloudfront` use for invalidations and for reading and updating
-// distributions, served on the admin listener.
+// and `aws cloudfront` use for invalidations, for reading and updating
+// distributions, and for CloudFront Functions and KeyValueStores; and the
+// cloudfront-keyvaluestore data plane (JSON, /key-value-stores/…) that
+// reads and writes a store's keys. Both are served on the admin listener.
 //
-// It reaches the running edge only through Backend: what configuration is
-// serving, the cache's ban (Invalidate), and the validate-and-swap of a new
-// DistributionConfig. Requests are authenticated with AWS Signature
-// Version 4, either checked against configured keys or, for local use,
-// only required to be present.
+// What the API makes — functions, stores, DistributionConfigs — is an
+// overlay (overlay.go) over the configuration the edge loads, applied to
+// every configuration it loads (API.Reload), so a reload keeps it.
+//
+// It reaches the running edge only through Backend: the configuration
+// loaded and the one serving, the cache's ban (Invalidate), and the swap to
+// a new configuration. Requests are authenticated with AWS Signature
+// Version 4 (SigV4A for the data plane), either checked against configured
+// keys or, for local use, only required to be present.
 package control
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,7 +28,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgefront/edgefront/config"
@@ -42,13 +51,17 @@ type Backend interface {
 	// stored before at a miss (cache.Store.InvalidateBatch): one
 	// invalidation batch, published at once.
 	Invalidate(distributionID string, paths []string, at time.Time)
-	// UpdateDistribution validates dc, compiles it as the new configuration
-	// of distribution id and swaps it in, returning the configuration now
-	// serving. On error the previous configuration keeps serving; an *Error
-	// chooses the API error, config.Errors are reported with the first
-	// CloudFront error code among them (config.Error.Code, e.g.
-	// TooManyCacheBehaviors), else as InvalidArgument.
-	UpdateDistribution(id string, dc *config.DistributionConfig) (*config.Config, error)
+	// Base returns the configuration the edge loaded (settings file,
+	// template, quick mode) without what the API made.
+	Base() *config.Config
+	// Load makes cfg — base with the API's overlay applied — the
+	// configuration serving: the edge's one path to a new configuration
+	// (its functions compiled, its hooks and distributions swapped in).
+	// On error the running configuration keeps serving; on success Base
+	// returns base from then on. An *Error chooses the API error,
+	// config.Errors are reported with the first CloudFront error code
+	// among them, else as InvalidArgument.
+	Load(ctx context.Context, base, cfg *config.Config) error
 }
 
 // Options configures the control API.
@@ -74,6 +87,27 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// API is the control API's handler. Mount it on the admin listener under
+// Version ("/2020-05-31/") and KeyValueStorePrefix ("/key-value-stores/").
+type API struct{ h *handler }
+
+// KeyValueStorePrefix is the path prefix of the cloudfront-keyvaluestore
+// data plane, as its SDKs send it.
+const KeyValueStorePrefix = "/key-value-stores/"
+
+// ServeHTTP serves the API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
+
+// Reload applies the API's overlay to base, a configuration the edge has
+// just loaded, and makes the result serve (Backend.Load): the functions,
+// stores and distributions the API made survive the reload, except where
+// base changed what they replaced. On error the running configuration
+// keeps serving.
+func (a *API) Reload(ctx context.Context, base *config.Config) error {
+	_, err := a.h.change(ctx, base, func(cur *overlay) (*overlay, error) { return cur, nil })
+	return err
+}
+
 // Error is an API error: the HTTP status and CloudFront's error code.
 type Error struct {
 	Status  int
@@ -97,7 +131,12 @@ type handler struct {
 	inv   *invalidations
 	start time.Time
 
-	updateMu sync.Mutex // serialises UpdateDistribution's check and swap
+	kvs *http.ServeMux // the cloudfront-keyvaluestore data plane
+
+	// changeMu serialises every change: read the overlay, build the next,
+	// apply it, swap it in. ov is read without it.
+	changeMu sync.Mutex
+	ov       atomic.Pointer[overlay]
 
 	modMu    sync.Mutex
 	modified map[string]stamp // by distribution ID
@@ -109,9 +148,8 @@ type stamp struct {
 	at   time.Time
 }
 
-// New returns the control API's handler. Mount it on the admin listener
-// under Version ("/2020-05-31/").
-func New(b Backend, o Options) http.Handler {
+// New returns the control API.
+func New(b Backend, o Options) *API {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -124,8 +162,9 @@ func New(b Backend, o Options) http.Handler {
 	if o.AccountID == "" {
 		o.AccountID = "123456789012"
 	}
-	h := &handler{b: b, o: o, mux: http.NewServeMux(), inv: newInvalidations(o.KeepInvalidations),
+	h := &handler{b: b, o: o, mux: http.NewServeMux(), kvs: http.NewServeMux(), inv: newInvalidations(o.KeepInvalidations),
 		start: o.Now(), modified: map[string]stamp{}}
+	h.ov.Store(emptyOverlay())
 	h.mux.HandleFunc("POST /2020-05-31/distribution/{id}/invalidation", h.createInvalidation)
 	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/invalidation", h.listInvalidations)
 	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/invalidation/{inv}", h.getInvalidation)
@@ -133,10 +172,17 @@ func New(b Backend, o Options) http.Handler {
 	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}", h.getDistribution)
 	h.mux.HandleFunc("GET /2020-05-31/distribution/{id}/config", h.getDistributionConfig)
 	h.mux.HandleFunc("PUT /2020-05-31/distribution/{id}/config", h.updateDistribution)
-	return h
+	h.routeFunctions()
+	h.routeKeyValueStores()
+	h.routeKeyValueStoreData()
+	return &API{h: h}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, KeyValueStorePrefix) {
+		h.serveKeyValueStoreData(w, r)
+		return
+	}
 	reqID := newRequestID()
 	w.Header().Set("X-Amz-Request-Id", reqID)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))

@@ -26,33 +26,49 @@ const signingService = "cloudfront"
 // maxClockSkew is how far X-Amz-Date may be from the server's clock.
 const maxClockSkew = 15 * time.Minute
 
-// authorization is a parsed SigV4 Authorization header.
+// authorization is a parsed SigV4 or SigV4A Authorization header.
 type authorization struct {
+	Algorithm     string // sigV4Algorithm | sigV4AAlgorithm
 	AccessKeyID   string
 	Date          string // yyyymmdd of the credential scope
-	Region        string
+	Region        string // "" for SigV4A, whose regions are X-Amz-Region-Set
 	Service       string
 	SignedHeaders []string // lower case, sorted as sent
-	Signature     string   // lower-case hex
+	Signature     string   // lower-case hex: an HMAC (SigV4) or a DER ECDSA signature (SigV4A)
 }
 
-// scope is the credential scope: date/region/service/aws4_request.
+// scope is the credential scope: date/region/service/aws4_request
+// (date/service/aws4_request for SigV4A).
 func (a *authorization) scope() string {
+	if a.Algorithm == sigV4AAlgorithm {
+		return a.Date + "/" + a.Service + "/aws4_request"
+	}
 	return a.Date + "/" + a.Region + "/" + a.Service + "/aws4_request"
 }
 
-// parseAuthorization parses an Authorization header of the form
+// parseAuthorization parses a SigV4 Authorization header of the form
 //
 //	AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/cloudfront/aws4_request, SignedHeaders=host;x-amz-date, Signature=<64 hex>
 //
 // The three parameters may come in any order, each exactly once, separated
 // by commas and optional blanks.
 func parseAuthorization(h string) (*authorization, error) {
-	alg, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || alg != sigV4Algorithm {
-		return nil, fmt.Errorf("authorization header must start with %s", sigV4Algorithm)
+	return parseAuthorizationAs(h, sigV4Algorithm)
+}
+
+// parseAuthorizationAs parses an Authorization header that must use alg:
+// SigV4's form (parseAuthorization), or SigV4A's
+//
+//	AWS4-ECDSA-P256-SHA256 Credential=AKID/20240101/cloudfront-keyvaluestore/aws4_request, SignedHeaders=host;x-amz-date;x-amz-region-set, Signature=<DER hex>
+//
+// whose scope has no region and whose signature is a DER-encoded ECDSA
+// signature (at most 72 bytes).
+func parseAuthorizationAs(h, alg string) (*authorization, error) {
+	got, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || got != alg {
+		return nil, fmt.Errorf("authorization header must start with %s", alg)
 	}
-	var a authorization
+	a := authorization{Algorithm: alg}
 	var cred, signed, sig bool
 	for part := range strings.SplitSeq(rest, ",") {
 		part = strings.TrimSpace(part)
@@ -66,17 +82,9 @@ func parseAuthorization(h string) (*authorization, error) {
 				return nil, fmt.Errorf("credential given twice")
 			}
 			cred = true
-			f := strings.Split(v, "/")
-			if len(f) != 5 || f[4] != "aws4_request" {
-				return nil, fmt.Errorf("credential %q is not AKID/date/region/service/aws4_request", v)
+			if err := a.parseCredential(v); err != nil {
+				return nil, err
 			}
-			if f[0] == "" || f[2] == "" || f[3] == "" {
-				return nil, fmt.Errorf("credential %q has an empty field", v)
-			}
-			if !isDate(f[1]) {
-				return nil, fmt.Errorf("credential date %q is not yyyymmdd", f[1])
-			}
-			a.AccessKeyID, a.Date, a.Region, a.Service = f[0], f[1], f[2], f[3]
 		case "SignedHeaders":
 			if signed {
 				return nil, fmt.Errorf("signed headers given twice")
@@ -96,11 +104,8 @@ func parseAuthorization(h string) (*authorization, error) {
 				return nil, fmt.Errorf("signature given twice")
 			}
 			sig = true
-			if len(v) != 64 || strings.ToLower(v) != v {
-				return nil, fmt.Errorf("signature is not 64 lower-case hex digits")
-			}
-			if _, err := hex.DecodeString(v); err != nil {
-				return nil, fmt.Errorf("signature is not 64 lower-case hex digits")
+			if err := checkSignatureForm(alg, v); err != nil {
+				return nil, err
 			}
 			a.Signature = v
 		default:
@@ -114,6 +119,54 @@ func parseAuthorization(h string) (*authorization, error) {
 		return nil, fmt.Errorf("the host header must be signed")
 	}
 	return &a, nil
+}
+
+// parseCredential reads AKID/date/region/service/aws4_request (SigV4) or
+// AKID/date/service/aws4_request (SigV4A) into a.
+func (a *authorization) parseCredential(v string) error {
+	f := strings.Split(v, "/")
+	want, form := 5, "AKID/date/region/service/aws4_request"
+	if a.Algorithm == sigV4AAlgorithm {
+		want, form = 4, "AKID/date/service/aws4_request"
+	}
+	if len(f) != want || f[want-1] != "aws4_request" {
+		return fmt.Errorf("credential %q is not %s", v, form)
+	}
+	for _, x := range f[:want-1] {
+		if x == "" {
+			return fmt.Errorf("credential %q has an empty field", v)
+		}
+	}
+	if !isDate(f[1]) {
+		return fmt.Errorf("credential date %q is not yyyymmdd", f[1])
+	}
+	a.AccessKeyID, a.Date, a.Service = f[0], f[1], f[want-2]
+	if want == 5 {
+		a.Region = f[2]
+	}
+	return nil
+}
+
+// checkSignatureForm checks a signature's shape: 64 lower-case hex digits
+// for SigV4, lower-case hex of at most 72 bytes (a DER ECDSA P-256
+// signature) for SigV4A.
+func checkSignatureForm(alg, v string) error {
+	if alg == sigV4AAlgorithm {
+		if len(v) < 16 || len(v) > 2*maxDERSignature || len(v)%2 != 0 || strings.ToLower(v) != v {
+			return fmt.Errorf("signature is not a lower-case hex DER ECDSA signature")
+		}
+		if _, err := hex.DecodeString(v); err != nil {
+			return fmt.Errorf("signature is not a lower-case hex DER ECDSA signature")
+		}
+		return nil
+	}
+	if len(v) != 64 || strings.ToLower(v) != v {
+		return fmt.Errorf("signature is not 64 lower-case hex digits")
+	}
+	if _, err := hex.DecodeString(v); err != nil {
+		return fmt.Errorf("signature is not 64 lower-case hex digits")
+	}
+	return nil
 }
 
 func isDate(s string) bool {
@@ -137,34 +190,48 @@ const unsignedPayload = "UNSIGNED-PAYLOAD"
 // each of its values must be the body's hash, and UNSIGNED-PAYLOAD (or a
 // streaming payload) is refused: every CloudFront API call signs its body.
 func verifySignature(r *http.Request, a *authorization, secret, payloadHash string, now time.Time) error {
+	amzDate, err := checkSigningContext(r, a, signingService, payloadHash, now)
+	if err != nil {
+		return err
+	}
+	want := signature(r, a, secret, amzDate, payloadHash)
+	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
+		return errSignatureMismatch
+	}
+	return nil
+}
+
+var errSignatureMismatch = fmt.Errorf("the request signature we calculated does not match the signature you provided; check your AWS secret access key and signing method")
+
+// checkSigningContext checks what SigV4 and SigV4A share: X-Amz-Date
+// within maxClockSkew of now and matching the scope's date, the scope's
+// service, and X-Amz-Content-Sha256 (when sent) being payloadHash. It
+// returns X-Amz-Date.
+func checkSigningContext(r *http.Request, a *authorization, service, payloadHash string, now time.Time) (string, error) {
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse("20060102T150405Z", amzDate)
 	if err != nil {
-		return fmt.Errorf("X-Amz-Date %q is not yyyymmddThhmmssZ", amzDate)
+		return "", fmt.Errorf("X-Amz-Date %q is not yyyymmddThhmmssZ", amzDate)
 	}
 	if d := now.Sub(t); d > maxClockSkew || d < -maxClockSkew {
-		return fmt.Errorf("signature expired: %s is more than %s away from the server time %s", amzDate, maxClockSkew, now.UTC().Format("20060102T150405Z"))
+		return "", fmt.Errorf("signature expired: %s is more than %s away from the server time %s", amzDate, maxClockSkew, now.UTC().Format("20060102T150405Z"))
 	}
 	if amzDate[:8] != a.Date {
-		return fmt.Errorf("credential date %s does not match X-Amz-Date %s", a.Date, amzDate)
+		return "", fmt.Errorf("credential date %s does not match X-Amz-Date %s", a.Date, amzDate)
 	}
-	if a.Service != signingService {
-		return fmt.Errorf("credential should be scoped to the service %s, not %s", signingService, a.Service)
+	if a.Service != service {
+		return "", fmt.Errorf("credential should be scoped to the service %s, not %s", service, a.Service)
 	}
 	for _, h := range r.Header.Values("X-Amz-Content-Sha256") {
 		switch {
 		case h == payloadHash:
 		case h == unsignedPayload || strings.HasPrefix(h, "STREAMING-"):
-			return fmt.Errorf("X-Amz-Content-Sha256 is %s: the CloudFront API requires the SHA-256 of the request body to be signed", h)
+			return "", fmt.Errorf("X-Amz-Content-Sha256 is %s: the %s API requires the SHA-256 of the request body to be signed", h, service)
 		default:
-			return fmt.Errorf("X-Amz-Content-Sha256 %q is not the SHA-256 of the request body", h)
+			return "", fmt.Errorf("X-Amz-Content-Sha256 %q is not the SHA-256 of the request body", h)
 		}
 	}
-	want := signature(r, a, secret, amzDate, payloadHash)
-	if !hmac.Equal([]byte(want), []byte(a.Signature)) {
-		return fmt.Errorf("the request signature we calculated does not match the signature you provided; check your AWS secret access key and signing method")
-	}
-	return nil
+	return amzDate, nil
 }
 
 // signature computes the hex signature of r for a's scope and signed

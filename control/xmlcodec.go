@@ -44,6 +44,10 @@ var itemNames = map[string]string{
 	"Paths":                      "Path",
 	"InvalidationList":           "InvalidationSummary",
 	"DistributionList":           "DistributionSummary",
+	"KeyValueStoreAssociations":  "KeyValueStoreAssociation",
+	"FunctionList":               "FunctionSummary",
+	"KeyValueStoreList":          "KeyValueStore",
+	"Tags":                       "Tag",
 }
 
 // alwaysPrinted are the strings the API prints even when empty (the SDKs

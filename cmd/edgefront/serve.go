@@ -261,6 +261,7 @@ type edge struct {
 	proxy   *proxy.Server
 	// functions runs the CloudFront Functions.
 	functions *functionHooks
+	api       *control.API // the CloudFront API: its overlay is applied over every reload
 	servers   []server
 	addrs     map[string]string // listener name → bound address
 	failed    chan error
@@ -398,24 +399,18 @@ func (e *edge) build(ctx context.Context) error {
 	// has functions (a hook costs every request an event otherwise); a
 	// reload installs or drops them (functionHooks.forConfig).
 	e.functions = &functionHooks{log: log, metrics: newFunctionMetrics(reg)}
-	rt, err := e.functions.compile(cfg)
-	if err != nil {
-		return err
-	}
-	e.functions.cur.Store(rt)
-	hooks := e.functions.forConfig(cfg)
-	if hooks != nil {
-		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
-			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
-	}
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
-		DebugHeaders: f.debugHeaders, Hooks: hooks})
+		DebugHeaders: f.debugHeaders})
 	if err != nil {
 		return err
 	}
 	e.onClose(e.proxy.Close)
-	if err := e.proxy.Load(cfg); err != nil {
+	if err := e.apply(ctx, cfg); err != nil {
 		return err
+	}
+	if len(cfg.Functions) > 0 {
+		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
+			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
 	}
 
 	var names []string
@@ -432,10 +427,15 @@ func (e *edge) build(ctx context.Context) error {
 	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	// The CloudFront API subset the AWS CLI and SDKs talk to:
 	// aws cloudfront create-invalidation --endpoint-url http://ADMIN …
-	admin.Handle(control.Version, control.New(
-		&control.ProxyBackend{Proxy: e.proxy, Store: e.store},
+	// Every change it makes (UpdateDistribution, functions, key value
+	// stores) goes through apply, as a reload does (API.Reload).
+	e.api = control.New(
+		&control.ProxyBackend{Proxy: e.proxy, Store: e.store, Apply: e.apply},
 		control.Options{Logger: log, Credentials: creds},
-	))
+	)
+	admin.Handle(control.Version, e.api)
+	// The cloudfront-keyvaluestore data plane (aws cloudfront-keyvaluestore put-key …).
+	admin.Handle(control.KeyValueStorePrefix, e.api)
 	if f.pprof {
 		// Profiles for performance work: go tool pprof http://ADMIN/debug/pprof/profile
 		handlePprof(admin, creds)
@@ -626,26 +626,39 @@ func (e *edge) reload() {
 		e.log.Info("SIGHUP: nothing to reload (no --config file)")
 		return
 	}
+	// The API's overlay (functions, key value stores, distributions it
+	// changed) is applied over what was read, and the result goes through
+	// apply like every other change.
 	cfg, err := e.loadConfig(context.Background())
-	var rt *edgecode.Runtime
 	if err == nil {
-		rt, err = e.functions.compile(cfg)
-	}
-	if err == nil {
-		// The functions first: requests of the new configuration find
-		// theirs, those still under the old one find theirs by ARN.
-		e.functions.cur.Store(rt)
-		e.proxy.SetHooks(e.functions.forConfig(cfg))
-		err = e.proxy.Load(cfg)
-	}
-	if err == nil && e.certs != nil {
-		err = e.certs.SetDistributions(tlsSites(cfg))
+		err = e.api.Reload(context.Background(), cfg)
 	}
 	if err != nil {
 		e.log.Error("reload refused; the running configuration keeps serving", "file", e.flags.config, "err", err)
 		return
 	}
 	e.log.Info("configuration reloaded", "file", e.flags.config, "distributions", len(cfg.Distributions))
+}
+
+// apply makes cfg the configuration serving: the one path of every new
+// configuration (start, reload, and each change the control API makes).
+// The functions are compiled first, so requests of the new configuration
+// find theirs and those still under the old one find theirs by ARN; the
+// hooks are installed only when cfg has functions.
+func (e *edge) apply(_ context.Context, cfg *config.Config) error {
+	rt, err := e.functions.compile(cfg)
+	if err != nil {
+		return err
+	}
+	e.functions.cur.Store(rt)
+	e.proxy.SetHooks(e.functions.forConfig(cfg))
+	if err := e.proxy.Load(cfg); err != nil {
+		return err
+	}
+	if e.certs != nil {
+		return e.certs.SetDistributions(tlsSites(cfg))
+	}
+	return nil
 }
 
 // shutdown stops accepting requests and waits up to grace for those under way.
