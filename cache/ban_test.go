@@ -103,7 +103,7 @@ func TestBansExpire(t *testing.T) {
 	if got := s.Bans(); got != 3 {
 		t.Fatalf("Bans() = %d, want 3 (duplicate pattern merged)", got)
 	}
-	clk.Advance(10*time.Minute + banSlack - time.Second)
+	clk.Advance(10*time.Minute + StaleGrace + banSlack - time.Second)
 	if got := s.Bans(); got != 3 {
 		t.Fatalf("Bans() before expiry = %d, want 3", got)
 	}

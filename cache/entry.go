@@ -35,7 +35,13 @@ type Entry struct {
 	// TTL is the freshness lifetime decided by Freshness.
 	TTL                  time.Duration
 	StaleWhileRevalidate time.Duration
-	StaleIfError         time.Duration
+	// StaleIfError is the origin's stale-if-error window past TTL: 0 when
+	// it sent none, NoStaleIfError for stale-if-error=0 (StaleOnError).
+	StaleIfError time.Duration
+	// StaleUntil (Unix nanoseconds) is when an expired entry stops being
+	// served stale without asking the origin, after the origin failed to
+	// refresh it (ServeStale).
+	StaleUntil int64
 
 	// cost and until (Stored + retention, in Unix nanoseconds) are set by
 	// Store.Set before the entry is published and never change after: the
@@ -59,6 +65,36 @@ func (e *Entry) Matches(h http.Header) bool {
 		}
 	}
 	return true
+}
+
+// NoStaleIfError is Entry.StaleIfError (and Decision.StaleIfError) for an
+// origin's stale-if-error=0: the entry is never served stale in place of
+// an origin's error.
+const NoStaleIfError time.Duration = -1
+
+// StaleOnError reports whether the expired entry may answer in place of an
+// origin's 5xx or failure at now. CloudFront serves the expired object
+// whenever the origin fails to refresh it ("The requested object is in the
+// edge cache", HTTPStatusCodes), for as long as the object is kept; a
+// stale-if-error the origin sent bounds that (RFC 5861 §4), and
+// stale-if-error=0 forbids it.
+func (e *Entry) StaleOnError(now time.Time) bool {
+	switch {
+	case e.Status >= 400 || e.StaleIfError == NoStaleIfError:
+		return false
+	case e.StaleIfError > 0:
+		return now.Sub(e.Stored) < e.TTL+e.StaleIfError
+	}
+	return true
+}
+
+// ServeStale reports whether the expired entry is served at now without
+// asking the origin: the origin failed to refresh it less than the
+// distribution's ErrorCachingMinTTL ago (HTTPStatusCodes: "For the
+// duration of the error caching minimum TTL, CloudFront continues to
+// respond to viewer requests by serving the object from the edge cache").
+func (e *Entry) ServeStale(now time.Time) bool {
+	return e.StaleUntil > now.UnixNano()
 }
 
 // Fresh reports whether the entry can be served without asking the origin.

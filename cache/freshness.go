@@ -17,7 +17,9 @@ type Decision struct {
 	// (Entry.Fresh compares TTL with the time since Stored).
 	TTL time.Duration
 	// StaleWhileRevalidate and StaleIfError are the origin's
-	// stale-while-revalidate and stale-if-error windows past TTL.
+	// stale-while-revalidate and stale-if-error windows past TTL;
+	// StaleIfError is NoStaleIfError when the origin sent
+	// stale-if-error=0 (see Entry.StaleOnError).
 	StaleWhileRevalidate time.Duration
 	StaleIfError         time.Duration
 	// Rule names the row of CloudFront's TTL table that decided, for people
@@ -57,6 +59,9 @@ func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 		Store:                true,
 		StaleWhileRevalidate: min(cc.StaleWhileRevalidate, p.MaxTTL),
 		StaleIfError:         min(cc.StaleIfError, p.MaxTTL),
+	}
+	if cc.HasStaleIfError && cc.StaleIfError == 0 {
+		d.StaleIfError = NoStaleIfError
 	}
 	if cc.NoStore || cc.NoCache || cc.Private {
 		if p.MinTTL <= 0 {
@@ -201,6 +206,7 @@ type CacheControl struct {
 	Immutable             bool
 	StaleWhileRevalidate  time.Duration
 	StaleIfError          time.Duration
+	HasStaleIfError       bool
 	// UnstoredFields are the header fields a qualified no-cache or private
 	// names (no-cache="Set-Cookie"), in canonical form: the response may
 	// be cached, without them (RFC 9111 §5.2.2.4 and §5.2.2.7; the guide's
@@ -264,7 +270,7 @@ func ParseCacheControl(h http.Header) CacheControl {
 			case strings.EqualFold(name, "stale-if-error"):
 				if !seenSIE && hasVal {
 					seenSIE = true
-					cc.StaleIfError, _ = parseDelta(val)
+					cc.StaleIfError, cc.HasStaleIfError = parseDelta(val)
 				}
 			}
 		}

@@ -186,7 +186,7 @@ func TestParseCacheControl(t *testing.T) {
 		{"invalid number is 0", []string{"max-age=-1"}, CacheControl{HasMaxAge: true}},
 		{"missing value is 0", []string{"max-age"}, CacheControl{HasMaxAge: true}},
 		{"huge value capped at 2^31 s", []string{"s-maxage=99999999999999999999999"}, CacheControl{HasSMaxAge: true, SMaxAge: maxDelta}},
-		{"stale directives", []string{"stale-while-revalidate=30, stale-if-error=60, must-revalidate, immutable"}, CacheControl{StaleWhileRevalidate: 30 * sec, StaleIfError: 60 * sec, MustRevalidate: true, Immutable: true}},
+		{"stale directives", []string{"stale-while-revalidate=30, stale-if-error=60, must-revalidate, immutable"}, CacheControl{StaleWhileRevalidate: 30 * sec, StaleIfError: 60 * sec, HasStaleIfError: true, MustRevalidate: true, Immutable: true}},
 		{"junk", []string{`=,=5,"max-age=3",;;;`, "no-store;"}, CacheControl{}},
 		{"unterminated quote swallows the rest", []string{`foo="bar, max-age=5`}, CacheControl{}},
 	}

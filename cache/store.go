@@ -47,10 +47,12 @@ type Store struct {
 	closed  bool
 }
 
-// ValidatorGrace is how long an entry with a validator (ETag or
-// Last-Modified) is kept past its TTL at least, so that the origin can
-// answer a conditional request with 304 instead of the whole object.
-const ValidatorGrace = time.Hour
+// StaleGrace is how long an entry is kept past its TTL at least: the
+// origin can answer a conditional request for it with 304 instead of the
+// whole object, and it answers in place of an origin that fails
+// (Entry.StaleOnError) — CloudFront keeps expired objects until it evicts
+// them.
+const StaleGrace = time.Hour
 
 // setAttempts bounds the retries of a Set that ristretto's write buffer
 // dropped; each retry first waits for the buffer to drain.
@@ -95,18 +97,10 @@ func (s *Store) onExit(e *Entry) {
 }
 
 // Retention is how long past e.Stored the store keeps e: its TTL plus the
-// longest of its stale-while-revalidate and stale-if-error windows and, if
-// it has a validator, ValidatorGrace.
+// longest of its stale-while-revalidate and stale-if-error windows and
+// StaleGrace.
 func Retention(e *Entry) time.Duration {
-	extra := max(e.StaleWhileRevalidate, e.StaleIfError)
-	if hasValidator(e.Header) {
-		extra = max(extra, ValidatorGrace)
-	}
-	return max(e.TTL, 0) + extra
-}
-
-func hasValidator(h Header) bool {
-	return h.Get("Etag") != "" || h.Get("Last-Modified") != ""
+	return max(e.TTL, 0) + max(e.StaleWhileRevalidate, e.StaleIfError, StaleGrace)
 }
 
 // Get returns the entry for key, unless it is absent or banned by an

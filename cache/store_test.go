@@ -181,8 +181,7 @@ func TestSetRefuses(t *testing.T) {
 	}{
 		{"nil entry", nil},
 		{"larger than the whole store", entry("/big", 8192, clk.Now(), time.Hour)},
-		{"already past its retention", entry("/old", 10, clk.At(-time.Hour), time.Minute)},
-		{"zero TTL, no validator, no stale window", entry("/zero", 10, clk.Now(), 0)},
+		{"already past its retention", entry("/old", 10, clk.At(-2*time.Hour), time.Minute)},
 	}
 	for _, tt := range tests {
 		if s.Set(tt.name, tt.e) {
@@ -195,26 +194,24 @@ func TestSetRefuses(t *testing.T) {
 }
 
 // TestRetention: Get returns expired entries until Stored + TTL + the
-// longest of stale-while-revalidate, stale-if-error and (with a validator)
-// ValidatorGrace.
+// longest of stale-while-revalidate, stale-if-error and StaleGrace —
+// validators or not, as CloudFront keeps expired objects to revalidate
+// them or serve them when the origin fails.
 func TestRetention(t *testing.T) {
 	tests := []struct {
 		name   string
 		modify func(*Entry)
 		keep   time.Duration
 	}{
-		{"TTL only", func(*Entry) {}, 10 * time.Second},
-		{"stale-while-revalidate", func(e *Entry) { e.StaleWhileRevalidate = 30 * time.Second }, 40 * time.Second},
-		{"stale-if-error beats swr", func(e *Entry) {
+		{"TTL and the grace", func(*Entry) {}, 10*time.Second + StaleGrace},
+		{"stale-while-revalidate within the grace", func(e *Entry) { e.StaleWhileRevalidate = 30 * time.Second }, 10*time.Second + StaleGrace},
+		{"ETag: the same grace", func(e *Entry) { e.Header = append(e.Header, "Etag", `"v1"`) }, 10*time.Second + StaleGrace},
+		{"stale-while-revalidate longer than the grace", func(e *Entry) { e.StaleWhileRevalidate = 3 * time.Hour }, 10*time.Second + 3*time.Hour},
+		{"stale-if-error longer than the grace", func(e *Entry) {
 			e.StaleWhileRevalidate = 30 * time.Second
-			e.StaleIfError = time.Minute
-		}, 70 * time.Second},
-		{"ETag grace", func(e *Entry) { e.Header = append(e.Header, "Etag", `"v1"`) }, 10*time.Second + ValidatorGrace},
-		{"Last-Modified grace", func(e *Entry) { e.Header = append(e.Header, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT") }, 10*time.Second + ValidatorGrace},
-		{"stale-if-error longer than grace", func(e *Entry) {
-			e.Header = append(e.Header, "Etag", `"v1"`)
 			e.StaleIfError = 2 * time.Hour
 		}, 10*time.Second + 2*time.Hour},
+		{"stale-if-error=0 keeps the grace", func(e *Entry) { e.StaleIfError = NoStaleIfError }, 10*time.Second + StaleGrace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,19 +283,19 @@ func TestSetStoredEntryAgain(t *testing.T) {
 		t.Fatal("first Set refused")
 	}
 	again := *e // as proxy's refreshed does
-	again.TTL = time.Hour
+	again.TTL = 3 * time.Hour
 	if !s.Set("k2", &again) || !s.Set("k3", e) {
 		t.Fatal("second Set refused")
 	}
-	clk.Advance(2 * time.Minute)
+	clk.Advance(time.Minute + StaleGrace)
 	if _, ok := s.Get("k1"); ok {
-		t.Error("k1: served past its one-minute retention")
+		t.Error("k1: served past its retention (one minute and the grace)")
 	}
 	if _, ok := s.Get("k3"); ok {
-		t.Error("k3 (the same entry): served past its one-minute retention")
+		t.Error("k3 (the same entry): served past its retention (one minute and the grace)")
 	}
-	if got, ok := s.Get("k2"); !ok || got.TTL != time.Hour || len(got.Body) != 100 {
-		t.Errorf("k2: got %v, %v; want the one-hour copy", got, ok)
+	if got, ok := s.Get("k2"); !ok || got.TTL != 3*time.Hour || len(got.Body) != 100 {
+		t.Errorf("k2: got %v, %v; want the three-hour copy", got, ok)
 	}
 	if items, bytes := s.Stats(); items != 3 || bytes != 3*e.Size() {
 		t.Errorf("Stats = %d items, %d bytes; want 3, %d", items, bytes, 3*e.Size())

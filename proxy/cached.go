@@ -56,6 +56,12 @@ func (s *Server) serveCached(x *exchange) {
 		s.serveEntry(x, e, hitPhase(e))
 		return
 	}
+	if e.ServeStale(now) {
+		// The origin failed to refresh it moments ago: stale, without
+		// asking again before the error caching time is over.
+		s.serveEntry(x, e, phaseStale)
+		return
+	}
 	if e.Status < 400 && now.Sub(e.Stored) < e.TTL+e.StaleWhileRevalidate {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
@@ -266,11 +272,12 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	start := s.now()
 	resp, err := s.fetch(ctx, &j.fetchTarget, j.req)
 	if err != nil {
-		if j.stale != nil && !isCanceled(err) {
-			s.metrics.originFetch(j.originID(), origin.StatusOf(err), s.now().Sub(start))
+		if j.stale != nil && !isCanceled(err) && j.stale.StaleOnError(start) {
+			status := origin.StatusOf(err)
+			s.metrics.originFetch(j.originID(), status, s.now().Sub(start))
 			s.log.Warn("origin fetch failed; serving the cached object stale", "distribution", j.ds.dist.ID,
 				"origin", j.originID(), "path", j.path, "err", err)
-			s.shareEntry(f, j.stale, phaseStale)
+			s.shareStale(f, j, status)
 			return
 		}
 		s.failFlight(f, j, err, start)
@@ -286,11 +293,13 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			s.store.Set(j.key, e)
 			s.shareEntry(f, e, phaseRefreshHit)
 			return
-		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		}
+		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) {
 			// CloudFront serves the cached object when the origin fails
-			// with a 5xx (stale-if-error, "origin unavailable").
+			// with a 5xx (HTTPStatusCodes: "The requested object is in the
+			// edge cache").
 			resp.Body.Close()
-			s.shareEntry(f, j.stale, phaseStale)
+			s.shareStale(f, j, resp.StatusCode)
 			return
 		}
 	}
@@ -406,6 +415,17 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 	return true
 }
 
+// shareStale answers every viewer of a flight with its expired entry in
+// place of the origin's failure (status), and keeps answering with it,
+// without asking the origin, for the distribution's ErrorCachingMinTTL of
+// status (cache.Entry.ServeStale).
+func (s *Server) shareStale(f *flight, j *flightJob, status int) {
+	e := *j.stale
+	e.StaleUntil = s.now().Add(j.ds.dist.ErrorCachingMinTTL(status)).UnixNano()
+	s.store.Set(j.key, &e)
+	s.shareEntry(f, &e, phaseStale)
+}
+
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
 	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p}, e.Body)
@@ -434,6 +454,7 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	}
 	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
 	e := *old
+	e.StaleUntil = 0
 	e.Header, e.Stored, e.InitialAge = cache.NewHeader(hdr), at, cache.InitialAge(h)
 	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
 	return &e

@@ -2,7 +2,10 @@ package proxy_test
 
 import (
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // This file holds the rules where edgefront once differed from the
@@ -151,5 +154,71 @@ func TestGuideGetWithBody(t *testing.T) {
 		if c.status == 403 && (r.header.Get("X-Cache") != "Error from cloudfront" || !r.closed) {
 			t.Errorf("%s: X-Cache %q, connection closed %v", c.page, r.header.Get("X-Cache"), r.closed)
 		}
+	}
+}
+
+// TestGuideStaleOnOriginFailure: an expired object whose origin answers
+// 5xx or cannot be reached is served stale, validators or not, and for the
+// error caching minimum TTL CloudFront keeps serving it without asking the
+// origin again (HTTPStatusCodes: "The requested object is in the edge
+// cache"; RequestAndResponseBehaviorCustomOrigin "Origin unavailable"); an
+// origin's stale-if-error bounds that and stale-if-error=0 forbids it
+// (Expiration).
+func TestGuideStaleOnOriginFailure(t *testing.T) {
+	cases := []struct {
+		page, cacheControl string
+		failure            string // "503" or "down"
+		after              time.Duration
+		stale              bool
+	}{
+		{"HTTPStatusCodes: 503, no validators → stale", "max-age=10", "503", 30 * time.Second, true},
+		{"HTTPStatusCodes: 500, no validators → stale", "max-age=10", "500", 30 * time.Second, true},
+		{"RequestAndResponseBehaviorCustomOrigin: origin unavailable, no validators → stale", "max-age=10", "down", 30 * time.Second, true},
+		{"Expiration: stale-if-error=0 → the error", "max-age=10, stale-if-error=0", "503", 30 * time.Second, false},
+		{"Expiration: within stale-if-error → stale", "max-age=10, stale-if-error=60", "503", 30 * time.Second, true},
+		{"Expiration: past stale-if-error → the error", "max-age=10, stale-if-error=5", "503", 30 * time.Second, false},
+	}
+	for _, c := range cases {
+		t.Run(c.page, func(t *testing.T) {
+			var failing atomic.Bool
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				if failing.Load() {
+					status, _ := strconv.Atoi(c.failure)
+					http.Error(w, "failing", status)
+					return
+				}
+				w.Header().Set("Cache-Control", c.cacheControl)
+				w.Write([]byte("good"))
+			})
+			e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`), map[string]string{"web": o.URL})
+			if r := e.do("GET", "/s"); r.body != "good" {
+				t.Fatalf("first request: %d %q", r.status, r.body)
+			}
+			failing.Store(true)
+			if c.failure == "down" {
+				o.Close()
+			}
+			e.clock.Advance(c.after)
+			r := e.do("GET", "/s")
+			if got := r.status == 200 && r.body == "good"; got != c.stale {
+				t.Fatalf("after the origin failed: %d %q %q, want stale %v", r.status, r.xcache(), r.body, c.stale)
+			}
+			if !c.stale || c.failure == "down" {
+				return
+			}
+			// For the error caching minimum TTL (10 s by default) the stale
+			// object answers without the origin being asked; then the
+			// origin is asked again.
+			asked := o.hits.Load()
+			e.clock.Advance(9 * time.Second)
+			if r := e.do("GET", "/s"); r.body != "good" || o.hits.Load() != asked {
+				t.Errorf("within ErrorCachingMinTTL: %q, origin asked %d more times, want 0", r.body, o.hits.Load()-asked)
+			}
+			e.clock.Advance(2 * time.Second)
+			if r := e.do("GET", "/s"); r.body != "good" || o.hits.Load() != asked+1 {
+				t.Errorf("after ErrorCachingMinTTL: %q, origin asked %d more times, want 1", r.body, o.hits.Load()-asked)
+			}
+		})
 	}
 }
