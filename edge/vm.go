@@ -69,7 +69,7 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 		return nil, fmt.Errorf("setting up the memory bounds: %w", err)
 	}
 	if f.cfg.Runtime == config.FunctionRuntime2 {
-		if err := installBuffer(r); err != nil {
+		if err := v.installBuffer(); err != nil {
 			return nil, fmt.Errorf("setting up Buffer: %w", err)
 		}
 	} else if err := installStringHelpers(r); err != nil {
@@ -133,7 +133,8 @@ func (v *vm) require(name string) goja.Value {
 		m = v.cryptoModule()
 	case name == "querystring":
 		m = v.querystringModule()
-	case name == "cloudfront" && v.fn.Runtime == config.FunctionRuntime2:
+	case name == "buffer" && v.fn.Runtime == config.FunctionRuntime2:
+		m = v.rt.Get("Buffer")
 		m = v.cloudfrontModule()
 	default:
 		panic(v.rt.NewTypeError("module %q is not available in %s", name, v.fn.Runtime))
