@@ -122,7 +122,8 @@ func (v *vm) console(call goja.FunctionCall) goja.Value {
 }
 
 // require returns the modules CloudFront Functions have: crypto,
-// querystring and, for cloudfront-js-2.0, cloudfront.
+// querystring and, for cloudfront-js-2.0, cloudfront and buffer (installed
+// with Buffer).
 func (v *vm) require(name string) goja.Value {
 	if m, ok := v.modules[name]; ok {
 		return m
@@ -133,8 +134,7 @@ func (v *vm) require(name string) goja.Value {
 		m = v.cryptoModule()
 	case name == "querystring":
 		m = v.querystringModule()
-	case name == "buffer" && v.fn.Runtime == config.FunctionRuntime2:
-		m = v.rt.Get("Buffer")
+	case name == "cloudfront" && v.fn.Runtime == config.FunctionRuntime2:
 		m = v.cloudfrontModule()
 	default:
 		panic(v.rt.NewTypeError("module %q is not available in %s", name, v.fn.Runtime))
