@@ -150,9 +150,16 @@ const bufferPrelude = `(function (decode, encode, isEncoding, charge) {
 			if (typeof v === 'number' || typeof v === 'boolean') {
 				return Uint8Array.prototype.fill.call(this, Number(v) & 255, start, end);
 			}
-			var bytes = bytesOf(typeof v === 'string' ? v : v, e);
+			var bytes = bytesOf(v, e);
 			if (bytes.length === 0) { throw new TypeError('The fill value is empty'); }
-			for (var i = start, j = 0; i < end; i++, j = (j + 1) % bytes.length) { this[i] = bytes[j]; }
+			if (end <= start) { return this; }
+			// The pattern once, then doubled with copyWithin: a few calls,
+			// not a JavaScript loop over every byte.
+			var n = Math.min(bytes.length, end - start);
+			this.set(bytes.subarray(0, n), start);
+			for (var done = n; done < end - start; done *= 2) {
+				this.copyWithin(start + done, start, start + Math.min(done, end - start - done));
+			}
 			return this;
 		}
 		indexOf(v, from, e) {

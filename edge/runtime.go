@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -92,6 +93,7 @@ type Runtime struct {
 	log        *slog.Logger
 	budget     time.Duration
 	allocLimit uint64
+	inflight   atomic.Int64 // runs under way (the allocation bound is shared among them)
 	observe    func(string, time.Duration, error)
 }
 

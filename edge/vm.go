@@ -61,7 +61,7 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
 	r.SetTimeSource(func() time.Time { return v.now })
 	r.SetMaxCallStackSize(maxCallDepth)
-	v.watch = newWatchdog(r, rt.budget, rt.allocLimit)
+	v.watch = newWatchdog(r, rt.budget, rt.allocLimit, &rt.inflight)
 	if _, err := r.RunString(lockdown); err != nil {
 		return nil, fmt.Errorf("setting up the sandbox: %w", err)
 	}

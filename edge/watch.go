@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -37,13 +38,16 @@ func processAllocs() uint64 {
 }
 
 // watchdog interrupts its VM's run when the run is over its budget or the
-// process has allocated more than allocLimit bytes since the run began. It
-// looks every watchTick, so a run of a few microseconds costs a timer
-// reset and no sample.
+// process has allocated more than allocLimit bytes for each run in flight
+// since the run began (the allocations of the process, shared among the
+// runs under way: a run cannot be told apart from the others). It looks
+// every watchTick, so a run of a few microseconds costs a timer reset and
+// one sample.
 type watchdog struct {
 	r          *goja.Runtime
 	budget     time.Duration
-	allocLimit uint64 // 0: no allocation bound
+	allocLimit uint64        // 0: no allocation bound
+	inflight   *atomic.Int64 // the runtime's runs under way
 
 	mu          sync.Mutex
 	t           *time.Timer
@@ -53,8 +57,8 @@ type watchdog struct {
 	allocs0     uint64
 }
 
-func newWatchdog(r *goja.Runtime, budget time.Duration, allocLimit uint64) *watchdog {
-	w := &watchdog{r: r, budget: budget, allocLimit: allocLimit}
+func newWatchdog(r *goja.Runtime, budget time.Duration, allocLimit uint64, inflight *atomic.Int64) *watchdog {
+	w := &watchdog{r: r, budget: budget, allocLimit: allocLimit, inflight: inflight}
 	w.t = time.AfterFunc(time.Hour, w.tick)
 	w.t.Stop()
 	return w
@@ -65,6 +69,7 @@ func (w *watchdog) begin() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.active, w.interrupted = true, false
+	w.inflight.Add(1)
 	w.start = time.Now()
 	if w.allocLimit > 0 {
 		w.allocs0 = processAllocs()
@@ -78,6 +83,7 @@ func (w *watchdog) end() (interrupted bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.active = false
+	w.inflight.Add(-1)
 	w.t.Stop()
 	return w.interrupted
 }
@@ -106,7 +112,7 @@ func (w *watchdog) tick() {
 		return
 	}
 	if w.allocLimit > 0 {
-		if processAllocs()-w.allocs0 > w.allocLimit {
+		if n := uint64(max(1, w.inflight.Load())); (processAllocs()-w.allocs0)/n > w.allocLimit {
 			w.interrupted = true
 			w.r.Interrupt(errMemory)
 			return
