@@ -84,6 +84,7 @@ func TestBufferMethods(t *testing.T) {
 		{`(function () { try { Buffer.alloc(2).readUInt32LE(0); } catch (e) { return e instanceof RangeError; } })()`, `true`},
 		{`(function () { try { Buffer.alloc(2).writeUInt8(256, 0); } catch (e) { return e instanceof RangeError; } })()`, `true`},
 		{`(function () { try { Buffer.alloc(2).readUInt8(-1); } catch (e) { return e instanceof RangeError; } })()`, `true`},
+		{`(function () { var b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(-2)); return [b.readBigUInt64LE(0) === BigInt('0xfeffffffffffffff'), b.readBigInt64BE(0) === BigInt(-2)]; })()`, `[true,true]`},
 		// the module, and what a Buffer still is
 		{`require('buffer').Buffer === Buffer`, `true`},
 		{`[Buffer.from('a') instanceof Uint8Array, new Uint8Array(2) instanceof Uint8Array, new ArrayBuffer(2) instanceof ArrayBuffer, ArrayBuffer.isView(Buffer.alloc(1)), Uint8Array.BYTES_PER_ELEMENT]`, `[true,true,true,true,1]`},

@@ -16,9 +16,9 @@ import (
 type countingOrigin struct {
 	name    string
 	failing bool
-	mu   sync.Mutex
-	hits map[string]int
-	hdr  map[string]string // the X-Routed-By header each path came with
+	mu      sync.Mutex
+	hits    map[string]int
+	hdr     map[string]string // the X-Routed-By header each path came with
 }
 
 func (o *countingOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
