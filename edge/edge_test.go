@@ -63,6 +63,15 @@ func runtimeFor(t testing.TB, log *slog.Logger, fns ...*config.Function) *Runtim
 	return rt
 }
 
+// generatedBy runs fn on r and returns the response it generated, if any.
+func generatedBy(rt *Runtime, fn *config.Function, r *http.Request) (*Response, error) {
+	out, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+	if err != nil {
+		return nil, err
+	}
+	return out.Response, nil
+}
+
 var testInfo = Info{DistributionDomainName: "d111111abcdef8.cloudfront.net", DistributionID: "EDFDVBD6EXAMPLE", RequestID: "req-1", ViewerIP: "198.51.100.7"}
 
 // lookup returns the value at a dotted path of a JSON document, as JSON.
@@ -139,7 +148,7 @@ func TestViewerRequestEvent(t *testing.T) {
 			for k, vs := range tt.header {
 				r.Header[k] = vs
 			}
-			resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+			resp, err := generatedBy(rt, fn, r)
 			if err != nil || resp == nil {
 				t.Fatalf("%v %v", resp, err)
 			}
@@ -252,7 +261,7 @@ func TestViewerRequestResult(t *testing.T) {
 			r := httptest.NewRequest("GET", "http://example.com/p?keep=1", nil)
 			r.Header.Set("Cookie", "s=1")
 			r.Header.Set("User-Agent", "test")
-			resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+			resp, err := generatedBy(rt, fn, r)
 			if tt.wantKind != "" {
 				var fe *Error
 				if !errors.As(err, &fe) || fe.Kind != tt.wantKind {
@@ -273,13 +282,14 @@ func TestViewerRequestResult(t *testing.T) {
 
 // TestViewerResponse: the event a viewer-response function gets (the
 // request and the response, Set-Cookie as cookies with attributes) and
-// what it may change: headers and cookies, not read-only headers; a new
-// statusCode is not applied (edgefront keeps the status).
+// what it may change: headers, cookies and the status ("Your function can
+// generate or modify the statusCode": an integer, not a string, 200–599),
+// not read-only headers.
 func TestViewerResponse(t *testing.T) {
 	echo := fixture(t, "echo-response.js", config.FunctionRuntime1)
 	h := http.Header{"Content-Type": {"text/html"}, "Set-Cookie": {"id=7; Path=/; Secure"}, "Content-Length": {"12"}}
 	r := httptest.NewRequest("GET", "http://example.com/page", nil)
-	if err := runtimeFor(t, nil, echo).ViewerResponse(context.Background(), echo, testInfo, r, 200, h); err != nil {
+	if _, err := runtimeFor(t, nil, echo).ViewerResponse(context.Background(), echo, testInfo, r, 200, h); err != nil {
 		t.Fatal(err)
 	}
 	var doc any
@@ -308,6 +318,7 @@ func TestViewerResponse(t *testing.T) {
 	tests := []struct {
 		name, body string
 		check      func(t *testing.T, h http.Header)
+		wantStatus int
 		wantKind   string
 	}{
 		{"a header and a cookie", `s.headers['x-frame-options'] = {value: 'DENY'}; s.cookies['seen'] = {value: '1', attributes: 'Path=/'}; return s;`,
@@ -315,21 +326,33 @@ func TestViewerResponse(t *testing.T) {
 				if h.Get("X-Frame-Options") != "DENY" || strings.Join(h.Values("Set-Cookie"), "|") != "id=7; Path=/; Secure|seen=1; Path=/" {
 					t.Errorf("headers %v", h)
 				}
-			}, ""},
-		{"a status change is not applied", `s.statusCode = 404; s.headers['x-tried'] = {value: '1'}; return s;`,
+			}, 200, ""},
+		{"a new status with its description", `s.statusCode = 404; s.statusDescription = 'Not Found'; s.headers['x-tried'] = {value: '1'}; return s;`,
 			func(t *testing.T, h http.Header) {
 				if h.Get("X-Tried") != "1" {
 					t.Errorf("headers %v", h)
 				}
-			}, ""},
-		{"a read-only header", `s.headers['content-length'] = {value: '99'}; return s;`, nil, ValidationError},
-		{"a disallowed header", `s.headers['x-cache'] = {value: 'Hit'}; return s;`, nil, ValidationError},
+			}, 404, ""},
+		{"a redirect made of an answer", `s.statusCode = 302; s.headers['location'] = {value: '/elsewhere'}; return s;`,
+			func(t *testing.T, h http.Header) {
+				if h.Get("Location") != "/elsewhere" {
+					t.Errorf("headers %v", h)
+				}
+			}, 302, ""},
+		{"no statusCode keeps the status", `delete s.statusCode; return s;`, func(*testing.T, http.Header) {}, 200, ""},
+		{"a status as a string", `s.statusCode = '404'; return s;`, nil, 0, ValidationError},
+		{"a status out of range", `s.statusCode = 99; return s;`, nil, 0, ValidationError},
+		{"a status that is not an integer", `s.statusCode = 200.5; return s;`, nil, 0, ValidationError},
+		{"a description that is not a string", `s.statusDescription = 7; return s;`, nil, 0, ValidationError},
+		{"a read-only header", `s.headers['content-length'] = {value: '99'}; return s;`, nil, 0, ValidationError},
+		{"a disallowed header", `s.headers['x-cache'] = {value: 'Hit'}; return s;`, nil, 0, ValidationError},
+		{"throws", `throw new Error('no');`, nil, 0, ExecutionError},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fn := inline(t, "resp"+string(rune('a'+i)), config.FunctionRuntime1, "function handler(event) { var s = event.response; "+tt.body+" }")
 			h := http.Header{"Content-Type": {"text/html"}, "Set-Cookie": {"id=7; Path=/; Secure"}, "Content-Length": {"12"}}
-			err := runtimeFor(t, nil, fn).ViewerResponse(context.Background(), fn, testInfo, r, 200, h)
+			status, err := runtimeFor(t, nil, fn).ViewerResponse(context.Background(), fn, testInfo, r, 200, h)
 			if tt.wantKind != "" {
 				var fe *Error
 				if !errors.As(err, &fe) || fe.Kind != tt.wantKind {
@@ -340,6 +363,9 @@ func TestViewerResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if status != tt.wantStatus {
+				t.Errorf("status %d, want %d", status, tt.wantStatus)
+			}
 			tt.check(t, h)
 		})
 	}
@@ -349,7 +375,7 @@ func TestViewerResponse(t *testing.T) {
 // base64url), the querystring module, and Date frozen for the whole run.
 func TestHelpers(t *testing.T) {
 	fn := fixture(t, "helpers.js", config.FunctionRuntime1)
-	resp, err := runtimeFor(t, nil, fn).ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", "/", nil))
+	resp, err := generatedBy(runtimeFor(t, nil, fn), fn, httptest.NewRequest("GET", "/", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +431,7 @@ func TestSandbox(t *testing.T) {
 	var logs syncBuffer
 	fn := fixture(t, "sandbox.js", config.FunctionRuntime1)
 	rt := runtimeFor(t, slog.New(slog.NewTextHandler(&logs, nil)), fn)
-	resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", "/sandboxed", nil))
+	resp, err := generatedBy(rt, fn, httptest.NewRequest("GET", "/sandboxed", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +450,7 @@ func TestBudget(t *testing.T) {
 		`function handler(event) { if (event.request.uri === '/spin') { for (;;) {} } return {statusCode: 200, body: 'ok'}; }`)
 	rt := runtimeFor(t, nil, fn)
 	for i, path := range []string{"/ok", "/spin", "/ok", "/spin", "/ok"} {
-		resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", path, nil))
+		resp, err := generatedBy(rt, fn, httptest.NewRequest("GET", path, nil))
 		if path == "/spin" {
 			var fe *Error
 			if !errors.As(err, &fe) || fe.Kind != ExecutionError || !errors.Is(err, errBudget) {
@@ -464,7 +490,7 @@ async function handler(event) {
 	try { await kvs.get('nope'); out.missing = 'found'; } catch (e) { out.missing = 'rejected'; }
 	return {statusCode: 200, body: JSON.stringify(out)};
 }`, store)
-	resp, err := runtimeFor(t, nil, fn).ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", "/", nil))
+	resp, err := generatedBy(runtimeFor(t, nil, fn), fn, httptest.NewRequest("GET", "/", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +519,7 @@ func FuzzViewerRequestRoundTrip(f *testing.F) {
 		r.Header.Set("X-Value", header)
 		r.Header.Set("Cookie", cookie)
 		before := r.Header.Clone()
-		if _, err := rt.ViewerRequest(context.Background(), fn, testInfo, r); err != nil {
+		if _, err := generatedBy(rt, fn, r); err != nil {
 			var fe *Error
 			if errors.As(err, &fe) && fe.Kind == ExecutionError && errors.Is(err, errBudget) {
 				t.Skip() // a slow machine
@@ -517,7 +543,7 @@ func BenchmarkViewerRequestRewrite(b *testing.B) {
 			r := httptest.NewRequest("GET", "http://example.com/docs/", nil)
 			r.Header.Set("User-Agent", "bench")
 			r.Header.Set("Accept", "*/*")
-			if _, err := rt.ViewerRequest(context.Background(), fn, testInfo, r); err != nil || r.URL.Path != "/docs/index.html" {
+			if _, err := generatedBy(rt, fn, r); err != nil || r.URL.Path != "/docs/index.html" {
 				b.Fatal(err, r.URL.Path)
 			}
 		}
@@ -543,7 +569,7 @@ func TestBuffer(t *testing.T) {
 		if tt.auth != "" {
 			r.Header.Set("Authorization", tt.auth)
 		}
-		resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+		resp, err := generatedBy(rt, fn, r)
 		if err != nil {
 			t.Fatalf("%q: %v", tt.auth, err)
 		}
@@ -555,7 +581,7 @@ func TestBuffer(t *testing.T) {
 		}
 	}
 	one := inline(t, "no-buffer", config.FunctionRuntime1, "function handler(event) { return {statusCode: 200, body: typeof Buffer}; }")
-	resp, err := runtimeFor(t, nil, one).ViewerRequest(context.Background(), one, testInfo, httptest.NewRequest("GET", "/", nil))
+	resp, err := generatedBy(runtimeFor(t, nil, one), one, httptest.NewRequest("GET", "/", nil))
 	if err != nil || string(resp.Body) != "undefined" {
 		t.Errorf("1.0 Buffer: %v %v", resp, err)
 	}
@@ -604,7 +630,7 @@ func TestTest(t *testing.T) {
 // 2.0 the helpers are absent and such a digest is a Buffer.
 func TestByteStrings(t *testing.T) {
 	fn := fixture(t, "byte-strings.js", config.FunctionRuntime1)
-	resp, err := runtimeFor(t, nil, fn).ViewerRequest(context.Background(), fn, testInfo, httptest.NewRequest("GET", "/", nil))
+	resp, err := generatedBy(runtimeFor(t, nil, fn), fn, httptest.NewRequest("GET", "/", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +643,7 @@ function handler(event) {
 	const d = crypto.createHash('md5').update('x').digest();
 	return {statusCode: 200, body: [typeof ''.toUTF8, typeof String.bytesFrom, Buffer.isBuffer(d), d.length].join(',')};
 }`)
-	resp, err = runtimeFor(t, nil, two).ViewerRequest(context.Background(), two, testInfo, httptest.NewRequest("GET", "/", nil))
+	resp, err = generatedBy(runtimeFor(t, nil, two), two, httptest.NewRequest("GET", "/", nil))
 	if err != nil || string(resp.Body) != "undefined,undefined,true,16" {
 		t.Errorf("2.0: %v %v", resp, err)
 	}
@@ -642,7 +668,7 @@ func TestConcurrentRuns(t *testing.T) {
 					path = "/spin"
 				}
 				r := httptest.NewRequest("GET", path, nil)
-				_, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+				_, err := generatedBy(rt, fn, r)
 				switch {
 				case path == "/spin" && !errors.Is(err, errBudget):
 					errs <- errors.New("a spinning run was not interrupted: " + fmt.Sprint(err))
@@ -676,7 +702,7 @@ func FuzzViewerRequestResult(f *testing.F) {
 	f.Fuzz(func(t *testing.T, result string) {
 		r := httptest.NewRequest("GET", "http://example.com/p", nil)
 		r.Header.Set("X-Result", result)
-		resp, err := rt.ViewerRequest(context.Background(), fn, testInfo, r)
+		resp, err := generatedBy(rt, fn, r)
 		if err != nil {
 			var fe *Error
 			if !errors.As(err, &fe) || (fe.Status() != 502 && fe.Status() != 503) {

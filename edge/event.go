@@ -329,17 +329,27 @@ func validation(f *function, format string, args ...any) error {
 	return &Error{Function: f.cfg.Name, Kind: ValidationError, Err: fmt.Errorf(format, args...)}
 }
 
+// Outcome is what a viewer-request function made of a request besides
+// changing it: the response it generated, or the origin (or origin group)
+// it chose with the origin modification helpers.
+type Outcome struct {
+	Response    *Response           // nil: the request goes on
+	Origin      *config.Origin      // nil: the behaviour's target; else a copy or one of the distribution's own
+	OriginGroup *config.OriginGroup // nil: none; its Members are origins of the distribution
+}
+
 // ViewerRequest runs fn on a viewer's request. It changes r as the
-// function changed it (URI, query string, headers, cookies), or returns
-// the response the function generated.
-func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (_ *Response, err error) {
+// function changed it (URI, query string, headers, cookies) and returns
+// what else the function decided: a generated response, or the origin to
+// fetch from.
+func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (_ *Outcome, err error) {
 	defer rt.observed(fn.Name, time.Now(), &err)
 	f, err := rt.function(fn)
 	if err != nil {
 		return nil, err
 	}
 	headers, cookies, query := requestHeaders(r), requestCookies(r.Header), queryFields(r.URL.RawQuery)
-	out, err := rt.call(ctx, f, &info, "viewer-request", func(v *vm) (*goja.Object, error) {
+	out, choice, err := rt.call(ctx, f, &info, "viewer-request", func(v *vm) (*goja.Object, error) {
 		req := v.rt.NewObject()
 		_ = req.Set("method", r.Method)
 		_ = req.Set("uri", r.URL.EscapedPath())
@@ -358,9 +368,36 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 		return nil, validation(f, "the handler returned %T, not a request or response object", out)
 	}
 	if _, isResponse := m["statusCode"]; isResponse {
-		return generated(f, m)
+		resp, err := generated(f, m)
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Response: resp}, nil
 	}
-	return nil, applyRequest(f, m, r, headers, cookies, query)
+	if err := applyRequest(f, m, r, headers, cookies, query); err != nil {
+		return nil, err
+	}
+	return rt.chosen(f, info.RequestID, choice, r)
+}
+
+// chosen checks the origin a run chose against the request it sends.
+func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *http.Request) (*Outcome, error) {
+	if c == nil {
+		return &Outcome{}, nil
+	}
+	if c.err != nil {
+		return nil, validation(f, "%v", c.err)
+	}
+	for _, name := range c.headers {
+		if _, ok := r.Header[http.CanonicalHeaderKey(name)]; ok || (name == "host" && r.Host != "") {
+			return nil, validation(f, "updateRequestOrigin: the custom header %s is also a header of the request", http.CanonicalHeaderKey(name))
+		}
+	}
+	if len(c.ignored) > 0 {
+		rt.log.Warn("origin settings a function chose that edgefront does not emulate", "function", f.cfg.Name,
+			"requestId", requestID, "settings", c.ignored)
+	}
+	return &Outcome{Origin: c.origin, OriginGroup: c.group}, nil
 }
 
 // applyRequest applies the request a function returned to r.
@@ -554,19 +591,21 @@ func responseHeaders(h http.Header) fields {
 	return f
 }
 
-// ViewerResponse runs fn on a response going to the viewer and changes h
-// as the function changed the headers and cookies. CloudFront does not run
-// it for a status of 400 or more (the caller skips those); a changed
-// statusCode is not applied (edgefront's viewer-response hook can change
-// headers only) and is reported in the log.
-func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (err error) {
+// ViewerResponse runs fn on a response going to the viewer, changes h as
+// the function changed the headers and cookies, and returns the status
+// the viewer gets: the function may change it ("Your function can
+// generate or modify the statusCode"). CloudFront does not run it for a
+// status of 400 or more (the caller skips those). A body the function
+// sets is not applied (the proxy's viewer-response hook cannot replace the
+// body) and is reported in the log.
+func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (_ int, err error) {
 	defer rt.observed(fn.Name, time.Now(), &err)
 	f, err := rt.function(fn)
 	if err != nil {
-		return err
+		return status, err
 	}
 	headers, cookies := responseHeaders(h), responseCookies(h)
-	out, err := rt.call(ctx, f, &info, "viewer-response", func(v *vm) (*goja.Object, error) {
+	out, _, err := rt.call(ctx, f, &info, "viewer-response", func(v *vm) (*goja.Object, error) {
 		req := v.rt.NewObject()
 		_ = req.Set("method", r.Method)
 		_ = req.Set("uri", r.URL.EscapedPath())
@@ -586,32 +625,40 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 		return ev, nil
 	})
 	if err != nil {
-		return err
+		return status, err
 	}
 	m, ok := out.(map[string]any)
 	if !ok {
-		return validation(f, "the handler returned %T, not a response object", out)
+		return status, validation(f, "the handler returned %T, not a response object", out)
 	}
+	newStatus := status
 	if sc, ok := m["statusCode"]; ok {
-		n, err := statusOf(sc)
-		if err != nil {
-			return validation(f, "%v", err)
+		if newStatus, err = statusOf(sc); err != nil {
+			return status, validation(f, "%v", err)
 		}
-		if n != status {
-			rt.log.Warn("a viewer-response function changed the status; edgefront keeps the original", "function", fn.Name,
-				"requestId", info.RequestID, "status", status, "functionStatus", n)
+	}
+	if d, ok := m["statusDescription"]; ok && d != nil {
+		if _, isString := d.(string); !isString {
+			return status, validation(f, "statusDescription is not a string")
 		}
+	}
+	if b, ok := m["body"]; ok && b != nil {
+		if _, err := bodyOf(b); err != nil {
+			return status, validation(f, "%v", err)
+		}
+		rt.log.Warn("a viewer-response function set a body; edgefront keeps the cache's or origin's", "function", fn.Name,
+			"requestId", info.RequestID)
 	}
 	hf, err := readHeaders("response.headers", m["headers"])
 	if err != nil {
-		return validation(f, "%v", err)
+		return status, validation(f, "%v", err)
 	}
 	if err := checkHeaders("viewer-response", headers, hf); err != nil {
-		return validation(f, "%v", err)
+		return status, validation(f, "%v", err)
 	}
 	cf, err := readFields("response.cookies", m["cookies"])
 	if err != nil {
-		return validation(f, "%v", err)
+		return status, validation(f, "%v", err)
 	}
 	if !sameFields(hf, headers) {
 		setHeaders(h, hf, "set-cookie")
@@ -619,5 +666,5 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 	if !sameFields(cf, cookies) {
 		setCookies(h, cf)
 	}
-	return nil
+	return newStatus, nil
 }

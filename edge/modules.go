@@ -205,10 +205,13 @@ func stringOf(v any) string {
 
 // cloudfrontModule is cloudfront-js-2.0's `import cf from 'cloudfront'`:
 // kvs() reads the function's key value store (get, exists, meta, each a
-// promise).
+// promise); the origin modification helpers are origin.go's.
 func (v *vm) cloudfrontModule() goja.Value {
 	r := v.rt
 	m := r.NewObject()
+	_ = m.Set("updateRequestOrigin", v.updateRequestOrigin)
+	_ = m.Set("selectRequestOriginById", v.selectRequestOriginById)
+	_ = m.Set("createRequestOriginGroup", v.createRequestOriginGroup)
 	_ = m.Set("kvs", func(call goja.FunctionCall) goja.Value {
 		if len(v.fn.KeyValueStores) == 0 {
 			panic(r.NewTypeError("function %s has no key value store associated", v.fn.Name))

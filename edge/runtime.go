@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -75,6 +76,10 @@ type Options struct {
 	Budget time.Duration // bound of one run; DefaultBudget when 0
 	// Idle is how many idle VMs each function keeps; 2 × GOMAXPROCS when 0.
 	Idle int
+	// AllocLimit interrupts a run during which the process allocates
+	// more than this many bytes (memory.go); DefaultAllocLimit when 0,
+	// none when negative.
+	AllocLimit int64
 	// Observe, when set, is told of every run: the function, how long
 	// the handler ran, and its error (nil, or an *Error).
 	Observe func(function string, elapsed time.Duration, err error)
@@ -83,11 +88,13 @@ type Options struct {
 // Runtime runs the CloudFront Functions of one configuration. It is safe
 // for concurrent use.
 type Runtime struct {
-	fns     map[*config.Function]*function
-	byARN   map[string]*function
-	log     *slog.Logger
-	budget  time.Duration
-	observe func(string, time.Duration, error)
+	fns        map[*config.Function]*function
+	byARN      map[string]*function
+	log        *slog.Logger
+	budget     time.Duration
+	allocLimit uint64
+	inflight   atomic.Int64 // runs under way (the allocation bound is shared among them)
+	observe    func(string, time.Duration, error)
 }
 
 // function is one compiled function and its pool of idle VMs.
@@ -106,6 +113,12 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 	}
 	if rt.budget <= 0 {
 		rt.budget = DefaultBudget
+	}
+	switch {
+	case opts.AllocLimit == 0:
+		rt.allocLimit = DefaultAllocLimit
+	case opts.AllocLimit > 0:
+		rt.allocLimit = uint64(opts.AllocLimit)
 	}
 	idle := opts.Idle
 	if idle <= 0 {
@@ -159,6 +172,11 @@ type Info struct {
 	DistributionID         string
 	RequestID              string // a fresh one is made when empty
 	ViewerIP               string
+	// Distribution and TargetOriginID are the request's distribution and
+	// its behaviour's target (an origin or origin group ID): the origin
+	// modification helpers choose among its origins. Nil in a test run.
+	Distribution   *config.Distribution
+	TargetOriginID string
 
 	logs *[]string // a test run's console lines
 }
@@ -181,24 +199,22 @@ func (f *function) put(v *vm) {
 	}
 }
 
-var errBudget = errors.New("the function ran out of its compute budget")
-
 // call runs f's handler on the event that mk builds in the VM and returns
 // what the handler returned (a promise's value, for an async handler),
-// exported to Go values.
-func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, error) {
+// exported to Go values, and the origin its code chose (nil: none).
+func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, *originChoice, error) {
 	v, err := rt.get(f)
 	if err != nil {
-		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 	}
 	if info.RequestID == "" {
 		info.RequestID = newRequestID()
 	}
-	v.begin(ctx, info)
+	v.begin(ctx, info, eventType)
 	ev, err := mk(v)
 	if err != nil {
 		f.put(v)
-		return nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 	}
 	if absent(ev.Get("context")) { // a test event may bring its own
 		ctxObj := v.rt.NewObject()
@@ -219,25 +235,39 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 
 	// Everything that may run JavaScript — the handler, a promise's
 	// value, getters read by the export — runs under the budget.
-	v.timer.Reset(rt.budget)
+	v.watch.begin()
 	res, err := v.handler(goja.Undefined(), ev)
 	out, err := v.settle(res, err)
-	if v.timer.Stop() {
+	choice := v.choice
+	v.choice = nil
+	if !v.watch.end() {
 		f.put(v)
-	} // else the interrupt fired (or is firing): this VM is never reused,
-	// though a handler that returned first keeps its result.
+	} // else the interrupt fired: this VM is never reused, though a
+	// handler that returned first keeps its result.
 	if err != nil {
-		var ie *goja.InterruptedError
-		if errors.As(err, &ie) {
-			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (%v)", errBudget, rt.budget)}
-		}
-		var fe *Error
-		if !errors.As(err, &fe) {
-			err = &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
-		}
-		return nil, err
+		return nil, nil, rt.runError(f, err)
 	}
-	return out, nil
+	return out, choice, nil
+}
+
+// runError is a failed run's *Error: an interrupt, an exception or a
+// rejected promise is an execution error; a result that breaks the rules
+// is already a validation error.
+func (rt *Runtime) runError(f *function, err error) error {
+	var fe *Error
+	switch {
+	case errors.As(err, &fe):
+		return err
+	case errors.Is(err, errMemory):
+		return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (CloudFront allows 2 MB a run)", errMemory)}
+	case errors.Is(err, errBudget):
+		return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (%v)", errBudget, rt.budget)}
+	}
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: fmt.Errorf("%w (%v)", errBudget, rt.budget)}
+	}
+	return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 }
 
 func absent(v goja.Value) bool { return v == nil || goja.IsUndefined(v) || goja.IsNull(v) }

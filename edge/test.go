@@ -47,7 +47,7 @@ func (rt *Runtime) Test(ctx context.Context, fn *config.Function, event []byte) 
 	var logs []string
 	info := Info{logs: &logs}
 	start := time.Now()
-	out, err := rt.call(ctx, f, &info, eventType, func(v *vm) (*goja.Object, error) {
+	out, _, err := rt.call(ctx, f, &info, eventType, func(v *vm) (*goja.Object, error) {
 		// Through JSON.parse, so the handler gets plain objects.
 		parse, _ := goja.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
 		pv, err := parse(goja.Undefined(), v.rt.ToValue(string(event)))

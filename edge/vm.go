@@ -21,13 +21,16 @@ type vm struct {
 	log     *slog.Logger
 	handler goja.Callable
 	modules map[string]goja.Value
-	timer   *time.Timer // interrupts the run under way when the budget is spent
+	watch   *watchdog // interrupts the run under way past its budget or allocation bound
 
-	// The run under way: Date's frozen now, its request and its log budget.
-	now     time.Time
-	ctx     context.Context
-	info    *Info
-	logLeft int
+	// The run under way: Date's frozen now, its request and its log
+	// budget, its event type, and the origin its code chose.
+	now       time.Time
+	ctx       context.Context
+	info      *Info
+	logLeft   int
+	eventType string
+	choice    *originChoice
 }
 
 // maxCallDepth bounds a run's call stack: runaway recursion is an
@@ -58,13 +61,15 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
 	r.SetTimeSource(func() time.Time { return v.now })
 	r.SetMaxCallStackSize(maxCallDepth)
-	v.timer = time.AfterFunc(time.Hour, func() { r.Interrupt(errBudget) })
-	v.timer.Stop()
+	v.watch = newWatchdog(r, rt.budget, rt.allocLimit, &rt.inflight)
 	if _, err := r.RunString(lockdown); err != nil {
 		return nil, fmt.Errorf("setting up the sandbox: %w", err)
 	}
+	if err := v.installMemoryBounds(); err != nil {
+		return nil, fmt.Errorf("setting up the memory bounds: %w", err)
+	}
 	if f.cfg.Runtime == config.FunctionRuntime2 {
-		if err := installBuffer(r); err != nil {
+		if err := v.installBuffer(); err != nil {
 			return nil, fmt.Errorf("setting up Buffer: %w", err)
 		}
 	} else if err := installStringHelpers(r); err != nil {
@@ -88,9 +93,10 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	return v, nil
 }
 
-// begin readies v for a run: Date is frozen at now for the whole run.
-func (v *vm) begin(ctx context.Context, info *Info) {
-	v.now, v.ctx, v.info, v.logLeft = time.Now(), ctx, info, maxLogBytes
+// begin readies v for a run of eventType: Date is frozen at now for the
+// whole run.
+func (v *vm) begin(ctx context.Context, info *Info, eventType string) {
+	v.now, v.ctx, v.info, v.logLeft, v.eventType, v.choice = time.Now(), ctx, info, maxLogBytes, eventType, nil
 }
 
 // console writes a console.log line to edgefront's log with the request ID,
@@ -116,7 +122,8 @@ func (v *vm) console(call goja.FunctionCall) goja.Value {
 }
 
 // require returns the modules CloudFront Functions have: crypto,
-// querystring and, for cloudfront-js-2.0, cloudfront.
+// querystring and, for cloudfront-js-2.0, cloudfront and buffer (installed
+// with Buffer).
 func (v *vm) require(name string) goja.Value {
 	if m, ok := v.modules[name]; ok {
 		return m

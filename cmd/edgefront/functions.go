@@ -66,8 +66,6 @@ func (m *functionMetrics) observe(name string, elapsed time.Duration, err error)
 	}
 }
 
-// hooks returns the proxy hooks: a behaviour without a function costs a
-// field read.
 // forConfig returns the hooks for cfg: none when it has no functions, so
 // that requests pay nothing for edge code they do not have.
 func (fh *functionHooks) forConfig(cfg *config.Config) proxy.Hooks {
@@ -77,6 +75,8 @@ func (fh *functionHooks) forConfig(cfg *config.Config) proxy.Hooks {
 	return fh.hooks()
 }
 
+// hooks returns the proxy hooks: a behaviour without a function costs a
+// field read.
 func (fh *functionHooks) hooks() proxy.Hooks {
 	return proxy.Hooks{proxy.ViewerRequest: fh.viewerRequest, proxy.ViewerResponse: fh.viewerResponse}
 }
@@ -87,7 +87,7 @@ func eventInfo(ev *proxy.Event) edgecode.Info {
 		ip = ev.Request.RemoteAddr
 	}
 	return edgecode.Info{DistributionDomainName: ev.Distribution.DomainName, DistributionID: ev.Distribution.ID,
-		RequestID: ev.RequestID, ViewerIP: ip}
+		RequestID: ev.RequestID, ViewerIP: ip, Distribution: ev.Distribution, TargetOriginID: ev.Behavior.TargetOriginID}
 }
 
 func (fh *functionHooks) viewerRequest(ctx context.Context, ev *proxy.Event) error {
@@ -95,12 +95,17 @@ func (fh *functionHooks) viewerRequest(ctx context.Context, ev *proxy.Event) err
 	if fn == nil {
 		return nil
 	}
-	resp, err := fh.cur.Load().ViewerRequest(ctx, fn, eventInfo(ev), ev.Request)
+	out, err := fh.cur.Load().ViewerRequest(ctx, fn, eventInfo(ev), ev.Request)
 	if err != nil {
 		return hookError(err)
 	}
-	if resp != nil {
-		ev.Response = &proxy.GeneratedResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}
+	switch {
+	case out.Response != nil:
+		ev.Response = &proxy.GeneratedResponse{Status: out.Response.Status, Header: out.Response.Header, Body: out.Response.Body}
+	case out.OriginGroup != nil:
+		ev.OriginGroup = out.OriginGroup
+	case out.Origin != nil:
+		ev.Origin = out.Origin
 	}
 	return nil
 }
@@ -110,9 +115,11 @@ func (fh *functionHooks) viewerResponse(ctx context.Context, ev *proxy.Event) er
 	if fn == nil || ev.Status >= 400 { // CloudFront skips viewer-response functions for errors
 		return nil
 	}
-	if err := fh.cur.Load().ViewerResponse(ctx, fn, eventInfo(ev), ev.Request, ev.Status, ev.Header); err != nil {
+	status, err := fh.cur.Load().ViewerResponse(ctx, fn, eventInfo(ev), ev.Request, ev.Status, ev.Header)
+	if err != nil {
 		return hookError(err)
 	}
+	ev.Status = status
 	return nil
 }
 
