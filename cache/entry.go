@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"net/http"
-	"strings"
 	"time"
 )
 
@@ -21,12 +19,6 @@ type Entry struct {
 	// strings in the key ("" otherwise), so that an invalidation path naming
 	// one ("/a.jpg?v=2", "/a.jpg*") finds it.
 	Query string
-
-	// Vary holds, as name/value pairs, the request headers a response varied
-	// on (its Vary header) that are not in the cache key, with the values of
-	// the request that fetched it; only a request with the same values may
-	// be served this entry (RFC 9111 §4.1).
-	Vary []string
 
 	// Stored is when the response was received from the origin; InitialAge is
 	// the Age it already had then (the origin's Age header, RFC 9111 §4.2.3).
@@ -54,17 +46,6 @@ type Entry struct {
 // Age is how old the entry is at now, as the Age header reports it.
 func (e *Entry) Age(now time.Time) time.Duration {
 	return e.InitialAge + now.Sub(e.Stored)
-}
-
-// Matches reports whether a request with header h may be served this entry:
-// its values of the Vary headers are those the entry was fetched with.
-func (e *Entry) Matches(h http.Header) bool {
-	for i := 0; i+1 < len(e.Vary); i += 2 {
-		if strings.Join(h.Values(e.Vary[i]), ", ") != e.Vary[i+1] {
-			return false
-		}
-	}
-	return true
 }
 
 // NoStaleIfError is Entry.StaleIfError (and Decision.StaleIfError) for an
@@ -106,9 +87,6 @@ func (e *Entry) Fresh(now time.Time) bool {
 // overhead.
 func (e *Entry) Size() int64 {
 	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path)+len(e.Query))
-	for _, v := range e.Vary {
-		n += int64(len(v)) + 16
-	}
 	return n + e.Header.size()
 }
 

@@ -48,7 +48,7 @@ func (s *Server) serveCached(x *exchange) {
 	now := x.start
 	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
 	key := func() string { return string(x.keyBuf) }
-	if !ok || !e.Matches(x.r.Header) {
+	if !ok {
 		s.fetchShared(x, key(), enc, nil)
 		return
 	}
@@ -133,7 +133,8 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
 	}
-	if stale != nil {
+	if stale != nil && !strings.Contains(stale.Header.Get("Vary"), "*") {
+		// (After Vary: *, CloudFront asks for the whole object.)
 		if v := stale.Header.Get("ETag"); v != "" {
 			job.req.Header.Set("If-None-Match", v)
 		}
@@ -179,13 +180,10 @@ type flight = collapse.Flight[flightHead]
 // answer's status and headers, and for people (--debug-headers) the
 // caching decision and the endpoint that answered.
 type flightHead struct {
-	status int
-	header http.Header
-	err    error // the fetch's failure (Failed)
-	phase  phase // for the viewers of this flight (the leader's; collapsed viewers of a miss get a hit)
-	// vary holds the Vary name/value pairs of a shared response: a waiter
-	// whose request differs is not served it.
-	vary     []string
+	status   int
+	header   http.Header
+	err      error // the fetch's failure (Failed)
+	phase    phase // for the viewers of this flight (the leader's; collapsed viewers of a miss get a hit)
 	decision cache.Decision
 	endpoint string
 	// direct is the origin response the leader alone streams (Direct).
@@ -247,10 +245,6 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 
 	hd := f.Head()
 	switch shared := f.Outcome() != collapse.Direct; {
-	case shared && !leader && !(&cache.Entry{Vary: hd.vary}).Matches(x.r.Header):
-		// The response varies on a header this viewer sent differently.
-		s.flights.Leave(f)
-		s.passThrough(x)
 	case shared:
 		s.serveFlight(x, f, leader)
 	case leader:
@@ -304,9 +298,10 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		}
 	}
 	d := s.decide(j, resp)
-	vary, cacheable := varyValues(resp.Header, j)
-	if !cacheable {
-		d.Store, d.Rule = false, "not cached (Vary: *)"
+	if filterVary(resp.Header, j.behavior) && d.Store {
+		// Vary: * with MinTTL 0: cached, but every request asks the
+		// origin again, without validators (newJob).
+		d.TTL, d.Rule = 0, d.Rule+", Vary: * (every request goes to the origin)"
 	}
 	limit := j.maxObjectSize
 	// An object too large to cache is still shared by the viewers that
@@ -336,7 +331,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		p = phaseError
 	}
 	// Viewers have the headers: they go out now.
-	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, vary: vary, decision: d, endpoint: resp.Endpoint})
+	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint})
 	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
 		// collector assists), and the first bytes should not wait for it.
@@ -377,7 +372,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			Status: resp.StatusCode, Header: cache.NewHeader(stored), Body: body,
 			// Path and Query are copied: as substrings of the request
 			// line they would keep all of it alive as long as the entry.
-			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query), Vary: vary,
+			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, InitialAge: cache.InitialAge(resp.Header),
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 		})
@@ -385,22 +380,50 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	f.End(nil) // after the store: a request that follows a complete one is a hit
 }
 
-// varyValues returns the request header values a response's Vary header
-// makes part of its identity beyond the cache key, as name/value pairs;
-// cacheable is false for "Vary: *", which no later request can match.
-// Accept-Encoding needs no check: the origin gets exactly the normalised
-// encoding in the key, or none.
-func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
+// filterVary keeps in h's Vary the names CloudFront returns to viewers
+// (RequestAndResponseBehaviorCustomOrigin, "HTTP response headers that
+// CloudFront removes or replaces"): Accept-Encoding, Cookie, the headers
+// the behaviour's policies forward, User-Agent when a device-type header is
+// forwarded, and "*" when the behaviour's MinTTL is 0 ("Content
+// negotiation"), which it reports; every other name is removed. Vary never
+// splits the cache: the cache key alone decides what a viewer is served.
+func filterVary(h http.Header, b *config.Behavior) (star bool) {
+	if len(h["Vary"]) == 0 {
+		return false
+	}
+	var kept []string
 	for name := range fields.Tokens(h["Vary"]) {
+		keep := false
 		switch name = http.CanonicalHeaderKey(name); {
 		case name == "*":
-			return nil, false
-		case name == "Accept-Encoding" || j.behavior.CachePolicy.Headers.Includes(name):
-		default:
-			pairs = append(pairs, name, strings.Join(j.viewerHeader.Values(name), ", "))
+			star = b.CachePolicy.MinTTL <= 0
+			keep = star
+		case name == "Accept-Encoding" || name == "Cookie" || forwardsHeader(b, name):
+			keep = true
+		case name == "User-Agent":
+			for _, d := range deviceHeaders {
+				keep = keep || forwardsHeader(b, d)
+			}
+		}
+		if keep && !slices.Contains(kept, name) {
+			kept = append(kept, name)
 		}
 	}
-	return pairs, true
+	if len(kept) == 0 {
+		delete(h, "Vary")
+	} else {
+		h["Vary"] = []string{strings.Join(kept, ", ")}
+	}
+	return star
+}
+
+// deviceHeaders are CloudFront's device-type headers, made from User-Agent.
+var deviceHeaders = [...]string{"Cloudfront-Is-Desktop-Viewer", "Cloudfront-Is-Mobile-Viewer", "Cloudfront-Is-Smarttv-Viewer", "Cloudfront-Is-Tablet-Viewer"}
+
+// forwardsHeader reports whether the behaviour's cache policy or origin
+// request policy forwards the header name to the origin.
+func forwardsHeader(b *config.Behavior, name string) bool {
+	return b.CachePolicy.Headers.Includes(name) || b.OriginRequestPolicy.Headers.Includes(name)
 }
 
 // storedMeanwhile answers a new flight f from the store when a fresh entry
@@ -408,7 +431,7 @@ func varyValues(h http.Header, j *flightJob) (pairs []string, cacheable bool) {
 // lookup missed.
 func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 	e, ok := s.store.GetAt(key, x.start)
-	if !ok || !e.Fresh(x.start) || !e.Matches(x.r.Header) {
+	if !ok || !e.Fresh(x.start) {
 		return false
 	}
 	s.shareEntry(f, e, hitPhase(e))
@@ -734,6 +757,7 @@ func (s *Server) writeOriginResponse(x *exchange, resp *origin.Response, p phase
 		p = phaseError
 	}
 	h := x.w.Header()
+	filterVary(resp.Header, x.b)
 	cookies := forwardsCookies(x.b)
 	for k, v := range resp.Header {
 		if k == "Content-Length" || k == "Set-Cookie" && !cookies {

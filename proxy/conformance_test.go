@@ -424,37 +424,6 @@ func decode(t *testing.T, enc, body string) string {
 	return string(b)
 }
 
-// TestConformanceVary: "Vary: *" is never cached; a response that varies on
-// a header outside the cache key is only served to viewers that sent the
-// same value (RFC 9111 §4.1, where CloudFront's guide is silent).
-func TestConformanceVary(t *testing.T) {
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		if r.URL.Path == "/star" {
-			w.Header().Set("Vary", "*")
-		} else {
-			w.Header().Set("Vary", "Accept-Language")
-		}
-		io.WriteString(w, "lang="+r.Header.Get("Accept-Language"))
-	})
-	e := newEdge(t, policyDist("", "CachingOptimized", ", OriginRequestPolicyId: AllViewer"), map[string]string{"web": o.URL})
-	steps := []struct {
-		rule, path, lang, wantBody, wantCache string
-	}{
-		{"first English viewer: miss", "/v", "en", "lang=en", "Miss from cloudfront"},
-		{"same language: hit", "/v", "en", "lang=en", "Hit from cloudfront"},
-		{"another language is never served the English copy", "/v", "fr", "lang=fr", "Miss from cloudfront"},
-		{"Vary: * is not cached", "/star", "en", "lang=en", "Miss from cloudfront"},
-		{"Vary: * is not cached (again)", "/star", "en", "lang=en", "Miss from cloudfront"},
-	}
-	for _, s := range steps {
-		r := e.do("GET", s.path, "Accept-Language", s.lang)
-		if r.body != s.wantBody || r.xcache() != s.wantCache {
-			t.Errorf("%s: %q %q, want %q %q", s.rule, r.body, r.xcache(), s.wantBody, s.wantCache)
-		}
-	}
-}
-
 // TestConformanceCookies: with no cookies in the cache key or origin
 // request policy, CloudFront forwards no Cookie header and caches the
 // response without its Set-Cookie; when cookies are forwarded, Set-Cookie

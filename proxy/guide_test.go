@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,5 +221,89 @@ func TestGuideStaleOnOriginFailure(t *testing.T) {
 				t.Errorf("after ErrorCachingMinTTL: %q, origin asked %d more times, want 1", r.body, o.hits.Load()-asked)
 			}
 		})
+	}
+}
+
+// TestGuideVary: CloudFront returns in Vary only Accept-Encoding, Cookie
+// and the headers the behaviour forwards, removes every other name, and
+// never splits the cache on Vary (RequestAndResponseBehaviorCustomOrigin,
+// "HTTP response headers that CloudFront removes or replaces"); Vary: *
+// with MinTTL 0 is cached but every request goes to the origin without
+// validators, with another MinTTL it is removed like any other name
+// ("Content negotiation").
+func TestGuideVary(t *testing.T) {
+	var mu sync.Mutex
+	conditional := 0
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+			conditional++
+		}
+		mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		switch r.URL.Path {
+		case "/star", "/star0":
+			w.Header().Set("Vary", "*")
+		case "/mixed":
+			w.Header().Set("Vary", "Accept-Language, X-Not-Forwarded, Cookie, Accept-Encoding")
+		}
+		w.Write([]byte("lang=" + r.Header.Get("Accept-Language")))
+	})
+	minTTL0 := `
+originRequestPolicies:
+  - Id: 00000000-0000-0000-0000-0000000000a1
+    OriginRequestPolicyConfig:
+      Name: language
+      HeadersConfig: {HeaderBehavior: whitelist, Headers: {Items: [Accept-Language]}}
+      CookiesConfig: {CookieBehavior: none}
+      QueryStringsConfig: {QueryStringBehavior: none}
+cachePolicies:
+  - Id: 00000000-0000-0000-0000-0000000000a0
+    CachePolicyConfig:
+      Name: min-ttl-0
+      MinTTL: 0
+      DefaultTTL: 60
+      MaxTTL: 600
+      ParametersInCacheKeyAndForwardedToOrigin:
+        EnableAcceptEncodingGzip: false
+        HeadersConfig: {HeaderBehavior: none}
+        CookiesConfig: {CookieBehavior: none}
+        QueryStringsConfig: {QueryStringBehavior: none}
+`
+	e := newEdge(t, webSettings(minTTL0, `      CacheBehaviors:
+        Items:
+          - {PathPattern: /star0, TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000a0}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized, OriginRequestPolicyId: 00000000-0000-0000-0000-0000000000a1}
+`), map[string]string{"web": o.URL})
+	steps := []struct {
+		page, path, lang, body, xcache, vary string
+	}{
+		{"RequestAndResponseBehaviorCustomOrigin: a forwarded header, Cookie and Accept-Encoding stay in Vary, others go",
+			"/mixed", "en", "lang=en", "Miss from cloudfront", "Accept-Language, Cookie, Accept-Encoding"},
+		{"RequestAndResponseBehaviorCustomOrigin: Vary does not split the cache (the key decides)",
+			"/mixed", "fr", "lang=en", "Hit from cloudfront", "Accept-Language, Cookie, Accept-Encoding"},
+		{"RequestAndResponseBehaviorCustomOrigin: Vary: * with MinTTL 1 is removed, the object cached",
+			"/star", "en", "lang=en", "Miss from cloudfront", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: Vary: * with MinTTL 1, again: a hit",
+			"/star", "en", "lang=en", "Hit from cloudfront", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: Vary: * with MinTTL 0 is cached",
+			"/star0", "en", "lang=", "Miss from cloudfront", "*"},
+		{"RequestAndResponseBehaviorCustomOrigin: Vary: * with MinTTL 0, again: the origin is asked",
+			"/star0", "en", "lang=", "Miss from cloudfront", "*"},
+	}
+	for _, st := range steps {
+		r := e.do("GET", st.path, "Accept-Language", st.lang)
+		if r.body != st.body || r.xcache() != st.xcache || r.header.Get("Vary") != st.vary {
+			t.Errorf("%s: %q %q Vary %q, want %q %q Vary %q", st.page, r.body, r.xcache(), r.header.Get("Vary"), st.body, st.xcache, st.vary)
+		}
+	}
+	if n := o.pathHits("/star0"); n != 2 {
+		t.Errorf("the origin was asked %d times for /star0, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conditional != 0 {
+		t.Errorf("%d conditional requests reached the origin, want none (Vary: * asks for the whole object)", conditional)
 	}
 }
