@@ -115,8 +115,15 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 		}
 		readTimeout = 30
 	}
-	if rct := oc.ResponseCompletionTimeout; rct != nil && *rct < max(readTimeout, 1) {
-		p.add(join(path, "ResponseCompletionTimeout"), "must be at least the origin read timeout (%d s), got %d", max(readTimeout, 1), *rct)
+	// ResponseCompletionTimeout: "must be equal to or greater than the
+	// value for OriginReadTimeout. If you don't set a value ..., CloudFront
+	// doesn't enforce a maximum value" (API Reference, Origin).
+	if rct := oc.ResponseCompletionTimeout; rct != nil {
+		if *rct < max(readTimeout, 1) {
+			p.add(join(path, "ResponseCompletionTimeout"), "must be at least the origin read timeout (%d s), got %d", max(readTimeout, 1), *rct)
+		} else {
+			o.ResponseCompletionTimeout = secs(*rct)
+		}
 	}
 	return o
 }
