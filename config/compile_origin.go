@@ -9,21 +9,25 @@ import (
 
 // This file compiles Origins and OriginGroups.
 
-// CloudFront's origin defaults and ranges. OriginReadTimeout and
-// OriginKeepaliveTimeout are 1..60 by default and up to 180 by quota
-// increase; edgefront accepts up to 180.
+// CloudFront's origin defaults and ranges. OriginReadTimeout ("Response
+// timeout per origin") and OriginKeepaliveTimeout ("Keep-alive timeout per
+// origin") are 1-120 seconds (Developer Guide, cloudfront-limits); beyond
+// that CloudFront answers InvalidOriginReadTimeout /
+// InvalidOriginKeepaliveTimeout.
 const (
 	DefaultConnectionAttempts     = 3
 	DefaultConnectionTimeout      = 10 * time.Second
 	DefaultOriginReadTimeout      = 30 * time.Second
 	DefaultOriginKeepaliveTimeout = 5 * time.Second
-	MaxOriginTimeout              = 180 // seconds, for read and keep-alive timeouts
+	MaxOriginTimeout              = 120 // seconds, for read and keep-alive timeouts
 	DefaultS3Region               = "us-east-1"
 )
 
 var (
-	sslProtocols        = []string{"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2"}
-	failoverStatusCodes = []int{403, 404, 500, 502, 503, 504}
+	sslProtocols = []string{"SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2"}
+	// The status codes an origin group may fail over on (the console's
+	// list; Developer Guide, high_availability_origin_failover).
+	failoverStatusCodes = []int{400, 403, 404, 416, 500, 502, 503, 504}
 	originPolicyNames   = []string{HTTPOnly, MatchViewer, HTTPSOnly}
 )
 
@@ -55,6 +59,10 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 			continue
 		}
 		name := textproto.CanonicalMIMEHeaderKey(h.HeaderName)
+		if isForbiddenCustomHeader(name) {
+			p.add(join(hp, "HeaderName"), "%s is a header CloudFront can't add to origin requests", name)
+			continue
+		}
 		if seen[name] {
 			p.add(join(hp, "HeaderName"), "duplicate header %s", name)
 		}
@@ -93,8 +101,8 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 		vp := join(path, "VpcOriginConfig")
 		o.Custom = &CustomOrigin{
 			HTTPPort: 80, HTTPSPort: 443, ProtocolPolicy: HTTPOnly, SSLProtocols: []string{"TLSv1.2"},
-			ReadTimeout:      secs(inRange(p, join(vp, "OriginReadTimeout"), v.OriginReadTimeout, 1, MaxOriginTimeout, 30)),
-			KeepaliveTimeout: secs(inRange(p, join(vp, "OriginKeepaliveTimeout"), v.OriginKeepaliveTimeout, 1, MaxOriginTimeout, 5)),
+			ReadTimeout:      secs(timeoutInRange(p, codeInvalidOriginReadTimeout, join(vp, "OriginReadTimeout"), v.OriginReadTimeout, 30)),
+			KeepaliveTimeout: secs(timeoutInRange(p, codeInvalidOriginKeepaliveTimeout, join(vp, "OriginKeepaliveTimeout"), v.OriginKeepaliveTimeout, 5)),
 		}
 		readTimeout = int(o.Custom.ReadTimeout / time.Second)
 	case oc.S3OriginConfig != nil || isS3:
@@ -104,7 +112,7 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 		o.S3 = &S3Origin{Bucket: bucket, Region: region}
 		if s3 := oc.S3OriginConfig; s3 != nil {
 			o.S3.OriginAccessIdentity = s3.OriginAccessIdentity
-			readTimeout = inRange(p, join(path, "S3OriginConfig.OriginReadTimeout"), s3.OriginReadTimeout, 1, MaxOriginTimeout, 30)
+			readTimeout = timeoutInRange(p, codeInvalidOriginReadTimeout, join(path, "S3OriginConfig.OriginReadTimeout"), s3.OriginReadTimeout, 30)
 		}
 	default:
 		// Neither given (a hand-written config): a custom origin with
@@ -115,8 +123,15 @@ func compileOrigin(p *problems, path string, oc *OriginConfig) *Origin {
 		}
 		readTimeout = 30
 	}
-	if rct := oc.ResponseCompletionTimeout; rct != nil && *rct < max(readTimeout, 1) {
-		p.add(join(path, "ResponseCompletionTimeout"), "must be at least the origin read timeout (%d s), got %d", max(readTimeout, 1), *rct)
+	// ResponseCompletionTimeout: "must be equal to or greater than the
+	// value for OriginReadTimeout. If you don't set a value ..., CloudFront
+	// doesn't enforce a maximum value" (API Reference, Origin).
+	if rct := oc.ResponseCompletionTimeout; rct != nil {
+		if *rct < max(readTimeout, 1) {
+			p.add(join(path, "ResponseCompletionTimeout"), "must be at least the origin read timeout (%d s), got %d", max(readTimeout, 1), *rct)
+		} else {
+			o.ResponseCompletionTimeout = secs(*rct)
+		}
 	}
 	return o
 }
@@ -126,8 +141,8 @@ func compileCustomOrigin(p *problems, path string, c *CustomOriginConfig) *Custo
 		HTTPPort:         inRange(p, join(path, "HTTPPort"), c.HTTPPort, 1, 65535, 80),
 		HTTPSPort:        inRange(p, join(path, "HTTPSPort"), c.HTTPSPort, 1, 65535, 443),
 		ProtocolPolicy:   c.OriginProtocolPolicy,
-		ReadTimeout:      secs(inRange(p, join(path, "OriginReadTimeout"), c.OriginReadTimeout, 1, MaxOriginTimeout, 30)),
-		KeepaliveTimeout: secs(inRange(p, join(path, "OriginKeepaliveTimeout"), c.OriginKeepaliveTimeout, 1, MaxOriginTimeout, 5)),
+		ReadTimeout:      secs(timeoutInRange(p, codeInvalidOriginReadTimeout, join(path, "OriginReadTimeout"), c.OriginReadTimeout, 30)),
+		KeepaliveTimeout: secs(timeoutInRange(p, codeInvalidOriginKeepaliveTimeout, join(path, "OriginKeepaliveTimeout"), c.OriginKeepaliveTimeout, 5)),
 	}
 	if c.OriginProtocolPolicy == "" {
 		p.add(join(path, "OriginProtocolPolicy"), "is required (one of %s)", strings.Join(originPolicyNames, ", "))
@@ -217,13 +232,32 @@ func compileOriginGroup(p *problems, path string, gc *OriginGroupConfig, origins
 	}
 	for i, c := range codes {
 		if !containsInt(failoverStatusCodes, c) {
-			p.add(index(join(path, "FailoverCriteria.StatusCodes.Items"), i), "%d is not a failover status code (use 403, 404, 500, 502, 503, 504)", c)
+			p.add(index(join(path, "FailoverCriteria.StatusCodes.Items"), i), "%d is not a failover status code (use 400, 403, 404, 416, 500, 502, 503, 504)", c)
 			continue
 		}
 		g.FailoverCodes = append(g.FailoverCodes, c)
 	}
 	oneOf(p, join(path, "SelectionCriteria"), gc.SelectionCriteria, "default", "media-quality-based")
 	return g
+}
+
+// CloudFront's error codes for origin timeouts out of range.
+const (
+	codeInvalidOriginReadTimeout      = "InvalidOriginReadTimeout"
+	codeInvalidOriginKeepaliveTimeout = "InvalidOriginKeepaliveTimeout"
+)
+
+// timeoutInRange checks an origin timeout in seconds against 1..MaxOriginTimeout
+// and returns it or def; out of range is reported with CloudFront's code.
+func timeoutInRange(p *problems, code, field string, v *int, def int) int {
+	if v == nil {
+		return def
+	}
+	if *v < 1 || *v > MaxOriginTimeout {
+		p.addCode(code, field, "must be between 1 and %d (got %d)", MaxOriginTimeout, *v)
+		return def
+	}
+	return *v
 }
 
 func containsInt(list []int, v int) bool {

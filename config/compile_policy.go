@@ -184,6 +184,14 @@ func compileCachePolicy(p *problems, path string, cp *CustomCachePolicy) *CacheP
 	out.EnableAcceptEncodingBrotli = k.EnableAcceptEncodingBrotli != nil && *k.EnableAcceptEncodingBrotli
 	h, ck, q := orEmptyConfigs(k.HeadersConfig, k.CookiesConfig, k.QueryStringsConfig)
 	out.Headers = selection(p, join(kp, "HeadersConfig"), "HeaderBehavior", h.HeaderBehavior, h.Headers, true, SelectNone, SelectWhitelist)
+	for i, name := range out.Headers.Items {
+		if originRequestOnlyHeaders[name] {
+			// CloudFront answers InvalidArgument: these vary per connection
+			// (or per viewer) and may only be forwarded, never keyed.
+			p.add(index(join(kp, "HeadersConfig.Headers.Items"), i),
+				"%s can be added in an origin request policy, but not in a cache policy", name)
+		}
+	}
 	out.Cookies = selection(p, join(kp, "CookiesConfig"), "CookieBehavior", ck.CookieBehavior, ck.Cookies, false, SelectNone, SelectWhitelist, SelectAllExcept, SelectAll)
 	out.QueryStrings = selection(p, join(kp, "QueryStringsConfig"), "QueryStringBehavior", q.QueryStringBehavior, q.QueryStrings, false, SelectNone, SelectWhitelist, SelectAllExcept, SelectAll)
 	return out
@@ -314,7 +322,12 @@ func compileResponseHeadersPolicy(p *problems, path string, rp *CustomResponseHe
 			p.add(join(index(join(cfgPath, "RemoveHeadersConfig.Items"), i), "Header"), "%q is not a header name", h.Header)
 			continue
 		}
-		out.Remove = append(out.Remove, textproto.CanonicalMIMEHeaderKey(h.Header))
+		name := textproto.CanonicalMIMEHeaderKey(h.Header)
+		if isUnremovableResponseHeader(name) {
+			p.add(join(index(join(cfgPath, "RemoveHeadersConfig.Items"), i), "Header"), "%s cannot be removed by a response headers policy", name)
+			continue
+		}
+		out.Remove = append(out.Remove, name)
 	}
 	if st := c.ServerTimingHeadersConfig; st != nil {
 		out.ServerTiming = boolOf(st.Enabled)

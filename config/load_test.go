@@ -47,7 +47,7 @@ func TestLoadBrokenSettings(t *testing.T) {
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].ConnectionAttempts: must be between 1 and 3 (got 5)`,
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].CustomOriginConfig.HTTPSPort: must be between 1 and 65535 (got 70000)`,
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].CustomOriginConfig.OriginProtocolPolicy: must be one of http-only, match-viewer, https-only (got "https")`,
-		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].CustomOriginConfig.OriginReadTimeout: must be between 1 and 180 (got 200)`,
+		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].CustomOriginConfig.OriginReadTimeout: must be between 1 and 120 (got 200)`,
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[0].OriginPath: must not end with / (got "/v1/")`,
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[1].DomainName: "not a host" is not a host name`,
 		`testdata/broken.yaml: distributions[0].config.Origins.Items[1].Id: duplicate origin Id "web" (also Origins.Items[0])`,
@@ -309,7 +309,7 @@ DefaultCacheBehavior: {TargetOriginId: o, ViewerProtocolPolicy: allow-all, Cache
 			[]string{`d.yaml: DistributionConfig.Origins.Items[0]: only one of S3OriginConfig, CustomOriginConfig and VpcOriginConfig may be given`}},
 		{"origin group", base + `OriginGroups: {Items: [{Id: g, Members: {Items: [{OriginId: o}]}, FailoverCriteria: {StatusCodes: {Items: [500, 501]}}}]}`,
 			[]string{
-				`d.yaml: DistributionConfig.OriginGroups.Items[0].FailoverCriteria.StatusCodes.Items[1]: 501 is not a failover status code (use 403, 404, 500, 502, 503, 504)`,
+				`d.yaml: DistributionConfig.OriginGroups.Items[0].FailoverCriteria.StatusCodes.Items[1]: 501 is not a failover status code (use 400, 403, 404, 416, 500, 502, 503, 504)`,
 				`d.yaml: DistributionConfig.OriginGroups.Items[0].Members: must name exactly two origins, the primary and the secondary (got 1)`,
 			}},
 		{"legacy TTLs", base + `CacheBehaviors: {Items: [{PathPattern: /x, TargetOriginId: o, ViewerProtocolPolicy: allow-all,

@@ -353,6 +353,10 @@ type Origin struct {
 	OriginAccessControlID string
 	OriginShield          OriginShield
 
+	// ResponseCompletionTimeout bounds the whole origin response, body
+	// included; 0 means no bound (CloudFront's default).
+	ResponseCompletionTimeout time.Duration
+
 	// Endpoints are where the origin really is (edgefront's originEndpoints),
 	// as base URLs like "http://127.0.0.1:9000"; empty means DomainName
 	// with the ports and protocol policy of the origin.

@@ -86,3 +86,56 @@ func isObjectName(s string) bool {
 	}
 	return true
 }
+
+// forbiddenCustomHeaders are the origin custom headers CloudFront refuses
+// ("Custom headers that CloudFront can't add to origin requests", Developer
+// Guide, add-origin-custom-headers), in canonical form; headers beginning
+// with X-Amz- or X-Edge- are refused too (isForbiddenCustomHeader).
+var forbiddenCustomHeaders = map[string]bool{
+	"Cache-Control": true, "Connection": true, "Content-Length": true, "Cookie": true, "Host": true,
+	"If-Match": true, "If-Modified-Since": true, "If-None-Match": true, "If-Range": true,
+	"If-Unmodified-Since": true, "Max-Forwards": true, "Pragma": true, "Proxy-Authorization": true,
+	"Proxy-Connection": true, "Range": true, "Request-Range": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Via": true, "X-Real-Ip": true,
+}
+
+// isForbiddenCustomHeader reports whether CloudFront refuses the canonical
+// header name as an origin custom header.
+func isForbiddenCustomHeader(name string) bool {
+	return forbiddenCustomHeaders[name] || strings.HasPrefix(name, "X-Amz-") || strings.HasPrefix(name, "X-Edge-")
+}
+
+// unremovableResponseHeaders are the headers a response headers policy's
+// RemoveHeadersConfig may not name ("Headers that you can't remove",
+// Developer Guide, understanding-response-headers-policies: "If you specify
+// these headers ... you receive an error"), in canonical form; headers
+// beginning with X-Amz-Cf- or X-Edge- are refused too.
+var unremovableResponseHeaders = map[string]bool{
+	"Connection": true, "Content-Encoding": true, "Content-Length": true, "Expect": true, "Host": true,
+	"Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true, "Proxy-Connection": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Via": true, "Warning": true,
+	"X-Accel-Buffering": true, "X-Accel-Charset": true, "X-Accel-Limit-Rate": true, "X-Accel-Redirect": true,
+	"X-Amzn-Auth": true, "X-Amzn-Cf-Billing": true, "X-Amzn-Cf-Id": true, "X-Amzn-Cf-Xff": true,
+	"X-Amzn-Errortype": true, "X-Amzn-Fle-Profile": true, "X-Amzn-Header-Count": true,
+	"X-Amzn-Header-Order": true, "X-Amzn-Lambda-Integration-Tag": true, "X-Amzn-Requestid": true,
+	"X-Cache": true, "X-Forwarded-Proto": true, "X-Real-Ip": true,
+}
+
+// isUnremovableResponseHeader reports whether the canonical header name may
+// not be removed by a response headers policy.
+func isUnremovableResponseHeader(name string) bool {
+	return unremovableResponseHeaders[name] || strings.HasPrefix(name, "X-Amz-Cf-") || strings.HasPrefix(name, "X-Edge-")
+}
+
+// originRequestOnlyHeaders are the CloudFront request headers that "can be
+// added in an origin request policy, but not in a cache policy" (Developer
+// Guide, adding-cloudfront-headers: CloudFront-Viewer-Address and -ASN,
+// CloudFront-Viewer-JA3-Fingerprint, CloudFront-Viewer-TLS; and
+// CloudFront-Viewer-JA4-Fingerprint, documented beside JA3), canonical.
+var originRequestOnlyHeaders = map[string]bool{
+	"Cloudfront-Viewer-Address":         true,
+	"Cloudfront-Viewer-Asn":             true,
+	"Cloudfront-Viewer-Tls":             true,
+	"Cloudfront-Viewer-Ja3-Fingerprint": true,
+	"Cloudfront-Viewer-Ja4-Fingerprint": true,
+}

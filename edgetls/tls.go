@@ -166,11 +166,14 @@ func (p *Provider) Config() *tls.Config {
 }
 
 // configForClient returns the TLS configuration for one ClientHello: that of
-// the distribution serving hello.ServerName, else the listener's. A viewer
+// the distribution serving hello.ServerName, else the listener's. It also
+// records the ClientHello's fingerprints for a connection whose context
+// CaptureHello made. A viewer
 // that cannot do HTTP/2 under the policy (TLS below 1.2, or no AEAD suite
 // in common) is offered HTTP/1.1 only, so it never lands on an HTTP/2
 // connection that net/http would refuse as inadequately secure.
 func (p *Provider) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	recordHello(hello) // for CloudFront-Viewer-JA3/JA4-Fingerprint
 	st := p.sites.Load()
 	sc, pol := p.listener, &p.listenerPol
 	if s := st.table.lookup(hello.ServerName); s != nil {

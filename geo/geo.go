@@ -37,11 +37,16 @@ type Options struct {
 	// Country is the country of every viewer no other source locates
 	// (ISO 3166-1 alpha-2, upper case); "" for none.
 	Country string
+	// ASNDatabase is the path of a MaxMind-format ASN database (such as
+	// GeoLite2-ASN) for CloudFront-Viewer-ASN; "" for none (Database is
+	// then asked, if it carries autonomous_system_number).
+	ASNDatabase string
 }
 
 // Resolver finds viewers' countries. It is safe for concurrent use.
 type Resolver struct {
 	db          *maxminddb.Reader
+	asn         *maxminddb.Reader
 	trustHeader bool
 	fixed       string
 }
@@ -59,15 +64,116 @@ func New(o Options) (*Resolver, error) {
 		}
 		r.db = db
 	}
+	if o.ASNDatabase != "" {
+		db, err := maxminddb.Open(o.ASNDatabase)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("geo: ASN database: %w", err)
+		}
+		r.asn = db
+	}
 	return r, nil
 }
 
 // Close releases the database.
 func (r *Resolver) Close() error {
-	if r == nil || r.db == nil {
+	if r == nil {
 		return nil
 	}
-	return r.db.Close()
+	var errs []error
+	for _, db := range []*maxminddb.Reader{r.db, r.asn} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Location is what CloudFront's location headers tell of a viewer; zero
+// fields are unknown.
+type Location struct {
+	Country        string // ISO 3166-1 alpha-2
+	CountryName    string // English
+	Region         string // first-level ISO 3166-2 subdivision code, e.g. WA
+	RegionName     string // English
+	City           string // English
+	PostalCode     string
+	TimeZone       string // IANA, e.g. America/Los_Angeles
+	MetroCode      uint   // United States only
+	ASN            uint
+	HasCoordinates bool
+	Latitude       float64
+	Longitude      float64
+}
+
+// cityRecord is the part of a GeoIP2/GeoLite2 City record (and of ASN
+// databases) Locate reads.
+type cityRecord struct {
+	Country struct {
+		ISOCode string            `maxminddb:"iso_code"`
+		Names   map[string]string `maxminddb:"names"`
+	} `maxminddb:"country"`
+	City struct {
+		Names map[string]string `maxminddb:"names"`
+	} `maxminddb:"city"`
+	Subdivisions []struct {
+		ISOCode string            `maxminddb:"iso_code"`
+		Names   map[string]string `maxminddb:"names"`
+	} `maxminddb:"subdivisions"`
+	Postal struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"postal"`
+	Location struct {
+		Latitude  *float64 `maxminddb:"latitude"`
+		Longitude *float64 `maxminddb:"longitude"`
+		MetroCode uint     `maxminddb:"metro_code"`
+		TimeZone  string   `maxminddb:"time_zone"`
+	} `maxminddb:"location"`
+	ASN uint `maxminddb:"autonomous_system_number"`
+}
+
+// Locate returns everything known of the viewer's location: the country as
+// Country finds it, and from the databases the city, region, postal code,
+// coordinates, metro code, time zone and autonomous system number, as far as
+// they hold them (a Country database holds none of these; an ASN database
+// only the ASN). A nil Resolver locates nobody.
+func (r *Resolver) Locate(req *http.Request, ip net.IP) Location {
+	if r == nil {
+		return Location{}
+	}
+	loc := Location{Country: r.Country(req, ip)}
+	addr := viewerAddr(req, ip)
+	if !addr.IsValid() {
+		return loc
+	}
+	addr = addr.Unmap()
+	if r.db != nil {
+		var rec cityRecord
+		if err := r.db.Lookup(addr).Decode(&rec); err == nil {
+			if rec.Country.ISOCode == loc.Country {
+				loc.CountryName = rec.Country.Names["en"]
+				if len(rec.Subdivisions) > 0 {
+					loc.Region, loc.RegionName = rec.Subdivisions[0].ISOCode, rec.Subdivisions[0].Names["en"]
+				}
+				loc.City, loc.PostalCode = rec.City.Names["en"], rec.Postal.Code
+				loc.TimeZone, loc.MetroCode = rec.Location.TimeZone, rec.Location.MetroCode
+				if rec.Location.Latitude != nil && rec.Location.Longitude != nil {
+					loc.HasCoordinates = true
+					loc.Latitude, loc.Longitude = *rec.Location.Latitude, *rec.Location.Longitude
+				}
+			}
+			loc.ASN = rec.ASN
+		}
+	}
+	if r.asn != nil {
+		var rec struct {
+			ASN uint `maxminddb:"autonomous_system_number"`
+		}
+		if err := r.asn.Lookup(addr).Decode(&rec); err == nil && rec.ASN != 0 {
+			loc.ASN = rec.ASN
+		}
+	}
+	return loc
 }
 
 // record is the part of a GeoIP2/GeoLite2 Country or City record read here.

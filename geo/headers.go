@@ -1,10 +1,13 @@
 package geo
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/edgefront/edgefront/edgetls"
 )
 
 // The CloudFront request headers computed here ("Add CloudFront request
@@ -16,6 +19,19 @@ const (
 	HeaderViewerHTTPVer    = "Cloudfront-Viewer-Http-Version"
 	HeaderViewerTLS        = "Cloudfront-Viewer-Tls"
 	HeaderViewerHdrCount   = "Cloudfront-Viewer-Header-Count"
+	HeaderViewerHdrOrder   = "Cloudfront-Viewer-Header-Order"
+	HeaderViewerASN        = "Cloudfront-Viewer-Asn"
+	HeaderViewerCity       = "Cloudfront-Viewer-City"
+	HeaderViewerCountryNm  = "Cloudfront-Viewer-Country-Name"
+	HeaderViewerRegion     = "Cloudfront-Viewer-Country-Region"
+	HeaderViewerRegionNm   = "Cloudfront-Viewer-Country-Region-Name"
+	HeaderViewerLatitude   = "Cloudfront-Viewer-Latitude"
+	HeaderViewerLongitude  = "Cloudfront-Viewer-Longitude"
+	HeaderViewerMetroCode  = "Cloudfront-Viewer-Metro-Code"
+	HeaderViewerPostalCode = "Cloudfront-Viewer-Postal-Code"
+	HeaderViewerTimeZone   = "Cloudfront-Viewer-Time-Zone"
+	HeaderViewerJA3        = "Cloudfront-Viewer-Ja3-Fingerprint"
+	HeaderViewerJA4        = "Cloudfront-Viewer-Ja4-Fingerprint"
 	HeaderIsAndroidViewer  = "Cloudfront-Is-Android-Viewer"
 	HeaderIsDesktopViewer  = "Cloudfront-Is-Desktop-Viewer"
 	HeaderIsIOSViewer      = "Cloudfront-Is-Ios-Viewer"
@@ -30,6 +46,9 @@ var Headers = []string{
 	HeaderForwardedProto, HeaderViewerAddress, HeaderViewerCountry, HeaderViewerHTTPVer, HeaderViewerTLS,
 	HeaderViewerHdrCount, HeaderIsAndroidViewer, HeaderIsDesktopViewer, HeaderIsIOSViewer,
 	HeaderIsMobileViewer, HeaderIsSmartTVViewer, HeaderIsTabletViewer,
+	HeaderViewerHdrOrder, HeaderViewerASN, HeaderViewerCity, HeaderViewerCountryNm, HeaderViewerRegion,
+	HeaderViewerRegionNm, HeaderViewerLatitude, HeaderViewerLongitude, HeaderViewerMetroCode,
+	HeaderViewerPostalCode, HeaderViewerTimeZone, HeaderViewerJA3, HeaderViewerJA4,
 }
 
 // IsCloudFrontHeader reports whether a canonical header name is one of the
@@ -57,6 +76,27 @@ func IsCloudFrontHeader(name string) bool {
 //   - CloudFront-Viewer-Header-Count: the number of header fields
 //   - CloudFront-Is-*-Viewer: true or false, from User-Agent
 func ViewerHeaders(dst http.Header, r *http.Request, country string, include func(name string) bool) {
+	ViewerHeadersAt(dst, r, &Location{Country: country}, include)
+}
+
+// ViewerHeadersAt is ViewerHeaders with the viewer's whole location (from
+// Resolver.Locate; nil: unknown). Beyond ViewerHeaders's headers it sets,
+// when known:
+//   - CloudFront-Viewer-City, -Country-Name, -Country-Region (ISO 3166-2
+//     subdivision code), -Country-Region-Name, -Latitude, -Longitude,
+//     -Metro-Code (United States only), -Postal-Code, -Time-Zone (IANA) and
+//     -ASN, from the database; non-ASCII characters percent-encoded (RFC
+//     3986), as CloudFront does
+//   - CloudFront-Viewer-JA3-Fingerprint and -JA4-Fingerprint, for HTTPS
+//     requests on a connection edgetls.CaptureHello prepared
+//   - CloudFront-Viewer-Header-Order, when the front end recorded the
+//     order of the viewer's header names (WithHeaderOrder): the names
+//     joined by ':', cut at 7,680 characters
+func ViewerHeadersAt(dst http.Header, r *http.Request, loc *Location, include func(name string) bool) {
+	if loc == nil {
+		loc = &Location{}
+	}
+	country := loc.Country
 	set := func(name, value string) {
 		if include == nil || include(name) {
 			dst[name] = []string{value}
@@ -85,6 +125,16 @@ func ViewerHeaders(dst http.Header, r *http.Request, country string, include fun
 		n++ // net/http moves Host out of Header
 	}
 	set(HeaderViewerHdrCount, strconv.Itoa(n))
+	if order, ok := r.Context().Value(headerOrderKey{}).([]string); ok {
+		set(HeaderViewerHdrOrder, headerOrder(order))
+	}
+	if r.TLS != nil {
+		if fp, ok := edgetls.Fingerprints(r.Context()); ok {
+			set(HeaderViewerJA3, fp.JA3)
+			set(HeaderViewerJA4, fp.JA4)
+		}
+	}
+	loc.setHeaders(set)
 
 	d := deviceOf(r.Header.Get("User-Agent"))
 	set(HeaderIsAndroidViewer, strconv.FormatBool(d.android))
@@ -166,4 +216,89 @@ func deviceOf(ua string) device {
 	d.mobile = has("Mobi", "iPhone", "iPod", "Windows Phone", "BlackBerry", "Opera Mini") || d.android || has("iPad")
 	d.desktop = !d.mobile && !d.tablet && !d.smartTV
 	return d
+}
+
+// maxHeaderOrder is where CloudFront cuts CloudFront-Viewer-Header-Order
+// ("Headers beyond the character limit of 7,680 are truncated").
+const maxHeaderOrder = 7680
+
+// headerOrderKey is the context key of a request's header names in order.
+type headerOrderKey struct{}
+
+// WithHeaderOrder returns ctx carrying the names of the viewer's header
+// fields in the order they arrived (Host included, each occurrence once per
+// field line), for CloudFront-Viewer-Header-Order. A front end that knows
+// the order (its own request parser) calls it; net/http keeps no order, so
+// without it the header is not set rather than made up.
+func WithHeaderOrder(ctx context.Context, names []string) context.Context {
+	return context.WithValue(ctx, headerOrderKey{}, names)
+}
+
+// headerOrder joins names with ':', cut at maxHeaderOrder characters.
+func headerOrder(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(n)
+		if b.Len() >= maxHeaderOrder {
+			break
+		}
+	}
+	s := b.String()
+	if len(s) > maxHeaderOrder {
+		s = s[:maxHeaderOrder]
+	}
+	return s
+}
+
+// setHeaders sets the location headers l knows.
+func (l *Location) setHeaders(set func(name, value string)) {
+	str := func(name, v string) {
+		if v != "" {
+			set(name, pctEncode(v))
+		}
+	}
+	str(HeaderViewerCity, l.City)
+	str(HeaderViewerCountryNm, l.CountryName)
+	str(HeaderViewerRegion, l.Region)
+	str(HeaderViewerRegionNm, l.RegionName)
+	str(HeaderViewerPostalCode, l.PostalCode)
+	str(HeaderViewerTimeZone, l.TimeZone)
+	if l.HasCoordinates {
+		set(HeaderViewerLatitude, strconv.FormatFloat(l.Latitude, 'f', -1, 64))
+		set(HeaderViewerLongitude, strconv.FormatFloat(l.Longitude, 'f', -1, 64))
+	}
+	if l.MetroCode != 0 && l.Country == "US" {
+		set(HeaderViewerMetroCode, strconv.FormatUint(uint64(l.MetroCode), 10))
+	}
+	if l.ASN != 0 {
+		set(HeaderViewerASN, strconv.FormatUint(uint64(l.ASN), 10))
+	}
+}
+
+// pctEncode percent-encodes the bytes of s outside printable ASCII ("For
+// non-ASCII characters in these headers' values, CloudFront percent-encodes
+// the character according to section 1.2 of RFC 3986").
+func pctEncode(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '%' {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)+16), s[:i]...)
+		}
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }

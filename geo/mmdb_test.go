@@ -3,6 +3,7 @@ package geo
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"sort"
 	"testing"
@@ -17,6 +18,10 @@ type mmdbEntry struct {
 	prefix     netip.Prefix
 	country    string // country.iso_code; "" for none
 	registered string // registered_country.iso_code; "" for none
+	// extra writes extraPairs more key/value pairs of the record (a City
+	// or ASN database's fields).
+	extra      func(m *mmdb)
+	extraPairs int
 }
 
 // mmdb encodes MaxMind DB data-section values.
@@ -47,6 +52,22 @@ func (m *mmdb) uint(typ int, v uint64) {
 	m.Write(b[i:])
 }
 
+// double encodes a float64.
+func (m *mmdb) double(v float64) {
+	m.control(3, 8)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], math.Float64bits(v))
+	m.Write(b[:])
+}
+
+// names writes a "names" map with one English name.
+func (m *mmdb) names(en string) {
+	m.str("names")
+	m.mapStart(1)
+	m.str("en")
+	m.str(en)
+}
+
 // mapStart begins a map of n pairs; keys and values follow.
 func (m *mmdb) mapStart(n int) { m.control(7, n) }
 
@@ -65,7 +86,10 @@ func writeMMDB(t *testing.T, entries []mmdbEntry) []byte {
 		if e.registered != "" {
 			n++
 		}
-		data.mapStart(n)
+		data.mapStart(n + e.extraPairs)
+		if e.extra != nil {
+			e.extra(&data)
+		}
 		for _, kv := range [][2]string{{"country", e.country}, {"registered_country", e.registered}} {
 			if kv[1] == "" {
 				continue

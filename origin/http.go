@@ -177,6 +177,17 @@ func (f *httpFetcher) Close() error {
 // to try, and an attempt that could not connect never uses up the budget
 // before each endpoint has had one.
 func (f *httpFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
+	ctx, stop := withCompletion(ctx, f.settings.completion)
+	resp, err := f.fetch(ctx, r, stop)
+	if err != nil {
+		stop()
+	}
+	return resp, err
+}
+
+// fetch is Fetch within the response completion timeout; a response's body
+// calls stop when it is closed.
+func (f *httpFetcher) fetch(ctx context.Context, r *Request, stop func()) (*Response, error) {
 	var body *countingReader
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &countingReader{r: r.Body}
@@ -189,14 +200,14 @@ func (f *httpFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) 
 		if err != nil { // a method net/http cannot send
 			return nil, &Error{Kind: Protocol, OriginID: f.id, Err: err}
 		}
-		resp, st, err := f.attempt(ctx, req, e)
+		resp, st, err := f.attempt(ctx, req, e, stop)
 		if err == nil {
 			f.picker.report(e, true)
 			resp.Endpoint = e.scheme + "://" + e.host
 			return resp, nil
 		}
 		if ctx.Err() != nil {
-			return nil, &Error{Kind: Canceled, OriginID: f.id, Err: context.Cause(ctx)}
+			return nil, ctxError(ctx, f.id, err)
 		}
 		if !st.firstByte.Load() {
 			f.picker.report(e, false)
@@ -255,13 +266,13 @@ func (st *attemptState) classify(err error) Kind {
 }
 
 // attempt makes one round trip of req. On success the response's body owns
-// the attempt's context.
-func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoint) (*Response, *attemptState, error) {
+// the attempt's context, and calls release when it is closed.
+func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoint, release func()) (*Response, *attemptState, error) {
 	st := &attemptState{}
 	e.active.Add(1)
 	actx, cancelCtx := context.WithCancel(ctx)
 	// The exchange lasts until the body is closed (or times out).
-	cancel := sync.OnceFunc(func() {
+	done := sync.OnceFunc(func() {
 		cancelCtx()
 		e.active.Add(-1)
 	})
@@ -271,8 +282,12 @@ func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoin
 	})
 	hr, err := f.transport.RoundTrip(req.WithContext(actx))
 	if err != nil {
-		cancel()
+		done() // the fetch's completion timer runs on for the next attempt
 		return nil, st, err
+	}
+	cancel := func() {
+		done()
+		release()
 	}
 	fields.RemoveHopByHop(hr.Header)
 	return &Response{

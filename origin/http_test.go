@@ -248,7 +248,9 @@ func TestHTTPFailures(t *testing.T) {
 		readTimeout    time.Duration
 		ctxTimeout     time.Duration
 		wantKind       Kind
-		wantConns      int32 // -1: not counted
+		wantStatus     int    // the viewer's status, Error.StatusCode
+		guide          string // the Developer Guide page of the status
+		wantConns      int32  // -1: not counted
 		minElapsed     time.Duration
 		maxElapsed     time.Duration
 	}{
@@ -258,31 +260,36 @@ func TestHTTPFailures(t *testing.T) {
 			endpoint: func(t *testing.T) (string, func() int32) {
 				return closedPortURL(t), nil
 			},
-			attempts: 3, wantKind: Connect, wantConns: -1,
+			attempts: 3, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Connect, wantConns: -1,
 		},
 		{
 			name:     "closed without answer: GET tries every attempt",
 			method:   "GET",
 			endpoint: raw(acceptAndClose),
-			attempts: 3, wantKind: Connect, wantConns: 3,
+			attempts: 3, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Connect, wantConns: 3,
 		},
 		{
 			name:     "closed without answer: POST is not repeated",
 			method:   "POST",
 			endpoint: raw(acceptAndClose),
-			attempts: 3, wantKind: Connect, wantConns: 1,
+			attempts: 3, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Connect, wantConns: 1,
 		},
 		{
 			name:     "reset after the request",
 			method:   "GET",
 			endpoint: raw(resetAfterRequest),
-			attempts: 2, wantKind: Connect, wantConns: 2,
+			attempts: 2, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Connect, wantConns: 2,
 		},
 		{
 			name:     "no headers within the read timeout: GET tries again",
 			method:   "GET",
 			endpoint: raw(stallHeaders),
 			attempts: 2, readTimeout: 300 * time.Millisecond,
+			wantStatus: 504, guide: "http-504-gateway-timeout",
 			wantKind: Timeout, wantConns: 2,
 			minElapsed: 600 * time.Millisecond, maxElapsed: 3 * time.Second,
 		},
@@ -291,6 +298,7 @@ func TestHTTPFailures(t *testing.T) {
 			method:   "HEAD",
 			endpoint: raw(stallHeaders),
 			attempts: 3, readTimeout: 200 * time.Millisecond,
+			wantStatus: 504, guide: "http-504-gateway-timeout",
 			wantKind: Timeout, wantConns: 3,
 			minElapsed: 600 * time.Millisecond, maxElapsed: 3 * time.Second,
 		},
@@ -299,6 +307,7 @@ func TestHTTPFailures(t *testing.T) {
 			method:   "POST",
 			endpoint: raw(stallHeaders),
 			attempts: 3, readTimeout: 300 * time.Millisecond,
+			wantStatus: 504, guide: "http-504-gateway-timeout",
 			wantKind: Timeout, wantConns: 1,
 			minElapsed: 300 * time.Millisecond, maxElapsed: 2 * time.Second,
 		},
@@ -306,7 +315,8 @@ func TestHTTPFailures(t *testing.T) {
 			name:     "garbage instead of HTTP",
 			method:   "GET",
 			endpoint: raw(answerGarbage),
-			attempts: 3, wantKind: Protocol, wantConns: 1,
+			attempts: 3, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Protocol, wantConns: 1,
 		},
 		{
 			name:   "connect timeout on every attempt",
@@ -315,6 +325,7 @@ func TestHTTPFailures(t *testing.T) {
 				return "http://" + unanswerableAddr(t), nil
 			},
 			attempts: 2, connectTimeout: 300 * time.Millisecond,
+			wantStatus: 504, guide: "http-504-gateway-timeout",
 			wantKind: Connect, wantConns: -1,
 			minElapsed: 600 * time.Millisecond, maxElapsed: 3 * time.Second,
 		},
@@ -323,6 +334,7 @@ func TestHTTPFailures(t *testing.T) {
 			method:   "GET",
 			endpoint: raw(stallHeaders),
 			attempts: 3, readTimeout: 5 * time.Second, ctxTimeout: 200 * time.Millisecond,
+			wantStatus: 502, guide: "(no viewer waits)",
 			wantKind: Canceled, wantConns: 1,
 			maxElapsed: 2 * time.Second,
 		},
@@ -333,7 +345,8 @@ func TestHTTPFailures(t *testing.T) {
 				srv := newTestOrigin(t, true, nil)
 				return srv.URL, srv.conns.Load
 			},
-			attempts: 3, wantKind: Connect, wantConns: 1,
+			attempts: 3, wantStatus: 502, guide: "http-502-bad-gateway",
+			wantKind: Connect, wantConns: 1,
 		},
 	}
 	for _, tt := range tests {
@@ -372,6 +385,9 @@ func TestHTTPFailures(t *testing.T) {
 			}
 			if e := err.(*Error); e.OriginID != "web" {
 				t.Errorf("OriginID = %q", e.OriginID)
+			}
+			if got := StatusOf(err); got != tt.wantStatus {
+				t.Errorf("StatusOf = %d (%v), want %d (%s)", got, err, tt.wantStatus, tt.guide)
 			}
 			if tt.wantConns >= 0 {
 				// The origin may see the last connection a moment after the

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -56,7 +57,8 @@ type Kind int
 // The failure kinds, each with the status CloudFront gives the viewer.
 const (
 	// Connect: the origin could not be reached after every connection
-	// attempt (refused, reset, DNS, TLS handshake, connection timeout) → 502.
+	// attempt: refused, reset, DNS, TLS handshake → 502; the connection
+	// timeout → 504 (see Error.StatusCode).
 	Connect Kind = iota + 1
 	// Timeout: the origin did not answer within the origin read timeout → 504.
 	Timeout
@@ -78,6 +80,9 @@ func (e *Error) Error() string {
 	switch e.Kind {
 	case Connect:
 		what = "cannot connect to origin"
+		if e.ConnectTimedOut() {
+			what = "origin connection timeout"
+		}
 	case Timeout:
 		what = "origin read timeout"
 	case Protocol:
@@ -92,13 +97,34 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// StatusCode is the status CloudFront gives the viewer for this failure:
-// 504 for Timeout, 502 otherwise.
+// StatusCode is the status CloudFront gives the viewer for this failure: 504
+// when the origin did not answer in time — the origin response timeout, or
+// no connection within the connection timeout ("CloudFront will return an
+// HTTP 504 status code if traffic is blocked to the origin by a firewall or
+// security group": a connect that is never answered; Developer Guide,
+// http-504-gateway-timeout) — and 502 otherwise: refused, reset, DNS, TLS
+// handshake, an answer that is not HTTP (http-502-bad-gateway).
 func (e *Error) StatusCode() int {
-	if e.Kind == Timeout {
+	if e.Kind == Timeout || e.ConnectTimedOut() {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadGateway
+}
+
+// ConnectTimedOut reports whether a Connect failure was the connection
+// timeout: no TCP connection (or TLS handshake) within ConnectionTimeout on
+// the last attempt. A DNS lookup that timed out is a DNS failure (502, as
+// CloudFront's NonS3OriginDnsError), not a connection timeout.
+func (e *Error) ConnectTimedOut() bool {
+	if e.Kind != Connect || e.Err == nil {
+		return false
+	}
+	var dns *net.DNSError
+	if errors.As(e.Err, &dns) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(e.Err, &ne) && ne.Timeout()
 }
 
 // StatusOf returns the viewer status for an error from Fetch: the *Error's

@@ -21,6 +21,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,6 +30,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 )
 
 // s3Fetcher fetches objects from an S3 REST origin through the AWS SDK: GET
@@ -36,11 +38,13 @@ import (
 // response S3 sends, errors included (S3's XML error documents), so the
 // proxy sees what CloudFront would see.
 //
-// Other methods are answered in S3's form without reaching the bucket:
-// OPTIONS as S3 answers a CORS preflight to a bucket without CORS
-// configuration, the rest 405 MethodNotAllowed, as S3 answers e.g. a POST
-// without a form. (With OAC, CloudFront would pass PUT and DELETE to S3;
-// writing through edgefront to a bucket is left out on purpose.)
+// OPTIONS, PUT, POST, PATCH and DELETE go to the bucket as they came, signed
+// with the origin's credentials (SigV4, as CloudFront signs them with origin
+// access control): "CloudFront accepts the following requests from viewers
+// and forwards them to your Amazon S3 origin: DELETE, GET, HEAD, OPTIONS,
+// PATCH, POST, PUT" (Developer Guide, RequestAndResponseBehaviorS3Origin,
+// "HTTP methods"). S3's answer, whatever it is, goes back to the viewer;
+// the behaviour's AllowedMethods decides whether such a request gets here.
 type s3Fetcher struct {
 	id          string
 	endpoint    string // where answers come from, for Response.Endpoint
@@ -49,6 +53,10 @@ type s3Fetcher struct {
 	client      *s3.Client
 	transport   *http.Transport
 	readTimeout time.Duration
+	completion  time.Duration // ResponseCompletionTimeout; 0: none
+	region      string
+	creds       aws.CredentialsProvider
+	objectBase  string // URL before the object key: https://bucket.s3.region.amazonaws.com or endpoint/bucket
 }
 
 func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
@@ -91,8 +99,10 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 		opts.UsePathStyle = true
 	}
 	endpoint := "https://" + o.S3.Bucket + ".s3." + o.S3.Region + ".amazonaws.com"
+	objectBase := "https://" + o.S3.Bucket + ".s3." + region + ".amazonaws.com"
 	if len(o.Endpoints) > 0 {
 		endpoint = strings.TrimSuffix(o.Endpoints[0], "/")
+		objectBase = endpoint + "/" + url.PathEscape(o.S3.Bucket) // path style, as the SDK's client
 	}
 	return &s3Fetcher{
 		id:          o.ID,
@@ -102,6 +112,10 @@ func newS3(o *config.Origin, op options) (*s3Fetcher, error) {
 		client:      s3.New(opts),
 		transport:   tr,
 		readTimeout: s.readTimeout,
+		completion:  s.completion,
+		region:      region,
+		creds:       creds,
+		objectBase:  objectBase,
 	}, nil
 }
 
@@ -170,18 +184,98 @@ func (f *s3Fetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
 
 // fetch is Fetch without the answer's Endpoint.
 func (f *s3Fetcher) fetch(ctx context.Context, r *Request) (*Response, error) {
+	ctx, stop := withCompletion(ctx, f.completion)
+	var resp *Response
+	var err error
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-	case http.MethodOptions:
-		return f.preflight(r), nil
+		resp, err = f.read(ctx, r)
 	default:
-		return f.localError(r.Method, http.StatusMethodNotAllowed, s3Error{
-			Code:         "MethodNotAllowed",
-			Message:      "The specified method is not allowed against this resource.",
-			Method:       r.Method,
-			ResourceType: "OBJECT",
-		}), nil
+		resp, err = f.forward(ctx, r)
 	}
+	if err != nil || resp.Body == http.NoBody {
+		stop()
+	} else {
+		resp.Body = &stopBody{ReadCloser: resp.Body, stop: stop}
+	}
+	return resp, err
+}
+
+// stopBody releases the response completion timer when the body is closed.
+type stopBody struct {
+	io.ReadCloser
+	stop func()
+}
+
+func (b *stopBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
+}
+
+// forward sends a request other than GET and HEAD to the bucket as the
+// viewer sent it (method, OriginPath + path, query, headers, body), signed
+// with the origin's credentials. The payload is signed as the viewer's
+// x-amz-content-sha256 says (CloudFront requires it for PUT with origin
+// access control), else sent as UNSIGNED-PAYLOAD.
+func (f *s3Fetcher) forward(ctx context.Context, r *Request) (*Response, error) {
+	path := r.Path
+	if f.prefix != "" {
+		path = (&url.URL{Path: "/" + f.prefix}).EscapedPath() + path
+	}
+	u, err := url.Parse(f.objectBase + path)
+	if err != nil {
+		return f.localError(r.Method, http.StatusBadRequest, s3Error{Code: "InvalidURI", Message: "Couldn't parse the specified URI."}), nil
+	}
+	u.RawQuery = r.RawQuery
+	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), nil)
+	if err != nil {
+		return nil, &Error{Kind: Protocol, OriginID: f.id, Err: err}
+	}
+	req.Header = r.Header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	for _, h := range []string{"Host", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"} {
+		req.Header.Del(h) // the signature is CloudFront's, not the viewer's
+	}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		req.Body, req.ContentLength = io.NopCloser(r.Body), r.ContentLength
+	}
+	payload := req.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" {
+		payload = "UNSIGNED-PAYLOAD"
+		req.Header.Set("X-Amz-Content-Sha256", payload)
+	}
+	if _, anon := f.creds.(aws.AnonymousCredentials); !anon {
+		c, err := f.creds.Retrieve(ctx)
+		if err != nil {
+			return nil, &Error{Kind: Connect, OriginID: f.id, Err: fmt.Errorf("credentials: %w", err)}
+		}
+		if err := v4.NewSigner().SignHTTP(ctx, c, req, payload, "s3", f.region, time.Now()); err != nil {
+			return nil, &Error{Kind: Protocol, OriginID: f.id, Err: fmt.Errorf("signing: %w", err)}
+		}
+	}
+	actx, cancel := context.WithCancel(ctx)
+	hr, err := f.transport.RoundTrip(req.WithContext(actx))
+	if err != nil {
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx, f.id, err)
+		}
+		return nil, &Error{Kind: transportKind(err), OriginID: f.id, Err: err}
+	}
+	fields.RemoveHopByHop(hr.Header)
+	return &Response{
+		StatusCode:    hr.StatusCode,
+		Header:        hr.Header,
+		Body:          newWatchedBody(ctx, hr.Body, f.readTimeout, cancel, f.id),
+		ContentLength: hr.ContentLength,
+	}, nil
+}
+
+// read answers GET and HEAD through the SDK.
+func (f *s3Fetcher) read(ctx context.Context, r *Request) (*Response, error) {
 	key, err := f.key(r.Path)
 	if err != nil {
 		return f.localError(r.Method, http.StatusBadRequest, s3Error{
@@ -211,24 +305,6 @@ func (f *s3Fetcher) fetch(ctx context.Context, r *Request) (*Response, error) {
 		return f.fromError(ctx, r.Method, key, err)
 	}
 	return resp, nil
-}
-
-// preflight answers a CORS preflight (OPTIONS) as S3 does for a bucket
-// without a CORS configuration, which is all edgefront can know of the
-// bucket. CORS for viewers is the response headers policy's business.
-func (f *s3Fetcher) preflight(r *Request) *Response {
-	if r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
-		return f.localError(r.Method, http.StatusBadRequest, s3Error{
-			Code:    "BadRequest",
-			Message: "Insufficient information. Origin request header needed.",
-		})
-	}
-	return f.localError(r.Method, http.StatusForbidden, s3Error{
-		Code:         "AccessForbidden",
-		Message:      "CORSResponse: CORS is not enabled for this bucket.",
-		Method:       r.Header.Get("Access-Control-Request-Method"),
-		ResourceType: "BUCKET",
-	})
 }
 
 func (f *s3Fetcher) get(ctx context.Context, key string, r *Request) (*Response, error) {
@@ -427,7 +503,7 @@ func s3Message(code string) string {
 // S3 could not be reached.
 func (f *s3Fetcher) fromError(ctx context.Context, method, key string, err error) (*Response, error) {
 	if ctx.Err() != nil {
-		return nil, &Error{Kind: Canceled, OriginID: f.id, Err: err}
+		return nil, ctxError(ctx, f.id, err)
 	}
 	// A request that could not be sent carries an empty response (status 0).
 	var send *smithyhttp.RequestSendError

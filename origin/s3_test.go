@@ -144,26 +144,6 @@ func TestS3Fetch(t *testing.T) {
 			req:        &Request{Method: "HEAD", Path: "/missing.txt", Header: http.Header{}},
 			wantStatus: 404, wantBody: "", wantLength: 0,
 		},
-		{
-			name:       "POST: 405 MethodNotAllowed",
-			req:        &Request{Method: "POST", Path: "/hello.txt", Header: http.Header{}},
-			wantStatus: 405, wantLength: -2,
-			wantHeader: map[string]string{"Content-Type": "application/xml"},
-			bodyHas:    []string{"<Code>MethodNotAllowed</Code>", "<Method>POST</Method>", "<ResourceType>OBJECT</ResourceType>"},
-		},
-		{
-			name: "OPTIONS preflight: CORS not enabled",
-			req: &Request{Method: "OPTIONS", Path: "/hello.txt", Header: http.Header{
-				"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"GET"}}},
-			wantStatus: 403, wantLength: -2,
-			bodyHas: []string{"<Code>AccessForbidden</Code>", "<Method>GET</Method>"},
-		},
-		{
-			name:       "DELETE: 405 MethodNotAllowed",
-			req:        &Request{Method: "DELETE", Path: "/hello.txt", Header: http.Header{}},
-			wantStatus: 405, wantLength: -2,
-			bodyHas: []string{"<Code>MethodNotAllowed</Code>", "<Method>DELETE</Method>"},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

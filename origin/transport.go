@@ -27,12 +27,24 @@ const (
 // maxIdlePerHost bounds the idle keep-alive connections kept to one origin.
 const maxIdlePerHost = 256
 
+// MaxResponseHeaderBytes is the longest origin response head CloudFront
+// accepts: "Maximum length of a request or an origin response, including
+// headers and query strings, but not including the body content: 20,480
+// bytes" (Developer Guide, cloudfront-limits). A longer one is not HTTP
+// CloudFront serves: the fetch fails with Protocol (502).
+const MaxResponseHeaderBytes = 20480
+
+// errCompletionTimeout is the cause of a fetch's context ending at the
+// origin's ResponseCompletionTimeout.
+var errCompletionTimeout = errors.New("response completion timeout")
+
 // connSettings are the connection semantics CloudFront applies to one origin.
 type connSettings struct {
 	attempts       int           // connection attempts, each with connectTimeout
 	connectTimeout time.Duration // TCP connect and TLS handshake, per attempt
 	readTimeout    time.Duration // to the first response byte, and between body reads
 	keepalive      time.Duration // how long an idle connection is kept
+	completion     time.Duration // the whole response, body included; 0: no bound
 }
 
 func settingsOf(o *config.Origin) connSettings {
@@ -41,6 +53,7 @@ func settingsOf(o *config.Origin) connSettings {
 		connectTimeout: o.ConnectionTimeout,
 		readTimeout:    fallbackReadTimeout,
 		keepalive:      fallbackKeepalive,
+		completion:     o.ResponseCompletionTimeout,
 	}
 	if c := o.Custom; c != nil {
 		if c.ReadTimeout > 0 {
@@ -70,16 +83,17 @@ func newTransport(s connSettings, tlsConf *tls.Config) *http.Transport {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   s.connectTimeout,
-		DisableCompression:    true,
-		MaxIdleConnsPerHost:   maxIdlePerHost,
-		IdleConnTimeout:       s.keepalive,
-		ResponseHeaderTimeout: s.readTimeout,
-		ExpectContinueTimeout: time.Second,
-		Protocols:             &protocols,
+		Proxy:                  nil,
+		DialContext:            d.DialContext,
+		TLSClientConfig:        tlsConf,
+		TLSHandshakeTimeout:    s.connectTimeout,
+		DisableCompression:     true,
+		MaxIdleConnsPerHost:    maxIdlePerHost,
+		IdleConnTimeout:        s.keepalive,
+		ResponseHeaderTimeout:  s.readTimeout,
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		ExpectContinueTimeout:  time.Second,
+		Protocols:              &protocols,
 	}
 }
 
@@ -133,7 +147,7 @@ func (b *watchedBody) fail(err error) error {
 		return &Error{Kind: Timeout, OriginID: b.originID,
 			Err: fmt.Errorf("no body data for %v: %w", b.idle, err)}
 	case b.parent.Err() != nil:
-		return &Error{Kind: Canceled, OriginID: b.originID, Err: err}
+		return ctxError(b.parent, b.originID, err)
 	}
 	// The connection dropped (reset, or closed before Content-Length bytes).
 	return &Error{Kind: Connect, OriginID: b.originID, Err: fmt.Errorf("reading body: %w", err)}
@@ -145,4 +159,24 @@ func (b *watchedBody) Close() error {
 	err := b.rc.Close()
 	b.cancel()
 	return err
+}
+
+// withCompletion bounds ctx by the response completion timeout d (none when
+// d is 0). stop releases the timer; the fetch calls it when the response's
+// body is closed, or at once when there is no response.
+func withCompletion(ctx context.Context, d time.Duration) (_ context.Context, stop context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, d, errCompletionTimeout)
+}
+
+// ctxError is the *Error for a fetch whose context ended: Timeout (504 before
+// the response's headers; the viewer's connection is cut after them) when
+// the response completion timeout ended it, else Canceled.
+func ctxError(ctx context.Context, originID string, err error) *Error {
+	if errors.Is(context.Cause(ctx), errCompletionTimeout) {
+		return &Error{Kind: Timeout, OriginID: originID, Err: fmt.Errorf("%w: %w", errCompletionTimeout, err)}
+	}
+	return &Error{Kind: Canceled, OriginID: originID, Err: err}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/edgetls"
 )
 
 // viewerLimits bound what one HTTP/2 viewer connection on the https
@@ -104,8 +106,11 @@ func newViewerGuard(next http.Handler, l viewerLimits, log *slog.Logger) *viewer
 }
 
 // connContext is the http.Server's ConnContext: it attaches the connection
-// the guard counts requests of and closes.
+// the guard counts requests of and closes, and room for the connection's
+// ClientHello fingerprints (CloudFront-Viewer-JA3/JA4-Fingerprint), which
+// the handshake fills in.
 func (g *viewerGuard) connContext(ctx context.Context, c net.Conn) context.Context {
+	ctx = edgetls.CaptureHello(ctx)
 	return context.WithValue(ctx, viewerConnKey{}, &viewerConn{conn: c})
 }
 
