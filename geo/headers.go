@@ -253,6 +253,23 @@ func headerOrder(names []string) string {
 	return s
 }
 
+// locationHeaders are the headers only Resolver.Locate can fill.
+var locationHeaders = [...]string{HeaderViewerCity, HeaderViewerCountryNm, HeaderViewerRegion, HeaderViewerRegionNm,
+	HeaderViewerPostalCode, HeaderViewerTimeZone, HeaderViewerLatitude, HeaderViewerLongitude, HeaderViewerMetroCode, HeaderViewerASN}
+
+// WantsLocation reports whether include asks for any header only
+// Resolver.Locate can fill (city, region, coordinates, ASN…): when it asks
+// for none, the country (Resolver.Country) is all a request needs, and the
+// database's whole record is not decoded.
+func WantsLocation(include func(name string) bool) bool {
+	for _, h := range locationHeaders {
+		if include == nil || include(h) {
+			return true
+		}
+	}
+	return false
+}
+
 // setHeaders sets the location headers l knows.
 func (l *Location) setHeaders(set func(name, value string)) {
 	str := func(name, v string) {

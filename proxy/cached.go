@@ -27,12 +27,15 @@ func (s *Server) serveCached(x *exchange) {
 	if keysCloudFrontHeaders(p) {
 		// The key holds the CloudFront-* values edgefront computes, never
 		// ones a viewer sent (or it could choose another country's copy).
+		// The country is found first: a trusted country header
+		// (--geo-trust-header) is one of those the loop removes.
+		x.country(s)
 		for name := range x.r.Header {
 			if geo.IsCloudFrontHeader(name) {
 				delete(x.r.Header, name)
 			}
 		}
-		geo.ViewerHeaders(x.r.Header, x.r, x.country(s), func(name string) bool { return named(p.Headers, name) })
+		s.viewerHeaders(x, x.r.Header, func(name string) bool { return named(p.Headers, name) })
 	}
 	enc := ""
 	if p.EnableAcceptEncodingGzip || p.EnableAcceptEncodingBrotli {

@@ -262,6 +262,19 @@ func (x *exchange) country(s *Server) string {
 	return x.viewerCountry
 }
 
+// viewerHeaders sets in dst the CloudFront-* headers include asks for,
+// computed for x's viewer; the database's whole record (city, region,
+// ASN…) is read only when include asks for one of those.
+func (s *Server) viewerHeaders(x *exchange, dst http.Header, include func(string) bool) {
+	country := x.country(s)
+	loc := geo.Location{Country: country}
+	if s.geo != nil && geo.WantsLocation(include) {
+		loc = s.geo.Locate(x.r, nil)
+		loc.Country = country
+	}
+	geo.ViewerHeadersAt(dst, x.r, &loc, include)
+}
+
 // redirectToHTTPS sends 301 (GET, HEAD) or 307 (other methods, which a 301
 // may turn into a GET) to the same URL on https; other methods over
 // HTTP/1.0 get 403. When the viewer used a port (edgefront listening on a

@@ -81,7 +81,7 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 		out["Accept-Encoding"] = ae
 	}
 
-	geo.ViewerHeaders(out, r, x.country(s), func(name string) bool {
+	s.viewerHeaders(x, out, func(name string) bool {
 		return named(cp.Headers, name) || named(orp.Headers, name)
 	})
 

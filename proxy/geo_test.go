@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -65,6 +66,50 @@ distributions:
 			if got := req.Header.Get("Cloudfront-Viewer-Country"); got != c.country {
 				t.Errorf("%s: origin got CloudFront-Viewer-Country %q, want %q", c.rule, got, c.country)
 			}
+		}
+	}
+}
+
+// TestGeoCountryInCacheKey: a cache policy that keys on
+// CloudFront-Viewer-Country gets the country edgefront found — here from a
+// trusted header (--geo-trust-header), which is one of the viewer's
+// CloudFront-* headers the key never takes as sent — so each country has
+// its own copy.
+func TestGeoCountryInCacheKey(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte("country=" + r.Header.Get("CloudFront-Viewer-Country")))
+	})
+	res, err := geo.New(geo.Options{TrustHeader: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEdgeWith(t, `
+cachePolicies:
+  - Id: 00000000-0000-0000-0000-0000000000c2
+    CachePolicyConfig:
+      Name: by-country
+      MinTTL: 0
+      DefaultTTL: 60
+      MaxTTL: 600
+      ParametersInCacheKeyAndForwardedToOrigin:
+        EnableAcceptEncodingGzip: false
+        HeadersConfig: {HeaderBehavior: whitelist, Headers: {Items: [CloudFront-Viewer-Country]}}
+        CookiesConfig: {CookieBehavior: none}
+        QueryStringsConfig: {QueryStringBehavior: none}
+distributions:
+  - id: EGEO000000002
+    originEndpoints: {web: "{{web}}"}
+    config:
+      CallerReference: geo
+      Enabled: true
+      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000c2}
+`, map[string]string{"web": o.URL}, func(opts *proxy.Options) { opts.Geo = res })
+	for _, c := range []struct{ country, xcache string }{{"US", "Miss"}, {"FR", "Miss"}, {"US", "Hit"}, {"FR", "Hit"}} {
+		r := e.do("GET", "/x", "CloudFront-Viewer-Country", c.country)
+		if r.body != "country="+c.country || r.xcache() != c.xcache+" from cloudfront" {
+			t.Errorf("viewer in %s: %q %q, want its own copy (%s)", c.country, r.body, r.xcache(), c.xcache)
 		}
 	}
 }
