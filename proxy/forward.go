@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/edgefront/edgefront/cache"
@@ -41,7 +42,8 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 		case geo.IsCloudFrontHeader(name):
 			// CloudFront-Viewer-* and CloudFront-Is-* are edgefront's to
 			// set (below); a viewer cannot claim its own country.
-		case name == "Cookie" || name == "Accept-Encoding" || name == "Expect":
+		case neverForwarded(name):
+		case name == "Cookie" || name == "Accept-Encoding":
 			// Cookies are filtered below; Accept-Encoding is normalised.
 		case name == "Content-Length":
 			// Set by the transport from the body's length.
@@ -106,6 +108,9 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 		out["X-Forwarded-For"] = []string{ip}
 	}
 	out["X-Amz-Cf-Id"] = x.idHeader
+	// "CloudFront replaces this header with Connection: Keep-Alive"
+	// (RequestAndResponseBehaviorCustomOrigin).
+	out["Connection"] = keepAlive
 	if _, ok := out["User-Agent"]; !ok {
 		out["User-Agent"] = []string{"Amazon CloudFront"}
 	}
@@ -167,20 +172,49 @@ func forwardedQuery(raw string, a, b config.Selection) string {
 
 // forwardedCookies returns the Cookie header value with the cookies either
 // selection includes.
+//
+// "CloudFront sorts the cookies in natural order by cookie name before
+// forwarding the request to your origin" (Cookies): the origin gets them as
+// name=value pairs sorted by name (a stable sort: cookies of one name keep
+// the viewer's order).
 func forwardedCookies(r *http.Request, a, b config.Selection) string {
 	if isNone(a) && isNone(b) {
 		return ""
 	}
-	if a.Behavior == config.SelectAll || b.Behavior == config.SelectAll {
-		return strings.Join(r.Header["Cookie"], "; ")
-	}
-	var kept []string
+	all := a.Behavior == config.SelectAll || b.Behavior == config.SelectAll
+	var kept []*http.Cookie
 	for _, c := range r.Cookies() {
-		if a.Includes(c.Name) || b.Includes(c.Name) {
-			kept = append(kept, c.Name+"="+c.Value)
+		if all || a.Includes(c.Name) || b.Includes(c.Name) {
+			kept = append(kept, c)
 		}
 	}
-	return strings.Join(kept, "; ")
+	slices.SortStableFunc(kept, func(x, y *http.Cookie) int { return strings.Compare(x.Name, y.Name) })
+	var sb strings.Builder
+	for i, c := range kept {
+		if i > 0 {
+			sb.WriteString("; ")
+		}
+		sb.WriteString(c.Name)
+		sb.WriteByte('=')
+		sb.WriteString(c.Value)
+	}
+	return sb.String()
+}
+
+// keepAlive is the Connection header of every origin request.
+var keepAlive = []string{"Keep-Alive"}
+
+// neverForwarded reports whether CloudFront removes a viewer's request
+// header whatever the policies say (RequestAndResponseBehaviorCustomOrigin,
+// "HTTP request headers and CloudFront behavior": the headers it removes
+// and cannot cache on). The hop-by-hop fields (Proxy-*, TE, Trailer,
+// Upgrade…) are removed as such (fields.HopByHop).
+func neverForwarded(name string) bool {
+	switch name {
+	case "Expect", "X-Forwarded-Proto", "X-Real-Ip":
+		return true
+	}
+	return len(name) >= len("X-Edge-") && strings.EqualFold(name[:len("X-Edge-")], "X-Edge-")
 }
 
 // bodyReader remembers a failure to read the viewer's request body.

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -305,5 +306,41 @@ cachePolicies:
 	defer mu.Unlock()
 	if conditional != 0 {
 		t.Errorf("%d conditional requests reached the origin, want none (Vary: * asks for the whole object)", conditional)
+	}
+}
+
+// TestGuideOriginRequestHeaders: headers CloudFront removes whatever the
+// policies forward (AllViewer here) — X-Forwarded-Proto, X-Real-IP,
+// X-Edge-*, Proxy-*, TE, Trailer, Upgrade, Expect — never reach the
+// origin; Connection is Keep-Alive; forwarded cookies are sorted by name,
+// as name=value pairs (RequestAndResponseBehaviorCustomOrigin "HTTP request
+// headers and CloudFront behavior"; Cookies "CloudFront sorts cookies").
+func TestGuideOriginRequestHeaders(t *testing.T) {
+	o := newOrigin(t, static("ok"))
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
+        OriginRequestPolicyId: AllViewer}
+`), map[string]string{"web": o.URL})
+	r := e.do("GET", "/h", "X-Forwarded-Proto", "https", "X-Real-IP", "192.0.2.9", "X-Edge-Location", "x", "X-Edge-Other", "y",
+		"Proxy-Authorization", "Basic eA==", "TE", "trailers", "X-Kept", "yes", "Cookie", "zeta=3; alpha=1; mid=2")
+	if r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	req, _ := o.lastRequest()
+	for _, c := range []struct {
+		page, header, want string
+	}{
+		{"RequestAndResponseBehaviorCustomOrigin: X-Forwarded-Proto removed", "X-Forwarded-Proto", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: X-Real-IP removed", "X-Real-Ip", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: X-Edge-* removed", "X-Edge-Location", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: X-Edge-* removed (any)", "X-Edge-Other", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: Proxy-Authorization removed", "Proxy-Authorization", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: TE removed", "Te", ""},
+		{"RequestAndResponseBehaviorCustomOrigin: Connection replaced with Keep-Alive", "Connection", "Keep-Alive"},
+		{"RequestAndResponseBehaviorCustomOrigin: other headers forwarded under AllViewer", "X-Kept", "yes"},
+		{"Cookies: cookies sorted by name", "Cookie", "alpha=1; mid=2; zeta=3"},
+	} {
+		if got := strings.Join(req.Header.Values(c.header), ", "); got != c.want {
+			t.Errorf("%s: the origin got %s %q, want %q", c.page, c.header, got, c.want)
+		}
 	}
 }
