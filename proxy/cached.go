@@ -217,7 +217,16 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 	if s.viewerGone(x) {
 		return
 	}
-	f, ctx, leader, wake := s.flights.Join(key, func() (context.Context, context.CancelFunc) {
+	flightKey := key
+	if forwardsCookies(x.b) {
+		// CloudFront collapses only identical requests ("Simultaneous
+		// requests for the same object", RequestAndResponseBehavior-
+		// CustomOrigin): with cookies forwarded, two viewers' requests may
+		// differ in what the origin sees beyond the key, so each fetches
+		// for itself (what it stores is still cached under key).
+		flightKey = key + "\x00" + x.id
+	}
+	f, ctx, leader, wake := s.flights.Join(flightKey, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})

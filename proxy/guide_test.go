@@ -344,3 +344,42 @@ func TestGuideOriginRequestHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestGuideNoCollapsingWithCookies: with cookies forwarded (here by the
+// origin request policy, outside the cache key) two simultaneous viewers
+// are not collapsed onto one origin request: each gets the answer to its
+// own cookies (RequestAndResponseBehaviorCustomOrigin, "Simultaneous
+// requests for the same object": CloudFront forwards requests that are not
+// identical).
+func TestGuideNoCollapsingWithCookies(t *testing.T) {
+	arrived := make(chan struct{}, 2)
+	both := make(chan struct{})
+	var once sync.Once
+	var n atomic.Int64
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		if n.Add(1) == 2 {
+			once.Do(func() { close(both) })
+		}
+		select { // both viewers' requests are in flight together, or only one came
+		case <-both:
+		case <-time.After(3 * time.Second):
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Write([]byte(r.Header.Get("Cookie")))
+	})
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+        OriginRequestPolicyId: AllViewer}
+`), map[string]string{"web": o.URL})
+	bodies := make(chan string, 2)
+	go func() { bodies <- e.do("GET", "/c", "Cookie", "who=first").body }()
+	<-arrived // the first viewer's fetch is under way
+	go func() { bodies <- e.do("GET", "/c", "Cookie", "who=second").body }()
+	got := map[string]bool{<-bodies: true, <-bodies: true}
+	if !got["who=first"] || !got["who=second"] {
+		t.Errorf("the viewers got %v, want each its own cookie's answer", got)
+	}
+	if h := o.hits.Load(); h != 2 {
+		t.Errorf("origin requests %d, want 2 (no collapsing with cookies forwarded)", h)
+	}
+}
