@@ -200,19 +200,17 @@ func appendCookies(dst []byte, lines []string, sel config.Selection) []byte {
 	return dst
 }
 
-// NormalizeEncoding returns the encoding a viewer's Accept-Encoding selects
-// under the cache policy: "br" when Brotli is enabled in the policy and the
-// viewer accepts it, else "gzip" when gzip is enabled and accepted, else "".
+// NormalizeEncoding returns the encodings of a viewer's Accept-Encoding the
+// cache key holds under the cache policy (controlling-the-cache-key,
+// "Compression support"): "br,gzip" when the viewer accepts both and the
+// policy enables both, else "br" or "gzip" alone, else "".
 //
 // CloudFront keeps only gzip and br of the viewer's header and ignores every
 // other value, identity and "*" included. A coding listed with q=0 is not
 // accepted (RFC 9110 §12.5.3), codings are case-insensitive and "x-gzip" is
-// gzip (RFC 9110 §8.4.1.3).
-//
-// CloudFront keys a viewer accepting both as "br,gzip" and forwards both to
-// the origin; edgefront keys it as "br" and the proxy forwards only the
-// returned encoding (OriginAcceptEncoding), so whatever the origin answers is
-// decodable by every viewer sharing the key.
+// gzip (RFC 9110 §8.4.1.3). The origin is sent exactly the key's encodings
+// (OriginAcceptEncoding), so whatever it answers is decodable by every
+// viewer sharing the key.
 func NormalizeEncoding(acceptEncoding string, p *config.CachePolicy) string {
 	if p == nil || (!p.EnableAcceptEncodingBrotli && !p.EnableAcceptEncodingGzip) {
 		return ""
@@ -234,10 +232,25 @@ func NormalizeEncoding(acceptEncoding string, p *config.CachePolicy) string {
 			gz = true
 		}
 	}
+	br, gz = br && p.EnableAcceptEncodingBrotli, gz && p.EnableAcceptEncodingGzip
 	switch {
-	case br && p.EnableAcceptEncodingBrotli:
+	case br && gz:
+		return "br,gzip"
+	case br:
 		return "br"
-	case gz && p.EnableAcceptEncodingGzip:
+	case gz:
+		return "gzip"
+	}
+	return ""
+}
+
+// PreferredEncoding is the encoding edgefront compresses with for a key's
+// normalised encodings: br when the viewers accept it, else gzip, else "".
+func PreferredEncoding(encodings string) string {
+	switch encodings {
+	case "br,gzip", "br":
+		return "br"
+	case "gzip":
 		return "gzip"
 	}
 	return ""
@@ -268,12 +281,17 @@ func zeroQ(params string) bool {
 }
 
 // OriginAcceptEncoding returns the Accept-Encoding to send to the origin for
-// a normalised encoding: the encoding itself, or "identity" for "".
-func OriginAcceptEncoding(encoding string) string {
-	if encoding == "" {
-		return "identity"
+// a key's normalised encodings: the encodings themselves, "identity" when
+// the viewer accepts neither, and nothing (ok false) when the viewer sent
+// no Accept-Encoding at all.
+func OriginAcceptEncoding(encodings string, viewerSent bool) (value string, ok bool) {
+	switch {
+	case encodings != "":
+		return encodings, true
+	case viewerSent:
+		return "identity", true
 	}
-	return encoding
+	return "", false
 }
 
 // DescribeKey renders a key made by AppendKey for people, its parts in

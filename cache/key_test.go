@@ -126,35 +126,49 @@ func TestNormalizeEncoding(t *testing.T) {
 		p    *config.CachePolicy
 		want string
 	}{
-		{"gzip, deflate, br", both, "br"},    // both accepted: Brotli preferred
-		{"gzip, deflate, br", gz, "gzip"},    // only gzip cached by the policy
-		{"gzip, deflate, br", br, "br"},      // only br cached
-		{"gzip", br, ""},                     // viewer lacks the enabled format
-		{"gzip, br", off, ""},                // policy caches no compressed objects
-		{"deflate, sdch", both, ""},          // other codings dropped
-		{"identity", both, ""},               // identity is no compression
-		{"*", both, ""},                      // '*' does not name gzip or br
-		{"", both, ""},                       // no header
-		{"GZIP", both, "gzip"},               // codings are case-insensitive
-		{"x-gzip", both, "gzip"},             // x-gzip is gzip (RFC 9110 §8.4.1.3)
-		{"br;q=0, gzip", both, "gzip"},       // q=0: not acceptable (RFC 9110 §12.5.3)
-		{"br;q=0.000, gzip;q=0", both, ""},   // every form of zero
-		{"br;q=0.5, gzip;q=1.0", both, "br"}, // other weights do not change CloudFront's preference
-		{" br ; q=0.1 ", both, "br"},         // odd spacing
-		{"gzip;q=0.0001", both, "gzip"},      // small but not zero
-		{"brotli, gzipped", both, ""},        // not the token
-		{"gzip, br", nil, ""},                // nil policy
+		{"gzip, deflate, br", both, "br,gzip"},    // both accepted: both in the key (controlling-the-cache-key)
+		{"gzip, deflate, br", gz, "gzip"},         // only gzip cached by the policy
+		{"gzip, deflate, br", br, "br"},           // only br cached
+		{"gzip", br, ""},                          // viewer lacks the enabled format
+		{"gzip, br", off, ""},                     // policy caches no compressed objects
+		{"deflate, sdch", both, ""},               // other codings dropped
+		{"identity", both, ""},                    // identity is no compression
+		{"*", both, ""},                           // '*' does not name gzip or br
+		{"", both, ""},                            // no header
+		{"GZIP", both, "gzip"},                    // codings are case-insensitive
+		{"x-gzip", both, "gzip"},                  // x-gzip is gzip (RFC 9110 §8.4.1.3)
+		{"br;q=0, gzip", both, "gzip"},            // q=0: not acceptable (RFC 9110 §12.5.3)
+		{"br;q=0.000, gzip;q=0", both, ""},        // every form of zero
+		{"br;q=0.5, gzip;q=1.0", both, "br,gzip"}, // weights other than 0 do not matter
+		{" br ; q=0.1 ", both, "br"},              // odd spacing
+		{"gzip;q=0.0001", both, "gzip"},           // small but not zero
+		{"brotli, gzipped", both, ""},             // not the token
+		{"gzip, br", nil, ""},                     // nil policy
 	}
 	for _, tt := range tests {
 		if got := NormalizeEncoding(tt.ae, tt.p); got != tt.want {
 			t.Errorf("NormalizeEncoding(%q, %+v) = %q, want %q", tt.ae, tt.p, got, tt.want)
 		}
 	}
-	if got := OriginAcceptEncoding(""); got != "identity" {
-		t.Errorf(`OriginAcceptEncoding("") = %q`, got)
+	for _, tt := range []struct {
+		enc        string
+		viewerSent bool
+		want       string
+		ok         bool
+	}{
+		{"br,gzip", true, "br,gzip", true}, // the key's encodings
+		{"gzip", true, "gzip", true},
+		{"", true, "identity", true}, // the viewer accepts neither
+		{"", false, "", false},       // the viewer sent no header: none
+	} {
+		if got, ok := OriginAcceptEncoding(tt.enc, tt.viewerSent); got != tt.want || ok != tt.ok {
+			t.Errorf("OriginAcceptEncoding(%q, %v) = %q, %v; want %q, %v", tt.enc, tt.viewerSent, got, ok, tt.want, tt.ok)
+		}
 	}
-	if got := OriginAcceptEncoding("br"); got != "br" {
-		t.Errorf(`OriginAcceptEncoding("br") = %q`, got)
+	for enc, want := range map[string]string{"br,gzip": "br", "br": "br", "gzip": "gzip", "": ""} {
+		if got := PreferredEncoding(enc); got != want {
+			t.Errorf("PreferredEncoding(%q) = %q, want %q", enc, got, want)
+		}
 	}
 }
 

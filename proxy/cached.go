@@ -38,7 +38,8 @@ func (s *Server) serveCached(x *exchange) {
 		s.viewerHeaders(x, x.r.Header, func(name string) bool { return named(p.Headers, name) })
 	}
 	enc := ""
-	if p.EnableAcceptEncodingGzip || p.EnableAcceptEncodingBrotli {
+	if (p.EnableAcceptEncodingGzip || p.EnableAcceptEncodingBrotli) && x.r.ProtoAtLeast(1, 1) {
+		// (HTTP/1.0 viewers are never sent compressed objects.)
 		enc = cache.NormalizeEncoding(x.r.Header.Get("Accept-Encoding"), p)
 	}
 	x.keyBuf = cache.AppendKey(x.keyBuf[:0], x.ds.dist.ID, escapedPath(x), x.r, p, enc)

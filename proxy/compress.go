@@ -10,6 +10,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/origin"
@@ -41,7 +42,7 @@ var compressibleTypes = map[string]bool{
 }
 
 // compression decides whether CloudFront would compress this origin
-// response for a viewer whose normalised encoding is enc, and returns the
+// response for viewers whose normalised encodings are enc, and returns the
 // encoding to apply ("" for none). The conditions: the behaviour compresses;
 // the viewer accepts gzip or br (br only when the cache policy enables it,
 // which NormalizeEncoding already checked); the status is 200; the origin
@@ -50,7 +51,8 @@ var compressibleTypes = map[string]bool{
 // origin did not forbid transformation (Cache-Control: no-transform,
 // RFC 9111 §5.2.2.6).
 func compression(b *config.Behavior, enc string, resp *origin.Response) string {
-	if !b.Compress || (enc != "gzip" && enc != "br") || resp.StatusCode != http.StatusOK {
+	enc = cache.PreferredEncoding(enc)
+	if !b.Compress || enc == "" || resp.StatusCode != http.StatusOK {
 		return ""
 	}
 	h := resp.Header

@@ -73,13 +73,18 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	// exactly the encoding in the key, so what is cached under it suits
 	// every viewer that maps to it; otherwise the header goes only when a
 	// policy forwards it.
+	// An HTTP/1.0 request loses its Accept-Encoding (ServingCompressedFiles).
+	ae, sent := r.Header["Accept-Encoding"]
+	sent = sent && r.ProtoAtLeast(1, 1)
 	if cp.EnableAcceptEncodingGzip || cp.EnableAcceptEncodingBrotli {
 		if !passThrough {
-			out["Accept-Encoding"] = []string{cache.OriginAcceptEncoding(enc)}
-		} else if ae, ok := r.Header["Accept-Encoding"]; ok {
+			if v, ok := cache.OriginAcceptEncoding(enc, sent); ok {
+				out["Accept-Encoding"] = []string{v}
+			}
+		} else if sent {
 			out["Accept-Encoding"] = ae
 		}
-	} else if ae, ok := r.Header["Accept-Encoding"]; ok && (cp.Headers.Includes("Accept-Encoding") || orp.Headers.Includes("Accept-Encoding")) {
+	} else if sent && (cp.Headers.Includes("Accept-Encoding") || orp.Headers.Includes("Accept-Encoding")) {
 		out["Accept-Encoding"] = ae
 	}
 

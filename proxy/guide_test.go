@@ -383,3 +383,52 @@ func TestGuideNoCollapsingWithCookies(t *testing.T) {
 		t.Errorf("origin requests %d, want 2 (no collapsing with cookies forwarded)", h)
 	}
 }
+
+// TestGuideAcceptEncoding: with a cache policy that enables gzip and
+// Brotli, the key and the origin request hold exactly the encodings the
+// viewer accepts of the two — "br,gzip" for both —, "identity" goes to the
+// origin when it accepts neither, no header when it sent none; an HTTP/1.0
+// request loses the header and is never sent a compressed object
+// (controlling-the-cache-key "Compression support", ServingCompressedFiles).
+func TestGuideAcceptEncoding(t *testing.T) {
+	page := strings.Repeat("<p>compressible</p>", 200)
+	o := newOrigin(t, static(page, "Cache-Control", "max-age=60", "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page))))
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized, Compress: true}
+`), map[string]string{"web": o.URL})
+	const host = "d111111abcdef8.cloudfront.net"
+	cases := []struct {
+		page, path, accept string
+		http10             bool
+		toOrigin           string // "<none>" for no header
+		contentEncoding    string
+	}{
+		{"controlling-the-cache-key: both accepted → br,gzip", "/both", "gzip, deflate, br", false, "br,gzip", "br"},
+		{"controlling-the-cache-key: gzip only → gzip", "/gzip", "gzip", false, "gzip", "gzip"},
+		{"controlling-the-cache-key: neither → identity to the origin", "/neither", "deflate", false, "identity", ""},
+		{"controlling-the-cache-key: no header → none to the origin", "/none", "", false, "<none>", ""},
+		{"ServingCompressedFiles: HTTP/1.0 loses the header, never compressed", "/old", "gzip, br", true, "<none>", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.page, func(t *testing.T) {
+			var ce string
+			if c.http10 {
+				r := rawRequest(t, e, "GET "+c.path+" HTTP/1.0\r\nHost: "+host+"\r\nAccept-Encoding: "+c.accept+"\r\n\r\n")
+				ce = r.header.Get("Content-Encoding")
+			} else {
+				var hdr []string
+				if c.accept != "" {
+					hdr = []string{"Accept-Encoding", c.accept}
+				}
+				ce = e.do("GET", c.path, hdr...).header.Get("Content-Encoding")
+			}
+			req, _ := o.lastRequest()
+			got := "<none>"
+			if v, ok := req.Header["Accept-Encoding"]; ok {
+				got = strings.Join(v, ", ")
+			}
+			if got != c.toOrigin || ce != c.contentEncoding {
+				t.Errorf("origin got Accept-Encoding %q, viewer got Content-Encoding %q; want %q, %q", got, ce, c.toOrigin, c.contentEncoding)
+			}
+		})
+	}
+}
