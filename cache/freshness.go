@@ -138,17 +138,18 @@ func expiresLifetime(h http.Header, now time.Time) (time.Duration, bool) {
 }
 
 // ErrorFreshness decides whether and how long an error response (4xx, 5xx)
-// is cached. CloudFront caches 404, 405, 414, 500, 501, 502, 503 and 504
-// always, and 400, 403, 412 and 415 only when the origin sends max-age or
-// s-maxage; it does not cache 416 or any other code. The time is the
-// greater of minTTL (the distribution's ErrorCachingMinTTL for the code)
-// and the origin's s-maxage or max-age. An origin's no-store, no-cache or
-// private does not shorten that below minTTL; with minTTL 0 it prevents
-// caching.
-func ErrorFreshness(status int, h http.Header, minTTL time.Duration, now time.Time) Decision {
+// is cached (HTTPStatusCodes, custom-error-pages-expiration). CloudFront
+// caches 404, 414, 500, 501, 502, 503 and 504 always, and 400, 403, 405,
+// 412 and 415 only when the origin sends max-age or s-maxage; it does not
+// cache 416 or any other code. The time is the greater of minTTL (the
+// distribution's ErrorCachingMinTTL for the code) and the origin's
+// s-maxage, max-age or Expires, the origin's capped at maxTTL (the
+// behaviour's MaxTTL). An origin's no-store, no-cache or private does not
+// shorten that below minTTL; with minTTL 0 it prevents caching.
+func ErrorFreshness(status int, h http.Header, minTTL, maxTTL time.Duration, now time.Time) Decision {
 	cc := ParseCacheControl(h)
 	var origin time.Duration
-	hasAge := true
+	hasAge, hasOrigin := true, true
 	switch {
 	case cc.HasSMaxAge:
 		origin = cc.SMaxAge
@@ -156,11 +157,12 @@ func ErrorFreshness(status int, h http.Header, minTTL time.Duration, now time.Ti
 		origin = cc.MaxAge
 	default:
 		hasAge = false
+		origin, hasOrigin = expiresLifetime(h, now)
 	}
 	const notCached = "error not cached"
 	switch status {
-	case 404, 405, 414, 500, 501, 502, 503, 504:
-	case 400, 403, 412, 415:
+	case 404, 414, 500, 501, 502, 503, 504:
+	case 400, 403, 405, 412, 415:
 		if !hasAge {
 			return Decision{Rule: notCached + " (no max-age for this code)"}
 		}
@@ -170,12 +172,13 @@ func ErrorFreshness(status int, h http.Header, minTTL time.Duration, now time.Ti
 	if minTTL <= 0 && (cc.NoStore || cc.NoCache || cc.Private) {
 		return Decision{Rule: notCached}
 	}
+	origin = min(origin, max(maxTTL, 0))
 	ttl := max(minTTL, origin)
 	if ttl <= 0 {
 		return Decision{Rule: notCached + " (ErrorCachingMinTTL 0)"}
 	}
-	if origin > minTTL {
-		return Decision{Store: true, TTL: ttl, Rule: "error caching: the origin's max-age"}
+	if hasOrigin && origin > minTTL {
+		return Decision{Store: true, TTL: ttl, Rule: "error caching: the origin's max-age or Expires"}
 	}
 	return Decision{Store: true, TTL: ttl, Rule: "error caching: ErrorCachingMinTTL"}
 }

@@ -95,10 +95,12 @@ func TestFreshness(t *testing.T) {
 	}
 }
 
-// TestErrorFreshness follows "How CloudFront processes and caches HTTP 4xx
-// and 5xx status codes from your origin".
+// TestErrorFreshness follows HTTPStatusCodes ("How CloudFront processes
+// HTTP 4xx and 5xx status codes from your origin") and
+// custom-error-pages-expiration ("Control how long CloudFront caches
+// errors"); maxTTL is a day unless a row says otherwise.
 func TestErrorFreshness(t *testing.T) {
-	now := time.Now()
+	now := time.Now().Truncate(time.Second) // Expires has whole seconds
 	min10 := 10 * sec
 	tests := []struct {
 		rule   string
@@ -108,7 +110,8 @@ func TestErrorFreshness(t *testing.T) {
 		want   Decision
 	}{
 		{"404 always cached for ErrorCachingMinTTL", 404, hdr(), min10, Decision{Store: true, TTL: min10}},
-		{"405 always cached", 405, hdr(), min10, Decision{Store: true, TTL: min10}},
+		{"HTTPStatusCodes: 405 only with max-age or s-maxage", 405, hdr(), min10, Decision{}},
+		{"HTTPStatusCodes: 405 with max-age", 405, hdr("Cache-Control", "max-age=60"), min10, Decision{Store: true, TTL: 60 * sec}},
 		{"414 always cached", 414, hdr(), min10, Decision{Store: true, TTL: min10}},
 		{"500 always cached", 500, hdr(), min10, Decision{Store: true, TTL: min10}},
 		{"501 always cached", 501, hdr(), min10, Decision{Store: true, TTL: min10}},
@@ -131,11 +134,13 @@ func TestErrorFreshness(t *testing.T) {
 		{"other codes are not cached (401)", 401, hdr("Cache-Control", "max-age=60"), min10, Decision{}},
 		{"other codes are not cached (429)", 429, hdr(), min10, Decision{}},
 		{"not an error", 200, hdr(), min10, Decision{}},
-		{"Expires is not used for errors", 404, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat)), min10, Decision{Store: true, TTL: min10}},
+		{"custom-error-pages-expiration: Expires counts like max-age", 404, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat)), min10, Decision{Store: true, TTL: time.Hour}},
+		{"custom-error-pages-expiration: max-age capped at MaxTTL", 404, hdr("Cache-Control", "max-age=999999"), min10, Decision{Store: true, TTL: 24 * time.Hour}},
+		{"custom-error-pages-expiration: Expires does not make 403 cacheable", 403, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat)), min10, Decision{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			got := ErrorFreshness(tt.status, tt.h, tt.minTTL, now)
+			got := ErrorFreshness(tt.status, tt.h, tt.minTTL, 24*time.Hour, now)
 			got.Rule = "" // TestFreshnessRule checks it
 			if got != tt.want {
 				t.Errorf("ErrorFreshness(%d, %v, %v) = %+v, want %+v", tt.status, tt.h, tt.minTTL, got, tt.want)
@@ -221,7 +226,7 @@ func FuzzCacheControl(f *testing.F) {
 			}
 		}
 		for _, status := range []int{400, 404, 503} {
-			if d := ErrorFreshness(status, h, 10*time.Second, now); d.Store && d.TTL < 10*time.Second {
+			if d := ErrorFreshness(status, h, 10*time.Second, time.Hour, now); d.Store && d.TTL < 10*time.Second {
 				t.Fatalf("ErrorFreshness(%d, %q) = %+v: below the minimum", status, cc, d)
 			}
 		}
@@ -258,11 +263,11 @@ func TestFreshnessRule(t *testing.T) {
 		want   string
 	}{
 		{404, hdr(), "error caching: ErrorCachingMinTTL"},
-		{404, hdr("Cache-Control", "max-age=600"), "error caching: the origin's max-age"},
+		{404, hdr("Cache-Control", "max-age=600"), "error caching: the origin's max-age or Expires"},
 		{403, hdr(), "error not cached (no max-age for this code)"},
 		{416, hdr(), "error not cached (code never cached)"},
 	} {
-		if got := ErrorFreshness(tt.status, tt.h, 10*time.Second, now).Rule; got != tt.want {
+		if got := ErrorFreshness(tt.status, tt.h, 10*time.Second, time.Hour, now).Rule; got != tt.want {
 			t.Errorf("ErrorFreshness(%d, %v) rule %q, want %q", tt.status, tt.h, got, tt.want)
 		}
 	}

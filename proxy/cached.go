@@ -549,7 +549,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	now := s.now()
 	if resp.StatusCode >= 400 {
-		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.ds.dist.ErrorCachingMinTTL(resp.StatusCode), now)
+		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.ds.dist.ErrorCachingMinTTL(resp.StatusCode), j.behavior.CachePolicy.MaxTTL, now)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,

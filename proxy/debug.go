@@ -97,7 +97,7 @@ func (s *Server) entryRule(x *exchange, e *cache.Entry) string {
 	hdr := http.Header{}
 	e.Header.CopyTo(hdr)
 	if e.Status >= 400 {
-		return cache.ErrorFreshness(e.Status, hdr, x.ds.dist.ErrorCachingMinTTL(e.Status), e.Stored).Rule
+		return cache.ErrorFreshness(e.Status, hdr, x.ds.dist.ErrorCachingMinTTL(e.Status), x.b.CachePolicy.MaxTTL, e.Stored).Rule
 	}
 	return cache.Freshness(hdr, x.b.CachePolicy, e.Stored).Rule
 }

@@ -11,8 +11,10 @@ import (
 // CustomErrorResponse for it, when one names a ResponsePagePath: the page is
 // requested through the distribution itself (so it is matched to its own
 // cache behaviour and cached like any object) and sent with the configured
-// ResponseCode. It returns false, and the caller sends the original error,
-// when no page is configured or the page itself cannot be had.
+// ResponseCode. When the page's own request fails, the viewer gets that
+// failure (its status and body) instead of the original error. It returns
+// false, and the caller sends the original error, when no page is
+// configured or the viewer left before the page came.
 func (s *Server) customError(x *exchange, status int) bool {
 	if x.sub {
 		return false
@@ -42,15 +44,20 @@ func (s *Server) customError(x *exchange, status int) bool {
 	} else {
 		s.passThrough(sx)
 	}
-	if rec.status == 0 || rec.status >= 400 {
-		s.log.Warn("custom error page unavailable; sending the original error",
-			"distribution", x.ds.dist.ID, "page", er.ResponsePagePath, "status", rec.status)
+	if rec.status == 0 {
 		return false
 	}
-
 	code := status
 	if er.ResponseCode != 0 {
 		code = er.ResponseCode
+	}
+	if rec.status >= 400 {
+		// The page could not be had: the viewer gets the status of that
+		// failed request (custom-error-pages-expiration, "If CloudFront
+		// can't get the custom error page").
+		s.log.Warn("custom error page unavailable; sending the page request's failure",
+			"distribution", x.ds.dist.ID, "page", er.ResponsePagePath, "status", rec.status)
+		code = rec.status
 	}
 	h := x.w.Header()
 	for k, v := range rec.header {

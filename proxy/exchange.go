@@ -231,7 +231,9 @@ func (s *Server) viewerRules(x *exchange) bool {
 	if gr := x.ds.dist.GeoRestriction; gr.Type != "" && gr.Type != "none" {
 		if !geo.Allowed(gr, x.country(s)) {
 			x.detailed = accesslog.ClientGeoBlocked
-			s.sendError(x, http.StatusForbidden, geo.BlockedMessage)
+			// A custom error page for 403 answers too
+			// (georestrictions).
+			s.sendErrorPage(x, http.StatusForbidden, geo.BlockedMessage, true)
 			return false
 		}
 	}

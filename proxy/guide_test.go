@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgefront/edgefront/geo"
+	"github.com/edgefront/edgefront/proxy"
 )
 
 // This file holds the rules where edgefront once differed from the
@@ -430,5 +433,68 @@ func TestGuideAcceptEncoding(t *testing.T) {
 				t.Errorf("origin got Accept-Encoding %q, viewer got Content-Encoding %q; want %q, %q", got, ce, c.toOrigin, c.contentEncoding)
 			}
 		})
+	}
+}
+
+// TestGuideCustomErrorPages: a custom error page also answers the
+// geo-restriction 403 (georestrictions) and an origin failure on a
+// behaviour that does not cache; when the page itself cannot be had, the
+// viewer gets the status of that failed request (custom-error-pages-
+// expiration, GeneratingCustomErrorResponses).
+func TestGuideCustomErrorPages(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/errors/page.html":
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Write([]byte("the custom page"))
+		case "/errors/broken.html":
+			http.Error(w, "the page's own failure", http.StatusInternalServerError)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	down := newOrigin(t, static("never"))
+	down.Close()
+	res, err := geo.New(geo.Options{TrustHeader: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEdgeWith(t, `
+distributions:
+  - id: EPAGES0000001
+    originEndpoints: {web: "{{web}}", down: "{{down}}"}
+    config:
+      CallerReference: pages
+      Enabled: true
+      Restrictions: {GeoRestriction: {RestrictionType: blacklist, Items: [FR]}}
+      Origins:
+        Items:
+          - {Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
+          - {Id: down, DomainName: down.example.com, ConnectionAttempts: 1, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
+      CustomErrorResponses:
+        Items:
+          - {ErrorCode: 403, ResponsePagePath: /errors/page.html, ResponseCode: "403"}
+          - {ErrorCode: 502, ResponsePagePath: /errors/page.html, ResponseCode: "503"}
+          - {ErrorCode: 404, ResponsePagePath: /errors/broken.html, ResponseCode: "200"}
+      CacheBehaviors:
+        Items:
+          - {PathPattern: /api/*, TargetOriginId: down, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled}
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`, map[string]string{"web": o.URL, "down": down.URL}, func(opts *proxy.Options) { opts.Geo = res })
+	cases := []struct {
+		page, path  string
+		hdr         []string
+		status      int
+		bodyContain string
+	}{
+		{"georestrictions: the 403 gets the custom page", "/a", []string{"CloudFront-Viewer-Country", "FR"}, 403, "the custom page"},
+		{"GeneratingCustomErrorResponses: an origin failure on an uncached behaviour gets the page", "/api/x", nil, 503, "the custom page"},
+		{"custom-error-pages-expiration: the page cannot be had → that request's status", "/missing", nil, 500, "the page's own failure"},
+	}
+	for _, c := range cases {
+		r := e.do("GET", c.path, c.hdr...)
+		if r.status != c.status || !strings.Contains(r.body, c.bodyContain) {
+			t.Errorf("%s: %d %q, want %d with %q", c.page, r.status, r.body, c.status, c.bodyContain)
+		}
 	}
 }

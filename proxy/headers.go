@@ -251,12 +251,19 @@ Request ID: %s
 
 // sendError answers the viewer with a generated CloudFront error page.
 func (s *Server) sendError(x *exchange, status int, msg string) {
+	s.sendErrorPage(x, status, msg, false)
+}
+
+// sendErrorPage is sendError where, when page is set, the distribution's
+// custom error page for status answers instead (an origin's failure, the
+// geo restriction's 403).
+func (s *Server) sendErrorPage(x *exchange, status int, msg string, page bool) {
 	body := errorPage(status, msg, x.id)
 	h := x.w.Header()
 	h.Set("Server", "CloudFront")
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	s.respond(x, answer{status: status, phase: phaseError}, body)
+	s.respond(x, answer{status: status, phase: phaseError, page: page}, body)
 }
 
 // sendGenerated answers the viewer with a response edge code made.

@@ -79,6 +79,9 @@ type failure struct {
 	msg      string
 	detailed string
 	xcache   []string
+	// origin: the origin failed (not edge code): the distribution's
+	// custom error page for the status, if any, answers.
+	origin bool
 }
 
 // failureOf maps err — edge code's failure (runHook's errors) or an
@@ -95,7 +98,7 @@ func failureOf(err error) failure {
 	case errors.Is(err, errHook):
 		return failure{status: http.StatusBadGateway, msg: msgFunctionFailed, detailed: accesslog.Error}
 	}
-	f := failure{status: origin.StatusOf(err), msg: msgOriginConnect, detailed: detailedResult(err)}
+	f := failure{status: origin.StatusOf(err), msg: msgOriginConnect, detailed: detailedResult(err), origin: true}
 	if f.status == http.StatusGatewayTimeout {
 		f.msg = msgOriginTimeout
 	}
@@ -108,7 +111,7 @@ var errHook = errors.New("edge code")
 // fail answers x with f, recording it for the access log and X-Cache.
 func (s *Server) fail(x *exchange, f failure) {
 	x.detailed, x.xcache = f.detailed, f.xcache
-	s.sendError(x, f.status, f.msg)
+	s.sendErrorPage(x, f.status, f.msg, f.origin)
 }
 
 // Hooks are the edge code a Server runs, by point; an absent hook costs
