@@ -38,21 +38,22 @@ var compressibleTypes = map[string]bool{
 	"font/opentype": true, "font/otf": true, "font/ttf": true, "image/svg+xml": true, "text/css": true,
 	"text/csv": true, "text/html": true, "text/javascript": true, "text/js": true, "text/plain": true,
 	"text/richtext": true, "text/tab-separated-values": true, "text/xml": true, "text/x-script": true,
-	"text/x-component": true, "text/x-java-source": true,
+	"text/x-component": true, "text/x-java-source": true, "vnd.apple.mpegurl": true,
 }
 
 // compression decides whether CloudFront would compress this origin
 // response for viewers whose normalised encodings are enc, and returns the
 // encoding to apply ("" for none). The conditions: the behaviour compresses;
 // the viewer accepts gzip or br (br only when the cache policy enables it,
-// which NormalizeEncoding already checked); the status is 200; the origin
+// which NormalizeEncoding already checked); the status is 200, 403 or 404;
+// the origin
 // sent Content-Length between 1,000 and 10,000,000 bytes and no
 // Content-Encoding; the Content-Type is one CloudFront compresses; and the
 // origin did not forbid transformation (Cache-Control: no-transform,
 // RFC 9111 §5.2.2.6).
 func compression(b *config.Behavior, enc string, resp *origin.Response) string {
 	enc = cache.PreferredEncoding(enc)
-	if !b.Compress || enc == "" || resp.StatusCode != http.StatusOK {
+	if !b.Compress || enc == "" || !compressibleStatus(resp.StatusCode) {
 		return ""
 	}
 	h := resp.Header
@@ -77,7 +78,8 @@ func compression(b *config.Behavior, enc string, resp *origin.Response) string {
 // compressedHeader is the origin's header for a response edgefront
 // compresses: Content-Encoding set, Content-Length dropped (it is set on the
 // cached entry once the compressed size is known), Vary: Accept-Encoding
-// added, and a strong ETag made weak, as CloudFront converts it.
+// added, a strong ETag made weak and an invalid one removed, as CloudFront
+// converts them.
 func compressedHeader(h http.Header, enc string) http.Header {
 	out := h.Clone()
 	out["Content-Encoding"] = []string{enc}
@@ -85,10 +87,24 @@ func compressedHeader(h http.Header, enc string) http.Header {
 	if !varies(out, "Accept-Encoding") {
 		out.Add("Vary", "Accept-Encoding")
 	}
-	if et := out.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+	switch et := out.Get("ETag"); {
+	case et == "" || strings.HasPrefix(et, "W/"):
+	case strings.HasPrefix(et, `"`):
 		out["Etag"] = []string{"W/" + et}
+	default:
+		// "When the object from the origin includes an invalid ETag
+		// header value (the value does not begin with " or with W/),
+		// CloudFront removes the ETag header" (ServingCompressedFiles).
+		delete(out, "Etag")
 	}
 	return out
+}
+
+// compressibleStatus reports whether CloudFront compresses a response with
+// this status: 200, 403 and 404 (ServingCompressedFiles, "Conditions for
+// compression").
+func compressibleStatus(code int) bool {
+	return code == http.StatusOK || code == http.StatusForbidden || code == http.StatusNotFound
 }
 
 func varies(h http.Header, name string) bool { return fields.HasToken(h["Vary"], name) }

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -495,6 +496,53 @@ distributions:
 		r := e.do("GET", c.path, c.hdr...)
 		if r.status != c.status || !strings.Contains(r.body, c.bodyContain) {
 			t.Errorf("%s: %d %q, want %d with %q", c.page, r.status, r.body, c.status, c.bodyContain)
+		}
+	}
+}
+
+// TestGuideCompression: CloudFront compresses responses with status 200,
+// 403 and 404; a strong ETag becomes weak, a weak one is kept and an
+// invalid one (not starting with " or W/) is removed
+// (ServingCompressedFiles, "Conditions for compression", "ETag header
+// conversion").
+func TestGuideCompression(t *testing.T) {
+	text := strings.Repeat("edgefront compresses text like CloudFront does. ", 100)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "max-age=60")
+		h.Set("Content-Type", "text/html")
+		h.Set("Content-Length", strconv.Itoa(len(text)))
+		switch r.URL.Path {
+		case "/strong":
+			h.Set("ETag", `"v1"`)
+		case "/weak":
+			h.Set("ETag", `W/"v1"`)
+		case "/invalid":
+			h.Set("ETag", `v1-unquoted`)
+		case "/404":
+			w.WriteHeader(http.StatusNotFound)
+		case "/403":
+			w.WriteHeader(http.StatusForbidden)
+		case "/500":
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		io.WriteString(w, text)
+	})
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized, Compress: true}
+`), map[string]string{"web": o.URL})
+	for _, c := range []struct {
+		page, path, encoding, etag string
+	}{
+		{"ServingCompressedFiles: strong ETag made weak", "/strong", "gzip", `W/"v1"`},
+		{"ServingCompressedFiles: weak ETag kept", "/weak", "gzip", `W/"v1"`},
+		{"ServingCompressedFiles: invalid ETag removed", "/invalid", "gzip", ""},
+		{"ServingCompressedFiles: 404 compressed", "/404", "gzip", ""},
+		{"ServingCompressedFiles: 403 compressed", "/403", "gzip", ""},
+		{"ServingCompressedFiles: 500 not compressed", "/500", "", ""},
+	} {
+		r := e.do("GET", c.path, "Accept-Encoding", "gzip")
+		if ce := r.header.Get("Content-Encoding"); ce != c.encoding || r.header.Get("ETag") != c.etag {
+			t.Errorf("%s: Content-Encoding %q ETag %q, want %q %q", c.page, ce, r.header.Get("ETag"), c.encoding, c.etag)
 		}
 	}
 }
