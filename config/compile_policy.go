@@ -26,6 +26,8 @@ type policySet struct {
 	response map[string]*ResponseHeadersPolicy
 	// functions are the CloudFront Functions associations may name, by ARN.
 	functions map[string]*Function
+	// lambda are the Lambda@Edge functions associations may name.
+	lambda *lambdaSet
 }
 
 func newPolicySet() *policySet {
