@@ -36,9 +36,9 @@ func requireRuntimes(t *testing.T) {
 // origin is a loopback origin that counts requests by path.
 type origin struct {
 	*httptest.Server
-	mu    sync.Mutex
-	hits  map[string]int
-	seen  map[string]*http.Request
+	mu     sync.Mutex
+	hits   map[string]int
+	seen   map[string]*http.Request
 	bodies map[string]string
 }
 
@@ -52,7 +52,7 @@ func newOrigin(t *testing.T, name string) *origin {
 		o.bodies[r.URL.Path] = string(body)
 		o.mu.Unlock()
 		w.Header().Set("Cache-Control", "max-age=600")
-		if strings.HasPrefix(r.URL.Path, "/missing") {
+		if strings.Contains(r.URL.Path, "missing") {
 			w.WriteHeader(http.StatusNotFound)
 		}
 		io.WriteString(w, name+" "+r.URL.RequestURI())

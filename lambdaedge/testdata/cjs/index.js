@@ -44,7 +44,11 @@ async function viewerRequest(cf) {
       req.method = 'DELETE';
       return req;
     case '/vr/body':
-      return text(200, JSON.stringify(req.body));
+    {
+      const data = Buffer.from(req.body.data, 'base64').toString();
+      const { inputTruncated, action, encoding } = req.body;
+      return text(200, JSON.stringify({ inputTruncated, action, encoding, length: data.length, head: data.slice(0, 8) }));
+    }
     case '/vr/replace-body':
       req.body.action = 'replace';
       req.body.encoding = 'text';
