@@ -213,6 +213,19 @@ func (e *Engine) WorkerPIDs() []int {
 	return out
 }
 
+// Invoke runs the settings' function fn on payload, an event document,
+// within ctx (a Lambda Invoke API in front of the workers). A handler's
+// own failure is a *FunctionError.
+func (e *Engine) Invoke(ctx context.Context, requestID string, fn *config.LambdaFunction, payload []byte) ([]byte, error) {
+	e.mu.Lock()
+	p := e.byFn[fn]
+	e.mu.Unlock()
+	if p == nil {
+		return nil, errorf("%s has no workers", fn.ARN)
+	}
+	return p.invoke(ctx, requestID, payload)
+}
+
 // timeout is CloudFront's timeout at kind, capped by fn's own.
 func timeout(kind int, fn *config.LambdaFunction) time.Duration {
 	t := OriginTimeout

