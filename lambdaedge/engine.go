@@ -44,6 +44,8 @@ type Engine struct {
 	mu    sync.Mutex
 	pools map[string]*pool                 // by poolKey
 	byFn  map[*config.LambdaFunction]*pool // the configuration's functions
+	prev  *Engine
+	taken map[string]*pool // the pools taken over from prev
 }
 
 // New starts the pools of cfg's functions that behaviours use. Pools of
@@ -81,6 +83,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options, prev *Engine) (*
 		return nil, err
 	}
 	taken := map[string]*pool{}
+	e.prev, e.taken = prev, taken
 	for _, fn := range used {
 		key := poolKey(fn)
 		if p := e.pools[key]; p != nil {
@@ -180,6 +183,22 @@ func (e *Engine) giveBack(pools map[string]*pool) {
 	}
 }
 
+// Release abandons e, a configuration that was not installed after all:
+// the pools it took over go back to the engine it took them from, and its
+// own stop.
+func (e *Engine) Release() {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	for key := range e.taken {
+		delete(e.pools, key)
+	}
+	e.mu.Unlock()
+	e.prev.giveBack(e.taken)
+	e.Close()
+}
+
 // Close stops the workers of the pools no successor took; it waits for
 // the idle ones to exit.
 func (e *Engine) Close() {
@@ -217,13 +236,27 @@ func (e *Engine) WorkerPIDs() []int {
 // within ctx (a Lambda Invoke API in front of the workers). A handler's
 // own failure is a *FunctionError.
 func (e *Engine) Invoke(ctx context.Context, requestID string, fn *config.LambdaFunction, payload []byte) ([]byte, error) {
-	e.mu.Lock()
-	p := e.byFn[fn]
-	e.mu.Unlock()
+	p := e.poolOf(fn)
 	if p == nil {
 		return nil, errorf("%s has no workers", fn.ARN)
 	}
 	return p.invoke(ctx, requestID, payload)
+}
+
+// poolOf is fn's pool: the configuration's, or — for a request that
+// started under the configuration before a reload — the pool of the same
+// function the reload kept.
+func (e *Engine) poolOf(fn *config.LambdaFunction) *pool {
+	e.mu.Lock()
+	p := e.byFn[fn]
+	e.mu.Unlock()
+	if p != nil {
+		return p
+	}
+	key := poolKey(fn)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pools[key]
 }
 
 // timeout is CloudFront's timeout at kind, capped by fn's own.
@@ -272,9 +305,7 @@ func (e *Engine) run(ctx context.Context, ev *proxy.Event, a *config.LambdaAssoc
 	defer cancel()
 	var out []byte
 	if a.Function != nil {
-		e.mu.Lock()
-		p := e.byFn[a.Function]
-		e.mu.Unlock()
+		p := e.poolOf(a.Function)
 		if p == nil {
 			return hookError(errorf("%s has no workers (the configuration was reloaded)", a.ARN), false)
 		}

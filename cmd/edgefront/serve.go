@@ -27,6 +27,7 @@ import (
 	edgecode "github.com/edgefront/edgefront/edge"
 	"github.com/edgefront/edgefront/edgetls"
 	"github.com/edgefront/edgefront/geo"
+	"github.com/edgefront/edgefront/lambdaedge"
 	"github.com/edgefront/edgefront/h1"
 	"github.com/edgefront/edgefront/proxy"
 )
@@ -259,8 +260,9 @@ type edge struct {
 	admin   http.Handler   // the admin listener's handler
 	cleanup []func()       // what close undoes, in the order it was built
 	proxy   *proxy.Server
-	// functions runs the CloudFront Functions.
+	// functions runs the CloudFront Functions, lambda Lambda@Edge.
 	functions *functionHooks
+	lambda    *lambdaHooks
 	servers   []server
 	addrs     map[string]string // listener name → bound address
 	failed    chan error
@@ -408,6 +410,16 @@ func (e *edge) build(ctx context.Context) error {
 		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
 			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
 	}
+	// Lambda@Edge: warm workers start now (lambda.go); hooks.go makes
+	// one set of hooks of both kinds of edge code.
+	e.lambda = &lambdaHooks{log: log, metrics: newLambdaMetrics(reg)}
+	eng, err := e.lambda.compile(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	e.lambda.install(eng)
+	e.onClose(e.lambda.close)
+	hooks = combineHooks(hooks, e.lambda.forConfig(cfg))
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
 		DebugHeaders: f.debugHeaders, Hooks: hooks})
 	if err != nil {
@@ -628,14 +640,19 @@ func (e *edge) reload() {
 	}
 	cfg, err := e.loadConfig(context.Background())
 	var rt *edgecode.Runtime
+	var eng *lambdaedge.Engine
 	if err == nil {
 		rt, err = e.functions.compile(cfg)
+	}
+	if err == nil {
+		eng, err = e.lambda.compile(context.Background(), cfg)
 	}
 	if err == nil {
 		// The functions first: requests of the new configuration find
 		// theirs, those still under the old one find theirs by ARN.
 		e.functions.cur.Store(rt)
-		e.proxy.SetHooks(e.functions.forConfig(cfg))
+		e.lambda.install(eng)
+		e.proxy.SetHooks(combineHooks(e.functions.forConfig(cfg), e.lambda.forConfig(cfg)))
 		err = e.proxy.Load(cfg)
 	}
 	if err == nil && e.certs != nil {
