@@ -27,8 +27,8 @@ import (
 	edgecode "github.com/edgefront/edgefront/edge"
 	"github.com/edgefront/edgefront/edgetls"
 	"github.com/edgefront/edgefront/geo"
-	"github.com/edgefront/edgefront/lambdaedge"
 	"github.com/edgefront/edgefront/h1"
+	"github.com/edgefront/edgefront/lambdaedge"
 	"github.com/edgefront/edgefront/proxy"
 )
 
