@@ -63,6 +63,8 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 	}
 	l.keys = cfg.Keys
 	l.pol.functions, l.stores = cfg.Functions, cfg.KeyValueStores
+	l.pol.lambda = cfg.lambdaSet()
+	l.pol.lambda.strict = true // a template names its own functions
 	tds, c := convertTemplateWith(sp, doc, name, l.inputs)
 	if c != nil {
 		l.templatePolicies(sp, c.policies)

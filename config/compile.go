@@ -254,11 +254,8 @@ func compileBehavior(p *problems, path string, bc *CacheBehaviorConfig, isDefaul
 			p.add(join(path, "TrustedSigners.Items"), "at least one account is required when Enabled is true")
 		}
 	}
-	for i, la := range bc.LambdaFunctionAssociations.All() {
-		oneOf(p, join(index(join(path, "LambdaFunctionAssociations.Items"), i), "EventType"), la.EventType,
-			"viewer-request", "viewer-response", "origin-request", "origin-response")
-	}
 	compileFunctionAssociations(p, path, bc, b, d, pol)
+	compileLambdaAssociations(p, path, bc, b, d, pol.lambda) // lambda.go
 	return b
 }
 

@@ -30,6 +30,8 @@ type policySet struct {
 	// even when functions are defined (WithFunctions: the distribution was
 	// accepted before, the function set changed under it).
 	unresolvedWarns bool
+	// lambda are the Lambda@Edge functions associations may name.
+	lambda *lambdaSet
 }
 
 func newPolicySet() *policySet {

@@ -51,8 +51,6 @@ func notEmulatedSettings() []notEmulated {
 			origin: func(o *OriginConfig) bool {
 				return o.CustomOriginConfig != nil && o.CustomOriginConfig.OriginMtlsConfig != nil
 			}},
-		{field: "LambdaFunctionAssociations", reason: "Lambda@Edge is not emulated yet: the functions do not run",
-			behavior: func(b *CacheBehaviorConfig) bool { return b.LambdaFunctionAssociations.Len() > 0 }},
 		{field: "FieldLevelEncryptionId", reason: "field-level encryption is not emulated: POST bodies reach the origin unencrypted",
 			behavior: func(b *CacheBehaviorConfig) bool { return b.FieldLevelEncryptionId != "" }},
 		{field: "RealtimeLogConfigArn", reason: "real-time logs to Kinesis are not emulated; use --access-log-format json",

@@ -27,7 +27,6 @@ func TestWarnings(t *testing.T) {
 			"testdata/not-emulated.yaml: DistributionConfig.ViewerMtlsConfig",
 			"testdata/not-emulated.yaml: DistributionConfig.CacheTagConfig",
 			"testdata/not-emulated.yaml: DistributionConfig.Origins.Items[0].CustomOriginConfig.OriginMtlsConfig",
-			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.FieldLevelEncryptionId",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.RealtimeLogConfigArn",
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.SmoothStreaming",
@@ -35,6 +34,8 @@ func TestWarnings(t *testing.T) {
 			// A function association runs the function the settings
 			// define; a bare DistributionConfig defines none.
 			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.FunctionAssociations.Items[0].FunctionARN",
+			// Likewise Lambda@Edge: no lambdaFunctions, no lambdaEndpoint.
+			"testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.Items[0].LambdaFunctionARN",
 		}},
 		// A settings file: the warning names the configFile it comes from.
 		{"testdata/edgefront.yaml", []string{"testdata/distribution.json: DistributionConfig.ViewerCertificate.ACMCertificateArn"}},

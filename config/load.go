@@ -70,6 +70,7 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 	decodeInto(sp, "", doc, &s)
 	compileSettings(sp, &s, l.dir, cfg)
 	l.pol.functions, l.stores = cfg.Functions, cfg.KeyValueStores
+	l.pol.lambda = cfg.lambdaSet()
 	l.keys = cfg.Keys
 	l.customPolicies(sp, &s)
 	l.inputs = mergeInputs(TemplateInputs{Parameters: s.Parameters, Imports: s.Imports}, l.inputs)

@@ -30,6 +30,11 @@ type Config struct {
 	// key value stores by name (functions.go).
 	Functions      map[string]*Function
 	KeyValueStores map[string]*KeyValueStore
+	// LambdaFunctions are the Lambda@Edge functions whose code is on this
+	// machine, by ARN; LambdaEndpoint is the Lambda Invoke API that runs
+	// the others ("" when none; lambda.go).
+	LambdaFunctions map[string]*LambdaFunction
+	LambdaEndpoint  string
 }
 
 // Listen holds the listener addresses; an empty address disables that listener.
@@ -155,6 +160,9 @@ type Behavior struct {
 	// Functions associated with the behaviour (nil when none).
 	ViewerRequestFunction  *Function
 	ViewerResponseFunction *Function
+	// Lambda are the Lambda@Edge functions associated with the behaviour,
+	// indexed by LambdaViewerRequest… (nil when none; lambda.go).
+	Lambda [4]*LambdaAssociation
 }
 
 // Viewer protocol policies.

@@ -46,6 +46,9 @@ type settingsFile struct {
 	// Functions and KeyValueStores are CloudFront Functions (functions.go).
 	Functions      []functionSettings      `json:"functions"`
 	KeyValueStores []keyValueStoreSettings `json:"keyValueStores"`
+	// LambdaFunctions and LambdaEndpoint are Lambda@Edge (lambda.go).
+	LambdaFunctions []lambdaFunctionSettings `json:"lambdaFunctions"`
+	LambdaEndpoint  string                   `json:"lambdaEndpoint"`
 	// Parameters and Imports answer the Ref and Fn::ImportValue of the
 	// templates distributions name (cfnsettings.go).
 	Parameters map[string]string `json:"parameters"`
@@ -231,6 +234,7 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 	cfg.Quotas = compileQuotas(p, s.Quotas)
 	cfg.Keys = compileKeys(p, s.PublicKeys, s.KeyGroups, s.KeyPairs, dir)
 	compileFunctions(p, s.Functions, s.KeyValueStores, dir, cfg)
+	compileLambda(p, s.LambdaFunctions, s.LambdaEndpoint, dir, cfg)
 }
 
 // setAddr sets a listener address; an explicit "" disables the listener.

@@ -99,6 +99,7 @@ func (c *Config) WithDistribution(id string, dc *DistributionConfig) (*Config, e
 func (c *Config) policies() *policySet {
 	pol := newPolicySet()
 	pol.functions = c.Functions
+	pol.lambda = c.lambdaSet()
 	for _, d := range c.Distributions {
 		bs := d.Behaviors
 		if d.Default != nil {

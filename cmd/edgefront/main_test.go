@@ -52,7 +52,7 @@ func TestCommands(t *testing.T) {
 		{"validate warns about what is not emulated", []string{"validate", "--config", "../../config/testdata/not-emulated.yaml"}, 0,
 			[]string{"not-emulated.yaml: ok"}, []string{
 				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.WebACLId: accepted but not emulated: AWS WAF is not emulated",
-				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations: accepted but not emulated: Lambda@Edge",
+				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations.Items[0].LambdaFunctionARN: accepted but not emulated: arn:aws:lambda:us-east-1:123456789012:function:rewrite:1 is not among the settings' lambdaFunctions",
 				"warning: ../../config/testdata/not-emulated.yaml: DistributionConfig.CacheBehaviors.Items[0].GrpcConfig: accepted but not emulated: gRPC",
 				"18 setting(s) accepted but not emulated",
 			}, nil},

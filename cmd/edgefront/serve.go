@@ -259,9 +259,10 @@ type edge struct {
 	admin   http.Handler   // the admin listener's handler
 	cleanup []func()       // what close undoes, in the order it was built
 	proxy   *proxy.Server
-	// functions runs the CloudFront Functions.
+	// functions runs the CloudFront Functions, lambda Lambda@Edge.
 	functions *functionHooks
 	api       *control.API // the CloudFront API: its overlay is applied over every reload
+	lambda    *lambdaHooks
 	servers   []server
 	addrs     map[string]string // listener name → bound address
 	failed    chan error
@@ -399,6 +400,10 @@ func (e *edge) build(ctx context.Context) error {
 	// has functions (a hook costs every request an event otherwise); a
 	// reload installs or drops them (functionHooks.forConfig).
 	e.functions = &functionHooks{log: log, metrics: newFunctionMetrics(reg)}
+	// Lambda@Edge: warm workers start in apply (lambda.go); hooks.go
+	// makes one set of hooks of both kinds of edge code.
+	e.lambda = &lambdaHooks{log: log, metrics: newLambdaMetrics(reg)}
+	e.onClose(e.lambda.close)
 	e.proxy, err = proxy.New(proxy.Options{Store: e.store, Registry: reg, Logger: log, AccessLog: e.access, Geo: e.geo,
 		DebugHeaders: f.debugHeaders})
 	if err != nil {
@@ -645,20 +650,39 @@ func (e *edge) reload() {
 // The functions are compiled first, so requests of the new configuration
 // find theirs and those still under the old one find theirs by ARN; the
 // hooks are installed only when cfg has functions.
-func (e *edge) apply(_ context.Context, cfg *config.Config) error {
+func (e *edge) apply(ctx context.Context, cfg *config.Config) error {
 	rt, err := e.functions.compile(cfg)
 	if err != nil {
 		return err
 	}
-	e.functions.cur.Store(rt)
-	e.proxy.SetHooks(e.functions.forConfig(cfg))
-	if err := e.proxy.Load(cfg); err != nil {
+	eng, err := e.lambda.compile(ctx, cfg)
+	if err != nil {
 		return err
 	}
+	// The functions first: requests of the new configuration find
+	// theirs, those still under the old one find theirs by ARN.
+	prevRT := e.functions.cur.Swap(rt)
+	e.proxy.SetHooks(e.hooksFor(cfg))
+	if err := e.proxy.Load(cfg); err != nil {
+		// Refused: the running configuration keeps its code.
+		e.functions.cur.Store(prevRT)
+		e.proxy.SetHooks(e.hooksFor(e.proxy.Config()))
+		eng.Release()
+		return err
+	}
+	e.lambda.install(eng)
 	if e.certs != nil {
 		return e.certs.SetDistributions(tlsSites(cfg))
 	}
 	return nil
+}
+
+// hooksFor is the edge code's hooks for cfg (nil: none).
+func (e *edge) hooksFor(cfg *config.Config) proxy.Hooks {
+	if cfg == nil {
+		return nil
+	}
+	return combineHooks(e.functions.forConfig(cfg), e.lambda.forConfig(cfg))
 }
 
 // shutdown stops accepting requests and waits up to grace for those under way.
