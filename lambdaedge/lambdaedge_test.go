@@ -127,7 +127,9 @@ func TestViewerRequest(t *testing.T) {
 	// Generated answers are not cached: the function runs each time, and
 	// nothing reaches the origin.
 	before := e.invocations(arnCJS)
-	e.do("GET", "/vr/generate", "")
+	if r := e.do("GET", "/vr/generate", ""); r.xcache() != "LambdaGeneratedResponse from cloudfront" {
+		t.Errorf("a viewer-request answer's X-Cache %q, want LambdaGeneratedResponse from cloudfront", r.xcache())
+	}
 	if n := e.invocations(arnCJS) - before; n != 1 {
 		t.Errorf("a second /vr/generate ran the function %d times, want 1 (not cached)", n)
 	}

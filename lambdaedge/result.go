@@ -288,7 +288,7 @@ func responseOf(kind int, r *result, before headers) (*proxy.GeneratedResponse, 
 	if r.StatusDescription != nil && strings.ContainsAny(*r.StatusDescription, "\r\n") {
 		return nil, false, invalid("statusDescription has a line break")
 	}
-	g := &proxy.GeneratedResponse{Status: status, Header: http.Header{}}
+	g := &proxy.GeneratedResponse{Status: status, Header: http.Header{}, Result: "LambdaGeneratedResponse"}
 	if r.Headers != nil {
 		if g.Header, err = headerSet(kind, before, r.Headers); err != nil {
 			return nil, false, err

@@ -273,6 +273,9 @@ func (s *Server) sendGenerated(x *exchange, g *GeneratedResponse) {
 		h[k] = v
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(g.Body))}
+	if g.Result != "" {
+		x.detailed, x.xcache = g.Result, []string{g.Result + " from cloudfront"}
+	}
 	s.respond(x, answer{status: g.Status, phase: phaseGenerated}, g.Body)
 }
 

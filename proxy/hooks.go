@@ -163,6 +163,10 @@ type GeneratedResponse struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Result is CloudFront's name for such an answer at viewer-request,
+	// for X-Cache and the access log: "LambdaGeneratedResponse" for
+	// Lambda@Edge; "" is FunctionGeneratedResponse (CloudFront Functions).
+	Result string
 }
 
 // runHook runs the hook of hooks at point p, if there is one, and returns
