@@ -546,3 +546,58 @@ func TestGuideCompression(t *testing.T) {
 		}
 	}
 }
+
+// TestGuideCanceledRequest: a viewer that goes away while the object is
+// still coming from the origin leaves nothing cached: the next viewer's
+// request goes to the origin again (RequestAndResponseBehaviorCustomOrigin,
+// "Canceled requests"). edgefront's choice where the guide is silent: when
+// other viewers collapsed onto the same fetch still read it, the fetch
+// goes on for them and its object is cached.
+func TestGuideCanceledRequest(t *testing.T) {
+	half := make(chan struct{})
+	var halfOnce sync.Once
+	finish := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "2000000")
+		w.Write(make([]byte, 100000)) // within what the flight reads ahead of its viewer
+		w.(http.Flusher).Flush()
+		halfOnce.Do(func() { close(half) })
+		select {
+		case <-finish:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(make([]byte, 1900000))
+	})
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`), map[string]string{"web": o.URL})
+	// The viewer reads the headers, then leaves while the origin is mid-body.
+	req, _ := http.NewRequest("GET", e.http.URL+"/big?slow=1", nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-half
+	resp.Body.Close()
+	e.client.CloseIdleConnections()
+	// The abandoned fetch ends (the origin sees its request canceled); a
+	// new viewer then misses.
+	close(finish)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := e.do("GET", "/big?slow=1")
+		if r.xcache() == "Miss from cloudfront" && len(r.body) == 2000000 {
+			break
+		}
+		if r.xcache() == "Hit from cloudfront" {
+			t.Fatalf("RequestAndResponseBehaviorCustomOrigin (canceled requests): the object of a canceled request was cached")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no complete answer after the cancellation: %q, %d bytes", r.xcache(), len(r.body))
+		}
+	}
+	if n := o.hits.Load(); n < 2 {
+		t.Errorf("origin requests %d, want a second one after the canceled request", n)
+	}
+}
