@@ -2,8 +2,8 @@ package edge
 
 import (
 	"math"
-	"reflect"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"unsafe"
