@@ -365,33 +365,13 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 	return out, err
 }
 
-// requestFields are the lazy objects of a request's event.
-type requestFields struct {
-	query, headers, cookies lazyFields
-}
-
-// object returns the event's request object, {method, uri, querystring,
-// headers, cookies}, its objects read lazily from r.
-func (rf *requestFields) object(v *vm, r *http.Request) *goja.Object {
-	rf.query = lazyFields{r: v.rt, src: srcQuery, req: r}
-	rf.headers = lazyFields{r: v.rt, src: srcRequestHeaders, req: r}
-	rf.cookies = lazyFields{r: v.rt, src: srcRequestCookies, req: r}
-	req := v.rt.NewObject()
-	_ = req.Set("method", r.Method)
-	_ = req.Set("uri", r.URL.EscapedPath())
-	_ = req.Set("querystring", rf.query.object())
-	_ = req.Set("headers", rf.headers.object())
-	_ = req.Set("cookies", rf.cookies.object())
-	return req
-}
-
 func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request) (*Outcome, error) {
-	var rf requestFields
+	e := new(viewerEvent)
 	out, choice, err := rt.call(ctx, f, start, info, "viewer-request", func(v *vm) (*goja.Object, error) {
-		ev := v.rt.NewObject()
-		_ = ev.Set("request", rf.object(v, r))
-		v.envelope(ev, false)
-		return ev, nil
+		if rt.eager {
+			return e.buildEager(v, r, 0, nil), nil
+		}
+		return e.build(v, r, 0, nil), nil
 	})
 	if err != nil {
 		return nil, err
@@ -407,7 +387,7 @@ func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Ti
 		}
 		return &Outcome{Response: resp}, nil
 	}
-	if err := applyRequest(f, m, r, &rf); err != nil {
+	if err := applyRequest(f, m, r, e); err != nil {
 		return nil, err
 	}
 	return rt.chosen(f, info.RequestID, choice, r)
@@ -435,7 +415,7 @@ func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *htt
 
 // applyRequest applies the request a function returned to r. An object
 // of the event the function returned untouched is not read back.
-func applyRequest(f *function, m map[string]any, r *http.Request, rf *requestFields) error {
+func applyRequest(f *function, m map[string]any, r *http.Request, rf *viewerEvent) error {
 	uri, ok := m["uri"].(string)
 	if !ok || !strings.HasPrefix(uri, "/") {
 		return validation(f, "request.uri must be a string starting with /")
@@ -662,21 +642,12 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 }
 
 func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request, status int, h http.Header) (int, error) {
-	var rf requestFields
-	var headers, cookies lazyFields
+	e := new(viewerEvent)
 	out, _, err := rt.call(ctx, f, start, info, "viewer-response", func(v *vm) (*goja.Object, error) {
-		headers = lazyFields{r: v.rt, src: srcResponseHeaders, h: h}
-		cookies = lazyFields{r: v.rt, src: srcResponseCookies, h: h}
-		resp := v.rt.NewObject()
-		_ = resp.Set("statusCode", status)
-		_ = resp.Set("statusDescription", http.StatusText(status))
-		_ = resp.Set("headers", headers.object())
-		_ = resp.Set("cookies", cookies.object())
-		ev := v.rt.NewObject()
-		_ = ev.Set("request", rf.object(v, r))
-		_ = ev.Set("response", resp)
-		v.envelope(ev, false)
-		return ev, nil
+		if rt.eager {
+			return e.buildEager(v, r, status, h), nil
+		}
+		return e.build(v, r, status, h), nil
 	})
 	if err != nil {
 		return status, err
@@ -705,21 +676,21 @@ func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.T
 	}
 	var hf, cf fields
 	headersChanged, cookiesChanged := false, false
-	if !untouched(m["headers"], &headers) {
+	if !untouched(m["headers"], &e.respHeaders) {
 		if hf, err = readHeaders("response.headers", m["headers"]); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		before := headers.fields()
+		before := e.respHeaders.fields()
 		if err := checkHeaders("viewer-response", *before, hf); err != nil {
 			return status, validation(f, "%v", err)
 		}
 		headersChanged = !sameFields(hf, *before)
 	}
-	if !untouched(m["cookies"], &cookies) {
+	if !untouched(m["cookies"], &e.respCookies) {
 		if cf, err = readFields("response.cookies", m["cookies"]); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		cookiesChanged = !sameFields(cf, *cookies.fields())
+		cookiesChanged = !sameFields(cf, *e.respCookies.fields())
 	}
 	if headersChanged {
 		setHeaders(h, hf, "set-cookie")

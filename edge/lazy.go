@@ -60,18 +60,20 @@ type lazyFields struct {
 	index map[string]int // name → position in ents; built for many entries, nil when stale
 	// dirty: the object may differ from base (a property was set or
 	// deleted, or an entry the function may have changed was handed out).
-	dirty bool
+	dirty   bool
+	snapped bool // snapshot ran: read uses its exports
 }
 
 type lazyEntry struct {
 	name string
 	val  goja.Value // nil: base's values, not materialised
+	exp  any        // val exported by snapshot
 }
 
 // indexFrom is how many properties make a lookup worth a map.
 const indexFrom = 16
 
-// newLazy returns the JavaScript object of lf (whose r, src and message
+// object returns the JavaScript object of lf (whose r, src and message
 // are set).
 func (lf *lazyFields) object() *goja.Object { return lf.r.NewDynamicObject(lf) }
 
@@ -198,38 +200,52 @@ func (lf *lazyFields) Delete(key string) bool {
 	return true
 }
 
-// Keys is goja.DynamicObject's: the order of an ordinary object's own keys
-// (ECMAScript's OrdinaryOwnPropertyKeys, as goja orders them): array
-// indexes ascending, then the other names as they were added.
+// Keys is goja.DynamicObject's, in an ordinary object's order.
 func (lf *lazyFields) Keys() []string {
 	lf.fields()
 	keys := make([]string, len(lf.ents))
+	for i, e := range lf.ents {
+		keys[i] = e.name
+	}
+	return ordinaryOrder(keys)
+}
+
+// ordinaryOrder orders keys, given in the order they were added, as
+// ECMAScript lists an ordinary object's own keys (OrdinaryOwnPropertyKeys,
+// as goja orders them): array indexes ascending, then the other names as
+// they were added.
+func ordinaryOrder(keys []string) []string {
 	n := 0
-	for _, e := range lf.ents {
-		if arrayIndex(e.name) != math.MaxUint32 {
-			keys[n] = e.name
+	for _, k := range keys {
+		if arrayIndex(k) != math.MaxUint32 {
 			n++
 		}
 	}
-	if n > 1 {
-		slices.SortStableFunc(keys[:n], func(a, b string) int {
-			x, y := arrayIndex(a), arrayIndex(b)
-			switch {
-			case x < y:
-				return -1
-			case x > y:
-				return 1
-			}
-			return 0
-		})
+	if n == 0 {
+		return keys
 	}
-	for _, e := range lf.ents {
-		if arrayIndex(e.name) == math.MaxUint32 {
-			keys[n] = e.name
-			n++
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if arrayIndex(k) != math.MaxUint32 {
+			out = append(out, k)
 		}
 	}
-	return keys
+	slices.SortStableFunc(out, func(a, b string) int {
+		x, y := arrayIndex(a), arrayIndex(b)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	})
+	for _, k := range keys {
+		if arrayIndex(k) == math.MaxUint32 {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // arrayIndex returns name as an ECMAScript array index (a canonical
@@ -250,6 +266,21 @@ func arrayIndex(name string) uint32 {
 		return math.MaxUint32
 	}
 	return uint32(n)
+}
+
+// snapshot exports the entries the function reached, so that read runs no
+// JavaScript: settle calls it under the run's budget (an entry may have
+// getters), read after the run.
+func (lf *lazyFields) snapshot() {
+	if !lf.dirty {
+		return
+	}
+	for i := range lf.ents {
+		if e := &lf.ents[i]; e.val != nil {
+			e.exp = plainExport(e.val.Export())
+		}
+	}
+	lf.snapped = true
 }
 
 // read returns the object as the function left it, as readFields reads an
@@ -274,7 +305,11 @@ func (lf *lazyFields) read(what string) (fields, error) {
 			}
 			continue
 		}
-		if err := readEntry(&out, what, name, plainExport(e.val.Export())); err != nil {
+		exp := e.exp
+		if !lf.snapped {
+			exp = plainExport(e.val.Export())
+		}
+		if err := readEntry(&out, what, name, exp); err != nil {
 			return out, err
 		}
 	}
@@ -295,7 +330,7 @@ func (lf *lazyFields) exportMap() map[string]any {
 // lazy object is walked once.
 func plainExport(v any) any {
 	switch v.(type) {
-	case *lazyFields, map[string]any, []any:
+	case *lazyFields, *record, map[string]any, []any:
 		var w walker
 		return w.walk(v)
 	}
@@ -304,8 +339,26 @@ func plainExport(v any) any {
 
 // walker is one plainExport: what it has seen.
 type walker struct {
-	seen   map[uintptr]bool
-	lazies map[*lazyFields]map[string]any
+	seen    map[uintptr]bool
+	lazies  map[*lazyFields]map[string]any
+	records map[*record]map[string]any
+}
+
+func (w *walker) record(rec *record) map[string]any {
+	if m, ok := w.records[rec]; ok {
+		return m
+	}
+	if w.records == nil {
+		w.records = map[*record]map[string]any{}
+	}
+	m := make(map[string]any, len(rec.slots))
+	w.records[rec] = m
+	w.visit(reflect.ValueOf(m).Pointer())
+	for i := range rec.slots {
+		s := &rec.slots[i]
+		m[s.name] = w.walk(exportSlot(s))
+	}
+	return m
 }
 
 func (w *walker) visit(p uintptr) bool {
@@ -323,13 +376,15 @@ func (w *walker) walk(v any) any {
 	switch t := v.(type) {
 	case *lazyFields:
 		return w.lazy(t)
+	case *record:
+		return w.record(t)
 	case map[string]any:
 		if len(t) == 0 || !w.visit(reflect.ValueOf(t).Pointer()) {
 			return v
 		}
 		for k, x := range t {
 			switch x.(type) {
-			case *lazyFields, map[string]any, []any:
+			case *lazyFields, *record, map[string]any, []any:
 				t[k] = w.walk(x)
 			}
 		}
@@ -339,7 +394,7 @@ func (w *walker) walk(v any) any {
 		}
 		for i, x := range t {
 			switch x.(type) {
-			case *lazyFields, map[string]any, []any:
+			case *lazyFields, *record, map[string]any, []any:
 				t[i] = w.walk(x)
 			}
 		}

@@ -101,6 +101,7 @@ type Runtime struct {
 	allocLimit uint64
 	inflight   atomic.Int64 // runs under way (the allocation bound is shared among them)
 	observe    func(string) Observer
+	eager      bool // build events of ordinary objects (viewerEvent.buildEager): tests compare the two
 }
 
 // function is one compiled function and its pool of idle VMs.
@@ -333,6 +334,9 @@ func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 		return nil, &Error{Function: v.fn.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
 	}
 	exp := res.Export()
+	if rec, ok := exp.(*record); ok { // an object of the event, most often the request it was given
+		return rec.result(), nil
+	}
 	m, ok := exp.(map[string]any)
 	o, isObj := res.(*goja.Object)
 	if !ok || !isObj {
@@ -343,6 +347,10 @@ func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 		case "querystring", "headers", "cookies":
 			switch x := x.(type) {
 			case *lazyFields:
+				x.snapshot()
+				continue
+			case *record:
+				m[k] = ordered{keys: x.Keys(), m: plainExport(x).(map[string]any)}
 				continue
 			case map[string]any:
 				if sub, ok := o.Get(k).(*goja.Object); ok {

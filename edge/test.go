@@ -86,8 +86,8 @@ func plain(v any) any {
 	switch t := v.(type) {
 	case ordered:
 		return plain(t.m)
-	case *lazyFields:
-		return plain(t.exportMap())
+	case *lazyFields, *record:
+		return plain(plainExport(t))
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {
