@@ -108,7 +108,7 @@ type Runtime struct {
 type function struct {
 	cfg     *config.Function
 	prog    *goja.Program
-	pool    chan *vm
+	pool    *vmPool
 	observe Observer // nil: none
 }
 
@@ -139,7 +139,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
 			continue
 		}
-		f := &function{cfg: cf, prog: prog, pool: make(chan *vm, idle)}
+		f := &function{cfg: cf, prog: prog, pool: newVMPool(idle)}
 		if rt.observe != nil {
 			f.observe = rt.observe(cf.Name)
 		}
@@ -148,7 +148,7 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
 			continue
 		}
-		f.pool <- v
+		f.pool.put(v)
 		rt.fns[cf] = f
 		rt.byARN[cf.ARN] = f
 	}
@@ -194,20 +194,15 @@ type Info struct {
 
 // get returns an idle VM of f, or a new one.
 func (rt *Runtime) get(f *function) (*vm, error) {
-	select {
-	case v := <-f.pool:
+	if v := f.pool.get(); v != nil {
 		return v, nil
-	default:
-		return rt.newVM(f)
 	}
+	return rt.newVM(f)
 }
 
 // put returns a VM to f's pool; a full pool drops it.
 func (f *function) put(v *vm) {
-	select {
-	case f.pool <- v:
-	default:
-	}
+	f.pool.put(v)
 }
 
 // call runs f's handler on the event that mk builds in the VM and returns
