@@ -122,6 +122,9 @@ func readFields(what string, v any) (fields, error) {
 	if v == nil {
 		return out, nil
 	}
+	if lf, ok := v.(*lazyFields); ok {
+		return lf.read(what)
+	}
 	var keys []string
 	m, ok := v.(map[string]any)
 	if o, isOrdered := v.(ordered); isOrdered {
@@ -133,37 +136,45 @@ func readFields(what string, v any) (fields, error) {
 		return out, fmt.Errorf("%s is not an object", what)
 	}
 	for _, name := range keys {
-		e, ok := m[name].(map[string]any)
-		if !ok {
-			return out, fmt.Errorf("%s.%s is not an object with a value", what, name)
-		}
-		if mv, ok := e["multiValue"]; ok && mv != nil {
-			arr, ok := mv.([]any)
-			if !ok {
-				return out, fmt.Errorf("%s.%s.multiValue is not an array", what, name)
-			}
-			for i, x := range arr {
-				xe, ok := x.(map[string]any)
-				if !ok {
-					return out, fmt.Errorf("%s.%s.multiValue[%d] is not an object with a value", what, name, i)
-				}
-				fv, err := readField(fmt.Sprintf("%s.%s.multiValue[%d]", what, name, i), xe)
-				if err != nil {
-					return out, err
-				}
-				out.add(name, fv)
-			}
-			if len(arr) > 0 {
-				continue
-			}
-		}
-		fv, err := readField(what+"."+name, e)
-		if err != nil {
+		if err := readEntry(&out, what, name, m[name]); err != nil {
 			return out, err
 		}
-		out.add(name, fv)
 	}
 	return out, nil
+}
+
+// readEntry adds the values of one entry, {value, multiValue?}, to out.
+func readEntry(out *fields, what, name string, v any) error {
+	e, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s.%s is not an object with a value", what, name)
+	}
+	if mv, ok := e["multiValue"]; ok && mv != nil {
+		arr, ok := mv.([]any)
+		if !ok {
+			return fmt.Errorf("%s.%s.multiValue is not an array", what, name)
+		}
+		for i, x := range arr {
+			xe, ok := x.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s.%s.multiValue[%d] is not an object with a value", what, name, i)
+			}
+			fv, err := readField(fmt.Sprintf("%s.%s.multiValue[%d]", what, name, i), xe)
+			if err != nil {
+				return err
+			}
+			out.add(name, fv)
+		}
+		if len(arr) > 0 {
+			return nil
+		}
+	}
+	fv, err := readField(what+"."+name, e)
+	if err != nil {
+		return err
+	}
+	out.add(name, fv)
+	return nil
 }
 
 // readHeaders is readFields for headers: a name a function wrote in
@@ -177,7 +188,7 @@ func readHeaders(what string, v any) (fields, error) {
 	var out fields
 	for _, name := range f.names {
 		for _, val := range f.values[name] {
-			out.add(strings.ToLower(name), val)
+			out.add(lowerName(name), val)
 		}
 	}
 	return out, nil
@@ -342,23 +353,25 @@ type Outcome struct {
 // function changed it (URI, query string, headers, cookies) and returns
 // what else the function decided: a generated response, or the origin to
 // fetch from.
-func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (_ *Outcome, err error) {
-	defer rt.observed(fn.Name, time.Now(), &err)
+func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info Info, r *http.Request) (*Outcome, error) {
+	start := time.Now()
 	f, err := rt.function(fn)
 	if err != nil {
+		rt.observeMissing(fn.Name, start, err)
 		return nil, err
 	}
-	headers, cookies, query := requestHeaders(r), requestCookies(r.Header), queryFields(r.URL.RawQuery)
-	out, choice, err := rt.call(ctx, f, &info, "viewer-request", func(v *vm) (*goja.Object, error) {
-		req := v.rt.NewObject()
-		_ = req.Set("method", r.Method)
-		_ = req.Set("uri", r.URL.EscapedPath())
-		_ = req.Set("querystring", query.object(v.rt, false))
-		_ = req.Set("headers", headers.object(v.rt, false))
-		_ = req.Set("cookies", cookies.object(v.rt, false))
-		ev := v.rt.NewObject()
-		_ = ev.Set("request", req)
-		return ev, nil
+	out, err := rt.viewerRequest(ctx, f, start, &info, r)
+	f.observed(start, err)
+	return out, err
+}
+
+func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request) (*Outcome, error) {
+	e := new(viewerEvent)
+	out, choice, err := rt.call(ctx, f, start, info, "viewer-request", func(v *vm) (*goja.Object, error) {
+		if rt.eager {
+			return e.buildEager(v, r, 0, nil), nil
+		}
+		return e.build(v, r, 0, nil), nil
 	})
 	if err != nil {
 		return nil, err
@@ -374,7 +387,7 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 		}
 		return &Outcome{Response: resp}, nil
 	}
-	if err := applyRequest(f, m, r, headers, cookies, query); err != nil {
+	if err := applyRequest(f, m, r, e); err != nil {
 		return nil, err
 	}
 	return rt.chosen(f, info.RequestID, choice, r)
@@ -400,8 +413,9 @@ func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *htt
 	return &Outcome{Origin: c.origin, OriginGroup: c.group}, nil
 }
 
-// applyRequest applies the request a function returned to r.
-func applyRequest(f *function, m map[string]any, r *http.Request, headers, cookies, query fields) error {
+// applyRequest applies the request a function returned to r. An object
+// of the event the function returned untouched is not read back.
+func applyRequest(f *function, m map[string]any, r *http.Request, rf *viewerEvent) error {
 	uri, ok := m["uri"].(string)
 	if !ok || !strings.HasPrefix(uri, "/") {
 		return validation(f, "request.uri must be a string starting with /")
@@ -409,19 +423,20 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 	if meth, ok := m["method"]; ok && meth != r.Method {
 		return validation(f, "request.method cannot be changed")
 	}
-	var raw string
+	raw := r.URL.RawQuery
 	switch q := m["querystring"].(type) {
 	case string:
 		raw = strings.TrimPrefix(q, "?")
 	default:
+		if untouched(q, &rf.query) {
+			break
+		}
 		qf, err := readFields("request.querystring", q)
 		if err != nil {
 			return validation(f, "%v", err)
 		}
-		if !sameFields(qf, query) {
+		if !sameFields(qf, *rf.query.fields()) {
 			raw = qf.query()
-		} else {
-			raw = r.URL.RawQuery
 		}
 	}
 	if raw != r.URL.RawQuery && strings.ContainsFunc(raw, func(c rune) bool { return c <= ' ' || c == 0x7f || c == '#' }) {
@@ -430,16 +445,25 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 	if len(uri)+len(raw) > maxURIAndQuery {
 		return validation(f, "the URI and query string are %d characters, more than %d", len(uri)+len(raw), maxURIAndQuery)
 	}
-	hf, err := readHeaders("request.headers", m["headers"])
-	if err != nil {
-		return validation(f, "%v", err)
+	var hf, cf fields
+	headersChanged, cookiesChanged := false, false
+	if !untouched(m["headers"], &rf.headers) {
+		var err error
+		if hf, err = readHeaders("request.headers", m["headers"]); err != nil {
+			return validation(f, "%v", err)
+		}
+		before := rf.headers.fields()
+		if err := checkHeaders("viewer-request", *before, hf); err != nil {
+			return validation(f, "%v", err)
+		}
+		headersChanged = !sameFields(hf, *before)
 	}
-	if err := checkHeaders("viewer-request", headers, hf); err != nil {
-		return validation(f, "%v", err)
-	}
-	cf, err := readFields("request.cookies", m["cookies"])
-	if err != nil {
-		return validation(f, "%v", err)
+	if !untouched(m["cookies"], &rf.cookies) {
+		var err error
+		if cf, err = readFields("request.cookies", m["cookies"]); err != nil {
+			return validation(f, "%v", err)
+		}
+		cookiesChanged = !sameFields(cf, *rf.cookies.fields())
 	}
 	if uri != r.URL.EscapedPath() {
 		path, err := url.PathUnescape(uri)
@@ -449,10 +473,10 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 		r.URL.Path, r.URL.RawPath = path, uri
 	}
 	r.URL.RawQuery = raw
-	if !sameFields(hf, headers) {
+	if headersChanged {
 		setHeaders(r.Header, hf, "cookie")
 	}
-	if !sameFields(cf, cookies) {
+	if cookiesChanged {
 		var parts []string
 		for _, name := range cf.names {
 			for _, v := range cf.values[name] {
@@ -465,6 +489,13 @@ func applyRequest(f *function, m map[string]any, r *http.Request, headers, cooki
 		}
 	}
 	return nil
+}
+
+// untouched reports whether v, an object of the result, is the event's
+// lazy object lf as the function got it.
+func untouched(v any, lf *lazyFields) bool {
+	got, ok := v.(*lazyFields)
+	return ok && got == lf && lf.unchanged()
 }
 
 func sameFields(a, b fields) bool {
@@ -598,31 +629,25 @@ func responseHeaders(h http.Header) fields {
 // status of 400 or more (the caller skips those). A body the function
 // sets is not applied (the proxy's viewer-response hook cannot replace the
 // body) and is reported in the log.
-func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (_ int, err error) {
-	defer rt.observed(fn.Name, time.Now(), &err)
+func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info Info, r *http.Request, status int, h http.Header) (int, error) {
+	start := time.Now()
 	f, err := rt.function(fn)
 	if err != nil {
+		rt.observeMissing(fn.Name, start, err)
 		return status, err
 	}
-	headers, cookies := responseHeaders(h), responseCookies(h)
-	out, _, err := rt.call(ctx, f, &info, "viewer-response", func(v *vm) (*goja.Object, error) {
-		req := v.rt.NewObject()
-		_ = req.Set("method", r.Method)
-		_ = req.Set("uri", r.URL.EscapedPath())
-		_ = req.Set("querystring", func() *goja.Object { q := queryFields(r.URL.RawQuery); return q.object(v.rt, false) }())
-		rh := requestHeaders(r)
-		_ = req.Set("headers", rh.object(v.rt, false))
-		rc := requestCookies(r.Header)
-		_ = req.Set("cookies", rc.object(v.rt, false))
-		resp := v.rt.NewObject()
-		_ = resp.Set("statusCode", status)
-		_ = resp.Set("statusDescription", http.StatusText(status))
-		_ = resp.Set("headers", headers.object(v.rt, false))
-		_ = resp.Set("cookies", cookies.object(v.rt, true))
-		ev := v.rt.NewObject()
-		_ = ev.Set("request", req)
-		_ = ev.Set("response", resp)
-		return ev, nil
+	got, err := rt.viewerResponse(ctx, f, start, &info, r, status, h)
+	f.observed(start, err)
+	return got, err
+}
+
+func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request, status int, h http.Header) (int, error) {
+	e := new(viewerEvent)
+	out, _, err := rt.call(ctx, f, start, info, "viewer-response", func(v *vm) (*goja.Object, error) {
+		if rt.eager {
+			return e.buildEager(v, r, status, h), nil
+		}
+		return e.build(v, r, status, h), nil
 	})
 	if err != nil {
 		return status, err
@@ -646,24 +671,31 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 		if _, err := bodyOf(b); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		rt.log.Warn("a viewer-response function set a body; edgefront keeps the cache's or origin's", "function", fn.Name,
+		rt.log.Warn("a viewer-response function set a body; edgefront keeps the cache's or origin's", "function", f.cfg.Name,
 			"requestId", info.RequestID)
 	}
-	hf, err := readHeaders("response.headers", m["headers"])
-	if err != nil {
-		return status, validation(f, "%v", err)
+	var hf, cf fields
+	headersChanged, cookiesChanged := false, false
+	if !untouched(m["headers"], &e.respHeaders) {
+		if hf, err = readHeaders("response.headers", m["headers"]); err != nil {
+			return status, validation(f, "%v", err)
+		}
+		before := e.respHeaders.fields()
+		if err := checkHeaders("viewer-response", *before, hf); err != nil {
+			return status, validation(f, "%v", err)
+		}
+		headersChanged = !sameFields(hf, *before)
 	}
-	if err := checkHeaders("viewer-response", headers, hf); err != nil {
-		return status, validation(f, "%v", err)
+	if !untouched(m["cookies"], &e.respCookies) {
+		if cf, err = readFields("response.cookies", m["cookies"]); err != nil {
+			return status, validation(f, "%v", err)
+		}
+		cookiesChanged = !sameFields(cf, *e.respCookies.fields())
 	}
-	cf, err := readFields("response.cookies", m["cookies"])
-	if err != nil {
-		return status, validation(f, "%v", err)
-	}
-	if !sameFields(hf, headers) {
+	if headersChanged {
 		setHeaders(h, hf, "set-cookie")
 	}
-	if !sameFields(cf, cookies) {
+	if cookiesChanged {
 		setCookies(h, cf)
 	}
 	return newStatus, nil

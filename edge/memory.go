@@ -19,7 +19,9 @@ import (
 //     inside a builtin).
 //  2. A run during which the process allocates more than
 //     Options.AllocLimit bytes (DefaultAllocLimit, 64 MB) is interrupted:
-//     the watchdog (watch.go) samples runtime/metrics every millisecond. It
+//     the watchdog (watch.go) samples runtime/metrics 250 µs into the run
+//     (its starting point: what a run allocates before is not counted) and
+//     every millisecond after. It
 //     is process-wide, not per run: it catches a handler that grows memory
 //     step by step (a string doubled in a loop, an array pushed to), at
 //     the price of counting what the rest of the process allocates

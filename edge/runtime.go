@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -80,10 +81,15 @@ type Options struct {
 	// more than this many bytes (memory.go); DefaultAllocLimit when 0,
 	// none when negative.
 	AllocLimit int64
-	// Observe, when set, is told of every run: the function, how long
-	// the handler ran, and its error (nil, or an *Error).
-	Observe func(function string, elapsed time.Duration, err error)
+	// Observe, when set, is asked once for each function, when the
+	// runtime is built, for what is told of each of its runs: how long
+	// the run took and its error (nil, or an *Error). Whatever it looks up
+	// by the function's name (a metric's children) it does once, here.
+	Observe func(function string) Observer
 }
+
+// Observer is told of each run of one function.
+type Observer func(elapsed time.Duration, err error)
 
 // Runtime runs the CloudFront Functions of one configuration. It is safe
 // for concurrent use.
@@ -94,14 +100,16 @@ type Runtime struct {
 	budget     time.Duration
 	allocLimit uint64
 	inflight   atomic.Int64 // runs under way (the allocation bound is shared among them)
-	observe    func(string, time.Duration, error)
+	observe    func(string) Observer
+	eager      bool // build events of ordinary objects (viewerEvent.buildEager): tests compare the two
 }
 
 // function is one compiled function and its pool of idle VMs.
 type function struct {
-	cfg  *config.Function
-	prog *goja.Program
-	pool chan *vm
+	cfg     *config.Function
+	prog    *goja.Program
+	pool    *vmPool
+	observe Observer // nil: none
 }
 
 // New compiles every function of cfg and starts one VM of each (running its
@@ -131,13 +139,16 @@ func New(cfg *config.Config, opts Options) (*Runtime, error) {
 			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
 			continue
 		}
-		f := &function{cfg: cf, prog: prog, pool: make(chan *vm, idle)}
+		f := &function{cfg: cf, prog: prog, pool: newVMPool(idle)}
+		if rt.observe != nil {
+			f.observe = rt.observe(cf.Name)
+		}
 		v, err := rt.newVM(f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("function %s (%s): %w", cf.Name, where(cf), err))
 			continue
 		}
-		f.pool <- v
+		f.pool.put(v)
 		rt.fns[cf] = f
 		rt.byARN[cf.ARN] = f
 	}
@@ -183,26 +194,22 @@ type Info struct {
 
 // get returns an idle VM of f, or a new one.
 func (rt *Runtime) get(f *function) (*vm, error) {
-	select {
-	case v := <-f.pool:
+	if v := f.pool.get(); v != nil {
 		return v, nil
-	default:
-		return rt.newVM(f)
 	}
+	return rt.newVM(f)
 }
 
 // put returns a VM to f's pool; a full pool drops it.
 func (f *function) put(v *vm) {
-	select {
-	case f.pool <- v:
-	default:
-	}
+	f.pool.put(v)
 }
 
 // call runs f's handler on the event that mk builds in the VM and returns
 // what the handler returned (a promise's value, for an async handler),
-// exported to Go values, and the origin its code chose (nil: none).
-func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, *originChoice, error) {
+// exported to Go values, and the origin its code chose (nil: none). The
+// run began at start: Date is frozen there.
+func (rt *Runtime) call(ctx context.Context, f *function, start time.Time, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, *originChoice, error) {
 	v, err := rt.get(f)
 	if err != nil {
 		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
@@ -210,37 +217,23 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 	if info.RequestID == "" {
 		info.RequestID = newRequestID()
 	}
-	v.begin(ctx, info, eventType)
+	v.begin(ctx, start, info, eventType)
 	ev, err := mk(v)
 	if err != nil {
+		v.end()
 		f.put(v)
 		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
-	}
-	if absent(ev.Get("context")) { // a test event may bring its own
-		ctxObj := v.rt.NewObject()
-		_ = ctxObj.Set("distributionDomainName", info.DistributionDomainName)
-		_ = ctxObj.Set("distributionId", info.DistributionID)
-		_ = ctxObj.Set("eventType", eventType)
-		_ = ctxObj.Set("requestId", info.RequestID)
-		_ = ev.Set("context", ctxObj)
-	}
-	if absent(ev.Get("version")) {
-		_ = ev.Set("version", "1.0")
-	}
-	if absent(ev.Get("viewer")) {
-		viewer := v.rt.NewObject()
-		_ = viewer.Set("ip", info.ViewerIP)
-		_ = ev.Set("viewer", viewer)
 	}
 
 	// Everything that may run JavaScript — the handler, a promise's
 	// value, getters read by the export — runs under the budget.
-	v.watch.begin()
+	v.watch.begin(start)
 	res, err := v.handler(goja.Undefined(), ev)
 	out, err := v.settle(res, err)
 	choice := v.choice
-	v.choice = nil
-	if !v.watch.end() {
+	interrupted := v.watch.end()
+	v.end()
+	if !interrupted {
 		f.put(v)
 	} // else the interrupt fired: this VM is never reused, though a
 	// handler that returned first keeps its result.
@@ -248,6 +241,27 @@ func (rt *Runtime) call(ctx context.Context, f *function, info *Info, eventType 
 		return nil, nil, rt.runError(f, err)
 	}
 	return out, choice, nil
+}
+
+// envelope completes an event: its context, version and viewer. A test
+// event may bring its own (onlyAbsent): what it has is kept.
+func (v *vm) envelope(ev *goja.Object, onlyAbsent bool) {
+	if !onlyAbsent || absent(ev.Get("context")) {
+		ctxObj := v.rt.NewObject()
+		_ = ctxObj.Set("distributionDomainName", v.info.DistributionDomainName)
+		_ = ctxObj.Set("distributionId", v.info.DistributionID)
+		_ = ctxObj.Set("eventType", v.eventType)
+		_ = ctxObj.Set("requestId", v.info.RequestID)
+		_ = ev.Set("context", ctxObj)
+	}
+	if !onlyAbsent || absent(ev.Get("version")) {
+		_ = ev.Set("version", "1.0")
+	}
+	if !onlyAbsent || absent(ev.Get("viewer")) {
+		viewer := v.rt.NewObject()
+		_ = viewer.Set("ip", v.info.ViewerIP)
+		_ = ev.Set("viewer", viewer)
+	}
 }
 
 // runError is a failed run's *Error: an interrupt, an exception or a
@@ -279,9 +293,14 @@ type ordered struct {
 	m    map[string]any
 }
 
+// promiseType is what ExportType says of a promise.
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
 // settle turns what the handler returned into Go values: a promise's
 // value, then the exported object, with the key order of its querystring,
-// headers and cookies kept.
+// headers and cookies kept. A lazy object of the event (lazy.go) among
+// those three stays as it is, for its reader; anywhere else it is
+// exported as an ordinary object would be.
 func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -295,7 +314,8 @@ func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 	if err != nil {
 		return nil, err
 	}
-	if p, ok := res.Export().(*goja.Promise); ok {
+	if res != nil && res.ExportType() == promiseType {
+		p, _ := res.Export().(*goja.Promise)
 		switch p.State() {
 		case goja.PromiseStateFulfilled:
 			res = p.Result()
@@ -309,26 +329,51 @@ func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 		return nil, &Error{Function: v.fn.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
 	}
 	exp := res.Export()
+	if rec, ok := exp.(*record); ok { // an object of the event, most often the request it was given
+		return rec.result(), nil
+	}
 	m, ok := exp.(map[string]any)
 	o, isObj := res.(*goja.Object)
 	if !ok || !isObj {
-		return exp, nil
+		return plainExport(exp), nil
 	}
-	for _, k := range []string{"querystring", "headers", "cookies"} {
-		sub, ok := o.Get(k).(*goja.Object)
-		sm, isMap := m[k].(map[string]any)
-		if ok && isMap {
-			m[k] = ordered{keys: sub.Keys(), m: sm}
+	for k, x := range m {
+		switch k {
+		case "querystring", "headers", "cookies":
+			switch x := x.(type) {
+			case *lazyFields:
+				x.snapshot()
+				continue
+			case *record:
+				m[k] = ordered{keys: x.Keys(), m: plainExport(x).(map[string]any)}
+				continue
+			case map[string]any:
+				if sub, ok := o.Get(k).(*goja.Object); ok {
+					m[k] = ordered{keys: sub.Keys(), m: plainExport(x).(map[string]any)}
+					continue
+				}
+			}
 		}
+		m[k] = plainExport(x)
 	}
 	return m, nil
 }
 
-// observed tells Options.Observe of a run that began at start and ended
-// with *err.
-func (rt *Runtime) observed(name string, start time.Time, err *error) {
+// observed tells f's observer of a run that began at start and ended with
+// err.
+func (f *function) observed(start time.Time, err error) {
+	if f.observe != nil {
+		f.observe(time.Since(start), err)
+	}
+}
+
+// observeMissing tells Options.Observe of a run of a function the runtime
+// does not have.
+func (rt *Runtime) observeMissing(name string, start time.Time, err error) {
 	if rt.observe != nil {
-		rt.observe(name, time.Since(start), *err)
+		if o := rt.observe(name); o != nil {
+			o(time.Since(start), err)
+		}
 	}
 }
 

@@ -47,7 +47,7 @@ func (rt *Runtime) Test(ctx context.Context, fn *config.Function, event []byte) 
 	var logs []string
 	info := Info{logs: &logs}
 	start := time.Now()
-	out, _, err := rt.call(ctx, f, &info, eventType, func(v *vm) (*goja.Object, error) {
+	out, _, err := rt.call(ctx, f, start, &info, eventType, func(v *vm) (*goja.Object, error) {
 		// Through JSON.parse, so the handler gets plain objects.
 		parse, _ := goja.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
 		pv, err := parse(goja.Undefined(), v.rt.ToValue(string(event)))
@@ -58,6 +58,7 @@ func (rt *Runtime) Test(ctx context.Context, fn *config.Function, event []byte) 
 		if !ok {
 			return nil, errors.New("the test event is not an object")
 		}
+		v.envelope(o, true)
 		return o, nil
 	})
 	res := &TestResult{Logs: logs, Utilization: int(min(100, time.Since(start)*100/time.Millisecond))}
@@ -85,6 +86,8 @@ func plain(v any) any {
 	switch t := v.(type) {
 	case ordered:
 		return plain(t.m)
+	case *lazyFields, *record:
+		return plain(plainExport(t))
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {

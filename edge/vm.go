@@ -27,7 +27,7 @@ type vm struct {
 	// budget, its event type, and the origin its code chose.
 	now       time.Time
 	ctx       context.Context
-	info      *Info
+	info      Info
 	logLeft   int
 	eventType string
 	choice    *originChoice
@@ -58,7 +58,7 @@ const lockdown = `(function () {
 // top-level code, which must define handler.
 func (rt *Runtime) newVM(f *function) (*vm, error) {
 	r := goja.New()
-	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background(), info: &Info{}}
+	v := &vm{rt: r, fn: f.cfg, log: rt.log, modules: map[string]goja.Value{}, ctx: context.Background()}
 	r.SetTimeSource(func() time.Time { return v.now })
 	r.SetMaxCallStackSize(maxCallDepth)
 	v.watch = newWatchdog(r, rt.budget, rt.allocLimit, &rt.inflight)
@@ -93,10 +93,15 @@ func (rt *Runtime) newVM(f *function) (*vm, error) {
 	return v, nil
 }
 
-// begin readies v for a run of eventType: Date is frozen at now for the
-// whole run.
-func (v *vm) begin(ctx context.Context, info *Info, eventType string) {
-	v.now, v.ctx, v.info, v.logLeft, v.eventType, v.choice = time.Now(), ctx, info, maxLogBytes, eventType, nil
+// begin readies v for a run of eventType that began at start: Date is
+// frozen there for the whole run.
+func (v *vm) begin(ctx context.Context, start time.Time, info *Info, eventType string) {
+	v.now, v.ctx, v.info, v.logLeft, v.eventType, v.choice = start, ctx, *info, maxLogBytes, eventType, nil
+}
+
+// end forgets the run: an idle VM holds nothing of a request.
+func (v *vm) end() {
+	v.ctx, v.info, v.choice = context.Background(), Info{}, nil
 }
 
 // console writes a console.log line to edgefront's log with the request ID,

@@ -23,6 +23,13 @@ var (
 // process's allocations.
 const watchTick = time.Millisecond
 
+// firstTick is when a run's watchdog first looks: it takes the process's
+// allocations then as the run's starting point. Reading runtime/metrics
+// takes a process-wide lock, too dear for every run: a run that ends
+// before firstTick (nearly all of them) never reads it, at the price of
+// not counting its first firstTick of allocations.
+const firstTick = watchTick / 4
+
 // allocsMetric is the process's cumulative heap allocation in bytes.
 const allocsMetric = "/gc/heap/allocs:bytes"
 
@@ -41,8 +48,8 @@ func processAllocs() uint64 {
 // process has allocated more than allocLimit bytes for each run in flight
 // since the run began (the allocations of the process, shared among the
 // runs under way: a run cannot be told apart from the others). It looks
-// every watchTick, so a run of a few microseconds costs a timer reset and
-// one sample.
+// first after firstTick, then every watchTick, so a run of a few
+// microseconds costs a timer reset and stop.
 type watchdog struct {
 	r          *goja.Runtime
 	budget     time.Duration
@@ -55,6 +62,7 @@ type watchdog struct {
 	interrupted bool
 	start       time.Time
 	allocs0     uint64
+	sampled     bool // allocs0 is set
 }
 
 func newWatchdog(r *goja.Runtime, budget time.Duration, allocLimit uint64, inflight *atomic.Int64) *watchdog {
@@ -64,28 +72,26 @@ func newWatchdog(r *goja.Runtime, budget time.Duration, allocLimit uint64, infli
 	return w
 }
 
-// begin starts watching a run.
-func (w *watchdog) begin() {
+// begin starts watching a run that began at start.
+func (w *watchdog) begin(start time.Time) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.active, w.interrupted = true, false
+	w.active, w.interrupted, w.sampled = true, false, false
 	w.inflight.Add(1)
-	w.start = time.Now()
-	if w.allocLimit > 0 {
-		w.allocs0 = processAllocs()
-	}
-	w.t.Reset(min(watchTick, w.budget))
+	w.start = start
+	w.t.Reset(min(firstTick, w.budget))
+	w.mu.Unlock()
 }
 
 // end stops watching and reports whether the run was interrupted (the VM
 // must then not be reused: goja's interrupt flag may still be set).
 func (w *watchdog) end() (interrupted bool) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.active = false
 	w.inflight.Add(-1)
 	w.t.Stop()
-	return w.interrupted
+	interrupted = w.interrupted
+	w.mu.Unlock()
+	return interrupted
 }
 
 // stop interrupts the run under way with err (a helper that refuses an
@@ -112,7 +118,10 @@ func (w *watchdog) tick() {
 		return
 	}
 	if w.allocLimit > 0 {
-		if n := uint64(max(1, w.inflight.Load())); (processAllocs()-w.allocs0)/n > w.allocLimit {
+		now := processAllocs()
+		if !w.sampled {
+			w.allocs0, w.sampled = now, true
+		} else if n := uint64(max(1, w.inflight.Load())); (now-w.allocs0)/n > w.allocLimit {
 			w.interrupted = true
 			w.r.Interrupt(errMemory)
 			return

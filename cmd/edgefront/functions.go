@@ -28,7 +28,7 @@ type functionHooks struct {
 func (fh *functionHooks) compile(cfg *config.Config) (*edgecode.Runtime, error) {
 	opts := edgecode.Options{Logger: fh.log}
 	if fh.metrics != nil {
-		opts.Observe = fh.metrics.observe
+		opts.Observe = fh.metrics.observer
 	}
 	return edgecode.New(cfg, opts)
 }
@@ -55,14 +55,20 @@ func newFunctionMetrics(reg prometheus.Registerer) *functionMetrics {
 	return m
 }
 
-func (m *functionMetrics) observe(name string, elapsed time.Duration, err error) {
-	m.invocations.WithLabelValues(name).Inc()
-	m.utilization.WithLabelValues(name).Observe(min(100, float64(elapsed)/float64(time.Millisecond)*100))
-	var fe *edgecode.Error
-	if errors.As(err, &fe) && fe.Kind == edgecode.ValidationError {
-		m.validationErrors.WithLabelValues(name).Inc()
-	} else if err != nil {
-		m.executionErrors.WithLabelValues(name).Inc()
+// observer returns the observer of the function named name: its metrics'
+// children are looked up once, here, not on every run.
+func (m *functionMetrics) observer(name string) edgecode.Observer {
+	invocations, utilization := m.invocations.WithLabelValues(name), m.utilization.WithLabelValues(name)
+	executionErrors, validationErrors := m.executionErrors.WithLabelValues(name), m.validationErrors.WithLabelValues(name)
+	return func(elapsed time.Duration, err error) {
+		invocations.Inc()
+		utilization.Observe(min(100, float64(elapsed)/float64(time.Millisecond)*100))
+		var fe *edgecode.Error
+		if errors.As(err, &fe) && fe.Kind == edgecode.ValidationError {
+			validationErrors.Inc()
+		} else if err != nil {
+			executionErrors.Inc()
+		}
 	}
 }
 

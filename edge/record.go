@@ -1,0 +1,250 @@
+package edge
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/dop251/goja"
+)
+
+// This file is the lazy form of the event's other objects: the event
+// itself, its context, viewer, request and response. Built as ordinary
+// goja objects they cost a property map each and a JavaScript string per
+// value, and the result had to be exported whole to be read. A record is a
+// goja dynamic object whose properties are Go slots: a string becomes a
+// JavaScript string only when the function reads it, and the request the
+// function returns is read back slot by slot (settle), not exported.
+//
+// To the function a record is an ordinary object, with the limits of a
+// dynamic object lazy.go describes (it cannot be made non-extensible).
+
+// record is one object of an event. Like a lazyFields it belongs to one
+// run; a reference kept past the run reads what that run left.
+type record struct {
+	r     *goja.Runtime
+	slots []slot  // properties in the order they were added
+	arr   [5]slot // slots' first backing array: no allocation for the event's own properties
+}
+
+// slot is a property of a record: a JavaScript value, or (val nil) a Go
+// string or an object of the event not yet made a JavaScript value.
+type slot struct {
+	name string
+	str  string
+	obj  eventObject
+	val  goja.Value
+}
+
+// eventObject is a record or a lazyFields: an object of the event whose
+// JavaScript object is made when the function first reaches it.
+type eventObject interface {
+	object() *goja.Object
+}
+
+// init readies rec for r, without properties.
+func (rec *record) init(r *goja.Runtime) {
+	rec.r, rec.slots = r, rec.arr[:0]
+}
+
+// object returns the JavaScript object of rec.
+func (rec *record) object() *goja.Object { return rec.r.NewDynamicObject(rec) }
+
+// setString adds a string property, converted when first read.
+func (rec *record) setString(name, s string) {
+	rec.slots = append(rec.slots, slot{name: name, str: s})
+}
+
+// setValue adds a property.
+func (rec *record) setValue(name string, v goja.Value) {
+	rec.slots = append(rec.slots, slot{name: name, val: v})
+}
+
+// setObject adds an object of the event, made when first read.
+func (rec *record) setObject(name string, o eventObject) {
+	rec.slots = append(rec.slots, slot{name: name, obj: o})
+}
+
+func (rec *record) find(name string) int {
+	for i := range rec.slots {
+		if rec.slots[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get is goja.DynamicObject's.
+func (rec *record) Get(key string) goja.Value {
+	i := rec.find(key)
+	if i < 0 {
+		return nil
+	}
+	s := &rec.slots[i]
+	switch {
+	case s.val != nil:
+	case s.obj != nil:
+		s.val = s.obj.object()
+	default:
+		s.val = rec.r.ToValue(s.str)
+	}
+	return s.val
+}
+
+// Set is goja.DynamicObject's.
+func (rec *record) Set(key string, val goja.Value) bool {
+	if val == nil {
+		val = goja.Undefined()
+	}
+	if i := rec.find(key); i >= 0 {
+		rec.slots[i] = slot{name: key, val: val}
+		return true
+	}
+	rec.slots = append(rec.slots, slot{name: key, val: val})
+	return true
+}
+
+// Has is goja.DynamicObject's.
+func (rec *record) Has(key string) bool { return rec.find(key) >= 0 }
+
+// Delete is goja.DynamicObject's.
+func (rec *record) Delete(key string) bool {
+	if i := rec.find(key); i >= 0 {
+		rec.slots = slices.Delete(rec.slots, i, i+1)
+	}
+	return true
+}
+
+// Keys is goja.DynamicObject's, in an ordinary object's order.
+func (rec *record) Keys() []string {
+	keys := make([]string, len(rec.slots))
+	for i, s := range rec.slots {
+		keys[i] = s.name
+	}
+	return ordinaryOrder(keys)
+}
+
+// exportSlot is what an ordinary object's Export gives for s, except
+// that a lazy object (headers, cookies, query string) stays as it is.
+func exportSlot(s *slot) any {
+	switch {
+	case s.val != nil:
+		return s.val.Export()
+	case s.obj != nil:
+		return s.obj
+	}
+	return s.str
+}
+
+// result is the request or response a function returned, as settle reads
+// it: the exported object as readers take it — the query string, headers
+// and cookies as lazy objects (untouched ones read from Go state) or
+// ordered maps, anything else as an ordinary object's Export gives it.
+// Values are exported in key order, under the run's budget (an object the
+// function put there may have getters).
+func (rec *record) result() map[string]any {
+	m := make(map[string]any, len(rec.slots))
+	for _, k := range rec.Keys() {
+		s := &rec.slots[rec.find(k)]
+		x := exportSlot(s)
+		switch k {
+		case "querystring", "headers", "cookies":
+			switch t := x.(type) {
+			case *lazyFields:
+				t.snapshot()
+				m[k] = t
+				continue
+			case *record:
+				m[k] = ordered{keys: t.Keys(), m: plainExport(t).(map[string]any)}
+				continue
+			case map[string]any:
+				if sub, ok := s.val.(*goja.Object); ok {
+					m[k] = ordered{keys: sub.Keys(), m: plainExport(t).(map[string]any)}
+					continue
+				}
+			}
+		}
+		m[k] = plainExport(x)
+	}
+	return m
+}
+
+// viewerEvent is the event of one run, in one allocation: its records and
+// lazy objects. The response parts are for viewer-response only.
+type viewerEvent struct {
+	event, context, viewer, request, response record
+	query, headers, cookies                   lazyFields // the request's
+	respHeaders, respCookies                  lazyFields
+}
+
+// build makes the event for v's run on r (and, for viewer-response, a
+// response of status with header h): {request, response?, context,
+// version, viewer}, in that key order, as the eager event had it.
+func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *goja.Object {
+	rt := v.rt
+	e.prepare(rt, r, h)
+	e.request.init(rt)
+	e.request.setString("method", r.Method)
+	e.request.setString("uri", r.URL.EscapedPath())
+	e.request.setObject("querystring", &e.query)
+	e.request.setObject("headers", &e.headers)
+	e.request.setObject("cookies", &e.cookies)
+	e.event.init(rt)
+	e.event.setObject("request", &e.request)
+	if v.eventType == "viewer-response" {
+		e.response.init(rt)
+		e.response.setValue("statusCode", rt.ToValue(status))
+		e.response.setString("statusDescription", http.StatusText(status))
+		e.response.setObject("headers", &e.respHeaders)
+		e.response.setObject("cookies", &e.respCookies)
+		e.event.setObject("response", &e.response)
+	}
+	e.context.init(rt)
+	e.context.setString("distributionDomainName", v.info.DistributionDomainName)
+	e.context.setString("distributionId", v.info.DistributionID)
+	e.context.setString("eventType", v.eventType)
+	e.context.setString("requestId", v.info.RequestID)
+	e.event.setObject("context", &e.context)
+	e.event.setString("version", "1.0")
+	e.viewer.init(rt)
+	e.viewer.setString("ip", v.info.ViewerIP)
+	e.event.setObject("viewer", &e.viewer)
+	return e.event.object()
+}
+
+// prepare readies the lazy objects on r and h: what the results are
+// compared with.
+func (e *viewerEvent) prepare(rt *goja.Runtime, r *http.Request, h http.Header) {
+	e.query = lazyFields{r: rt, src: srcQuery, req: r}
+	e.headers = lazyFields{r: rt, src: srcRequestHeaders, req: r}
+	e.cookies = lazyFields{r: rt, src: srcRequestCookies, req: r}
+	e.respHeaders = lazyFields{r: rt, src: srcResponseHeaders, h: h}
+	e.respCookies = lazyFields{r: rt, src: srcResponseCookies, h: h}
+}
+
+// buildEager makes the same event of ordinary objects, each header,
+// cookie and query parameter an object from the start: what edgefront
+// built before records and lazy objects, kept to test them against.
+func (e *viewerEvent) buildEager(v *vm, r *http.Request, status int, h http.Header) *goja.Object {
+	rt := v.rt
+	e.prepare(rt, r, h)
+	req := rt.NewObject()
+	_ = req.Set("method", r.Method)
+	_ = req.Set("uri", r.URL.EscapedPath())
+	q, rh, rc := queryFields(r.URL.RawQuery), requestHeaders(r), requestCookies(r.Header)
+	_ = req.Set("querystring", q.object(rt, false))
+	_ = req.Set("headers", rh.object(rt, false))
+	_ = req.Set("cookies", rc.object(rt, false))
+	ev := rt.NewObject()
+	_ = ev.Set("request", req)
+	if v.eventType == "viewer-response" {
+		resp := rt.NewObject()
+		_ = resp.Set("statusCode", status)
+		_ = resp.Set("statusDescription", http.StatusText(status))
+		sh, sc := responseHeaders(h), responseCookies(h)
+		_ = resp.Set("headers", sh.object(rt, false))
+		_ = resp.Set("cookies", sc.object(rt, true))
+		_ = ev.Set("response", resp)
+	}
+	v.envelope(ev, false)
+	return ev
+}
