@@ -81,6 +81,7 @@ type guardConn struct {
 	httpDeadline time.Time  // the read deadline net/http set
 	bodyDeadline time.Time  // the body pacing deadline (zero: none)
 	lookahead    bool       // in phaseLookahead (for SetReadDeadline)
+	tooLarge     func() []byte
 }
 
 // newGuardConn guards nc, handed over by s with pre — the bytes read from
@@ -92,7 +93,23 @@ func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
 	}
 	buf := make([]byte, max(readBufSize, len(pre)))
 	n := copy(buf, pre)
-	return &guardConn{Conn: nc, maxHead: maxHead + 4096, bodyTimeout: s.bodyTimeout(), buf: buf, r1: n, hold: -1}
+	return &guardConn{Conn: nc, maxHead: maxHead + 4096, bodyTimeout: s.bodyTimeout(), buf: buf, r1: n, hold: -1, tooLarge: s.TooLarge}
+}
+
+// status431 is how net/http starts its answer to a head over
+// MaxHeaderBytes, written straight to the connection.
+var status431 = []byte("HTTP/1.1 431 ")
+
+// Write implements net.Conn for net/http: Server.TooLarge's response
+// replaces net/http's own 431.
+func (g *guardConn) Write(p []byte) (int, error) {
+	if g.tooLarge != nil && bytes.HasPrefix(p, status431) {
+		if _, err := g.Conn.Write(g.tooLarge()); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return g.Conn.Write(p)
 }
 
 // Read implements net.Conn for net/http.

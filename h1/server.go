@@ -70,6 +70,12 @@ type Server struct {
 	BodyTimeout time.Duration
 	// ErrorLog receives handler panics (the standard logger when nil).
 	ErrorLog *log.Logger
+	// TooLarge, when set, makes the whole response (status line, header
+	// and body) sent in place of net/http's plain "431 Request Header
+	// Fields Too Large" to a request whose head is over the general
+	// server's MaxHeaderBytes (CloudFront answers 413 with its error
+	// page); the connection closes after it either way.
+	TooLarge func() []byte
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

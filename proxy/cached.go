@@ -553,7 +553,7 @@ func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,
-		http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		return cache.Freshness(resp.Header, j.behavior.CachePolicy, now)
 	}
 	return cache.Decision{}

@@ -253,6 +253,17 @@ func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
 	s.respond(x, answer{status: d.Status, phase: phaseError, page: true}, body)
 }
 
+// via is the Via value for x's viewer: its HTTP version, then this node.
+func (s *Server) viaFor(x *exchange) []string {
+	switch x.r.ProtoMajor {
+	case 2:
+		return s.via[1]
+	case 3:
+		return s.via[2]
+	}
+	return s.via[0]
+}
+
 // country is the viewer's country code ("" when unknown), looked up once.
 func (x *exchange) country(s *Server) string {
 	if !x.located {

@@ -99,9 +99,9 @@ func (s *Server) originRequest(x *exchange, method, enc string, passThrough bool
 	// Toward the origin CloudFront adds itself to Via, the viewer's address
 	// to X-Forwarded-For, and its request ID.
 	if prior := r.Header.Values("Via"); len(prior) > 0 {
-		out["Via"] = []string{strings.Join(prior, ", ") + ", " + s.viaHeader}
+		out["Via"] = []string{strings.Join(prior, ", ") + ", " + s.viaFor(x)[0]}
 	} else {
-		out["Via"] = s.via
+		out["Via"] = s.viaFor(x)
 	}
 	ip := r.RemoteAddr
 	if h, _, err := net.SplitHostPort(ip); err == nil {

@@ -601,3 +601,52 @@ func TestGuideCanceledRequest(t *testing.T) {
 		t.Errorf("origin requests %d, want a second one after the canceled request", n)
 	}
 }
+
+// TestGuideViaAndRedirects: Via names the viewer's HTTP version — "2.0"
+// over HTTP/2, to the viewer and to the origin
+// (RequestAndResponseBehaviorCustomOrigin, "Via"); a 303 is cached by the
+// ordinary rules like the other redirects ("Redirects").
+func TestGuideViaAndRedirects(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.URL.Path == "/see-other" {
+			w.Header().Set("Location", "/elsewhere")
+			w.WriteHeader(http.StatusSeeOther)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	e := newEdge(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled}
+      CacheBehaviors:
+        Items:
+          - {PathPattern: /see-other, TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
+`), map[string]string{"web": o.URL})
+	const node = " 0123456789abcdef0123456789abcdef.cloudfront.net (CloudFront)"
+	for _, c := range []struct {
+		page  string
+		h2    bool
+		viaTo string
+	}{
+		{"RequestAndResponseBehaviorCustomOrigin: Via 1.1 over HTTP/1.1", false, "1.1" + node},
+		{"RequestAndResponseBehaviorCustomOrigin: Via 2.0 over HTTP/2", true, "2.0" + node},
+	} {
+		var r response
+		if c.h2 {
+			r = e.doTLS("GET", "/via")
+			if r.proto != "HTTP/2.0" {
+				t.Fatalf("%s: the viewer spoke %s", c.page, r.proto)
+			}
+		} else {
+			r = e.do("GET", "/via")
+		}
+		req, _ := o.lastRequest()
+		if r.header.Get("Via") != c.viaTo || req.Header.Get("Via") != c.viaTo {
+			t.Errorf("%s: Via to the viewer %q, to the origin %q, want %q", c.page, r.header.Get("Via"), req.Header.Get("Via"), c.viaTo)
+		}
+	}
+	for _, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
+		if r := e.do("GET", "/see-other"); r.status != 303 || r.xcache() != want || r.header.Get("Location") != "/elsewhere" {
+			t.Errorf("RequestAndResponseBehaviorCustomOrigin (redirects): 303 %d %q %q, want %s", r.status, r.xcache(), r.header.Get("Location"), want)
+		}
+	}
+}

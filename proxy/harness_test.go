@@ -75,8 +75,11 @@ func newPlainServer(t *testing.T, h http.Handler) *plainServer {
 		t.Fatal(err)
 	}
 	p := &plainServer{URL: "http://" + ln.Addr().String(), Listener: ln, served: make(chan error, 1),
-		srv: &h1.Server{Handler: h, General: &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)},
+		srv: &h1.Server{Handler: h, General: &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), MaxHeaderBytes: 64 << 10},
 			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}}
+	if ps, ok := h.(*proxy.Server); ok {
+		p.srv.TooLarge = ps.TooLarge // as edgefront serves it (cmd/edgefront)
+	}
 	go func() { p.served <- p.srv.Serve(ln) }()
 	return p
 }

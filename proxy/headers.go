@@ -147,7 +147,7 @@ func (s *Server) decorate(x *exchange, h http.Header, a answer) {
 	if x.xcache != nil {
 		h["X-Cache"] = x.xcache // edge code's failure, by CloudFront's name
 	}
-	h["Via"] = s.via
+	h["Via"] = s.viaFor(x)
 	h["X-Amz-Cf-Pop"] = x.pop
 	h["X-Amz-Cf-Id"] = x.idHeader
 	if !a.bare {
@@ -291,4 +291,22 @@ func (s *Server) respond(x *exchange, a answer, body []byte) {
 	if x.r.Method != http.MethodHead && len(body) > 0 {
 		_, _ = x.w.Write(body)
 	}
+}
+
+// TooLarge is the whole HTTP/1.1 response CloudFront sends to a request
+// whose head is over what the front end reads at all: 413 with its error
+// page and headers, the connection closed ("Maximum length of a request",
+// RequestAndResponseBehaviorCustomOrigin). The front end sends it in place
+// of net/http's plain 431 (h1.Server.TooLarge).
+func (s *Server) TooLarge() []byte {
+	id, _ := newRequestID()
+	body := errorPage(http.StatusRequestEntityTooLarge, msgRequestTooLarge, id)
+	pop := "LOCAL1-C1"
+	if st := s.state.Load(); st != nil && len(st.pop) > 0 {
+		pop = st.pop[0]
+	}
+	b := fmt.Appendf(nil, "HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\nContent-Length: %d\r\n"+
+		"Content-Type: text/html\r\nServer: CloudFront\r\nVia: %s\r\nX-Amz-Cf-Id: %s\r\nX-Amz-Cf-Pop: %s\r\n"+
+		"X-Cache: Error from cloudfront\r\n\r\n", len(body), s.via[0][0], id, pop)
+	return append(b, body...)
 }

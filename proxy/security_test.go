@@ -92,6 +92,9 @@ func TestRequestSizeLimits(t *testing.T) {
 		// CloudFront's quota: 20,480 bytes of request line and headers,
 		// else 413 and close (net/http alone would allow 1 MB, then 431).
 		{"headers over 20,480 bytes", "/h", 20480 + 100, 413},
+		// Over what the front end reads at all (MaxHeaderBytes, 64 KiB):
+		// still CloudFront's 413 and headers, never net/http's plain 431.
+		{"headers over the front end's 64 KiB", "/h", 70000, 413},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

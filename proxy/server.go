@@ -93,8 +93,11 @@ type Server struct {
 	state  atomic.Pointer[state]
 	loadMu sync.Mutex // serialises Load and Close
 
-	via       []string // "1.1 <hex>.cloudfront.net (CloudFront)"
-	viaHeader string
+	// via holds the Via values for viewers over HTTP/1.x, 2 and 3:
+	// "1.1 <hex>.cloudfront.net (CloudFront)", "2.0 …", "3.0 …" — the
+	// version is the viewer's (RequestAndResponseBehaviorCustomOrigin,
+	// "Via").
+	via [3][]string
 }
 
 // state is one loaded configuration with everything derived from it.
@@ -156,8 +159,9 @@ func New(o Options) (*Server, error) {
 	if node == "" {
 		node = defaultNodeID()
 	}
-	s.viaHeader = "1.1 " + node + ".cloudfront.net (CloudFront)"
-	s.via = []string{s.viaHeader}
+	for i, version := range [...]string{"1.1", "2.0", "3.0"} {
+		s.via[i] = []string{version + " " + node + ".cloudfront.net (CloudFront)"}
+	}
 	m, err := newMetrics(o.Registry, s)
 	if err != nil {
 		return nil, err

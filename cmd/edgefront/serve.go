@@ -521,7 +521,7 @@ func (e *edge) listen() error {
 			// Plain HTTP/1.1 requests without a body are answered by h1;
 			// any other request hands its connection to srv.
 			fast = &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
-				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog}
+				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog, TooLarge: e.proxy.TooLarge}
 			e.servers = append(e.servers, fast)
 			e.onClose(func() { _ = fast.Close() })
 		} else {
