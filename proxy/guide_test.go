@@ -557,6 +557,7 @@ func TestGuideCanceledRequest(t *testing.T) {
 	half := make(chan struct{})
 	var halfOnce sync.Once
 	finish := make(chan struct{})
+	canceled := make(chan struct{}, 1)
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Content-Length", "2000000")
@@ -566,6 +567,7 @@ func TestGuideCanceledRequest(t *testing.T) {
 		select {
 		case <-finish:
 		case <-r.Context().Done():
+			canceled <- struct{}{}
 			return
 		}
 		w.Write(make([]byte, 1900000))
@@ -581,8 +583,13 @@ func TestGuideCanceledRequest(t *testing.T) {
 	<-half
 	resp.Body.Close()
 	e.client.CloseIdleConnections()
-	// The abandoned fetch ends (the origin sees its request canceled); a
-	// new viewer then misses.
+	// The abandoned fetch ends: the origin sees its request canceled.
+	select {
+	case <-canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RequestAndResponseBehaviorCustomOrigin (canceled requests): the fetch went on after its only viewer left")
+	}
+	// A new viewer then misses.
 	close(finish)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
