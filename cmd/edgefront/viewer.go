@@ -89,6 +89,13 @@ type viewerConn struct {
 	conn                 net.Conn
 	cancelled, completed atomic.Int64
 	closed               atomic.Bool
+
+	// active are the responses being written on the connection; one
+	// watcher goroutine (watching) looks for a stalled one while there
+	// are any. A request costs a map insert and delete, no timer.
+	mu       sync.Mutex
+	active   map[*stallWriter]struct{}
+	watching bool
 }
 
 // viewerGuard enforces viewerLimits on the HTTP/2 requests of a listener
@@ -147,14 +154,18 @@ func (g *viewerGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.limits.Body))
 		r.Body = &guardedBody{ReadCloser: r.Body, g: g, vc: vc}
 	}
-	sw := &stallWriter{ResponseWriter: w}
-	g.watchStalls(ctx, vc, sw)
+	sw := stallWriters.Get().(*stallWriter)
+	sw.ResponseWriter = w
+	g.watch(vc, sw)
 	g.next.ServeHTTP(sw, r)
 	if sw.pending && ctx.Err() == nil {
 		// net/http cancels ctx before it flushes what the handler left
 		// buffered, so flush here, where a stall is still watched.
 		sw.Flush()
 	}
+	g.unwatch(vc, sw)
+	*sw = stallWriter{}
+	stallWriters.Put(sw)
 	if ctx.Err() != nil {
 		g.noteCancelled(vc)
 	} else {
@@ -171,36 +182,62 @@ func (g *viewerGuard) noteCancelled(vc *viewerConn) {
 	}
 }
 
-// watchStalls closes vc when sw has been blocked writing or flushing for
-// WriteStall while its request is still open. The watch ends with the
-// request's context, which net/http's HTTP/2 server cancels when the
-// handler returns or the stream is reset.
-func (g *viewerGuard) watchStalls(ctx context.Context, vc *viewerConn, sw *stallWriter) {
+// stallWriters recycles the per-request writers.
+var stallWriters = sync.Pool{New: func() any { return new(stallWriter) }}
+
+// watch adds sw to the responses of vc that its watcher checks, starting
+// the watcher if none runs: while vc has responses in progress, one
+// goroutine looks every tenth of WriteStall for one blocked writing for
+// WriteStall, and closes the connection if it finds one. It ends when no
+// response is left.
+func (g *viewerGuard) watch(vc *viewerConn, sw *stallWriter) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if vc.active == nil {
+		vc.active = make(map[*stallWriter]struct{})
+	}
+	vc.active[sw] = struct{}{}
+	if !vc.watching {
+		vc.watching = true
+		go g.watcher(vc)
+	}
+}
+
+// unwatch removes sw from vc's responses in progress.
+func (g *viewerGuard) unwatch(vc *viewerConn, sw *stallWriter) {
+	vc.mu.Lock()
+	delete(vc.active, sw)
+	vc.mu.Unlock()
+}
+
+// watcher is vc's stall watcher (watch).
+func (g *viewerGuard) watcher(vc *viewerConn) {
 	limit := g.limits.WriteStall
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	sw.timer = time.AfterFunc(limit, func() {
-		sw.mu.Lock()
-		defer sw.mu.Unlock()
-		if ctx.Err() != nil {
+	tick := time.NewTicker(max(limit/10, time.Millisecond))
+	defer tick.Stop()
+	for range tick.C {
+		vc.mu.Lock()
+		if len(vc.active) == 0 || vc.closed.Load() {
+			vc.watching = false
+			vc.mu.Unlock()
 			return
 		}
-		next := limit
-		if since := sw.since.Load(); since != 0 {
-			blocked := time.Since(time.Unix(0, since))
-			if blocked >= limit {
-				g.closeConn(vc, "response stalled: the viewer took no data")
-				return
+		stalled := false
+		now := time.Now().UnixNano()
+		for sw := range vc.active {
+			if since := sw.since.Load(); since != 0 && time.Duration(now-since) >= limit {
+				stalled = true
 			}
-			next = limit - blocked
 		}
-		sw.timer.Reset(next)
-	})
-	context.AfterFunc(ctx, func() {
-		sw.mu.Lock()
-		defer sw.mu.Unlock()
-		sw.timer.Stop()
-	})
+		if stalled {
+			vc.watching = false
+		}
+		vc.mu.Unlock()
+		if stalled {
+			g.closeConn(vc, "response stalled: the viewer took no data")
+			return
+		}
+	}
 }
 
 // stallWriter records since when a write has been blocked.
@@ -208,8 +245,6 @@ type stallWriter struct {
 	http.ResponseWriter
 	pending bool         // body bytes written since the last Flush (handler goroutine only)
 	since   atomic.Int64 // UnixNano when the blocking call began; 0 when none
-	mu      sync.Mutex   // guards timer
-	timer   *time.Timer  // watchStalls's
 }
 
 // Write writes p, noting since when it has been blocked.
