@@ -131,6 +131,7 @@ func (l *loader) readTemplate(sp *problems, field, file string) *readTemplate {
 		l.templatePolicies(rt.p, c.policies)
 		l.templateKeys(rt.p, c.keys)
 		l.templateFunctions(rt.p, c.functions)
+		l.templateLambdas(rt.p, c.lambdas)
 		rt.doms = c.originDomains()
 	}
 	rt.ok = true

@@ -70,6 +70,7 @@ func (l *loader) template(sp *problems, name string, data []byte, doc any, cfg *
 		l.templatePolicies(sp, c.policies)
 		l.templateKeys(sp, c.keys)
 		l.templateFunctions(sp, c.functions)
+		l.templateLambdas(sp, c.lambdas)
 	}
 	for _, td := range tds {
 		tp := newProblems(sp.file)
@@ -149,6 +150,7 @@ type converter struct {
 	policies   []templatePolicy
 	keys       []templatePolicy   // public keys and key groups
 	functions  []templateFunction // functions and key value stores
+	lambdas    []templateLambda   // Lambda functions (cfnlambda.go)
 }
 
 // templatePolicy is a policy resource of the template, its properties
@@ -239,6 +241,10 @@ func convertTemplateWith(p *problems, doc any, file string, inputs TemplateInput
 		}
 		if typ == "AWS::CloudFront::Function" || typ == "AWS::CloudFront::KeyValueStore" {
 			c.functionResource(at, id, typ, res) // cfnfunctions.go
+			continue
+		}
+		if typ == "AWS::Lambda::Function" {
+			c.lambdaResource(at, id, res) // cfnlambda.go
 			continue
 		}
 		if typ != distributionResourceType {

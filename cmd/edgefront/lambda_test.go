@@ -139,3 +139,38 @@ func checkProcessesGone(t *testing.T, pids []int) {
 		}
 	}
 }
+
+// TestLambdaInlineTemplateCode: a template's AWS::Lambda::Function with
+// inline code (Code.ZipFile), associated through its AWS::Lambda::Version,
+// runs as the distribution's Lambda@Edge function with no lambdaFunctions
+// entry: it answers one path itself and adds a header on the others.
+func TestLambdaInlineTemplateCode(t *testing.T) {
+	inline := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inline <- r.Header.Get("X-Inline")
+		w.Write([]byte("origin"))
+	}))
+	defer srv.Close()
+	tmpl, err := filepath.Abs("testdata/lambda-inline.template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "edgefront.yaml")
+	settings := "distributions:\n  - {template: \"" + tmpl + "\", resource: Site, originEndpoints: {app: \"" + srv.URL + "\"}}\n"
+	if err := os.WriteFile(file, []byte(settings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := testEdge(t, serveFlags{config: file})
+	c := &http.Client{}
+	base := "http://" + e.addrs["http"]
+	if resp, body := get(t, c, base+"/inline/hello"); resp.StatusCode != 200 || body != "hello from inline code" ||
+		resp.Header.Get("X-Cache") != "LambdaGeneratedResponse from cloudfront" {
+		t.Errorf("/inline/hello: %d %q %q", resp.StatusCode, body, resp.Header.Get("X-Cache"))
+	}
+	if resp, _ := get(t, c, base+"/page"); resp.StatusCode != 200 {
+		t.Fatalf("/page: %d", resp.StatusCode)
+	}
+	if got := <-inline; got != "yes" {
+		t.Errorf("the origin got X-Inline %q, want yes (added by the inline function)", got)
+	}
+}
