@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"fmt"
 	"math"
 	"net/http"
@@ -26,17 +27,9 @@ import (
 // fnCode is the function: the rewrites a site's viewer-request function
 // typically does (an index document for directories, a prefix removed),
 // in cloudfront-js-1.0.
-const fnCode = `function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-    if (uri.endsWith('/')) {
-        request.uri = uri + 'index.html';
-    } else if (uri.startsWith('/fn/')) {
-        request.uri = uri.substring(3);
-    }
-    return request;
-}
-`
+//
+//go:embed rewrite.js
+var fnCode string
 
 // fnSettings is fnEdgefront's configuration: the default behaviour without
 // a function, /fn/* with it, both CachingOptimized in front of origin.

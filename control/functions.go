@@ -298,41 +298,39 @@ func (h *handler) createFunction(w http.ResponseWriter, r *http.Request) {
 	h.write(w, http.StatusCreated, "FunctionSummary", h.functionSummary(f, stageDevelopment, cfg))
 }
 
-func (h *handler) describeFunction(w http.ResponseWriter, r *http.Request) {
+// stageOf finds the function and stage r names (the Stage query
+// parameter), answering the error itself when there is none; the ETag of
+// the stage is set on w.
+func (h *handler) stageOf(w http.ResponseWriter, r *http.Request) (f *apiFunction, stage string, st *functionStage) {
 	stage, e := stageParam(r)
 	if e != nil {
 		h.fail(w, e)
-		return
+		return nil, "", nil
 	}
-	f := h.lookupFunction(w, r)
-	if f == nil {
-		return
+	if f = h.lookupFunction(w, r); f == nil {
+		return nil, "", nil
 	}
-	st := f.stage(stage)
-	if st == nil {
+	if st = f.stage(stage); st == nil {
 		h.fail(w, noSuchFunction(f.name+" (stage LIVE: the function was never published)"))
-		return
+		return nil, "", nil
 	}
 	w.Header().Set("ETag", st.etag)
+	return f, stage, st
+}
+
+func (h *handler) describeFunction(w http.ResponseWriter, r *http.Request) {
+	f, stage, st := h.stageOf(w, r)
+	if st == nil {
+		return
+	}
 	h.write(w, http.StatusOK, "FunctionSummary", h.functionSummary(f, stage, h.b.Config()))
 }
 
 func (h *handler) getFunction(w http.ResponseWriter, r *http.Request) {
-	stage, e := stageParam(r)
-	if e != nil {
-		h.fail(w, e)
-		return
-	}
-	f := h.lookupFunction(w, r)
-	if f == nil {
-		return
-	}
-	st := f.stage(stage)
+	_, _, st := h.stageOf(w, r)
 	if st == nil {
-		h.fail(w, noSuchFunction(f.name+" (stage LIVE: the function was never published)"))
 		return
 	}
-	w.Header().Set("ETag", st.etag)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(st.code)))
 	_, _ = io.WriteString(w, st.code)

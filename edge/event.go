@@ -16,6 +16,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/edgefront/edgefront/config"
+	httpfields "github.com/edgefront/edgefront/fields"
 )
 
 // This file is CloudFront Functions' event object (CloudFront Developer
@@ -31,32 +32,11 @@ type Response struct {
 }
 
 // disallowed reports a header edge functions never see and may not add.
-func disallowed(lower string) bool {
-	switch lower {
-	case "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-		"trailer", "upgrade", "x-accel-buffering", "x-accel-charset", "x-accel-limit-rate", "x-accel-redirect",
-		"x-cache", "x-forwarded-proto", "x-real-ip":
-		return true
-	}
-	return strings.HasPrefix(lower, "x-amz-cf-") || strings.HasPrefix(lower, "x-amzn-") || strings.HasPrefix(lower, "x-edge-")
-}
+func disallowed(lower string) bool { return httpfields.EdgeDisallowed(lower) }
 
 // readOnly reports a header a function may read but not add, change or
 // remove, per event type.
-func readOnly(eventType, lower string) bool {
-	if eventType == "viewer-request" {
-		switch lower {
-		case "content-length", "host", "transfer-encoding", "via":
-			return true
-		}
-		return false
-	}
-	switch lower {
-	case "content-encoding", "content-length", "transfer-encoding", "warning", "via":
-		return true
-	}
-	return false
-}
+func readOnly(eventType, lower string) bool { return httpfields.EdgeReadOnly(eventType, lower) }
 
 // maxURIAndQuery is CloudFront's bound on a request's URI and query string
 // together.

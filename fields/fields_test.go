@@ -78,3 +78,29 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// TestEdgeHeaderRules: the headers edge code may not see or add, and those
+// it may only read, per event type ("Restrictions on all edge functions").
+func TestEdgeHeaderRules(t *testing.T) {
+	for _, tt := range []struct {
+		event, header       string
+		disallowed, readOnl bool
+	}{
+		{"viewer-request", "x-amz-cf-id", true, false},
+		{"viewer-request", "x-edge-location", true, false},
+		{"viewer-request", "connection", true, false},
+		{"viewer-request", "host", false, true},
+		{"origin-request", "host", false, false},
+		{"origin-request", "if-none-match", false, true},
+		{"origin-response", "via", false, true},
+		{"viewer-response", "content-encoding", false, true},
+		{"viewer-response", "x-custom", false, false},
+	} {
+		if got := EdgeDisallowed(tt.header); got != tt.disallowed {
+			t.Errorf("EdgeDisallowed(%q) = %v", tt.header, got)
+		}
+		if got := EdgeReadOnly(tt.event, tt.header); got != tt.readOnl {
+			t.Errorf("EdgeReadOnly(%q, %q) = %v", tt.event, tt.header, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -13,27 +14,17 @@ import (
 	"github.com/edgefront/edgefront/proxy"
 )
 
-// benchFnCode is bench/functions.go's fnCode: the rewrites a site's
-// viewer-request function typically does.
-const benchFnCode = `function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-    if (uri.endsWith('/')) {
-        request.uri = uri + 'index.html';
-    } else if (uri.startsWith('/fn/')) {
-        request.uri = uri.substring(3);
-    }
-    return request;
-}
-`
-
 // BenchmarkViewerRequestHook: the whole viewer-request hook path the proxy
 // runs for a hit of bench's hit-1k-fn — the hook function, the runtime, the
 // metrics — on a realistic request with eight headers. The request's URL
 // and headers are restored between runs, outside the timer's concern: a
 // restore is a few assignments.
 func BenchmarkViewerRequestHook(b *testing.B) {
-	fn, err := config.NewFunction("rewrite", config.FunctionRuntime1, benchFnCode)
+	code, err := os.ReadFile("../../bench/rewrite.js") // bench's hit-1k-fn function
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn, err := config.NewFunction("rewrite", config.FunctionRuntime1, string(code))
 	if err != nil {
 		b.Fatal(err)
 	}
