@@ -73,26 +73,32 @@ func (f *fields) add(name string, v field) {
 func (f *fields) object(r *goja.Runtime, attrs bool) *goja.Object {
 	o := r.NewObject()
 	for _, name := range f.names {
-		vs := f.values[name]
-		one := func(v field) *goja.Object {
-			e := r.NewObject()
-			_ = e.Set("value", v.Value)
-			if attrs && v.Attributes != "" {
-				_ = e.Set("attributes", v.Attributes)
-			}
-			return e
-		}
-		e := one(vs[0])
-		if len(vs) > 1 {
-			mv := make([]any, len(vs))
-			for i, v := range vs {
-				mv[i] = one(v)
-			}
-			_ = e.Set("multiValue", r.NewArray(mv...))
-		}
-		_ = o.Set(name, e)
+		_ = o.Set(name, entryObject(r, f.values[name], attrs))
 	}
 	return o
+}
+
+// entryObject is the event's object for one name's values vs:
+// {value, attributes?, multiValue?} (attributes only when attrs, for a
+// response's cookies).
+func entryObject(r *goja.Runtime, vs []field, attrs bool) *goja.Object {
+	one := func(v field) *goja.Object {
+		e := r.NewObject()
+		_ = e.Set("value", v.Value)
+		if attrs && v.Attributes != "" {
+			_ = e.Set("attributes", v.Attributes)
+		}
+		return e
+	}
+	e := one(vs[0])
+	if len(vs) > 1 {
+		mv := make([]any, len(vs))
+		for i, v := range vs {
+			mv[i] = one(v)
+		}
+		_ = e.Set("multiValue", r.NewArray(mv...))
+	}
+	return e
 }
 
 // readFields reads an event object back: {name: {value, multiValue?}}. A

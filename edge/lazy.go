@@ -132,25 +132,7 @@ func (lf *lazyFields) find(name string) int {
 // entry materialises base's values of name as the eager event had them:
 // {value, attributes?, multiValue?: [{value, attributes?}, …]}.
 func (lf *lazyFields) entry(name string) *goja.Object {
-	vs := lf.base.values[name]
-	attrs := lf.src == srcResponseCookies
-	one := func(v field) *goja.Object {
-		e := lf.r.NewObject()
-		_ = e.Set("value", v.Value)
-		if attrs && v.Attributes != "" {
-			_ = e.Set("attributes", v.Attributes)
-		}
-		return e
-	}
-	e := one(vs[0])
-	if len(vs) > 1 {
-		mv := make([]any, len(vs))
-		for i, v := range vs {
-			mv[i] = one(v)
-		}
-		_ = e.Set("multiValue", lf.r.NewArray(mv...))
-	}
-	return e
+	return entryObject(lf.r, lf.base.values[name], lf.src == srcResponseCookies)
 }
 
 // Get is goja.DynamicObject's: an own property's value, nil for none.
