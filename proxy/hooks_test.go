@@ -301,3 +301,18 @@ func TestHookResponseChanges(t *testing.T) {
 		t.Errorf("origin requests %d, want 2", n)
 	}
 }
+
+// TestHookKeepsDefaultRootObject: with viewer-request edge code installed,
+// a request for "/" that the code leaves as it is still gets the
+// distribution's DefaultRootObject.
+func TestHookKeepsDefaultRootObject(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("origin " + r.URL.Path)) })
+	e := newEdgeWith(t, webSettings("", `      DefaultRootObject: index.html
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled}
+`), map[string]string{"web": o.URL}, func(opts *proxy.Options) {
+		opts.Hooks = proxy.Hooks{proxy.ViewerRequest: func(context.Context, *proxy.Event) error { return nil }}
+	})
+	if r := e.do("GET", "/"); r.status != 200 || r.body != "origin /index.html" {
+		t.Errorf("/ with viewer-request code: %d %q, want the default root object", r.status, r.body)
+	}
+}

@@ -394,6 +394,13 @@ func (s *Server) distribution(x *exchange) bool {
 func (s *Server) normalize(x *exchange) {
 	x.r = normalizedRequest(x.r)
 	x.path = x.r.URL.Path
+	x.rootObject()
+}
+
+// rootObject makes "/" the distribution's DefaultRootObject, when it has
+// one (after the viewer-request code too: a function that leaves "/" as it
+// is still gets the root object).
+func (x *exchange) rootObject() {
 	if x.path == "/" && x.ds.dist.DefaultRootObject != "" {
 		x.path = "/" + x.ds.dist.DefaultRootObject
 	}
@@ -426,6 +433,7 @@ func (s *Server) viewerRequest(x *exchange) bool {
 		// origin and the origin request follow it.
 		x.r = normalizedRequest(ev.Request)
 		x.path = x.r.URL.Path
+		x.rootObject()
 		x.origin = ev.Origin
 		if g := ev.OriginGroup; g != nil && len(g.Members) == 2 {
 			x.originGroup = g
