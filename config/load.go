@@ -184,6 +184,11 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		seed       string
 	)
 	switch {
+	case isTerraformSetting(ds) && (ds.Template != "" || ds.ConfigFile != "" || ds.Config.set):
+		sp.add(at, "give one of template, terraform, configFile and config")
+		return nil
+	case isTerraformSetting(ds):
+		return l.terraformSettingsDistribution(sp, at, ds, quotas)
 	case ds.Template != "" && (ds.ConfigFile != "" || ds.Config.set):
 		sp.add(at, "give one of template, configFile and config")
 		return nil

@@ -84,13 +84,33 @@ type readTerraform struct {
 func (l *loader) terraformRoot(sp *problems, path string, doc any, cfg *Config) (*Config, error) {
 	compileSettings(sp, &settingsFile{}, l.dir, cfg)
 	l.prepareTemplates(cfg)
-	rt := l.readTerraform(sp, "", path, doc)
+	return l.terraformDistributions(sp, l.readTerraform(sp, "", path, doc), cfg)
+}
+
+// parseTerraform reads the .tf source src as the only file of a module
+// (name is used in errors; file() reads beside it), as --config FILE.tf
+// would: the entry point the fuzz target drives.
+func parseTerraform(name string, src []byte, in TemplateInputs) (*Config, error) {
+	l := &loader{dir: filepath.Dir(name), pol: newPolicySet(), inputs: in}
+	sp := l.file(name)
+	cfg := &Config{Source: name}
+	compileSettings(sp, &settingsFile{}, l.dir, cfg)
+	l.prepareTemplates(cfg)
+	m := newTFModule(filepath.Dir(name), in, l.pol)
+	m.parseFile(name, src, sp)
+	m.funcs = m.tfFunctions()
+	return l.terraformDistributions(sp, l.useTerraform(m.input(func(string) *problems { return sp })), cfg)
+}
+
+// terraformDistributions compiles every distribution of rt into cfg, with
+// default settings.
+func (l *loader) terraformDistributions(sp *problems, rt *readTerraform, cfg *Config) (*Config, error) {
 	if rt.ok && len(rt.dist) == 0 && len(l.errors()) == 0 {
 		sp.add(tfDistributionType, "the configuration has no %s resource", tfDistributionType)
 	}
 	for _, a := range rt.dist {
 		src := distSource{id: a.id, domainName: a.domain, settings: a.p}
-		if d := l.terraformDistribution(a, src); d != nil {
+		if d := l.terraformDistribution(a, src, nil); d != nil {
 			cfg.Distributions = append(cfg.Distributions, d)
 		}
 	}
@@ -115,12 +135,17 @@ func (l *loader) prepareTemplates(cfg *Config) {
 	l.pol.lambda.strict = true // the configuration names its own functions
 }
 
-// terraformDistribution converts and compiles one distribution resource.
-func (l *loader) terraformDistribution(a *tfArgs, src distSource) *Distribution {
+// terraformDistribution converts and compiles one distribution resource;
+// settings, when not nil, completes src from the decoded config (origin
+// endpoints keyed by resource address).
+func (l *loader) terraformDistribution(a *tfArgs, src distSource, settings func(*DistributionConfig, *distSource)) *Distribution {
 	tp := newProblems(a.p.file)
 	td := l.convertTerraform(a, "DistributionConfig", tfDistributionSchema())
 	dc := &DistributionConfig{CallerReference: "terraform-" + a.address}
 	decodeInto(tp, "DistributionConfig", td.config, dc)
+	if settings != nil {
+		settings(dc, &src)
+	}
 	if src.domainName == "" {
 		src.domainName = DeriveDomainName(src.id)
 	}
@@ -194,6 +219,14 @@ func (l *loader) readTerraform(sp *problems, field, path string, doc any) *readT
 			return rt
 		}
 	}
+	*rt = *l.useTerraform(in)
+	return rt
+}
+
+// useTerraform registers the input's policies, keys, functions and stores
+// and returns its distributions.
+func (l *loader) useTerraform(in *tfInput) *readTerraform {
+	rt := &readTerraform{doms: in.doms, ok: true}
 	for _, a := range in.resources {
 		a.lenient = in.lenient
 	}
@@ -203,7 +236,6 @@ func (l *loader) readTerraform(sp *problems, field, path string, doc any) *readT
 			rt.dist = append(rt.dist, a)
 		}
 	}
-	rt.doms, rt.ok = in.doms, true
 	return rt
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -42,6 +43,14 @@ func tfAbsent(v any) bool {
 	return false
 }
 
+// tfZeroUnset reports whether v is 0 for an argument whose 0 means unset
+// (response_completion_timeout: "If omitted or explicitly set to 0, no
+// maximum value is enforced").
+func tfZeroUnset(name string, v any) bool {
+	n, ok := v.(json.Number)
+	return ok && name == "response_completion_timeout" && n.String() == "0"
+}
+
 // object converts the Terraform object src (at at) into dst, the API object
 // at apiPath.
 func (c *tfConverter) object(at, apiPath string, src, dst *object, t cfnType) {
@@ -69,7 +78,7 @@ func (c *tfConverter) object(at, apiPath string, src, dst *object, t cfnType) {
 			c.p.add(path, "%s", unknownReason(t.names(), k))
 			continue
 		}
-		if prop.kind == cfnLegacy || tfAbsent(v) {
+		if prop.kind == cfnLegacy || tfAbsent(v) || tfZeroUnset(prop.name, v) {
 			continue
 		}
 		api := tfAPIPath(apiPath, prop)

@@ -101,15 +101,20 @@ func isTerraformPath(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
+// newTFModule returns an empty module in dir.
+func newTFModule(dir string, inputs TemplateInputs, pol *policySet) *tfModule {
+	return &tfModule{
+		dir: dir, files: map[string][]byte{}, variables: map[string]*tfVariable{}, locals: map[string]*tfDecl{},
+		byType: map[string]map[string]*tfResource{}, data: map[string]map[string]*tfResource{},
+		inputs: inputs, tfvars: map[string]tfValueSource{}, pol: pol, memo: map[string]*tfMemo{},
+	}
+}
+
 // readTerraformModule reads the module at path (a directory of .tf files or
 // one .tf file). Syntax and structure problems are reported to p, whose
 // file is the one they are in.
 func readTerraformModule(path string, inputs TemplateInputs, pol *policySet, add func(file string) *problems) (*tfModule, error) {
-	m := &tfModule{
-		files: map[string][]byte{}, variables: map[string]*tfVariable{}, locals: map[string]*tfDecl{},
-		byType: map[string]map[string]*tfResource{}, data: map[string]map[string]*tfResource{},
-		inputs: inputs, tfvars: map[string]tfValueSource{}, pol: pol, memo: map[string]*tfMemo{},
-	}
+	m := newTFModule("", inputs, pol)
 	var tfFiles, varFiles []string
 	fi, err := os.Stat(path)
 	switch {
