@@ -166,7 +166,10 @@ func TestTerraformMapping(t *testing.T) {
     compress = true
     smooth_streaming = false
     realtime_log_config_arn = "arn:aws:cloudfront::123456789012:realtime-log-config/x"
-  }`, "", "", func(d *DistributionConfig) any { b := d.CacheBehaviors.Items[0]; return []any{b.PathPattern, b.ViewerProtocolPolicy, b.AllowedMethods, b.CachePolicyId, b.OriginRequestPolicyId, b.ResponseHeadersPolicyId, *b.Compress, b.RealtimeLogConfigArn} },
+  }`, "", "", func(d *DistributionConfig) any {
+			b := d.CacheBehaviors.Items[0]
+			return []any{b.PathPattern, b.ViewerProtocolPolicy, b.AllowedMethods, b.CachePolicyId, b.OriginRequestPolicyId, b.ResponseHeadersPolicyId, *b.Compress, b.RealtimeLogConfigArn}
+		},
 			`["/api/*","https-only",{"Quantity":3,"Items":["GET","HEAD","OPTIONS"],"CachedMethods":{"Quantity":2,"Items":["GET","HEAD"]}},"4135ea2d-6df8-44a3-9df3-4b5a84be39ad","b689b0a8-53d0-40ab-baf2-68738e2966ac","67f7725c-6f97-4210-82d7-5512b31e9d03",true,"arn:aws:cloudfront::123456789012:realtime-log-config/x"]`},
 		{"forwarded_values and TTLs", "", `cache_policy_id = null # the deprecated way
     forwarded_values {
@@ -194,7 +197,9 @@ func TestTerraformMapping(t *testing.T) {
 		{"grpc_config and field_level_encryption_id", "", `grpc_config {
       enabled = false
     }
-    field_level_encryption_id = ""`, "", func(d *DistributionConfig) any { return []any{d.DefaultCacheBehavior.GrpcConfig, d.DefaultCacheBehavior.FieldLevelEncryptionId} }, `[{"Enabled":false},""]`},
+    field_level_encryption_id = ""`, "", func(d *DistributionConfig) any {
+			return []any{d.DefaultCacheBehavior.GrpcConfig, d.DefaultCacheBehavior.FieldLevelEncryptionId}
+		}, `[{"Enabled":false},""]`},
 		{"origin arguments", "", "", `origin_path = "/v1"
     connection_attempts = 2
     connection_timeout = 5
