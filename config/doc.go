@@ -11,7 +11,10 @@
 // CloudFormation/CDK templates are read as they are (cloudformation.go,
 // cfnvalues.go, cfnsettings.go): references resolve to the values
 // CloudFormation would produce, and what only a stack knows comes from
-// TemplateInputs. Settings that are accepted but not emulated are listed
+// TemplateInputs. Terraform is read the same way (terraform.go and its
+// neighbours): .tf files with HCL's own reader, or `terraform show -json`
+// output, each aws_cloudfront_* resource converted into the API's shape and
+// compiled like any other. Settings that are accepted but not emulated are listed
 // once (ignored.go) and reported by Config.Warnings.
 //
 // CloudFront Functions and their key value stores (functions.go, and

@@ -23,6 +23,11 @@ func Load(path string) (*Config, error) { return LoadWith(path, TemplateInputs{}
 // LoadWith is Load with the parameter values and imports a CloudFormation
 // template's Ref and Fn::ImportValue need (see TemplateInputs).
 func LoadWith(path string, in TemplateInputs) (*Config, error) {
+	if isTerraformPath(path) { // a directory of .tf files, or one (terraform.go)
+		l := &loader{dir: path, pol: newPolicySet(), inputs: in}
+		sp := l.file(path)
+		return l.terraformRoot(sp, path, nil, &Config{Source: path})
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -45,6 +50,10 @@ func ParseWith(name string, data []byte, in TemplateInputs) (*Config, error) {
 		return nil, l.errors()
 	}
 	cfg := &Config{Source: name}
+	if isTerraformJSON(doc) { // terraform show -json: terraform_json.go
+		l.dir = filepath.Dir(name)
+		return l.terraformRoot(sp, name, doc, cfg)
+	}
 	if isTemplateDocument(doc) { // a CloudFormation template: cloudformation.go
 		return l.template(sp, name, data, doc, cfg)
 	}
@@ -97,6 +106,7 @@ type loader struct {
 	inputs    TemplateInputs // a template's parameters and imports
 	templates map[string]*readTemplate
 	keys      *Keys                     // the configuration's keys, which templates' keys join
+	tfRead    map[string]*readTerraform // Terraform inputs read (terraform.go)
 	stores    map[string]*KeyValueStore // the configuration's key value stores, which templates' join
 }
 
@@ -174,6 +184,11 @@ func (l *loader) distribution(sp *problems, at string, ds *distributionSettings,
 		seed       string
 	)
 	switch {
+	case isTerraformSetting(ds) && (ds.Template != "" || ds.ConfigFile != "" || ds.Config.set):
+		sp.add(at, "give one of template, terraform, configFile and config")
+		return nil
+	case isTerraformSetting(ds):
+		return l.terraformSettingsDistribution(sp, at, ds, quotas)
 	case ds.Template != "" && (ds.ConfigFile != "" || ds.Config.set):
 		sp.add(at, "give one of template, configFile and config")
 		return nil

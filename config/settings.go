@@ -89,8 +89,9 @@ type distributionSettings struct {
 	DomainName        string                         `json:"domainName"`
 	ConfigFile        string                         `json:"configFile"`
 	Config            rawValue                       `json:"config"`
-	Template          string                         `json:"template"` // a CloudFormation/CDK template file (cfnsettings.go)
-	Resource          string                         `json:"resource"` // the logical ID of its distribution`
+	Template          string                         `json:"template"`  // a CloudFormation/CDK template file (cfnsettings.go)
+	Resource          string                         `json:"resource"`  // the logical ID (or Terraform address) of its distribution
+	Terraform         string                         `json:"terraform"` // a Terraform directory, .tf file or show -json output (terraform_settings.go)
 	OriginEndpoints   map[string]stringList          `json:"originEndpoints"`
 	OriginCredentials map[string]*credentialSettings `json:"originCredentials"`
 	OriginBalancing   map[string]*balancingSettings  `json:"originBalancing"`

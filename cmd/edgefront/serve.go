@@ -35,9 +35,10 @@ const serveHelp = `Usage: edgefront serve [flags]
 
 Runs the edge. The configuration comes from, in this order:
   --config FILE   edgefront settings with distributions, a DistributionConfig
-                  as 'aws cloudfront get-distribution-config' prints it, or a
-                  CloudFormation/CDK template (--parameter NAME=VALUE gives
-                  what only a stack knows)
+                  as 'aws cloudfront get-distribution-config' prints it, a
+                  CloudFormation/CDK template, a Terraform directory or .tf
+                  file, or 'terraform show -json' output (--parameter
+                  NAME=VALUE gives what only a stack knows, or a variable)
   --origin URL    quick mode: one distribution in front of one HTTP origin
                   whose own Cache-Control decides what is cached: the cache
                   policy edgefront-QuickMode-HonorOrigin (TTLs 0/0/1 year; all

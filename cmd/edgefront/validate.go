@@ -12,7 +12,9 @@ import (
 const validateHelp = `Usage: edgefront validate --config FILE [--parameter NAME=VALUE …]
 
 Reads FILE (edgefront settings, or a DistributionConfig as
-'aws cloudfront get-distribution-config' prints it; JSON or YAML) and checks
+'aws cloudfront get-distribution-config' prints it, JSON or YAML; a
+CloudFormation/CDK template; a Terraform directory or .tf file; or
+'terraform show -json' output) and checks
 it as 'serve' would. Prints every problem as 'file: field: reason' and exits 1,
 or prints a summary and exits 0. Settings that are accepted but not emulated
 (Lambda@Edge, WAF, field-level encryption …) are printed as warnings on
@@ -25,7 +27,7 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", validateHelp, stderr)
 	file := fs.String("config", "", "configuration `FILE` to check (required)")
 	var params parameterFlag
-	fs.Var(&params, "parameter", "a CloudFormation template's parameter (or pseudo parameter, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
+	fs.Var(&params, "parameter", "a CloudFormation template's parameter (or pseudo parameter, or Fn::ImportValue export) or a Terraform variable `NAME=VALUE`; repeat for more")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
