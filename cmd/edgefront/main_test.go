@@ -172,8 +172,9 @@ func TestServeQuickMode(t *testing.T) {
 		`edgefront_origin_fetches_total{code="200",origin=`,
 		`edgefront_cache_items 1`,
 		`edgefront_origin_latency_seconds_count`,
-		`edgefront_cache_hit_rate 66.6`,
-		`edgefront_cache_evictions_total 0`,
+		`edgefront_cache_hit_rate{window="1m"} 66.6`,
+		`edgefront_cache_evictions_total{reason="size"} 0`,
+		`edgefront_cache_evictions_total{reason="expired"} 0`,
 		`edgefront_invalidation_bans_active 0`,
 		`edgefront_bytes_downloaded_total`,
 	} {

@@ -601,6 +601,9 @@ func tlsSites(cfg *config.Config) []edgetls.Distribution {
 	return out
 }
 
+// evictionsHelp describes edgefront_cache_evictions_total.
+const evictionsHelp = "Objects that left the cache by reason: size (evicted to make room for others) or expired (kept until the end of their TTL plus the stale windows, then dropped)."
+
 // registerCacheMetrics exports the cache's size on reg.
 func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 	reg.MustRegister(
@@ -611,8 +614,13 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 			Namespace: "edgefront", Name: "cache_bytes", Help: "Bytes the cached objects cost (bodies and headers).",
 		}, func() float64 { _, b := store.Stats(); return float64(b) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "edgefront", Name: "cache_evictions_total", Help: "Objects evicted from the cache to make room.",
+			Namespace: "edgefront", Name: "cache_evictions_total", Help: evictionsHelp,
+			ConstLabels: prometheus.Labels{"reason": "size"},
 		}, func() float64 { return float64(store.Evictions()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "cache_evictions_total", Help: evictionsHelp,
+			ConstLabels: prometheus.Labels{"reason": "expired"},
+		}, func() float64 { return float64(store.Expirations()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "edgefront", Name: "invalidation_bans_active", Help: "Invalidations (bans) still able to match a cached object.",
 		}, func() float64 { return float64(store.Bans()) }),
