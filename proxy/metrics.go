@@ -244,7 +244,14 @@ func (c endpointHealth) Collect(ch chan<- prometheus.Metric) {
 			if !ok {
 				continue
 			}
+			// An endpoint listed twice is reported once: a duplicate
+			// series would make the whole scrape fail.
+			seen := map[string]bool{}
 			for _, e := range hr.EndpointHealth() {
+				if seen[e.Endpoint] {
+					continue
+				}
+				seen[e.Endpoint] = true
 				up := 0.0
 				if e.Up {
 					up = 1
