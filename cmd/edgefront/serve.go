@@ -158,7 +158,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 // runServe runs the edge until ctx ends, reloading on SIGHUP and when the
 // config file, or a file it names, changes (checked every poll).
 func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stderr io.Writer, poll time.Duration) error {
-	e, err := startEdge(ctx, f, log)
+	e, err := startEdgeWriting(ctx, f, log, stdout)
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -170,7 +170,13 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 		return err
 	}
 	defer e.close()
-	e.printWelcome(stdout)
+	// With --access-log - the access log owns stdout, so that it stays
+	// parseable: the welcome text goes to stderr with edgefront's own log.
+	welcome := stdout
+	if f.accessLog == "-" {
+		welcome = stderr
+	}
+	e.printWelcome(welcome)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -249,6 +255,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 type edge struct {
 	flags   serveFlags
 	log     *slog.Logger
+	stdout  io.Writer // where --access-log - writes
 	demo    *demo.Demo
 	store   *cache.Store
 	access  *accesslog.Logger
@@ -328,7 +335,13 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 // startEdge builds an edge for the flags and starts its listeners; on any
 // error what was built is closed again.
 func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, error) {
-	e := &edge{flags: f, log: log, addrs: map[string]string{}, failed: make(chan error, 3)}
+	return startEdgeWriting(ctx, f, log, os.Stdout)
+}
+
+// startEdgeWriting is startEdge with the standard output --access-log -
+// writes to.
+func startEdgeWriting(ctx context.Context, f serveFlags, log *slog.Logger, stdout io.Writer) (*edge, error) {
+	e := &edge{flags: f, log: log, stdout: stdout, addrs: map[string]string{}, failed: make(chan error, 3)}
 	if err := e.build(ctx); err != nil {
 		e.close()
 		return nil, err
@@ -376,7 +389,7 @@ func (e *edge) build(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, e.store)
-	if e.access, err = openAccessLog(f, os.Stdout); err != nil {
+	if e.access, err = openAccessLog(f, e.stdout); err != nil {
 		return err
 	}
 	if e.access != nil {
@@ -765,7 +778,11 @@ func (e *edge) printWelcome(w io.Writer) {
 			fmt.Fprintf(w, "  curl -i %s\n", u)
 		}
 	}
-	fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP reloads --config.")
+	if e.flags.config != "" {
+		fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP, or a change of the file, reloads --config.")
+	} else {
+		fmt.Fprintln(w, "\nCtrl-C stops.")
+	}
 }
 
 // parameterFlag collects repeated --parameter NAME=VALUE flags.
