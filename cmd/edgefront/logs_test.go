@@ -18,7 +18,7 @@ func TestAccessLogOwnsStdout(t *testing.T) {
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer o.Close()
 	var stdout, stderr syncBuffer
-	f, log, err := parseServeFlags([]string{"--origin", o.URL, "--access-log", "-", "--http", "127.0.0.1:0", "--https", "", "--admin", ""}, &stderr)
+	f, log, err := parseServeFlags([]string{"--origin", o.URL, "--access-log", "-", "--http", "127.0.0.1:0", "--https", "", "--admin", ""}, io.Discard, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

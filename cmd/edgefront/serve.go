@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,19 +95,19 @@ type serveFlags struct {
 	viewer                  viewerLimits // HTTP/2 viewer connections' limits (defaults when zero)
 }
 
-// parseServeFlags reads the serve command line; the logger writes to stderr.
-func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger, error) {
-	fs := newFlagSet("serve", serveHelp, stderr)
-	var f serveFlags
+// serveFlagSet defines the serve command's flags on f.
+func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
+	fs := newFlagSet("serve", serveHelp, stdout, stderr)
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
 	fs.Var(&f.parameters, "parameter", "a CloudFormation template's parameter (or pseudo parameter such as AWS::Region, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
 	fs.StringVar(&f.quick.CachePolicy, "cache-policy", "", "quick mode: the managed cache policy `NAME` or ID (e.g. CachingOptimized; default "+config.QuickCachePolicyName+")")
 	fs.StringVar(&f.quick.OriginRequestPolicy, "origin-request-policy", "", "quick mode: the managed origin request policy `NAME` or ID (default AllViewer)")
 	fs.StringVar(&f.quick.ResponseHeadersPolicy, "response-headers-policy", "", "quick mode: the managed response headers policy `NAME` or ID (default none)")
-	fs.StringVar(&f.http, "http", config.DefaultHTTPAddr, "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
-	fs.StringVar(&f.https, "https", config.DefaultHTTPSAddr, "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
-	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
+	f.http, f.https, f.admin = config.DefaultHTTPAddr, config.DefaultHTTPSAddr, config.DefaultAdminAddr
+	fs.Var((*addrValue)(&f.http), "http", "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
+	fs.Var((*addrValue)(&f.https), "https", "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
+	fs.Var((*addrValue)(&f.admin), "admin", "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
 	fs.StringVar(&f.cacheSize, "cache-size", "", "cache memory `SIZE`, e.g. 512MiB or 2GiB (default from config, else 512MiB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&f.logLevelName, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
@@ -123,6 +125,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
 	fs.BoolVar(&f.geoTrustHeader, "geo-trust-header", false, "take the viewer's country from its CloudFront-Viewer-Country header (local testing only: any client can send it)")
+	return fs
+}
+
+// parseServeFlags reads the serve command line; help goes to stdout, the
+// logger writes to stderr.
+func parseServeFlags(args []string, stdout, stderr io.Writer) (serveFlags, *slog.Logger, error) {
+	var f serveFlags
+	fs := serveFlagSet(&f, stdout, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return f, nil, err
 	}
@@ -138,6 +148,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 			return f, nil, errUsage
 		}
 	}
+	if f.accessFormat != "standard" && f.accessFormat != "json" {
+		fmt.Fprintf(stderr, "edgefront serve: --access-log-format %q: want standard or json\n", f.accessFormat)
+		return f, nil, errUsage
+	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevelName)
 	if err != nil {
 		return f, nil, err
@@ -146,7 +160,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {
-	f, log, err := parseServeFlags(args, stderr)
+	f, log, err := parseServeFlags(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -319,6 +333,9 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	if f.set["admin"] || f.config == "" {
 		c.Listen.Admin = f.admin
 	}
+	for _, w := range listenerWarnings(&c) {
+		e.log.Warn("configuration cannot work as configured", "problem", w)
+	}
 	if f.cacheSize != "" {
 		n, err := config.ParseSize(f.cacheSize)
 		if err != nil {
@@ -330,6 +347,35 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// listenerWarnings describes what in cfg cannot work with its listeners:
+// a behaviour that sends viewers to https (redirect-to-https) or serves
+// only https (https-only) while the https listener is disabled.
+func listenerWarnings(cfg *config.Config) []string {
+	if cfg.Listen.HTTPS != "" {
+		return nil
+	}
+	var out []string
+	for _, d := range cfg.Distributions {
+		for _, b := range append(slices.Clone(d.Behaviors), d.Default) {
+			if b == nil {
+				continue
+			}
+			var what string
+			switch b.ViewerProtocolPolicy {
+			case config.RedirectToHTTPS:
+				what = "redirects http viewers to https"
+			case config.HTTPSOnly:
+				what = "refuses http viewers (403)"
+			default:
+				continue
+			}
+			out = append(out, fmt.Sprintf("distribution %s: the behavior for %q is %s and %s, but the https listener is disabled (--https \"\" or listen.https): nothing answers https",
+				d.ID, b.PathPattern, b.ViewerProtocolPolicy, what))
+		}
+	}
+	return out
 }
 
 // startEdge builds an edge for the flags and starts its listeners; on any
@@ -783,6 +829,28 @@ func (e *edge) printWelcome(w io.Writer) {
 	} else {
 		fmt.Fprintln(w, "\nCtrl-C stops.")
 	}
+}
+
+// addrValue is a listener address flag: host:port, or "" to disable the
+// listener. A bad address is refused as the flag's value.
+type addrValue string
+
+// String is flag.Value's.
+func (a *addrValue) String() string { return string(*a) }
+
+// Set checks and sets the address.
+func (a *addrValue) Set(s string) error {
+	if s != "" {
+		_, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return errors.New("not a host:port address, such as 127.0.0.1:8080 or :8080")
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
+	*a = addrValue(s)
+	return nil
 }
 
 // parameterFlag collects repeated --parameter NAME=VALUE flags.
