@@ -1,6 +1,7 @@
 # edgefront: a self-hosted edge cache that behaves like Amazon CloudFront.
 #
-#   docker build -t edgefront .
+#   docker build --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg REVISION=$(git rev-parse HEAD) -t edgefront .
 #   docker run --rm -p 8080:8080 -p 8443:8443 -p 8443:8443/udp edgefront
 #
 # With no configuration it serves the embedded demo distribution. Mount your
@@ -14,7 +15,15 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/edgefront ./cmd/edgefront
+# 'edgefront version' prints the version and the git revision. Go stamps them
+# itself when the build context has .git; otherwise pass them:
+#   docker build --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg REVISION=$(git rev-parse HEAD) -t edgefront .
+ARG VERSION=""
+ARG REVISION=""
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" \
+    -o /out/edgefront ./cmd/edgefront
 
 # distroless/static: CA certificates (for https origins and ACME) and tzdata,
 # no shell, runs as the unprivileged user nonroot (65532).

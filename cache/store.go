@@ -34,7 +34,9 @@ type Store struct {
 	now func() time.Time
 
 	items, bytes atomic.Int64
-	evictions    atomic.Int64
+	// evictions counts entries evicted to make room, expirations those
+	// whose retention ended (ristretto's TTL cleanup).
+	evictions, expirations atomic.Int64
 	// latestUntil is the latest end of retention (UnixNano) of any entry
 	// stored: a ban made now can match nothing past it.
 	latestUntil atomic.Int64
@@ -76,7 +78,7 @@ func New(o Options) (*Store, error) {
 		BufferItems:        64,
 		IgnoreInternalCost: true, // Entry.Size already counts the overhead
 		OnExit:             s.onExit,
-		OnEvict:            func(*ristretto.Item[*Entry]) { s.evictions.Add(1) },
+		OnEvict:            s.onEvict,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
@@ -94,6 +96,17 @@ func (s *Store) onExit(e *Entry) {
 	}
 	s.items.Add(-1)
 	s.bytes.Add(-e.cost)
+}
+
+// onEvict is called by ristretto for an entry it evicts: a victim of the
+// admission policy (made room for another; its Expiration is zero) or an
+// entry its TTL cleanup removed once its retention ended.
+func (s *Store) onEvict(it *ristretto.Item[*Entry]) {
+	if !it.Expiration.IsZero() && !it.Expiration.After(time.Now()) {
+		s.expirations.Add(1)
+		return
+	}
+	s.evictions.Add(1)
 }
 
 // Retention is how long past e.Stored the store keeps e: its TTL plus the
@@ -248,9 +261,14 @@ func (s *Store) Bans() int {
 	return s.bans.prune(s.now())
 }
 
-// Evictions reports how many entries were evicted to make room (or expired
-// out of ristretto) since the store was created.
+// Evictions reports how many entries were evicted to make room since the
+// store was created.
 func (s *Store) Evictions() int64 { return s.evictions.Load() }
+
+// Expirations reports how many entries left the store because their
+// retention (TTL plus the stale windows, Retention) ended, since the store
+// was created.
+func (s *Store) Expirations() int64 { return s.expirations.Load() }
 
 // Stats reports the number of entries and their total cost in bytes.
 func (s *Store) Stats() (items int64, bytes int64) {

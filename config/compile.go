@@ -267,12 +267,24 @@ func compilePolicies(p *problems, path string, bc *CacheBehaviorConfig, b *Behav
 	case bc.CachePolicyId != "":
 		cp, ok := pol.cachePolicy(bc.CachePolicyId)
 		if !ok {
-			p.add(join(path, "CachePolicyId"), "%s", policyKeyError("cache", bc.CachePolicyId))
+			p.add(join(path, "CachePolicyId"), "%s", policyKeyError("cache", bc.CachePolicyId,
+				policyNames(managedNames(managedCachePolicies(), func(p *CachePolicy) string { return p.Name }), pol.cache)))
 			cp = &CachePolicy{Headers: none(), Cookies: none(), QueryStrings: none()}
 		}
 		b.CachePolicy = cp
-		if bc.ForwardedValues != nil {
-			p.add(join(path, "ForwardedValues"), "cannot be used together with CachePolicyId")
+		// CloudFront refuses these with InvalidArgument: "The parameter
+		// MinTTL cannot be used when a cache policy is associated to the
+		// cache behavior." The policy holds the TTLs. A TTL of 0 is
+		// tolerated: it is what Terraform's state and some exports write
+		// for a behaviour with a cache policy.
+		nonZero := func(v *int64) bool { return v != nil && *v != 0 }
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"ForwardedValues", bc.ForwardedValues != nil}, {"MinTTL", nonZero(bc.MinTTL)}, {"DefaultTTL", nonZero(bc.DefaultTTL)}, {"MaxTTL", nonZero(bc.MaxTTL)}} {
+			if f.set {
+				p.add(join(path, f.name), "cannot be used together with CachePolicyId: the cache policy holds the cache key and TTLs (CloudFront: InvalidArgument)")
+			}
 		}
 	case bc.ForwardedValues != nil:
 		cp, orp := legacyPolicies(p, path, bc, b.Compress)
@@ -287,7 +299,8 @@ func compilePolicies(p *problems, path string, bc *CacheBehaviorConfig, b *Behav
 	if bc.OriginRequestPolicyId != "" && bc.ForwardedValues == nil {
 		orp, ok := pol.originRequestPolicy(bc.OriginRequestPolicyId)
 		if !ok {
-			p.add(join(path, "OriginRequestPolicyId"), "%s", policyKeyError("origin request", bc.OriginRequestPolicyId))
+			p.add(join(path, "OriginRequestPolicyId"), "%s", policyKeyError("origin request", bc.OriginRequestPolicyId,
+				policyNames(managedNames(managedOriginRequestPolicies(), func(p *OriginRequestPolicy) string { return p.Name }), pol.origin)))
 		} else {
 			b.OriginRequestPolicy = orp
 		}
@@ -298,7 +311,8 @@ func compilePolicies(p *problems, path string, bc *CacheBehaviorConfig, b *Behav
 	if bc.ResponseHeadersPolicyId != "" {
 		rp, ok := pol.responseHeadersPolicy(bc.ResponseHeadersPolicyId)
 		if !ok {
-			p.add(join(path, "ResponseHeadersPolicyId"), "%s", policyKeyError("response headers", bc.ResponseHeadersPolicyId))
+			p.add(join(path, "ResponseHeadersPolicyId"), "%s", policyKeyError("response headers", bc.ResponseHeadersPolicyId,
+				policyNames(managedNames(managedResponseHeadersPolicies(), func(p *ResponseHeadersPolicy) string { return p.Name }), pol.response)))
 		} else {
 			b.ResponseHeadersPolicy = rp
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +97,8 @@ func unwrap(v any, path, key string) (any, string) {
 
 // ttlTriple compiles Min/Default/Max TTL with CloudFront's defaults: Default
 // defaults to 86400 or MinTTL if larger, Max to 31536000 or Default if larger.
-func ttlTriple(p *problems, path string, minP, defP, maxP *int64) (minTTL, defTTL, maxTTL time.Duration) {
+// code is the error code CloudFront refuses a wrong order with.
+func ttlTriple(p *problems, path, code string, minP, defP, maxP *int64) (minTTL, defTTL, maxTTL time.Duration) {
 	var mn, df, mx int64 = DefaultMinTTL, DefaultDefaultTTL, DefaultMaxTTL
 	if minP != nil {
 		mn = *minP
@@ -121,11 +123,14 @@ func ttlTriple(p *problems, path string, minP, defP, maxP *int64) (minTTL, defTT
 			ok = false
 		}
 	}
+	// CloudFront refuses an order other than Min ≤ Default ≤ Max with
+	// InvalidTTLOrder (a behaviour's legacy TTLs) or InvalidArgument (a
+	// cache policy's).
 	if ok && df < mn {
-		p.add(join(path, "DefaultTTL"), "must not be less than MinTTL (%d < %d)", df, mn)
+		p.add(join(path, "DefaultTTL"), "must not be less than MinTTL (%d < %d; CloudFront: %s)", df, mn, code)
 	}
 	if ok && mx < df {
-		p.add(join(path, "MaxTTL"), "must not be less than DefaultTTL (%d < %d)", mx, df)
+		p.add(join(path, "MaxTTL"), "must not be less than DefaultTTL (%d < %d; CloudFront: %s)", mx, df, code)
 	}
 	return time.Duration(mn) * time.Second, time.Duration(df) * time.Second, time.Duration(mx) * time.Second
 }
@@ -175,7 +180,7 @@ func compileCachePolicy(p *problems, path string, cp *CustomCachePolicy) *CacheP
 	if c.MinTTL == nil {
 		p.add(join(cfgPath, "MinTTL"), "is required")
 	}
-	out.MinTTL, out.DefaultTTL, out.MaxTTL = ttlTriple(p, cfgPath, c.MinTTL, c.DefaultTTL, c.MaxTTL)
+	out.MinTTL, out.DefaultTTL, out.MaxTTL = ttlTriple(p, cfgPath, "InvalidArgument", c.MinTTL, c.DefaultTTL, c.MaxTTL)
 	k := c.ParametersInCacheKeyAndForwardedToOrigin
 	kp := join(cfgPath, "ParametersInCacheKeyAndForwardedToOrigin")
 	if k == nil {
@@ -408,7 +413,7 @@ func legacyPolicies(p *problems, path string, b *CacheBehaviorConfig, compress b
 	fv := b.ForwardedValues
 	fp := join(path, "ForwardedValues")
 	cp := &CachePolicy{Name: "Legacy", Legacy: true, EnableAcceptEncodingGzip: compress}
-	cp.MinTTL, cp.DefaultTTL, cp.MaxTTL = ttlTriple(p, path, b.MinTTL, b.DefaultTTL, b.MaxTTL)
+	cp.MinTTL, cp.DefaultTTL, cp.MaxTTL = ttlTriple(p, path, "InvalidTTLOrder", b.MinTTL, b.DefaultTTL, b.MaxTTL)
 	orp := &OriginRequestPolicy{Name: "Legacy"}
 
 	if fv.QueryString == nil {
@@ -470,6 +475,54 @@ func legacyPolicies(p *problems, path string, b *CacheBehaviorConfig, compress b
 	return cp, orp
 }
 
-func policyKeyError(kind, key string) string {
-	return fmt.Sprintf("%q names no managed or custom %s policy", key, kind)
+func policyKeyError(kind, key string, names []string) string {
+	msg := fmt.Sprintf("%q names no managed or custom %s policy", key, kind)
+	if s := suggestPolicy(names, key); s != "" {
+		msg += " (did you mean " + s + "?)"
+	}
+	return msg
+}
+
+// policyNames are the names a behaviour may give a policy of one kind: the
+// managed ones without their "Managed-" prefix, as the guide writes them,
+// and the custom ones' keys.
+func policyNames[P any](managed []string, custom map[string]P) []string {
+	names := make([]string, 0, len(managed)+len(custom))
+	for _, n := range managed {
+		names = append(names, strings.TrimPrefix(n, "Managed-"))
+	}
+	for k := range custom {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// suggestPolicy returns the policy name closest to key — one differing
+// only in case, else the nearest by edit distance if close enough
+// (CachingOptimised → CachingOptimized) — or "".
+func suggestPolicy(names []string, key string) string {
+	k := strings.ToLower(strings.TrimPrefix(key, "Managed-"))
+	best, bestDist := "", 0
+	for _, n := range names {
+		if strings.EqualFold(n, k) {
+			return n
+		}
+		if d := editDistance(strings.ToLower(n), k); best == "" || d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" && bestDist <= max(2, len(k)/5) {
+		return best
+	}
+	return ""
+}
+
+// managedNames are the names of managed policies.
+func managedNames[P any](ps []P, name func(P) string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = name(p)
+	}
+	return out
 }

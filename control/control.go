@@ -201,8 +201,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := h.mux.Handler(r); pattern == "" {
-		writeError(w, reqID, &Error{Status: http.StatusBadRequest, Code: "InvalidAction",
-			Message: fmt.Sprintf("edgefront's control API does not implement %s %s", r.Method, r.URL.Path)})
+		msg := fmt.Sprintf("edgefront's control API does not implement %s %s", r.Method, r.URL.Path)
+		if op := operationName(r.Method, r.URL.Path, r.URL.RawQuery); op != "" {
+			msg = op + " is not supported by edgefront's control API; configure it in the file edgefront reads (SIGHUP or a change of the file reloads it)"
+		}
+		writeError(w, reqID, &Error{Status: http.StatusBadRequest, Code: "InvalidAction", Message: msg})
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

@@ -245,6 +245,9 @@ func (s *Server) viewerRules(x *exchange) bool {
 // error page for 403.
 func (s *Server) sendDenial(x *exchange, d *signed.Denial) {
 	x.detailed = accesslog.Error
+	// Why, for the operator: the viewer sees only CloudFront's code.
+	s.log.Debug("signed URL or cookies refused", "requestId", x.id, "distribution", x.ds.dist.ID,
+		"path", x.r.URL.Path, "code", d.Code, "reason", d.Reason)
 	body := d.Body()
 	h := x.w.Header()
 	h.Set("Server", "CloudFront")

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgefront/edgefront/accesslog"
@@ -77,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) (*metrics, error) {
 			Help: "Requests whose viewer left (an HTTP/2 stream reset, a closed connection) before their origin fetch began; no fetch was started.",
 		}),
 	}
-	m.rates = newRates()
+	m.rates = newRates(func() time.Time { return s.now() })
 	m.flightsPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "edgefront", Name: "origin_fetches_in_flight",
 		Help: "Collapsed origin fetches under way.",
@@ -121,7 +123,7 @@ func (s *Server) account(x *exchange) {
 	if x.ds != nil {
 		x.ds.results.byResult[result].Inc()
 	}
-	s.metrics.rates.record(result, status)
+	s.metrics.rates.record(s.now(), result, status)
 	s.metrics.bytesDownloaded.Add(float64(x.cw.bytes))
 	if x.r.ContentLength > 0 {
 		s.metrics.bytesUploaded.Add(float64(x.r.ContentLength))
@@ -242,7 +244,14 @@ func (c endpointHealth) Collect(ch chan<- prometheus.Metric) {
 			if !ok {
 				continue
 			}
+			// An endpoint listed twice is reported once: a duplicate
+			// series would make the whole scrape fail.
+			seen := map[string]bool{}
 			for _, e := range hr.EndpointHealth() {
+				if seen[e.Endpoint] {
+					continue
+				}
+				seen[e.Endpoint] = true
 				up := 0.0
 				if e.Up {
 					up = 1
@@ -250,5 +259,135 @@ func (c endpointHealth) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(endpointUpDesc, prometheus.GaugeValue, up, ds.dist.ID, id, e.Endpoint)
 			}
 		}
+	}
+}
+
+// rateStep is the width of one bucket of the rate windows; rateWindows are
+// the windows the rate gauges are exported over, in steps.
+const rateStep = 10 * time.Second
+
+var rateWindows = []struct {
+	label string
+	steps int64
+}{{"1m", 6}, {"5m", 30}}
+
+// rateRing holds more snapshots than the longest window has steps.
+const rateRing = 32
+
+// rateCounts are the running totals behind the rate gauges.
+type rateCounts struct{ requests, hits, e4xx, e5xx int64 }
+
+// rateSnapshot is the running totals as they were when step began (the
+// totals of every request recorded in an earlier step).
+type rateSnapshot struct {
+	step   int64
+	counts rateCounts
+}
+
+// rates exports CloudFront's CloudWatch rate metrics — CacheHitRate,
+// 4xxErrorRate, 5xxErrorRate, TotalErrorRate — as percentages of the
+// requests finished in a fixed window ending now: the last minute and the
+// last five minutes, in steps of rateStep (the current step and the 5 or 29
+// before it). Reading them changes nothing, so any number of scrapers see
+// the same values. Prometheus users can compute the same rates over any
+// window from the counters (deploy/prometheus/rules.yaml).
+//
+// Recording is lock-free: running totals are atomic, and the first request
+// of each step (one in ten seconds) takes a mutex to note the totals it
+// began with in a ring of snapshots. A window's counts are the totals now
+// minus the snapshot of the first step in it that saw a request.
+type rates struct {
+	requests, hits, e4xx, e5xx atomic.Int64
+	step                       atomic.Int64 // the latest step a request was recorded in
+
+	mu   sync.Mutex // taken once per step by record, and by Collect
+	ring [rateRing]rateSnapshot
+
+	now                                  func() time.Time // the server's clock
+	hitRate, rate4xx, rate5xx, rateTotal *prometheus.Desc
+}
+
+func newRates(now func() time.Time) *rates {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("edgefront_"+name, help+" Over a fixed window ending now (window: 1m, 5m), moving in 10-second steps; reading it changes nothing.", []string{"window"}, nil)
+	}
+	return &rates{
+		now:       now,
+		hitRate:   d("cache_hit_rate", "Percentage of viewer requests served from the cache (Hit, RefreshHit), CloudWatch's CacheHitRate."),
+		rate4xx:   d("4xx_error_rate", "Percentage of viewer responses with a 4xx status, CloudWatch's 4xxErrorRate."),
+		rate5xx:   d("5xx_error_rate", "Percentage of viewer responses with a 5xx status, CloudWatch's 5xxErrorRate."),
+		rateTotal: d("total_error_rate", "Percentage of viewer responses with a 4xx or 5xx status, CloudWatch's TotalErrorRate."),
+	}
+}
+
+// stepOf is the rate step t falls in.
+func stepOf(t time.Time) int64 { return t.UnixNano() / int64(rateStep) }
+
+// record counts one viewer request finished at now.
+func (r *rates) record(now time.Time, result string, status int) {
+	if step := stepOf(now); step > r.step.Load() {
+		r.mu.Lock()
+		if step > r.step.Load() {
+			r.ring[step%rateRing] = rateSnapshot{step: step, counts: r.totals()}
+			r.step.Store(step)
+		}
+		r.mu.Unlock()
+	}
+	r.requests.Add(1)
+	if result == resultHit || result == resultRefreshHit {
+		r.hits.Add(1)
+	}
+	switch {
+	case status >= 500:
+		r.e5xx.Add(1)
+	case status >= 400:
+		r.e4xx.Add(1)
+	}
+}
+
+func (r *rates) totals() rateCounts {
+	return rateCounts{r.requests.Load(), r.hits.Load(), r.e4xx.Load(), r.e5xx.Load()}
+}
+
+// window counts the requests recorded in the steps steps ending with now's.
+func (r *rates) window(now time.Time, steps int64) rateCounts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := stepOf(now)
+	for s := cur - steps + 1; s <= cur; s++ {
+		snap := r.ring[s%rateRing]
+		if snap.step != s {
+			continue // no request was recorded in step s
+		}
+		t := r.totals()
+		return rateCounts{t.requests - snap.counts.requests, t.hits - snap.counts.hits,
+			t.e4xx - snap.counts.e4xx, t.e5xx - snap.counts.e5xx}
+	}
+	return rateCounts{} // no request in the window
+}
+
+// Describe implements prometheus.Collector.
+func (r *rates) Describe(ch chan<- *prometheus.Desc) {
+	ch <- r.hitRate
+	ch <- r.rate4xx
+	ch <- r.rate5xx
+	ch <- r.rateTotal
+}
+
+// Collect implements prometheus.Collector.
+func (r *rates) Collect(ch chan<- prometheus.Metric) {
+	now := r.now()
+	for _, w := range rateWindows {
+		c := r.window(now, w.steps)
+		pct := func(n int64) float64 {
+			if c.requests == 0 {
+				return 0
+			}
+			return 100 * float64(n) / float64(c.requests)
+		}
+		ch <- prometheus.MustNewConstMetric(r.hitRate, prometheus.GaugeValue, pct(c.hits), w.label)
+		ch <- prometheus.MustNewConstMetric(r.rate4xx, prometheus.GaugeValue, pct(c.e4xx), w.label)
+		ch <- prometheus.MustNewConstMetric(r.rate5xx, prometheus.GaugeValue, pct(c.e5xx), w.label)
+		ch <- prometheus.MustNewConstMetric(r.rateTotal, prometheus.GaugeValue, pct(c.e4xx+c.e5xx), w.label)
 	}
 }

@@ -82,7 +82,7 @@ distributions:
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var errOut bytes.Buffer
-			f, log, err := parseServeFlags(c.args[1:], &errOut)
+			f, log, err := parseServeFlags(c.args[1:], io.Discard, &errOut)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, errOut.String())
 			}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,12 +34,18 @@ func TestCommands(t *testing.T) {
 		stderrNone []string
 	}{
 		{"version", []string{"version"}, 0, []string{"edgefront "}, nil, nil},
-		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront"}, nil, nil},
-		{"serve help", []string{"serve", "--help"}, 0, nil, []string{"--origin URL", "--cache-policy NAME", "--origin-request-policy NAME", "--response-headers-policy NAME", "--cache-size SIZE", "--config FILE",
-			"--admin-insecure", "--pprof", "is PINGed and closed", "rapid reset"}, nil},
-		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}, nil},
-		{"bad flag", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope"}, nil},
-		{"validate needs a file", []string{"validate"}, 2, nil, []string{"--config FILE is required"}, nil},
+		{"help", []string{"help"}, 0, []string{"edgefront validate --config FILE", "X-Cache: Hit from cloudfront", "--cache-size SIZE"}, nil, nil},
+		{"--help lists the commands, then serve's flags, on stdout", []string{"--help"}, 0, []string{"edgefront [serve] [flags]", "edgefront validate", "edgefront sign-url",
+			"edgefront sign-cookies", "edgefront test-function", "edgefront version", "--origin URL", "--access-log FILE"}, nil, []string{"edgefront"}},
+		{"serve help", []string{"serve", "--help"}, 0, []string{"--origin URL", "--cache-policy NAME", "--origin-request-policy NAME", "--response-headers-policy NAME", "--cache-size SIZE", "--config FILE",
+			"CloudFormation/CDK template", "--admin-insecure", "--pprof", "is PINGed and closed", "rapid reset"}, nil, []string{"Usage"}},
+		{"validate help mentions templates", []string{"validate", "--help"}, 0, []string{"CloudFormation/CDK", "template", "--parameter NAME=VALUE"}, nil, []string{"Usage"}},
+		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "Run 'edgefront --help'"}, []string{"Usage"}},
+		{"bad flag: one line and a hint", []string{"serve", "--nope"}, 2, nil, []string{"flag provided but not defined: -nope", "Run 'edgefront serve --help' for usage."}, []string{"Usage", "--cache-size"}},
+		{"bad flag value is the flag's", []string{"--https", "bad"}, 2, nil, []string{`invalid value "bad" for flag -https: not a host:port address`}, []string{"demo.yaml", "Usage"}},
+		{"bad port is the flag's", []string{"serve", "--admin", "127.0.0.1:99999"}, 2, nil, []string{`invalid value "127.0.0.1:99999" for flag -admin: port "99999"`}, []string{"demo.yaml"}},
+		{"bad access log format", []string{"--access-log-format", "csv"}, 2, nil, []string{`--access-log-format "csv": want standard or json`}, nil},
+		{"validate needs a file", []string{"validate"}, 2, nil, []string{"--config FILE is required", "Run 'edgefront validate --help' for usage."}, []string{"Usage"}},
 		{"validate a good file", []string{"validate", "--config", "../../config/testdata/distribution.json"}, 0,
 			[]string{"distribution.json: ok"}, nil, nil},
 		{"validate a broken file", []string{"validate", "--config", "../../config/testdata/broken.yaml"}, 1, nil, []string{
@@ -102,6 +109,11 @@ func TestCommands(t *testing.T) {
 			for _, s := range c.stderr {
 				if !strings.Contains(errOut.String(), s) {
 					t.Errorf("stderr lacks %q:\n%s", s, errOut.String())
+				}
+			}
+			for _, s := range c.stderrNone {
+				if strings.Contains(errOut.String(), s) {
+					t.Errorf("stderr has %q:\n%s", s, errOut.String())
 				}
 			}
 		})
@@ -172,8 +184,9 @@ func TestServeQuickMode(t *testing.T) {
 		`edgefront_origin_fetches_total{code="200",origin=`,
 		`edgefront_cache_items 1`,
 		`edgefront_origin_latency_seconds_count`,
-		`edgefront_cache_hit_rate 66.6`,
-		`edgefront_cache_evictions_total 0`,
+		`edgefront_cache_hit_rate{window="1m"} 66.6`,
+		`edgefront_cache_evictions_total{reason="size"} 0`,
+		`edgefront_cache_evictions_total{reason="expired"} 0`,
 		`edgefront_invalidation_bans_active 0`,
 		`edgefront_bytes_downloaded_total`,
 	} {
@@ -558,4 +571,36 @@ func watchedServe(t *testing.T, file string) (status func() int, deadline time.T
 		t.Fatalf("before the edit: %d", s)
 	}
 	return status, deadline
+}
+
+// TestVersion: 'edgefront version' prints the version and the VCS revision
+// Go recorded, else what -ldflags set, never "dev".
+func TestVersion(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	cases := []struct {
+		name             string
+		bi               *debug.BuildInfo
+		ldVersion, ldRev string
+		want             string
+	}{
+		{"go install of a release", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "", "", "v1.4.0"},
+		{"a build in a git checkout", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs("8602a22abc", "false")}, "", "", "(devel) 8602a22abc"},
+		{"uncommitted changes", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.1-0.20261127-8602a22abc+dirty"}, Settings: vcs("8602a22abc", "true")}, "", "",
+			"v1.4.1-0.20261127-8602a22abc+dirty 8602a22abc+dirty"},
+		{"the Dockerfile's -ldflags", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "v1.4.0", "8602a22abc", "v1.4.0 8602a22abc"},
+		{"no build information", nil, "", "", "(devel)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := versionOf(c.bi, c.ldVersion, c.ldRev); got != c.want {
+				t.Errorf("versionOf = %q, want %q", got, c.want)
+			}
+		})
+	}
+	var out bytes.Buffer
+	if code := run([]string{"version"}, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "edgefront ") || strings.Contains(out.String(), "dev\n") {
+		t.Errorf("edgefront version: exit %d, %q", code, out.String())
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -94,19 +96,19 @@ type serveFlags struct {
 	viewer                  viewerLimits // HTTP/2 viewer connections' limits (defaults when zero)
 }
 
-// parseServeFlags reads the serve command line; the logger writes to stderr.
-func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger, error) {
-	fs := newFlagSet("serve", serveHelp, stderr)
-	var f serveFlags
+// serveFlagSet defines the serve command's flags on f.
+func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
+	fs := newFlagSet("serve", serveHelp, stdout, stderr)
 	fs.StringVar(&f.config, "config", "", "configuration `FILE` (JSON or YAML)")
 	fs.StringVar(&f.origin, "origin", "", "quick mode: cache in front of the origin at `URL` (http:// or https://)")
 	fs.Var(&f.parameters, "parameter", "a CloudFormation template's parameter (or pseudo parameter such as AWS::Region, or Fn::ImportValue export) `NAME=VALUE`; repeat for more")
 	fs.StringVar(&f.quick.CachePolicy, "cache-policy", "", "quick mode: the managed cache policy `NAME` or ID (e.g. CachingOptimized; default "+config.QuickCachePolicyName+")")
 	fs.StringVar(&f.quick.OriginRequestPolicy, "origin-request-policy", "", "quick mode: the managed origin request policy `NAME` or ID (default AllViewer)")
 	fs.StringVar(&f.quick.ResponseHeadersPolicy, "response-headers-policy", "", "quick mode: the managed response headers policy `NAME` or ID (default none)")
-	fs.StringVar(&f.http, "http", config.DefaultHTTPAddr, "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
-	fs.StringVar(&f.https, "https", config.DefaultHTTPSAddr, "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
-	fs.StringVar(&f.admin, "admin", config.DefaultAdminAddr, "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
+	f.http, f.https, f.admin = config.DefaultHTTPAddr, config.DefaultHTTPSAddr, config.DefaultAdminAddr
+	fs.Var((*addrValue)(&f.http), "http", "plain-HTTP viewer listener `ADDR` (\"\" to disable)")
+	fs.Var((*addrValue)(&f.https), "https", "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
+	fs.Var((*addrValue)(&f.admin), "admin", "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
 	fs.StringVar(&f.cacheSize, "cache-size", "", "cache memory `SIZE`, e.g. 512MiB or 2GiB (default from config, else 512MiB)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&f.logLevelName, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
@@ -124,6 +126,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
 	fs.StringVar(&f.geoCountry, "geo-country", "", "country `CODE` of viewers no other source locates (local testing)")
 	fs.BoolVar(&f.geoTrustHeader, "geo-trust-header", false, "take the viewer's country from its CloudFront-Viewer-Country header (local testing only: any client can send it)")
+	return fs
+}
+
+// parseServeFlags reads the serve command line; help goes to stdout, the
+// logger writes to stderr.
+func parseServeFlags(args []string, stdout, stderr io.Writer) (serveFlags, *slog.Logger, error) {
+	var f serveFlags
+	fs := serveFlagSet(&f, stdout, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return f, nil, err
 	}
@@ -139,6 +149,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 			return f, nil, errUsage
 		}
 	}
+	if f.accessFormat != "standard" && f.accessFormat != "json" {
+		fmt.Fprintf(stderr, "edgefront serve: --access-log-format %q: want standard or json\n", f.accessFormat)
+		return f, nil, errUsage
+	}
 	log, err := newLogger(stderr, f.logFormat, f.logLevelName)
 	if err != nil {
 		return f, nil, err
@@ -147,7 +161,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, *slog.Logger,
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {
-	f, log, err := parseServeFlags(args, stderr)
+	f, log, err := parseServeFlags(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -159,7 +173,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 // runServe runs the edge until ctx ends, reloading on SIGHUP and when the
 // config file, or a file it names, changes (checked every poll).
 func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stderr io.Writer, poll time.Duration) error {
-	e, err := startEdge(ctx, f, log)
+	e, err := startEdgeWriting(ctx, f, log, stdout)
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -171,7 +185,13 @@ func runServe(ctx context.Context, f serveFlags, log *slog.Logger, stdout, stder
 		return err
 	}
 	defer e.close()
-	e.printWelcome(stdout)
+	// With --access-log - the access log owns stdout, so that it stays
+	// parseable: the welcome text goes to stderr with edgefront's own log.
+	welcome := stdout
+	if f.accessLog == "-" {
+		welcome = stderr
+	}
+	e.printWelcome(welcome)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -250,6 +270,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 type edge struct {
 	flags   serveFlags
 	log     *slog.Logger
+	stdout  io.Writer // where --access-log - writes
 	demo    *demo.Demo
 	store   *cache.Store
 	access  *accesslog.Logger
@@ -313,6 +334,9 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	if f.set["admin"] || f.config == "" {
 		c.Listen.Admin = f.admin
 	}
+	for _, w := range listenerWarnings(&c) {
+		e.log.Warn("configuration cannot work as configured", "problem", w)
+	}
 	if f.cacheSize != "" {
 		n, err := config.ParseSize(f.cacheSize)
 		if err != nil {
@@ -326,10 +350,45 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 	return &c, nil
 }
 
+// listenerWarnings describes what in cfg cannot work with its listeners:
+// a behaviour that sends viewers to https (redirect-to-https) or serves
+// only https (https-only) while the https listener is disabled.
+func listenerWarnings(cfg *config.Config) []string {
+	if cfg.Listen.HTTPS != "" {
+		return nil
+	}
+	var out []string
+	for _, d := range cfg.Distributions {
+		for _, b := range append(slices.Clone(d.Behaviors), d.Default) {
+			if b == nil {
+				continue
+			}
+			var what string
+			switch b.ViewerProtocolPolicy {
+			case config.RedirectToHTTPS:
+				what = "redirects http viewers to https"
+			case config.HTTPSOnly:
+				what = "refuses http viewers (403)"
+			default:
+				continue
+			}
+			out = append(out, fmt.Sprintf("distribution %s: the behavior for %q is %s and %s, but the https listener is disabled (--https \"\" or listen.https): nothing answers https",
+				d.ID, b.PathPattern, b.ViewerProtocolPolicy, what))
+		}
+	}
+	return out
+}
+
 // startEdge builds an edge for the flags and starts its listeners; on any
 // error what was built is closed again.
 func startEdge(ctx context.Context, f serveFlags, log *slog.Logger) (*edge, error) {
-	e := &edge{flags: f, log: log, addrs: map[string]string{}, failed: make(chan error, 3)}
+	return startEdgeWriting(ctx, f, log, os.Stdout)
+}
+
+// startEdgeWriting is startEdge with the standard output --access-log -
+// writes to.
+func startEdgeWriting(ctx context.Context, f serveFlags, log *slog.Logger, stdout io.Writer) (*edge, error) {
+	e := &edge{flags: f, log: log, stdout: stdout, addrs: map[string]string{}, failed: make(chan error, 3)}
 	if err := e.build(ctx); err != nil {
 		e.close()
 		return nil, err
@@ -377,7 +436,7 @@ func (e *edge) build(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, e.store)
-	if e.access, err = openAccessLog(f, os.Stdout); err != nil {
+	if e.access, err = openAccessLog(f, e.stdout); err != nil {
 		return err
 	}
 	if e.access != nil {
@@ -602,6 +661,9 @@ func tlsSites(cfg *config.Config) []edgetls.Distribution {
 	return out
 }
 
+// evictionsHelp describes edgefront_cache_evictions_total.
+const evictionsHelp = "Objects that left the cache by reason: size (evicted to make room for others) or expired (kept until the end of their TTL plus the stale windows, then dropped)."
+
 // registerCacheMetrics exports the cache's size on reg.
 func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 	reg.MustRegister(
@@ -612,8 +674,13 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 			Namespace: "edgefront", Name: "cache_bytes", Help: "Bytes the cached objects cost (bodies and headers).",
 		}, func() float64 { _, b := store.Stats(); return float64(b) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "edgefront", Name: "cache_evictions_total", Help: "Objects evicted from the cache to make room.",
+			Namespace: "edgefront", Name: "cache_evictions_total", Help: evictionsHelp,
+			ConstLabels: prometheus.Labels{"reason": "size"},
 		}, func() float64 { return float64(store.Evictions()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "cache_evictions_total", Help: evictionsHelp,
+			ConstLabels: prometheus.Labels{"reason": "expired"},
+		}, func() float64 { return float64(store.Expirations()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "edgefront", Name: "invalidation_bans_active", Help: "Invalidations (bans) still able to match a cached object.",
 		}, func() float64 { return float64(store.Bans()) }),
@@ -758,7 +825,33 @@ func (e *edge) printWelcome(w io.Writer) {
 			fmt.Fprintf(w, "  curl -i %s\n", u)
 		}
 	}
-	fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP reloads --config.")
+	if e.flags.config != "" {
+		fmt.Fprintln(w, "\nCtrl-C stops; SIGHUP, or a change of the file, reloads --config.")
+	} else {
+		fmt.Fprintln(w, "\nCtrl-C stops.")
+	}
+}
+
+// addrValue is a listener address flag: host:port, or "" to disable the
+// listener. A bad address is refused as the flag's value.
+type addrValue string
+
+// String is flag.Value's.
+func (a *addrValue) String() string { return string(*a) }
+
+// Set checks and sets the address.
+func (a *addrValue) Set(s string) error {
+	if s != "" {
+		_, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return errors.New("not a host:port address, such as 127.0.0.1:8080 or :8080")
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
+	*a = addrValue(s)
+	return nil
 }
 
 // parameterFlag collects repeated --parameter NAME=VALUE flags.

@@ -269,13 +269,13 @@ func policyFile(file string) (*sign.Policy, error) {
 
 // signURL is `edgefront sign-url`.
 func signURL(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sign-url", signURLHelp, stderr)
+	fs := newFlagSet("sign-url", signURLHelp, stdout, stderr)
 	var f signFlags
-	f.register(fs, false)
+	f.register(fs.FlagSet, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	req, err := f.parse("sign-url", fs, stderr, time.Now(), false)
+	req, err := f.parse("sign-url", fs.FlagSet, stderr, time.Now(), false)
 	if err != nil {
 		return err
 	}
@@ -295,13 +295,13 @@ func signURL(args []string, stdout, stderr io.Writer) error {
 
 // signCookies is `edgefront sign-cookies`.
 func signCookies(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sign-cookies", signCookiesHelp, stderr)
+	fs := newFlagSet("sign-cookies", signCookiesHelp, stdout, stderr)
 	var f signFlags
-	f.register(fs, true)
+	f.register(fs.FlagSet, true)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	req, err := f.parse("sign-cookies", fs, stderr, time.Now(), true)
+	req, err := f.parse("sign-cookies", fs.FlagSet, stderr, time.Now(), true)
 	if err != nil {
 		return err
 	}

@@ -235,8 +235,9 @@ func TestSignFlagErrors(t *testing.T) {
 				if !errors.Is(err, errUsage) {
 					t.Fatalf("error %v, want a usage error", err)
 				}
-				if !strings.Contains(stderr.String(), tc.want) || !strings.Contains(stderr.String(), "Usage: edgefront sign-") {
-					t.Errorf("stderr = %q, want %q and the usage", stderr.String(), tc.want)
+				// One line and a hint, not the whole usage.
+				if !strings.Contains(stderr.String(), tc.want) || !strings.Contains(stderr.String(), "--help' for usage.") || strings.Contains(stderr.String(), "Usage: edgefront sign-") {
+					t.Errorf("stderr = %q, want %q and a hint to run --help", stderr.String(), tc.want)
 				}
 				return
 			}

@@ -29,7 +29,7 @@ Flags:
 `
 
 func testFunction(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("test-function", testFunctionHelp, stderr)
+	fs := newFlagSet("test-function", testFunctionHelp, stdout, stderr)
 	file := fs.String("config", "", "configuration `FILE` (default: the embedded demo's)")
 	name := fs.String("name", "", "the function's `NAME` (required)")
 	eventFile := fs.String("event-file", "", "the test event, a JSON `FILE` (required)")

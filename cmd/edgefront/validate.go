@@ -11,11 +11,12 @@ import (
 
 const validateHelp = `Usage: edgefront validate --config FILE [--parameter NAME=VALUE …]
 
-Reads FILE (edgefront settings, or a DistributionConfig as
-'aws cloudfront get-distribution-config' prints it, JSON or YAML; a
-CloudFormation/CDK template; a Terraform directory or .tf file; or
-'terraform show -json' output) and checks
-it as 'serve' would. Prints every problem as 'file: field: reason' and exits 1,
+Reads FILE — edgefront settings, a DistributionConfig as
+'aws cloudfront get-distribution-config' prints it, a CloudFormation/CDK
+template as 'cdk synth' writes it (--parameter NAME=VALUE gives what only a
+stack knows), a Terraform directory or .tf file, or 'terraform show -json'
+output; JSON or YAML — and checks it as 'serve' would, with the checks
+CloudFront's API makes. Prints every problem as 'file: field: reason' and exits 1,
 or prints a summary and exits 0. Settings that are accepted but not emulated
 (Lambda@Edge, WAF, field-level encryption …) are printed as warnings on
 stderr, 'warning: file: field: reason'; they do not change the exit code.
@@ -24,7 +25,7 @@ Flags:
 `
 
 func validate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", validateHelp, stderr)
+	fs := newFlagSet("validate", validateHelp, stdout, stderr)
 	file := fs.String("config", "", "configuration `FILE` to check (required)")
 	var params parameterFlag
 	fs.Var(&params, "parameter", "a CloudFormation template's parameter (or pseudo parameter, or Fn::ImportValue export) or a Terraform variable `NAME=VALUE`; repeat for more")

@@ -1,0 +1,47 @@
+package cache
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// TestEvictionReasons: an entry evicted to make room counts as an
+// eviction; one removed because its retention ended counts as an
+// expiration (edgefront_cache_evictions_total's reason label).
+func TestEvictionReasons(t *testing.T) {
+	now := time.Now()
+	cases := []struct {
+		name                   string
+		item                   *ristretto.Item[*Entry]
+		evictions, expirations int64
+	}{
+		{"victim of the admission policy", &ristretto.Item[*Entry]{Key: 1}, 1, 0},
+		{"retention ended", &ristretto.Item[*Entry]{Key: 2, Expiration: now.Add(-time.Second)}, 0, 1},
+		{"evicted before its retention ended", &ristretto.Item[*Entry]{Key: 3, Expiration: now.Add(time.Hour)}, 1, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t, 1<<20, nil)
+			s.onEvict(c.item)
+			if s.Evictions() != c.evictions || s.Expirations() != c.expirations {
+				t.Errorf("evictions %d, expirations %d; want %d, %d", s.Evictions(), s.Expirations(), c.evictions, c.expirations)
+			}
+		})
+	}
+}
+
+// TestEvictionsForRoomAreNotExpirations fills a small store: the entries
+// pushed out are evictions, none an expiration.
+func TestEvictionsForRoomAreNotExpirations(t *testing.T) {
+	s := newStore(t, 64<<10, nil)
+	now := time.Now()
+	for i := range 1000 {
+		s.Set("k"+strconv.Itoa(i), entry("/k", 1000, now, time.Hour))
+	}
+	if s.Evictions() == 0 || s.Expirations() != 0 {
+		t.Errorf("evictions %d, expirations %d; want some evictions, no expirations", s.Evictions(), s.Expirations())
+	}
+}
