@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,5 +40,31 @@ func TestLoadCDKSynth(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: got %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestLoadCloudAssembly: the directory cdk synth writes (here the real
+// synth's manifest.json beside its template) loads as every distribution
+// of its stacks, the same as the template loaded by itself; a directory
+// whose manifest names no distribution is an error naming the manifest.
+func TestLoadCloudAssembly(t *testing.T) {
+	asm, err := Load("testdata/cdk-synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := Load("testdata/cdk-synth/EdgeStack.template.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asm.Distributions) != 1 || asm.Distributions[0].ID != tmpl.Distributions[0].ID ||
+		len(asm.Distributions[0].Behaviors) != len(tmpl.Distributions[0].Behaviors) {
+		t.Errorf("the cloud assembly gave %d distributions (%v), want the template's one %s", len(asm.Distributions), asm.Distributions, tmpl.Distributions[0].ID)
+	}
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "manifest.json"), []byte(`{"version":"36.0.0","artifacts":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(empty); err == nil || !strings.Contains(err.Error(), "manifest.json: artifacts: no stack of the cloud assembly has an AWS::CloudFront::Distribution") {
+		t.Errorf("an empty assembly: %v", err)
 	}
 }

@@ -23,6 +23,9 @@ func Load(path string) (*Config, error) { return LoadWith(path, TemplateInputs{}
 // LoadWith is Load with the parameter values and imports a CloudFormation
 // template's Ref and Fn::ImportValue need (see TemplateInputs).
 func LoadWith(path string, in TemplateInputs) (*Config, error) {
+	if isCloudAssembly(path) { // a CDK cloud assembly (cdk.out): cdkassembly.go
+		return loadCloudAssembly(path, in)
+	}
 	if isTerraformPath(path) { // a directory of .tf files, or one (terraform.go)
 		l := &loader{dir: path, pol: newPolicySet(), inputs: in}
 		sp := l.file(path)

@@ -1,5 +1,6 @@
 #!/bin/sh
-# synth.sh regenerates ../cdk-synth/*.template.json from this CDK app:
+# synth.sh regenerates ../cdk-synth (the templates and the cloud assembly's
+# manifest.json, so `--config cdk-synth` reads it as a cdk.out) from this CDK app:
 # it installs the pinned aws-cdk-lib and aws-cdk (npm ci when
 # package-lock.json exists), runs `cdk synth` into a scratch directory and
 # copies the templates out. node_modules and the scratch output stay
@@ -11,6 +12,6 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet --no-notices --output "$out"
 mkdir -p ../cdk-synth
-rm -f ../cdk-synth/*.template.json
-cp "$out"/*.template.json ../cdk-synth/
+rm -f ../cdk-synth/*.template.json ../cdk-synth/manifest.json
+cp "$out"/*.template.json "$out"/manifest.json ../cdk-synth/
 ls -l ../cdk-synth
