@@ -270,8 +270,11 @@ func (s *Server) passThrough(x *exchange) {
 		body = &bodyReader{r: req.Body}
 		req.Body = body
 	}
+	interim := newInterim(x)
+	req.Interim = interim.interimFunc()
 	start := s.now()
 	resp, err := s.fetch(x.r.Context(), &t, req)
+	interim.close()
 	if err != nil && body != nil && body.err != nil {
 		// The viewer's own body could not be read (a malformed chunked
 		// encoding): the viewer's fault, not the origin's.
