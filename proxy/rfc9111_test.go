@@ -1,8 +1,11 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -354,5 +357,72 @@ func TestRFC9110Interim(t *testing.T) {
 	}
 	if n := o.hits.Load(); n != 4 {
 		t.Errorf("origin requests %d, want 4 (two misses, two not cached)", n)
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRFC9112TransferCoding: an origin response with a transfer coding
+// other than chunked (RFC 9112 §6.1; here "gzip, chunked", which edgefront
+// cannot decode) is not a response edgefront can read: the viewer gets
+// CloudFront's 502 (http-502-bad-gateway; RequestAndResponseBehavior-
+// CustomOrigin: CloudFront supports only the chunked transfer coding),
+// cached like any origin failure, and the reason is logged once.
+func TestRFC9112TransferCoding(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				requests.Add(1)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"+
+					"5\r\nhello\r\n0\r\n\r\n")
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	var logs lockedBuffer
+	e := newEdgeWith(t, originCCSettings, map[string]string{"web": "http://" + ln.Addr().String()}, func(o *proxy.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for i := range 2 {
+		r := e.do("GET", "/te")
+		if r.status != http.StatusBadGateway || r.xcache() != "Error from cloudfront" {
+			t.Errorf("request %d: %d %q, want CloudFront's 502", i+1, r.status, r.xcache())
+		}
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("origin requests %d, want 1 (the 502 is cached for ErrorCachingMinTTL, not retried)", n)
+	}
+	if n := strings.Count(logs.String(), "unsupported transfer encoding"); n != 1 {
+		t.Errorf("the reason was logged %d times, want once:\n%s", n, logs.String())
 	}
 }
