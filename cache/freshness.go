@@ -238,6 +238,7 @@ type CacheControl struct {
 	ProxyRevalidate       bool
 	NoTransform           bool
 	Immutable             bool
+	MustUnderstand        bool
 	StaleWhileRevalidate  time.Duration
 	StaleIfError          time.Duration
 	HasStaleIfError       bool
@@ -296,6 +297,8 @@ func ParseCacheControl(h http.Header) CacheControl {
 				cc.NoTransform = true
 			case strings.EqualFold(name, "immutable"):
 				cc.Immutable = true
+			case strings.EqualFold(name, "must-understand"):
+				cc.MustUnderstand = true
 			case strings.EqualFold(name, "stale-while-revalidate"):
 				if !seenSWR && hasVal {
 					seenSWR = true

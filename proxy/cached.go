@@ -330,7 +330,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			s.shareEntry(f, e, phaseRefreshHit)
 			return
 		}
-		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) {
+		// (Under RFC 9111 only with the origin's stale-if-error: a 5xx is
+		// not a disconnection, §4.2.4.)
+		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError > 0) {
 			// CloudFront serves the cached object when the origin fails
 			// with a 5xx (HTTPStatusCodes: "The requested object is in the
 			// edge cache").
@@ -521,6 +523,9 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	// The 304's own Age counts for the new freshness, and is not stored.
 	hdr["Age"] = h["Age"]
 	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
+	if j.ds.dist.RFC9111() {
+		d = cache.FreshnessRFC9111(old.Status, hdr, j.behavior.CachePolicy, at)
+	}
 	delete(hdr, "Age")
 	e := *old
 	e.StaleUntil = 0
@@ -569,7 +574,9 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 		"Content-Type":   {"text/html"},
 		"Content-Length": {strconv.Itoa(len(body))},
 	}
-	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
+	// (Under RFC 9111 an answer edgefront made has no freshness: not
+	// stored.)
+	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled && !j.ds.dist.RFC9111() {
 		s.store.Set(j.key, &cache.Entry{
 			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
@@ -578,9 +585,20 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
 }
 
-// decide applies CloudFront's caching rules to an origin response.
+// decide applies CloudFront's caching rules to an origin response, or RFC
+// 9111's for a distribution that opted in to them.
 func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	now := s.now()
+	if j.ds.dist.RFC9111() {
+		if len(j.req.Header["Authorization"]) > 0 {
+			// RFC 9111 §3.5: an answer to an authenticated request is
+			// reused only when the origin says it may be.
+			if cc := cache.ParseCacheControl(resp.Header); !cc.Public && !cc.HasSMaxAge && !cc.MustRevalidate {
+				return cache.Decision{Rule: "not cached (Authorization without public, s-maxage or must-revalidate, RFC 9111 §3.5)"}
+			}
+		}
+		return cache.FreshnessRFC9111(resp.StatusCode, resp.Header, j.behavior.CachePolicy, now)
+	}
 	if resp.StatusCode >= 400 {
 		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.ds.dist.ErrorCachingMinTTL(resp.StatusCode), j.behavior.CachePolicy.MaxTTL, now)
 	}
