@@ -12,9 +12,12 @@ import (
 type Decision struct {
 	// Store reports whether the response may be cached at all.
 	Store bool
-	// TTL is the freshness lifetime, counted from when the response was
-	// received (Entry.Stored); the origin's Age header is not subtracted
-	// (Entry.Fresh compares TTL with the time since Stored).
+	// TTL is how long the response stays fresh in this cache, counted
+	// from when it was requested (Entry.Stored): the origin's freshness
+	// lifetime less the age it already had (its Age header, RFC 9111
+	// §4.2.3), then bounded by the cache policy. So Entry.Fresh, which
+	// compares TTL with the time since Stored, is the RFC's
+	// "freshness_lifetime > current_age", with no addition on a hit.
 	TTL time.Duration
 	// StaleWhileRevalidate and StaleIfError are the origin's
 	// stale-while-revalidate and stale-if-error windows past TTL;
@@ -41,9 +44,18 @@ const maxDelta = (1 << 31) * time.Second
 //   - Cache-Control no-store, no-cache or private: not cached when MinTTL is
 //     0, cached for MinTTL otherwise.
 //   - s-maxage, else max-age, else Expires (relative to the origin's Date
-//     header when it has a valid one, else now): clamped to [MinTTL, MaxTTL].
-//   - No freshness information: DefaultTTL, or MinTTL when that is greater
-//     (MaxTTL applies only to what the origin sends).
+//     header when it has a valid one, else now), less the response's age
+//     (its Age header): clamped to [MinTTL, MaxTTL].
+//   - No freshness information: DefaultTTL less the response's age, or
+//     MinTTL when that is greater (MaxTTL applies only to what the origin
+//     sends).
+//
+// The age subtracted is the origin's Age (RFC 9111 §4.2.3's
+// corrected_age_value: the response delay is counted as time in this
+// cache, since Entry.Stored is when the request was sent). The
+// apparent_age (now minus the origin's Date) is not used: it is only as
+// good as the origin's clock, and a skewed clock would make every response
+// stale (or none); CloudFront's guide says nothing on either.
 //
 // stale-while-revalidate and stale-if-error are passed through, each capped
 // at MaxTTL. Where CloudFront's documentation is silent the parser follows
@@ -55,6 +67,7 @@ func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 		return Decision{Rule: RuleCachingDisabled}
 	}
 	cc := ParseCacheControl(h)
+	age := InitialAge(h)
 	d := Decision{
 		Store:                true,
 		StaleWhileRevalidate: min(cc.StaleWhileRevalidate, p.MaxTTL),
@@ -79,13 +92,19 @@ func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 	default:
 		exp, ok := expiresLifetime(h, now)
 		if !ok {
-			d.TTL, d.Rule = max(p.DefaultTTL, p.MinTTL), "DefaultTTL (no freshness information)"
-			if p.MinTTL > p.DefaultTTL {
+			d.TTL, d.Rule = max(p.DefaultTTL-age, p.MinTTL, 0), "DefaultTTL (no freshness information)"
+			if p.MinTTL > p.DefaultTTL-age {
 				d.Rule = "MinTTL (no freshness information, MinTTL over DefaultTTL)"
+			}
+			if age > 0 {
+				d.Rule += ageRule
 			}
 			return d
 		}
 		ttl, d.Rule = exp, "Expires"
+	}
+	if age > 0 {
+		ttl, d.Rule = ttl-age, d.Rule+ageRule
 	}
 	d.TTL = clampTTL(ttl, p.MinTTL, p.MaxTTL)
 	switch {
@@ -96,6 +115,10 @@ func Freshness(h http.Header, p *config.CachePolicy, now time.Time) Decision {
 	}
 	return d
 }
+
+// ageRule is added to a Decision's Rule when the response's Age shortened
+// its time in the cache.
+const ageRule = ", less the origin's Age"
 
 // Rules of the TTL table with no origin value in them.
 const (
@@ -117,20 +140,25 @@ func clampTTL(ttl, lo, hi time.Duration) time.Duration {
 
 // expiresLifetime returns Expires minus Date (or minus now when Date is
 // missing or invalid), and whether the response had an Expires header at
-// all. An Expires that does not parse counts as already expired (RFC 9111
-// §5.3).
+// all. An Expires that is not exactly an HTTP-date (ParseHTTPDate; leading
+// and trailing whitespace aside, which is not part of a field value), or
+// that the response has more than once, counts as already expired (RFC
+// 9111 §5.3).
 func expiresLifetime(h http.Header, now time.Time) (time.Duration, bool) {
 	vs := h["Expires"]
 	if len(vs) == 0 {
 		return 0, false
 	}
-	exp, err := http.ParseTime(strings.TrimSpace(vs[0]))
-	if err != nil {
+	if len(vs) > 1 {
+		return 0, true
+	}
+	exp, ok := ParseHTTPDate(trimOWS(vs[0]), now)
+	if !ok {
 		return 0, true
 	}
 	base := now
-	if ds := h["Date"]; len(ds) > 0 {
-		if d, err := http.ParseTime(strings.TrimSpace(ds[0])); err == nil {
+	if ds := h["Date"]; len(ds) == 1 {
+		if d, ok := ParseHTTPDate(trimOWS(ds[0]), now); ok {
 			base = d
 		}
 	}
@@ -159,6 +187,7 @@ func ErrorFreshness(status int, h http.Header, minTTL, maxTTL time.Duration, now
 		hasAge = false
 		origin, hasOrigin = expiresLifetime(h, now)
 	}
+	origin = max(origin-InitialAge(h), 0) // the time it has left (RFC 9111 §4.2.3)
 	const notCached = "error not cached"
 	switch status {
 	case 404, 414, 500, 501, 502, 503, 504:
@@ -184,13 +213,15 @@ func ErrorFreshness(status int, h http.Header, minTTL, maxTTL time.Duration, now
 }
 
 // InitialAge returns the origin's Age header (RFC 9111 §5.1), or 0 when it
-// is missing or not a number.
+// is missing or not a number. Of a list ("12, 40", or several lines) the
+// first member counts.
 func InitialAge(h http.Header) time.Duration {
 	vs := h["Age"]
 	if len(vs) == 0 {
 		return 0
 	}
-	d, ok := parseDelta(strings.TrimSpace(vs[0]))
+	v, _, _ := strings.Cut(vs[0], ",")
+	d, ok := parseDelta(trimOWS(v))
 	if !ok {
 		return 0
 	}
@@ -207,6 +238,7 @@ type CacheControl struct {
 	ProxyRevalidate       bool
 	NoTransform           bool
 	Immutable             bool
+	MustUnderstand        bool
 	StaleWhileRevalidate  time.Duration
 	StaleIfError          time.Duration
 	HasStaleIfError       bool
@@ -265,6 +297,8 @@ func ParseCacheControl(h http.Header) CacheControl {
 				cc.NoTransform = true
 			case strings.EqualFold(name, "immutable"):
 				cc.Immutable = true
+			case strings.EqualFold(name, "must-understand"):
+				cc.MustUnderstand = true
 			case strings.EqualFold(name, "stale-while-revalidate"):
 				if !seenSWR && hasVal {
 					seenSWR = true

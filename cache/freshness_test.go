@@ -83,6 +83,21 @@ func TestFreshness(t *testing.T) {
 		{"directives on several lines", minZero, hdr("Cache-Control", "public", "Cache-Control", "s-maxage=50"), Decision{Store: true, TTL: 50 * sec}},
 		{"invalid max-age is stale (RFC 9111 §4.2.1)", minZero, hdr("Cache-Control", "max-age=abc"), Decision{Store: true, TTL: 0}},
 		{"nil policy stores nothing", nil, hdr("Cache-Control", "max-age=60"), Decision{}},
+		{"RFC 9111 §4.2.3: the origin's Age is subtracted from max-age", minZero, hdr("Cache-Control", "max-age=600", "Age", "100"), Decision{Store: true, TTL: 500 * sec}},
+		{"RFC 9111 §4.2.3: Age over max-age is stale at once", originCC, hdr("Cache-Control", "max-age=3600", "Age", "7200"), Decision{Store: true, TTL: 0}},
+		{"RFC 9111 §4.2.3: Age over max-age, MinTTL>0: MinTTL", minPos, hdr("Cache-Control", "max-age=3600", "Age", "7200"), Decision{Store: true, TTL: 60 * sec}},
+		{"RFC 9111 §4.2.3: Age is subtracted from s-maxage", minZero, hdr("Cache-Control", "s-maxage=60", "Age", "59"), Decision{Store: true, TTL: 1 * sec}},
+		{"RFC 9111 §4.2.3: Age is subtracted from Expires minus Date", minZero, hdr("Date", date, "Expires", now.Add(-30*time.Minute).Format(http.TimeFormat), "Age", "3600"), Decision{Store: true, TTL: 0}},
+		{"RFC 9111 §4.2.3: Age is subtracted before MaxTTL bounds it", minZero, hdr("Cache-Control", "max-age=86400", "Age", "3000"), Decision{Store: true, TTL: 3600 * sec}},
+		{"RFC 9111 §4.2.3: Age is subtracted from DefaultTTL", minZero, hdr("Age", "100"), Decision{Store: true, TTL: 200 * sec}},
+		{"RFC 9111 §5.1: an invalid Age is ignored", minZero, hdr("Cache-Control", "max-age=600", "Age", "soon"), Decision{Store: true, TTL: 600 * sec}},
+		{"RFC 9111 §5.1: of a list-valued Age the first member counts", minZero, hdr("Cache-Control", "max-age=600", "Age", "100, 500"), Decision{Store: true, TTL: 500 * sec}},
+		{"RFC 9111 §5.3: two Expires fields are already expired", minZero, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat), "Expires", now.Add(time.Hour).Format(http.TimeFormat)), Decision{Store: true, TTL: 0}},
+		{"RFC 9111 §5.3: an Expires with a one-digit hour is already expired", minZero, hdr("Expires", "Sun, 01 Mar 2026 9:00:00 GMT"), Decision{Store: true, TTL: 0}},
+		{"RFC 9111 §5.3: an Expires with an extra space is already expired", minZero, hdr("Expires", "Sun,  01 Mar 2026 13:00:00 GMT"), Decision{Store: true, TTL: 0}},
+		{"RFC 9111 §5.3: an Expires in another zone is already expired", minZero, hdr("Expires", "Sun, 01 Mar 2026 13:00:00 UTC"), Decision{Store: true, TTL: 0}},
+		{"RFC 9110 §5.6.7: an RFC 850 Expires is valid", minZero, hdr("Expires", "Sunday, 01-Mar-26 12:20:00 GMT"), Decision{Store: true, TTL: 1200 * sec}},
+		{"RFC 9110 §5.6.7: an asctime Expires is valid", minZero, hdr("Expires", "Sun Mar  1 12:20:00 2026"), Decision{Store: true, TTL: 1200 * sec}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
@@ -137,6 +152,8 @@ func TestErrorFreshness(t *testing.T) {
 		{"custom-error-pages-expiration: Expires counts like max-age", 404, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat)), min10, Decision{Store: true, TTL: time.Hour}},
 		{"custom-error-pages-expiration: max-age capped at MaxTTL", 404, hdr("Cache-Control", "max-age=999999"), min10, Decision{Store: true, TTL: 24 * time.Hour}},
 		{"custom-error-pages-expiration: Expires does not make 403 cacheable", 403, hdr("Expires", now.Add(time.Hour).Format(http.TimeFormat)), min10, Decision{}},
+		{"RFC 9111 §4.2.3: the origin's Age is subtracted from an error's max-age", 404, hdr("Cache-Control", "max-age=120", "Age", "100"), min10, Decision{Store: true, TTL: 20 * sec}},
+		{"RFC 9111 §4.2.3: an error older than its max-age: ErrorCachingMinTTL", 404, hdr("Cache-Control", "max-age=120", "Age", "500"), min10, Decision{Store: true, TTL: min10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {

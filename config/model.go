@@ -102,6 +102,11 @@ type Distribution struct {
 	// itself. The shield node runs the same distribution without one.
 	Shield string
 
+	// Semantics is how the distribution caches where CloudFront and RFC
+	// 9111 differ (edgefront's httpSemantics): CloudFront's way unless the
+	// settings opt in to rfc9111.
+	Semantics HTTPSemantics
+
 	// Raw is the DistributionConfig as read (for the control API's
 	// GetDistributionConfig); ETag identifies this version of it.
 	Raw  *DistributionConfig
@@ -111,6 +116,24 @@ type Distribution struct {
 	// (see Config.Warnings).
 	Ignored Errors
 }
+
+// HTTPSemantics is a distribution's caching semantics (edgefront's
+// httpSemantics setting).
+type HTTPSemantics string
+
+// The caching semantics a distribution may have.
+const (
+	// SemanticsCloudFront (the default, "") follows CloudFront's
+	// documented behaviour, and RFC 9111 where the guide is silent.
+	SemanticsCloudFront HTTPSemantics = "cloudfront"
+	// SemanticsRFC9111 follows RFC 9111 where CloudFront departs from it
+	// (README, "HTTP semantics").
+	SemanticsRFC9111 HTTPSemantics = "rfc9111"
+)
+
+// RFC9111 reports whether the distribution opted in to RFC 9111's caching
+// semantics.
+func (d *Distribution) RFC9111() bool { return d.Semantics == SemanticsRFC9111 }
 
 // Match returns the behaviour for a request path: the first CacheBehavior
 // whose PathPattern matches, else the default behaviour.

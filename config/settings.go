@@ -96,6 +96,7 @@ type distributionSettings struct {
 	OriginCredentials map[string]*credentialSettings `json:"originCredentials"`
 	OriginBalancing   map[string]*balancingSettings  `json:"originBalancing"`
 	OriginShield      string                         `json:"originShield"`
+	HTTPSemantics     string                         `json:"httpSemantics"`
 }
 
 type balancingSettings struct {
@@ -306,6 +307,13 @@ func compileEdgeSettings(p *problems, at string, ds *distributionSettings, d *Di
 		default:
 			d.Shield = strings.TrimSuffix(ds.OriginShield, "/")
 		}
+	}
+	switch HTTPSemantics(ds.HTTPSemantics) {
+	case "", SemanticsCloudFront:
+	case SemanticsRFC9111:
+		d.Semantics = SemanticsRFC9111
+	default:
+		p.add(join(at, "httpSemantics"), "%q is not cloudfront (the default) or rfc9111", ds.HTTPSemantics)
 	}
 }
 

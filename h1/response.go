@@ -41,10 +41,16 @@ func (r *response) reset(head, close bool) {
 // Header implements http.ResponseWriter.
 func (r *response) Header() http.Header { return r.header }
 
-// WriteHeader implements http.ResponseWriter. Informational statuses are not
-// sent (the handlers served here do not use them).
+// WriteHeader implements http.ResponseWriter. An informational status
+// (1xx other than 101) goes out at once, with the header as it is then,
+// which stays for the final response (RFC 8297's Early Hints use, as
+// net/http does it); any number of them may precede the final status.
+// Below 100, and 101 (this server upgrades nothing), are ignored.
 func (r *response) WriteHeader(code int) {
 	if r.wroteHeader || code < 200 {
+		if !r.wroteHeader && code >= 100 && code != http.StatusSwitchingProtocols {
+			r.interim(code)
+		}
 		return
 	}
 	if code > 999 {
@@ -56,6 +62,55 @@ func (r *response) WriteHeader(code int) {
 			r.contentLength = n
 		}
 	}
+}
+
+// interim writes an informational response head and flushes it (RFC 9110
+// §15.2: it has no body and is followed by the final response).
+func (r *response) interim(code int) {
+	c := r.c
+	if c.werr != nil {
+		return
+	}
+	c.takeWriteBuffer()
+	b := append(c.wbuf, "HTTP/1.1 "...)
+	b = r.appendStatus(b, code)
+	b = appendFields(b, r.header)
+	c.wbuf = append(b, "\r\n"...)
+	_ = c.flush()
+}
+
+// appendFields appends the header's fields but the framing ones, which are
+// this writer's, and those with invalid names (net/http drops them too).
+func appendFields(b []byte, h http.Header) []byte {
+	for k, vs := range h {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection":
+			continue
+		}
+		if !isToken(k) {
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = appendValue(b, v)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return b
+}
+
+// appendStatus appends "code reason\r\n".
+func (r *response) appendStatus(b []byte, code int) []byte {
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	if t := http.StatusText(code); t != "" {
+		b = append(b, t...)
+	} else {
+		b = append(b, "status code "...)
+		b = strconv.AppendInt(b, int64(code), 10)
+	}
+	return append(b, "\r\n"...)
 }
 
 // bodyAllowed reports whether the status permits a body (RFC 9110 §6.4.1).
@@ -155,30 +210,8 @@ func (r *response) commit() {
 
 	b := c.wbuf
 	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(r.status), 10)
-	b = append(b, ' ')
-	if t := http.StatusText(r.status); t != "" {
-		b = append(b, t...)
-	} else {
-		b = append(b, "status code "...)
-		b = strconv.AppendInt(b, int64(r.status), 10)
-	}
-	b = append(b, "\r\n"...)
-	for k, vs := range h {
-		switch k {
-		case "Content-Length", "Transfer-Encoding", "Connection":
-			continue // framing is this writer's
-		}
-		if !isToken(k) {
-			continue // net/http drops invalid names too
-		}
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = appendValue(b, v)
-			b = append(b, "\r\n"...)
-		}
-	}
+	b = r.appendStatus(b, r.status)
+	b = appendFields(b, h)
 	if _, ok := h["Date"]; !ok {
 		b = append(b, "Date: "...)
 		b = append(b, c.srv.date()...)

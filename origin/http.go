@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -200,7 +201,7 @@ func (f *httpFetcher) fetch(ctx context.Context, r *Request, stop func()) (*Resp
 		if err != nil { // a method net/http cannot send
 			return nil, &Error{Kind: Protocol, OriginID: f.id, Err: err}
 		}
-		resp, st, err := f.attempt(ctx, req, e, stop)
+		resp, st, err := f.attempt(ctx, req, e, stop, r.Interim)
 		if err == nil {
 			f.picker.report(e, true)
 			resp.Endpoint = e.scheme + "://" + e.host
@@ -267,7 +268,7 @@ func (st *attemptState) classify(err error) Kind {
 
 // attempt makes one round trip of req. On success the response's body owns
 // the attempt's context, and calls release when it is closed.
-func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoint, release func()) (*Response, *attemptState, error) {
+func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoint, release func(), interim func(int, http.Header)) (*Response, *attemptState, error) {
 	st := &attemptState{}
 	e.active.Add(1)
 	actx, cancelCtx := context.WithCancel(ctx)
@@ -276,10 +277,23 @@ func (f *httpFetcher) attempt(ctx context.Context, req *http.Request, e *endpoin
 		cancelCtx()
 		e.active.Add(-1)
 	})
-	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+	trace := &httptrace.ClientTrace{
 		GotConn:              func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
 		GotFirstResponseByte: func() { st.firstByte.Store(true) },
-	})
+	}
+	if interim != nil {
+		trace.Got1xxResponse = func(code int, h textproto.MIMEHeader) error {
+			// 100 Continue answers edgefront's own Expect (never the
+			// viewer's: Expect is not forwarded), 101 is a final answer.
+			if code != http.StatusContinue && code != http.StatusSwitchingProtocols {
+				hdr := http.Header(h).Clone()
+				fields.RemoveHopByHop(hdr)
+				interim(code, hdr)
+			}
+			return nil
+		}
+	}
+	actx = httptrace.WithClientTrace(actx, trace)
 	hr, err := f.transport.RoundTrip(req.WithContext(actx))
 	if err != nil {
 		done() // the fetch's completion timer runs on for the next attempt

@@ -38,6 +38,12 @@ type Request struct {
 	ViewerHTTPS   bool
 	Body          io.Reader // nil for none
 	ContentLength int64     // -1 when unknown
+	// Interim, when set, is given each informational response (1xx other
+	// than 100 Continue and 101, hop-by-hop fields removed) the origin
+	// sends before its final one, in order, on the fetcher's goroutine
+	// (RFC 9110 §15.2: a proxy forwards them). Fetchers whose origin
+	// cannot send them (S3) never call it.
+	Interim func(status int, header http.Header)
 }
 
 // Response is an origin's answer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -192,6 +193,29 @@ type flightHead struct {
 	endpoint string
 	// direct is the origin response the leader alone streams (Direct).
 	direct *origin.Response
+	// For the Age header (RFC 9111 §5.1): stored is when the object was
+	// requested from the origin (zero for an answer edgefront made), and
+	// initialAge the age it had then; fromOrigin says the leader's own
+	// fetch answered, whose Age (originAge, the origin's header) is passed
+	// on to the leader as it came, while every other viewer is answered
+	// from the cache with the object's current age.
+	stored     time.Time
+	initialAge time.Duration
+	fromOrigin bool
+	originAge  []string
+}
+
+// setAge sets the Age header of a viewer answered from a flight.
+func (s *Server) setAge(h http.Header, hd *flightHead, leader bool) {
+	switch {
+	case hd.stored.IsZero():
+	case leader && hd.fromOrigin:
+		if hd.originAge != nil {
+			h["Age"] = hd.originAge
+		}
+	default:
+		h["Age"] = ageValue(int64((hd.initialAge + max(s.now().Sub(hd.stored), 0)) / time.Second))
+	}
 }
 
 // flightJob is what the goroutine fetching for a flight needs; it is copied
@@ -231,6 +255,7 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		// The fetch outlives the leader's own request when others wait for it.
 		return context.WithCancel(context.WithoutCancel(x.r.Context()))
 	})
+	var interim *interimWriter
 	switch {
 	case !leader:
 		s.metrics.collapsed.Inc()
@@ -239,6 +264,8 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		// its join: its entry answers whoever joined since, as a hit.
 	default:
 		job := s.newJob(x, key, enc, stale)
+		interim = newInterim(x)
+		job.req.Interim = interim.interimFunc()
 		s.background.Add(1)
 		go func() {
 			defer s.background.Done()
@@ -248,7 +275,9 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 
 	select {
 	case <-wake:
+		interim.close()
 	case <-x.r.Context().Done():
+		interim.close()
 		if leader {
 			f.LeaderLeft()
 		}
@@ -301,7 +330,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 			s.shareEntry(f, e, phaseRefreshHit)
 			return
 		}
-		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) {
+		// (Under RFC 9111 only with the origin's stale-if-error: a 5xx is
+		// not a disconnection, §4.2.4.)
+		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError > 0) {
 			// CloudFront serves the cached object when the origin fails
 			// with a 5xx (HTTPStatusCodes: "The requested object is in the
 			// edge cache").
@@ -344,7 +375,8 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		p = phaseError
 	}
 	// Viewers have the headers: they go out now.
-	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint})
+	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint,
+		stored: start, initialAge: cache.InitialAge(resp.Header), fromOrigin: true, originAge: resp.Header["Age"]})
 	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
 		// collector assists), and the first bytes should not wait for it.
@@ -464,7 +496,7 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
-	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p}, e.Body)
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored, initialAge: e.InitialAge}, e.Body)
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -488,7 +520,13 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 			hdr[k] = v
 		}
 	}
+	// The 304's own Age counts for the new freshness, and is not stored.
+	hdr["Age"] = h["Age"]
 	d := cache.Freshness(hdr, j.behavior.CachePolicy, at)
+	if j.ds.dist.RFC9111() {
+		d = cache.FreshnessRFC9111(old.Status, hdr, j.behavior.CachePolicy, at)
+	}
+	delete(hdr, "Age")
 	e := *old
 	e.StaleUntil = 0
 	e.Header, e.Stored, e.InitialAge = cache.NewHeader(hdr), at, cache.InitialAge(h)
@@ -536,7 +574,9 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 		"Content-Type":   {"text/html"},
 		"Content-Length": {strconv.Itoa(len(body))},
 	}
-	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled {
+	// (Under RFC 9111 an answer edgefront made has no freshness: not
+	// stored.)
+	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled && !j.ds.dist.RFC9111() {
 		s.store.Set(j.key, &cache.Entry{
 			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, TTL: ttl,
@@ -545,9 +585,20 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
 }
 
-// decide applies CloudFront's caching rules to an origin response.
+// decide applies CloudFront's caching rules to an origin response, or RFC
+// 9111's for a distribution that opted in to them.
 func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	now := s.now()
+	if j.ds.dist.RFC9111() {
+		if len(j.req.Header["Authorization"]) > 0 {
+			// RFC 9111 §3.5: an answer to an authenticated request is
+			// reused only when the origin says it may be.
+			if cc := cache.ParseCacheControl(resp.Header); !cc.Public && !cc.HasSMaxAge && !cc.MustRevalidate {
+				return cache.Decision{Rule: "not cached (Authorization without public, s-maxage or must-revalidate, RFC 9111 §3.5)"}
+			}
+		}
+		return cache.FreshnessRFC9111(resp.StatusCode, resp.Header, j.behavior.CachePolicy, now)
+	}
 	if resp.StatusCode >= 400 {
 		return cache.ErrorFreshness(resp.StatusCode, resp.Header, j.ds.dist.ErrorCachingMinTTL(resp.StatusCode), j.behavior.CachePolicy.MaxTTL, now)
 	}
@@ -709,7 +760,15 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			}
 			return
 		}
-		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hd.header), Body: body, Stored: s.now()}
+		hdr := hd.header
+		if leader && hd.fromOrigin && hd.originAge != nil {
+			hdr = maps.Clone(hdr)
+			hdr["Age"] = hd.originAge
+		}
+		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), Body: body, Stored: hd.stored, InitialAge: hd.initialAge}
+		if hd.stored.IsZero() {
+			e.Stored = s.now()
+		}
 		s.serveEntry(x, e, p)
 		return
 	}
@@ -723,6 +782,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	for k, v := range hd.header {
 		h[k] = v
 	}
+	s.setAge(h, &hd, leader)
 	if complete && len(h["Content-Length"]) == 0 && hd.status >= http.StatusOK &&
 		hd.status != http.StatusNoContent && hd.status != http.StatusNotModified {
 		h["Content-Length"] = contentLength(int64(len(body)))

@@ -96,6 +96,12 @@ func (s *Server) debugHeaders(x *exchange, h http.Header, a answer) {
 func (s *Server) entryRule(x *exchange, e *cache.Entry) string {
 	hdr := http.Header{}
 	e.Header.CopyTo(hdr)
+	if e.InitialAge > 0 {
+		hdr["Age"] = ageValue(int64(e.InitialAge / time.Second))
+	}
+	if x.ds.dist.RFC9111() {
+		return cache.FreshnessRFC9111(e.Status, hdr, x.b.CachePolicy, e.Stored).Rule
+	}
 	if e.Status >= 400 {
 		return cache.ErrorFreshness(e.Status, hdr, x.ds.dist.ErrorCachingMinTTL(e.Status), x.b.CachePolicy.MaxTTL, e.Stored).Rule
 	}

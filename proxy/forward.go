@@ -270,8 +270,11 @@ func (s *Server) passThrough(x *exchange) {
 		body = &bodyReader{r: req.Body}
 		req.Body = body
 	}
+	interim := newInterim(x)
+	req.Interim = interim.interimFunc()
 	start := s.now()
 	resp, err := s.fetch(x.r.Context(), &t, req)
+	interim.close()
 	if err != nil && body != nil && body.err != nil {
 		// The viewer's own body could not be read (a malformed chunked
 		// encoding): the viewer's fault, not the origin's.
@@ -290,7 +293,56 @@ func (s *Server) passThrough(x *exchange) {
 	}
 	s.metrics.originFetch(t.originID(), resp.StatusCode, s.now().Sub(start))
 	defer resp.Body.Close()
+	s.invalidateAfterUnsafe(x, resp)
 	s.writeOriginResponse(x, resp, phasePass)
+}
+
+// invalidateAfterUnsafe invalidates, for a distribution under RFC 9111,
+// what a successful POST, PUT, DELETE or PATCH may have changed: the
+// target URI and the same-origin URIs its answer's Location and
+// Content-Location name (RFC 9111 §4.4). Every cached variant of each path
+// goes (all query strings and encodings: more than the RFC's minimum),
+// through the store's invalidation index, so hits cost no more for it.
+// CloudFront invalidates nothing on unsafe methods.
+func (s *Server) invalidateAfterUnsafe(x *exchange, resp *origin.Response) {
+	if !x.ds.dist.RFC9111() || resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return
+	}
+	switch x.r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch:
+	default:
+		return
+	}
+	paths := []string{escapedPath(x)}
+	for _, name := range [...]string{"Location", "Content-Location"} {
+		if p, ok := sameOriginPath(x, resp.Header.Get(name)); ok && !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	s.store.InvalidateBatch(x.ds.dist.ID, paths, s.now())
+}
+
+// sameOriginPath resolves a Location or Content-Location value against the
+// request and returns its escaped path when it names the request's own
+// origin (scheme and host).
+func sameOriginPath(x *exchange, v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return "", false
+	}
+	scheme := "http"
+	if x.https() {
+		scheme = "https"
+	}
+	if u.Scheme != "" && !strings.EqualFold(u.Scheme, scheme) || u.Host != "" && !strings.EqualFold(u.Host, x.r.Host) {
+		return "", false
+	}
+	base := &url.URL{Path: x.r.URL.Path, RawPath: x.r.URL.RawPath}
+	p := base.ResolveReference(&url.URL{Path: u.Path, RawPath: u.RawPath}).EscapedPath()
+	return p, strings.HasPrefix(p, "/")
 }
 
 // viewerGone reports whether the viewer left before any origin work began —
