@@ -360,23 +360,6 @@ func TestRFC9110Interim(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRFC9112TransferCoding: an origin response with a transfer coding
 // other than chunked (RFC 9112 §6.1; here "gzip, chunked", which edgefront
