@@ -45,6 +45,9 @@ type exchange struct {
 	local bool
 
 	keyBuf []byte
+	// ev is the event of the viewer-request and viewer-response hooks,
+	// kept here so that a request with edge code allocates none.
+	ev Event
 
 	// cw counts what is written to the viewer; w points at it.
 	cw countingWriter

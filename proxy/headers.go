@@ -123,7 +123,8 @@ func (s *Server) begin(x *exchange, a answer) int {
 		}
 	}
 	if a.served && x.st.hooks[ViewerResponse] != nil {
-		ev := &Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
+		x.ev = Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
+		ev := &x.ev
 		if _, err := runHook(x.r.Context(), x.st.hooks, ViewerResponse, ev); err != nil {
 			s.log.Warn("viewer-response edge code failed", "distribution", x.ds.dist.ID, "path", x.path, "err", err)
 			clear(h)

@@ -50,7 +50,8 @@ func (p HookPoint) String() string {
 // change what the Event lets it change; setting ev.Response answers the
 // request at a viewer-request or origin-request point. An error is the
 // code's failure: the viewer gets a *HookError's status and message, or
-// CloudFront's 502 for any other error.
+// CloudFront's 502 for any other error. The hook must not keep ev after it
+// returns: the proxy reuses it.
 type Hook func(ctx context.Context, ev *Event) error
 
 // HookError is a failure of edge code with the answer CloudFront gives for

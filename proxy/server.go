@@ -418,7 +418,8 @@ func (s *Server) viewerRequest(x *exchange) bool {
 	var ev *Event
 	var err error
 	if x.st.hooks[ViewerRequest] != nil { // no event is made when no code runs
-		ev, err = runHook(x.r.Context(), x.st.hooks, ViewerRequest, &Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r})
+		x.ev = Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r}
+		ev, err = runHook(x.r.Context(), x.st.hooks, ViewerRequest, &x.ev)
 	}
 	switch {
 	case err != nil:

@@ -75,16 +75,36 @@ func (m *functionMetrics) observer(name string) edgecode.Observer {
 // forConfig returns the hooks for cfg: none when it has no functions, so
 // that requests pay nothing for edge code they do not have.
 func (fh *functionHooks) forConfig(cfg *config.Config) proxy.Hooks {
-	if len(cfg.Functions) == 0 {
-		return nil
+	var hooks proxy.Hooks
+	add := func(p proxy.HookPoint, h proxy.Hook) {
+		if hooks == nil {
+			hooks = proxy.Hooks{}
+		}
+		hooks[p] = h
 	}
-	return fh.hooks()
+	// Only at the points some behaviour has a function: a point without a
+	// hook costs a request nothing (no event is made).
+	eachBehavior(cfg, func(b *config.Behavior) {
+		if b.ViewerRequestFunction != nil {
+			add(proxy.ViewerRequest, fh.viewerRequest)
+		}
+		if b.ViewerResponseFunction != nil {
+			add(proxy.ViewerResponse, fh.viewerResponse)
+		}
+	})
+	return hooks
 }
 
-// hooks returns the proxy hooks: a behaviour without a function costs a
-// field read.
-func (fh *functionHooks) hooks() proxy.Hooks {
-	return proxy.Hooks{proxy.ViewerRequest: fh.viewerRequest, proxy.ViewerResponse: fh.viewerResponse}
+// eachBehavior calls f with every behaviour of cfg's distributions.
+func eachBehavior(cfg *config.Config, f func(*config.Behavior)) {
+	for _, d := range cfg.Distributions {
+		if d.Default != nil {
+			f(d.Default)
+		}
+		for _, b := range d.Behaviors {
+			f(b)
+		}
+	}
 }
 
 func eventInfo(ev *proxy.Event) edgecode.Info {

@@ -35,7 +35,7 @@ func BenchmarkViewerRequestHook(b *testing.B) {
 		b.Fatal(err)
 	}
 	fh.cur.Store(rt)
-	hook := fh.hooks()[proxy.ViewerRequest]
+	hook := proxy.Hook(fh.viewerRequest)
 	dist := &config.Distribution{ID: "EBENCHFUNCTION", DomainName: "d111111abcdef8.cloudfront.net"}
 	beh := &config.Behavior{TargetOriginID: "origin", ViewerRequestFunction: fn}
 	var failed atomic.Int64

@@ -54,7 +54,15 @@ func (lh *lambdaHooks) forConfig(cfg *config.Config) proxy.Hooks {
 		}
 		return eng.Run(ctx, ev)
 	}
-	return proxy.Hooks{proxy.ViewerRequest: run, proxy.OriginRequest: run, proxy.OriginResponse: run, proxy.ViewerResponse: run}
+	hooks := proxy.Hooks{}
+	eachBehavior(cfg, func(b *config.Behavior) {
+		for p, a := range b.Lambda {
+			if a != nil {
+				hooks[proxy.HookPoint(p)] = run // only where some behaviour has a function
+			}
+		}
+	})
+	return hooks
 }
 
 // lambdaMetrics are Lambda@Edge's metrics, by function ARN.
