@@ -96,21 +96,13 @@ func replicas(c config.Cluster) int {
 		return 1
 	}
 	count := len(n.Routes) + 1
-	_, own, _ := net.SplitHostPort(n.ClusterListen)
 	for _, r := range n.Routes {
-		if u := strings.TrimPrefix(r, "nats://"); strings.HasSuffix(u, ":"+own) && sameHost(u, n.ClusterListen) {
-			count--
+		if strings.TrimPrefix(r, "nats://") == n.ClusterListen {
+			count-- // this node's own route address
 			break
 		}
 	}
 	return min(count, 3)
-}
-
-// sameHost reports whether two host:port addresses name one host.
-func sameHost(a, b string) bool {
-	ha, _, _ := net.SplitHostPort(a)
-	hb, _, _ := net.SplitHostPort(b)
-	return ha == hb
 }
 
 func splitAddr(addr string) (string, int, error) {

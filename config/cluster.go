@@ -90,7 +90,7 @@ func compileCluster(p *problems, s *clusterSettings, dir string, cfg *Config) {
 	if n.URL != "" && (n.ClusterListen != nil || len(n.Routes) > 0 || n.StoreDir != "") {
 		p.add("cluster.nats.url", "an external server takes no clusterListen, routes or storeDir (they configure the embedded one)")
 	}
-	if len(n.Routes) > 0 && c.NATS.ClusterListen == "" {
+	if n.URL == "" && len(n.Routes) > 0 && c.NATS.ClusterListen == "" {
 		p.add("cluster.nats.clusterListen", "is required with routes: the address the other nodes' routes reach")
 	}
 	for i, r := range n.Routes {
