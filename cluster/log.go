@@ -69,7 +69,7 @@ func (n *Node) Run(ctx context.Context, apply Applier) error {
 	}
 	floor, last := ci.AckFloor.Stream, si.State.LastSeq
 	n.noteLast(last)
-	if floor > 0 {
+	if floor > 0 && si.State.Msgs > 0 && si.State.FirstSeq <= floor {
 		if err := n.history(ctx, floor, apply); err != nil {
 			return err
 		}
@@ -88,6 +88,9 @@ func (n *Node) Run(ctx context.Context, apply Applier) error {
 	if last > floor {
 		n.log.InfoContext(ctx, "cluster: replayed the invalidations missed", "batches", last-floor)
 	}
+	// From now on the node counts for Completed: before, its entry would
+	// make batches the others completed look in progress again.
+	n.caughtUp.Store(true)
 	n.heartbeat(ctx)
 	n.wg.Add(1)
 	go func() {
@@ -156,6 +159,9 @@ func (n *Node) handle(ctx context.Context, m jetstream.Msg, apply Applier) {
 		n.noteLast(seq + md.NumPending)
 	}
 	n.noteApplied(seq)
+	if !n.caughtUp.Load() {
+		return
+	}
 	if err := n.members.put(actx, n.o.Cluster.Node, seq); err != nil {
 		n.log.DebugContext(ctx, "cluster: heartbeat", "err", err)
 	}

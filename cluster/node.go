@@ -65,6 +65,9 @@ type Node struct {
 
 	applied atomic.Uint64 // the log's last sequence applied here
 	last    atomic.Uint64 // the log's last sequence as last heard of
+	// caughtUp is set once Run has applied the log as it stood at start;
+	// only then does the node write its member entry.
+	caughtUp atomic.Bool
 
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced when applied grows
@@ -112,10 +115,17 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		n.Close()
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
+	started, warned := time.Now(), time.Now()
 	if err := retry(ctx, func() error {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		return n.setUp(actx)
+		err := n.setUp(actx)
+		if err != nil && time.Since(warned) > 10*time.Second {
+			warned = time.Now()
+			n.log.WarnContext(ctx, "cluster: waiting for JetStream (with embedded servers, for a majority of the nodes to start)",
+				"waited", time.Since(started).Round(time.Second), "err", err)
+		}
+		return err
 	}); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("cluster: setting up JetStream: %w", err)
