@@ -35,6 +35,8 @@ type Config struct {
 	// the others ("" when none; lambda.go).
 	LambdaFunctions map[string]*LambdaFunction
 	LambdaEndpoint  string
+	// Cluster is the nodes this one shares invalidations with (cluster.go).
+	Cluster Cluster
 }
 
 // Listen holds the listener addresses; an empty address disables that listener.

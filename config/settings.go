@@ -53,6 +53,8 @@ type settingsFile struct {
 	// templates distributions name (cfnsettings.go).
 	Parameters map[string]string `json:"parameters"`
 	Imports    map[string]string `json:"imports"`
+	// Cluster shares invalidations with other nodes (cluster.go).
+	Cluster *clusterSettings `json:"cluster"`
 }
 
 type listenSettings struct {
@@ -237,6 +239,7 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 	cfg.Keys = compileKeys(p, s.PublicKeys, s.KeyGroups, s.KeyPairs, dir)
 	compileFunctions(p, s.Functions, s.KeyValueStores, dir, cfg)
 	compileLambda(p, s.LambdaFunctions, s.LambdaEndpoint, dir, cfg)
+	compileCluster(p, s.Cluster, dir, cfg)
 }
 
 // setAddr sets a listener address; an explicit "" disables the listener.

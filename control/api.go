@@ -161,9 +161,16 @@ func (h *handler) createInvalidation(w http.ResponseWriter, r *http.Request) {
 		norm[i] = n
 	}
 	now := h.o.Now()
-	inv, created, err := h.inv.create(d.ID, batch.CallerReference, paths, now, h.o.InvalidationInProgress, func(*invalidation) {
-		h.b.Invalidate(d.ID, norm, now)
-	})
+	var inv *invalidation
+	var created bool
+	var err error
+	if h.o.Invalidations != nil {
+		inv, created, err = h.publishInvalidation(r.Context(), d.ID, batch.CallerReference, paths, now)
+	} else {
+		inv, created, err = h.inv.create(d.ID, batch.CallerReference, paths, now, h.o.InvalidationInProgress, func(*invalidation) {
+			h.b.Invalidate(d.ID, norm, now)
+		})
+	}
 	if err != nil {
 		h.fail(w, err)
 		return

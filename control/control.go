@@ -79,6 +79,9 @@ type Options struct {
 	// KeepInvalidations is how many completed invalidations are kept per
 	// distribution for Get/ListInvalidations (default 1000).
 	KeepInvalidations int
+	// Invalidations, when set, shares invalidations with the other nodes
+	// of a cluster (replication.go); nil for a single node.
+	Invalidations Replicator
 	// AccountID is the account in distribution ARNs (default 123456789012).
 	AccountID string
 	// Now is the clock (time.Now when nil).

@@ -37,10 +37,15 @@ type invalidation struct {
 	paths           []string // as submitted
 	created         time.Time
 	done            time.Time // when it is reported Completed
+	// seq is the batch's position in the cluster's log and completed
+	// whether every live node applied it (Replicator.Completed); nil for
+	// a single node.
+	seq       uint64
+	completed func(seq uint64) bool
 }
 
 func (inv *invalidation) status(now time.Time) string {
-	if now.Before(inv.done) {
+	if now.Before(inv.done) || inv.completed != nil && !inv.completed(inv.seq) {
 		return StatusInProgress
 	}
 	return StatusCompleted
@@ -68,13 +73,34 @@ var errBatchExists = &Error{Status: 409, Code: "InvalidationBatchAlreadyExists",
 func (s *invalidations) create(dist, ref string, paths []string, now time.Time, inProgress time.Duration, apply func(*invalidation)) (inv *invalidation, created bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old, err := s.admit(dist, ref, paths, now); old != nil || err != nil {
+		return old, false, err
+	}
+	inv = &invalidation{id: newID('I'), callerReference: ref, paths: paths, created: now, done: now.Add(inProgress)}
+	apply(inv)
+	s.byDist[dist] = s.trim(append(s.byDist[dist], inv), now)
+	return inv, true, nil
+}
+
+// check is create's checks alone: the batch with the same caller reference
+// and paths, errBatchExists, or CloudFront's in-progress limits.
+func (s *invalidations) check(dist, ref string, paths []string, now time.Time) (*invalidation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admit(dist, ref, paths, now)
+}
+
+// admit returns the batch of dist with caller reference ref when its paths
+// are paths, or an error when a batch of paths may not be created now; nil
+// and nil when it may. s.mu is held.
+func (s *invalidations) admit(dist, ref string, paths []string, now time.Time) (*invalidation, error) {
 	list := s.byDist[dist]
 	for _, old := range list {
 		if old.callerReference == ref {
 			if samePaths(old.paths, paths) {
-				return old, false, nil
+				return old, nil
 			}
-			return nil, false, errBatchExists
+			return nil, errBatchExists
 		}
 	}
 	var files, wild int
@@ -98,17 +124,41 @@ func (s *invalidations) create(dist, ref string, paths []string, now time.Time, 
 		}
 	}
 	if files > MaxPathsInProgress {
-		return nil, false, &Error{Status: 400, Code: "TooManyInvalidationsInProgress",
+		return nil, &Error{Status: 400, Code: "TooManyInvalidationsInProgress",
 			Message: fmt.Sprintf("you have exceeded the maximum of %d invalidation paths without a wildcard in progress", MaxPathsInProgress)}
 	}
 	if wild > MaxWildcardPathsInProgress {
-		return nil, false, &Error{Status: 400, Code: "TooManyInvalidationsInProgress",
+		return nil, &Error{Status: 400, Code: "TooManyInvalidationsInProgress",
 			Message: fmt.Sprintf("you have exceeded the maximum of %d wildcard invalidation paths in progress", MaxWildcardPathsInProgress)}
 	}
-	inv = &invalidation{id: newID('I'), callerReference: ref, paths: paths, created: now, done: now.Add(inProgress)}
-	apply(inv)
+	return nil, nil
+}
+
+// record adds inv, a batch replicated from the cluster's log, to dist's
+// batches unless one with its ID or its caller reference is there (the
+// first in the log wins, so every node keeps the same one).
+func (s *invalidations) record(dist string, inv *invalidation, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.byDist[dist]
+	for _, old := range list {
+		if old.id == inv.id || old.callerReference == inv.callerReference {
+			return
+		}
+	}
 	s.byDist[dist] = s.trim(append(list, inv), now)
-	return inv, true, nil
+}
+
+// byReference returns the batch of dist with caller reference ref.
+func (s *invalidations) byReference(dist, ref string) (*invalidation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inv := range s.byDist[dist] {
+		if inv.callerReference == ref {
+			return inv, true
+		}
+	}
+	return nil, false
 }
 
 // trim drops the oldest completed batches beyond keep.

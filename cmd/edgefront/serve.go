@@ -494,10 +494,13 @@ func (e *edge) build(ctx context.Context) error {
 	// aws cloudfront create-invalidation --endpoint-url http://ADMIN …
 	// Every change it makes (UpdateDistribution, functions, key value
 	// stores) goes through apply, as a reload does (API.Reload).
-	e.api = control.New(
+	// With a cluster block, invalidations are shared with the other nodes (cluster.go).
+	if e.api, err = e.newControlAPI(ctx, cfg, reg,
 		&control.ProxyBackend{Proxy: e.proxy, Store: e.store, Apply: e.apply},
 		control.Options{Logger: log, Credentials: creds},
-	)
+	); err != nil {
+		return err
+	}
 	admin.Handle(control.Version, e.api)
 	// The cloudfront-keyvaluestore data plane (aws cloudfront-keyvaluestore put-key …).
 	admin.Handle(control.KeyValueStorePrefix, e.api)

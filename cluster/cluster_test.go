@@ -1,0 +1,365 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/cluster"
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/control"
+	"github.com/edgefront/edgefront/proxy"
+)
+
+const (
+	dist = "EPOP00000001"
+	host = "pop.edgefront.test"
+)
+
+const settings = `
+distributions:
+  - id: ` + dist + `
+    domainName: ` + host + `
+    originEndpoints: {web: "%s"}
+    config:
+      CallerReference: pop
+      Comment: one distribution served by every node
+      Origins:
+        Items:
+          - Id: web
+            DomainName: web.invalid
+            CustomOriginConfig: {OriginProtocolPolicy: http-only}
+      DefaultCacheBehavior:
+        TargetOriginId: web
+        ViewerProtocolPolicy: allow-all
+        CachePolicyId: Managed-CachingOptimized
+`
+
+// testCluster is n edgefront nodes on loopback — each a real cache.Store,
+// proxy.Server and control API with an embedded NATS server, the servers
+// routed to each other — in front of one origin whose responses are
+// cacheable for an hour.
+type testCluster struct {
+	t      *testing.T
+	cfg    *config.Config
+	routes []string
+	nodes  []*node
+}
+
+// node is one edgefront node. Its store and proxy outlive a stop, as a
+// disk cache tier would outlive the process: a restarted node must not
+// serve what was invalidated while it was down.
+type node struct {
+	name, clusterAddr, storeDir string
+	store                       *cache.Store
+	proxy                       *proxy.Server
+	edge                        *httptest.Server // the viewer listener (nil while stopped)
+	api                         *httptest.Server // the control API (nil while stopped)
+	cf                          *cloudfront.Client
+	cn                          *cluster.Node
+	gate                        atomic.Pointer[chan struct{}] // when set, applying waits until it is closed
+}
+
+func newTestCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		_, _ = io.WriteString(w, r.URL.Path)
+	}))
+	t.Cleanup(origin.Close)
+	cfg, err := config.Parse("cluster.yaml", fmt.Appendf(nil, settings, origin.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &testCluster{t: t, cfg: cfg}
+	for i := range n {
+		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
+		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
+		if nd.store, err = cache.New(cache.Options{MaxBytes: 16 << 20}); err != nil {
+			t.Fatal(err)
+		}
+		if nd.proxy, err = proxy.New(proxy.Options{Store: nd.store, Registry: prometheus.NewRegistry(), Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
+		if err := nd.proxy.Load(cfg); err != nil {
+			t.Fatal(err)
+		}
+		tc.nodes = append(tc.nodes, nd)
+		t.Cleanup(func() {
+			nd.stop()
+			nd.proxy.Close()
+			nd.store.Close()
+		})
+	}
+	// JetStream elects its leaders once a majority of the servers run:
+	// the nodes start together, as a fleet would.
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, nd := range tc.nodes {
+		wg.Go(func() { errs[i] = tc.start(ctx, nd) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tc
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// start joins nd to the cluster, replays the log and only then opens its
+// viewer listener.
+func (tc *testCluster) start(ctx context.Context, nd *node) error {
+	c := config.Cluster{Name: "pop1", Node: nd.name, NATS: config.NATS{
+		Listen: "127.0.0.1:-1", ClusterListen: nd.clusterAddr, Routes: tc.routes, StoreDir: nd.storeDir,
+	}}
+	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet})
+	if err != nil {
+		return fmt.Errorf("%s: %w", nd.name, err)
+	}
+	api := control.New(&control.ProxyBackend{Proxy: nd.proxy, Store: nd.store}, control.Options{Invalidations: cn, Logger: quiet})
+	apply := func(ctx context.Context, b control.Batch) {
+		if g := nd.gate.Load(); g != nil {
+			<-*g
+		}
+		api.Apply(ctx, b)
+	}
+	if err := cn.Run(ctx, apply); err != nil {
+		cn.Close()
+		return fmt.Errorf("%s: %w", nd.name, err)
+	}
+	nd.cn = cn
+	nd.api = httptest.NewServer(api)
+	nd.cf = cloudfront.New(cloudfront.Options{
+		BaseEndpoint:     aws.String(nd.api.URL),
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDEDGEFRONTTEST", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+	nd.edge = httptest.NewServer(nd.proxy)
+	return nil
+}
+
+// stop closes nd's listeners and leaves the cluster, keeping its cache.
+func (nd *node) stop() {
+	if nd.edge != nil {
+		nd.edge.Close()
+		nd.edge = nil
+	}
+	if nd.api != nil {
+		nd.api.Close()
+		nd.api = nil
+	}
+	if nd.cn != nil {
+		nd.cn.Close()
+		nd.cn = nil
+	}
+}
+
+// get requests path through nd's viewer listener and returns X-Cache.
+func (nd *node) get(t *testing.T, path string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, nd.edge.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := nd.edge.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Header.Get("X-Cache")
+}
+
+// warm caches path on every running node.
+func (tc *testCluster) warm(path string) {
+	tc.t.Helper()
+	for _, nd := range tc.nodes {
+		if nd.edge == nil {
+			continue
+		}
+		nd.get(tc.t, path)
+		if x := nd.get(tc.t, path); x != hit {
+			tc.t.Fatalf("%s %s after warming: X-Cache %q", nd.name, path, x)
+		}
+	}
+}
+
+const (
+	hit  = "Hit from cloudfront"
+	miss = "Miss from cloudfront"
+)
+
+// invalidate sends an invalidation of paths to nd and returns its ID.
+func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
+	t.Helper()
+	out, err := nd.cf.CreateInvalidation(testContext(t), &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(dist),
+		InvalidationBatch: &types.InvalidationBatch{
+			CallerReference: aws.String(ref),
+			Paths:           &types.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths},
+		},
+	})
+	if err != nil {
+		t.Fatalf("%s: CreateInvalidation: %v", nd.name, err)
+	}
+	return aws.ToString(out.Invalidation.Id)
+}
+
+// status returns the status nd's GetInvalidation reports for id.
+func (nd *node) status(t *testing.T, id string) string {
+	t.Helper()
+	out, err := nd.cf.GetInvalidation(testContext(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
+	if err != nil {
+		t.Fatalf("%s: GetInvalidation %s: %v", nd.name, id, err)
+	}
+	return aws.ToString(out.Invalidation.Status)
+}
+
+// listed returns the IDs nd's ListInvalidations reports.
+func (nd *node) listed(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := nd.cf.ListInvalidations(testContext(t), &cloudfront.ListInvalidationsInput{DistributionId: aws.String(dist)})
+	if err != nil {
+		t.Fatalf("%s: ListInvalidations: %v", nd.name, err)
+	}
+	ids := map[string]bool{}
+	for _, s := range out.InvalidationList.Items {
+		ids[aws.ToString(s.Id)] = true
+	}
+	return ids
+}
+
+// eventually polls cond every 10ms until it holds or within passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestInvalidationReachesEveryNode sends an invalidation to one node of
+// three: the others miss on its path within a second, every node knows
+// it, and it is Completed only once all three applied it.
+func TestInvalidationReachesEveryNode(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
+	tc.warm("/a.txt")
+	tc.warm("/b.txt")
+
+	gate := make(chan struct{}) // node c applies nothing until it is closed
+	c.gate.Store(&gate)
+	id := a.invalidate(t, "ref-1", "/a.txt")
+	if x := a.get(t, "/a.txt"); x != miss {
+		t.Errorf("a /a.txt right after CreateInvalidation answered: X-Cache %q", x)
+	}
+	eventually(t, time.Second, "b misses on /a.txt", func() bool { return b.get(t, "/a.txt") == miss })
+	if x := b.get(t, "/b.txt"); x != hit {
+		t.Errorf("b /b.txt (not invalidated): X-Cache %q", x)
+	}
+	for _, nd := range []*node{a, b} {
+		if s := nd.status(t, id); s != control.StatusInProgress {
+			t.Errorf("%s: %s is %s while c has not applied it", nd.name, id, s)
+		}
+	}
+	close(gate)
+	eventually(t, time.Second, "c misses on /a.txt", func() bool { return c.get(t, "/a.txt") == miss })
+	for _, nd := range tc.nodes {
+		eventually(t, 2*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
+		if !nd.listed(t)[id] {
+			t.Errorf("%s: ListInvalidations lacks %s", nd.name, id)
+		}
+		if got := nd.cn.Members(); got != 3 {
+			t.Errorf("%s: %d members, want 3", nd.name, got)
+		}
+		if got := nd.cn.Behind(); got != 0 {
+			t.Errorf("%s: %d batches behind, want 0", nd.name, got)
+		}
+	}
+
+	// The same caller reference with the same paths is the same batch,
+	// asked of any node.
+	if again := c.invalidate(t, "ref-1", "/a.txt"); again != id {
+		t.Errorf("c: the same CallerReference again made %s, want %s", again, id)
+	}
+}
+
+// TestRestartedNodeReplaysBeforeServing stops one node of three, sends an
+// invalidation to another, and restarts it: it applies what it missed
+// before its viewer listener opens, so it never serves the invalidated
+// object, and it knows the invalidations made before and while it was
+// down.
+func TestRestartedNodeReplaysBeforeServing(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
+	tc.warm("/a.txt")
+	tc.warm("/b.txt")
+	before := a.invalidate(t, "before", "/b.txt")
+	eventually(t, 2*time.Second, "c applied "+before, func() bool { return c.cn.Behind() == 0 && c.cn.Applied() > 0 })
+	tc.warm("/b.txt")
+
+	c.stop()
+	eventually(t, 2*time.Second, "a sees two members", func() bool { return a.cn.Members() == 2 })
+	while := b.invalidate(t, "while-c-was-down", "/a.txt")
+	eventually(t, 2*time.Second, while+" Completed on the live nodes", func() bool { return a.status(t, while) == control.StatusCompleted })
+
+	if err := tc.start(testContext(t), c); err != nil {
+		t.Fatal(err)
+	}
+	if x := c.get(t, "/a.txt"); x != miss {
+		t.Errorf("c's first /a.txt after its restart: X-Cache %q, want a miss", x)
+	}
+	if x := c.get(t, "/b.txt"); x != hit {
+		t.Errorf("c /b.txt (cached after the earlier invalidation): X-Cache %q, want a hit", x)
+	}
+	ids := c.listed(t)
+	for _, id := range []string{before, while} {
+		if !ids[id] {
+			t.Errorf("c after its restart: ListInvalidations lacks %s (has %v)", id, ids)
+		}
+		if s := c.status(t, id); s != control.StatusCompleted {
+			t.Errorf("c after its restart: %s is %s", id, s)
+		}
+	}
+	eventually(t, 2*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
+}

@@ -1,0 +1,297 @@
+// Package cluster shares what one edgefront node is told with the other
+// nodes of its cluster, over NATS JetStream. Today that is invalidations:
+// CreateInvalidation on any node appends the batch to a stream (one
+// subject per distribution), and every node applies every batch, in the
+// stream's order, through its own durable consumer — a node that was down
+// replays what it missed before it serves (Node.Run).
+//
+// Each node writes what it applied to a key-value bucket at every batch and
+// at every heartbeat; the bucket's entries expire, so a node is live while
+// its entry is fresh. A batch is Completed once every live node applied it.
+//
+// NATS is either embedded in every node (the nodes' servers form a NATS
+// cluster over their routes) or an external server. Node implements
+// control.Replicator; a single node has no Node and needs no NATS.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/control"
+)
+
+// Defaults of Options.
+const (
+	DefaultHeartbeat = time.Second
+	DefaultMemberTTL = 5 * time.Second
+	// publishWait bounds how long Publish waits for this node to apply
+	// what it published.
+	publishWait = 10 * time.Second
+)
+
+// Options configures a node.
+type Options struct {
+	// Cluster is the settings' cluster block; Cluster.Node must be set.
+	Cluster config.Cluster
+	// Heartbeat is how often the node writes its entry in the members
+	// bucket (DefaultHeartbeat when 0); MemberTTL how long an entry keeps
+	// its node live (DefaultMemberTTL when 0).
+	Heartbeat time.Duration
+	MemberTTL time.Duration
+	// Logger receives the node's warnings (slog.Default() when nil).
+	Logger *slog.Logger
+}
+
+// Node is this edgefront node's membership of the cluster.
+type Node struct {
+	o       Options
+	log     *slog.Logger
+	server  *embedded // nil with an external server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	durable jetstream.Consumer
+	members *members
+
+	applied atomic.Uint64 // the log's last sequence applied here
+	last    atomic.Uint64 // the log's last sequence as last heard of
+	// caughtUp is set once Run has applied the log as it stood at start;
+	// only then does the node write its member entry.
+	caughtUp atomic.Bool
+
+	mu      sync.Mutex
+	advance chan struct{} // closed and replaced when applied grows
+
+	cancel  context.CancelFunc // ends the background goroutines
+	wg      sync.WaitGroup
+	consume jetstream.ConsumeContext
+}
+
+// Start joins the cluster: it starts the embedded NATS server (or connects
+// to the external one) and makes the stream, the members bucket and this
+// node's durable consumer. It waits, within ctx, for JetStream to be ready
+// — with embedded servers, for enough of the other nodes to elect a
+// leader. Nothing is applied before Run.
+func Start(ctx context.Context, o Options) (*Node, error) {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.MemberTTL <= 0 {
+		o.MemberTTL = DefaultMemberTTL
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c := o.Cluster
+	if c.Node == "" {
+		return nil, errors.New("cluster: the node has no name")
+	}
+	n := &Node{o: o, log: o.Logger.With("cluster", c.Name, "node", c.Node), advance: make(chan struct{})}
+	url := c.NATS.URL
+	if url == "" {
+		srv, err := startServer(c)
+		if err != nil {
+			return nil, err
+		}
+		n.server, url = srv, srv.url()
+	}
+	nc, err := nats.Connect(url, nats.Name("edgefront "+c.Name+"/"+c.Node), nats.MaxReconnects(-1))
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: connecting to NATS at %s: %w", url, err)
+	}
+	n.nc = nc
+	if n.js, err = jetstream.New(nc); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: JetStream: %w", err)
+	}
+	started, warned := time.Now(), time.Now()
+	if err := retry(ctx, func() error {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		err := n.setUp(actx)
+		if err != nil && time.Since(warned) > 10*time.Second {
+			warned = time.Now()
+			n.log.WarnContext(ctx, "cluster: waiting for JetStream (with embedded servers, for a majority of the nodes to start)",
+				"waited", time.Since(started).Round(time.Second), "err", err)
+		}
+		return err
+	}); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: setting up JetStream: %w", err)
+	}
+	return n, nil
+}
+
+// names of the cluster's stream, subjects, bucket.
+func streamName(cluster string) string    { return "edgefront-" + cluster + "-invalidations" }
+func subjects(cluster string) string      { return "edgefront." + cluster + ".invalidations.>" }
+func subject(cluster, dist string) string { return "edgefront." + cluster + ".invalidations." + dist }
+func bucketName(cluster string) string    { return "edgefront-" + cluster + "-members" }
+
+// setUp makes (or finds) the stream, the members bucket and the durable
+// consumer.
+func (n *Node) setUp(ctx context.Context) error {
+	c, r := n.o.Cluster, replicas(n.o.Cluster)
+	var err error
+	n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        streamName(c.Name),
+		Description: "edgefront invalidation batches, in the order every node applies them",
+		Subjects:    []string{subjects(c.Name)},
+		Storage:     jetstream.FileStorage,
+		Replicas:    r,
+		Duplicates:  time.Hour, // a batch published twice (its ID) is kept once
+	})
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucketName(c.Name),
+		Description: "edgefront nodes: what each applied; an entry older than the TTL is a node gone",
+		TTL:         n.o.MemberTTL,
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    r,
+	})
+	if err != nil {
+		return fmt.Errorf("members bucket: %w", err)
+	}
+	n.members = newMembers(kv, n.o.MemberTTL)
+	n.durable, err = n.js.CreateOrUpdateConsumer(ctx, streamName(c.Name), jetstream.ConsumerConfig{
+		Durable:       c.Node,
+		Description:   "the invalidations node " + c.Node + " applied",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 1, // one batch at a time, in the stream's order
+	})
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", c.Node, err)
+	}
+	return nil
+}
+
+// retry calls f until it succeeds or ctx ends: JetStream answers "not
+// ready" until its servers have elected a leader.
+func retry(ctx context.Context, f func() error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+		}
+		sleep(ctx, wait)
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// Completed reports whether every live node applied the batch at seq (this
+// node counts whether or not its heartbeat was heard yet).
+func (n *Node) Completed(seq uint64) bool {
+	if n.applied.Load() < seq {
+		return false
+	}
+	for _, applied := range n.members.live(n.o.Cluster.Node) {
+		if applied < seq {
+			return false
+		}
+	}
+	return true
+}
+
+// Members returns how many nodes are live, this one included.
+func (n *Node) Members() int { return len(n.members.live(n.o.Cluster.Node)) + 1 }
+
+// Behind returns how many batches of the log this node has not applied
+// yet (as far as it knows the log's end).
+func (n *Node) Behind() uint64 {
+	last, applied := n.last.Load(), n.applied.Load()
+	if last < applied {
+		return 0
+	}
+	return last - applied
+}
+
+// Applied returns the log's last sequence this node applied.
+func (n *Node) Applied() uint64 { return n.applied.Load() }
+
+// Close leaves the cluster: consumption and heartbeats stop, this node's
+// member entry is deleted (it stops counting for Completed at once), the
+// connection is drained and the embedded server stopped.
+func (n *Node) Close() {
+	if n.consume != nil {
+		n.consume.Stop()
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	if n.members != nil && n.nc != nil && n.nc.IsConnected() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := n.members.leave(ctx, n.o.Cluster.Node); err != nil {
+			n.log.Warn("cluster: leaving", "err", err)
+		}
+		cancel()
+	}
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.server != nil {
+		n.server.close()
+	}
+}
+
+// noteLast records that the log reaches at least seq.
+func (n *Node) noteLast(seq uint64) {
+	for {
+		cur := n.last.Load()
+		if seq <= cur || n.last.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// noteApplied records that this node applied the log up to seq and wakes
+// those waiting for it.
+func (n *Node) noteApplied(seq uint64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if seq <= n.applied.Load() {
+		return
+	}
+	n.applied.Store(seq)
+	n.noteLast(seq)
+	close(n.advance)
+	n.advance = make(chan struct{})
+}
+
+// waitApplied waits until this node applied the log up to seq.
+func (n *Node) waitApplied(ctx context.Context, seq uint64) error {
+	for {
+		n.mu.Lock()
+		done, ch := n.applied.Load() >= seq, n.advance
+		n.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for this node to apply sequence %d (applied %d): %w", seq, n.applied.Load(), ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+var _ control.Replicator = (*Node)(nil)

@@ -1,0 +1,118 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/edgefront/edgefront/config"
+)
+
+// embedded is a NATS server run inside the node, JetStream enabled.
+type embedded struct {
+	srv *server.Server
+	tmp string // the temporary storage directory removed at close ("" when storeDir is set)
+}
+
+// startServer starts the embedded NATS server of c: a client listener at
+// c.NATS.Listen and, with c.NATS.ClusterListen, a route listener that
+// joins the other nodes' servers (c.NATS.Routes) in the NATS cluster
+// c.Name, named after the node.
+func startServer(c config.Cluster) (*embedded, error) {
+	n := c.NATS
+	host, port, err := splitAddr(n.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.nats.listen: %w", err)
+	}
+	e := &embedded{}
+	dir := n.StoreDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "edgefront-jetstream-"); err != nil {
+			return nil, fmt.Errorf("JetStream storage: %w", err)
+		}
+		e.tmp = dir
+	}
+	opts := &server.Options{
+		ServerName: c.Node,
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoLog:      true,
+		NoSigs:     true,
+	}
+	if n.ClusterListen != "" {
+		chost, cport, err := splitAddr(n.ClusterListen)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("cluster.nats.clusterListen: %w", err)
+		}
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: chost, Port: cport}
+		if len(n.Routes) > 0 {
+			opts.Routes = server.RoutesFromStr(strings.Join(n.Routes, ","))
+		}
+	}
+	e.srv, err = server.NewServer(opts)
+	if err != nil {
+		e.close()
+		return nil, fmt.Errorf("embedded NATS server: %w", err)
+	}
+	go e.srv.Start()
+	if !e.srv.ReadyForConnections(10 * time.Second) {
+		e.close()
+		return nil, fmt.Errorf("embedded NATS server: not listening on %s after 10s", n.Listen)
+	}
+	return e, nil
+}
+
+// url is the embedded server's client URL.
+func (e *embedded) url() string { return e.srv.ClientURL() }
+
+// close stops the server and removes its temporary storage.
+func (e *embedded) close() {
+	if e.srv != nil {
+		e.srv.Shutdown()
+		e.srv.WaitForShutdown()
+	}
+	if e.tmp != "" {
+		_ = os.RemoveAll(e.tmp)
+	}
+}
+
+// replicas is how many copies of the stream and buckets JetStream keeps:
+// c.NATS.Replicas when set, else one per embedded server the routes name
+// (this node's own among them or not), at most 3.
+func replicas(c config.Cluster) int {
+	n := c.NATS
+	switch {
+	case n.Replicas > 0:
+		return n.Replicas
+	case n.URL != "" || n.ClusterListen == "":
+		return 1
+	}
+	count := len(n.Routes) + 1
+	for _, r := range n.Routes {
+		if strings.TrimPrefix(r, "nats://") == n.ClusterListen {
+			count-- // this node's own route address
+			break
+		}
+	}
+	return min(count, 3)
+}
+
+func splitAddr(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: port: %w", addr, err)
+	}
+	return host, p, nil
+}
