@@ -55,10 +55,11 @@ distributions:
 // routed to each other — in front of one origin whose responses are
 // cacheable for an hour.
 type testCluster struct {
-	t      *testing.T
-	cfg    *config.Config
-	routes []string
-	nodes  []*node
+	t          *testing.T
+	cfg        *config.Config
+	routes     []string
+	nodes      []*node
+	maxBatches int64 // the log's bound (0: the default)
 }
 
 // node is one edgefront node. Its store and proxy outlive a stop, as a
@@ -77,6 +78,12 @@ type node struct {
 
 func newTestCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
+	return newTestClusterMax(t, n, 0)
+}
+
+// newTestClusterMax is newTestCluster with a log of at most maxBatches.
+func newTestClusterMax(t *testing.T, n int, maxBatches int64) *testCluster {
+	t.Helper()
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		_, _ = io.WriteString(w, r.URL.Path)
@@ -86,7 +93,7 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCluster{t: t, cfg: cfg}
+	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches}
 	for i := range n {
 		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
@@ -131,7 +138,8 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 	c := config.Cluster{Name: "pop1", Node: nd.name, NATS: config.NATS{
 		Listen: "127.0.0.1:-1", ClusterListen: nd.clusterAddr, Routes: tc.routes, StoreDir: nd.storeDir,
 	}}
-	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet})
+	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
+		MaxBatches: tc.maxBatches})
 	if err != nil {
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
@@ -362,4 +370,30 @@ func TestRestartedNodeReplaysBeforeServing(t *testing.T) {
 		}
 	}
 	eventually(t, 2*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
+}
+
+// TestNodeBeyondTheLogDropsItsCache: the log keeps a bounded number of
+// batches; a node that comes back having missed batches the log no longer
+// holds cannot know what they invalidated, so it drops its whole cache
+// before it serves — a path nobody invalidated is a miss too.
+func TestNodeBeyondTheLogDropsItsCache(t *testing.T) {
+	tc := newTestClusterMax(t, 3, 2)
+	a, c := tc.nodes[0], tc.nodes[2]
+	first := a.invalidate(t, "first", "/z.txt")
+	eventually(t, 2*time.Second, "c applied "+first, func() bool { return c.cn.Behind() == 0 && c.cn.Applied() > 0 })
+	tc.warm("/kept.txt")
+	c.stop()
+	eventually(t, 2*time.Second, "a sees two members", func() bool { return a.cn.Members() == 2 })
+	for i := range 3 { // the log keeps 2: c's next batch is gone
+		a.invalidate(t, fmt.Sprintf("while-down-%d", i), fmt.Sprintf("/x%d.txt", i))
+	}
+	if err := tc.start(testContext(t), c); err != nil {
+		t.Fatal(err)
+	}
+	if x := c.get(t, "/kept.txt"); x != miss {
+		t.Errorf("c's /kept.txt after missing batches the log dropped: X-Cache %q, want a miss", x)
+	}
+	if x := a.get(t, "/kept.txt"); x != hit {
+		t.Errorf("a's /kept.txt (a missed nothing): X-Cache %q, want a hit", x)
+	}
 }

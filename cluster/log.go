@@ -69,6 +69,14 @@ func (n *Node) Run(ctx context.Context, apply Applier) error {
 	}
 	floor, last := ci.AckFloor.Stream, si.State.LastSeq
 	n.noteLast(last)
+	if floor > 0 && si.State.FirstSeq > floor+1 {
+		// The log moved on past batches this node never applied (it keeps
+		// MaxBatches): what it cached may be stale in ways no batch left
+		// can tell, so it drops everything.
+		n.log.ErrorContext(ctx, "cluster: invalidations were missed beyond what the log keeps; dropping the whole cache",
+			"applied", floor, "log starts at", si.State.FirstSeq)
+		apply(ctx, control.Batch{Distribution: control.AllDistributions, Paths: []string{"/*"}, At: time.Now(), Created: time.Now()})
+	}
 	if floor > 0 && si.State.Msgs > 0 && si.State.FirstSeq <= floor {
 		if err := n.history(ctx, floor, apply); err != nil {
 			return err

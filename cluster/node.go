@@ -15,6 +15,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,9 +49,16 @@ type Options struct {
 	// its node live (DefaultMemberTTL when 0).
 	Heartbeat time.Duration
 	MemberTTL time.Duration
+	// MaxBatches bounds the invalidation log (DefaultMaxBatches when 0):
+	// the oldest batches go first. A node that comes back having missed
+	// batches the log no longer holds drops its whole cache (Node.Run).
+	MaxBatches int64
 	// Logger receives the node's warnings (slog.Default() when nil).
 	Logger *slog.Logger
 }
+
+// DefaultMaxBatches is how many invalidation batches the log keeps.
+const DefaultMaxBatches = 100_000
 
 // Node is this edgefront node's membership of the cluster.
 type Node struct {
@@ -151,6 +159,8 @@ func (n *Node) setUp(ctx context.Context) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    r,
 		Duplicates:  time.Hour, // a batch published twice (its ID) is kept once
+		MaxMsgs:     cmp.Or(n.o.MaxBatches, DefaultMaxBatches),
+		Discard:     jetstream.DiscardOld,
 	})
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)

@@ -48,6 +48,16 @@ type Batch struct {
 // again is harmless.
 func (a *API) Apply(ctx context.Context, b Batch) {
 	h := a.h
+	if b.Distribution == AllDistributions {
+		// Not a batch anyone created: the node missed some, and drops
+		// everything it cached (cluster.Node.Run).
+		if cfg := h.b.Config(); cfg != nil {
+			for _, d := range cfg.Distributions {
+				h.b.Invalidate(d.ID, []string{"/*"}, b.At)
+			}
+		}
+		return
+	}
 	norm := make([]string, 0, len(b.Paths))
 	for _, p := range b.Paths {
 		n, err := normalizePath(p)
@@ -69,6 +79,10 @@ func (a *API) Apply(ctx context.Context, b Batch) {
 	}
 	h.inv.record(b.Distribution, inv, h.o.Now())
 }
+
+// AllDistributions as a Batch's Distribution makes Apply drop every cached
+// object of every distribution (a node that missed batches).
+const AllDistributions = "*"
 
 // publishInvalidation is CreateInvalidation with a Replicator: the batch
 // of dist with caller reference ref is appended to the cluster's log and
