@@ -590,7 +590,12 @@ func (c *converter) apiPath(parent string, prop cfnProp) string {
 
 // put sets the value at the API path full (below dst, whose path is base),
 // creating the objects between.
-func (c *converter) put(dst *object, base, full string, v any) {
+func (c *converter) put(dst *object, base, full string, v any) { putPath(dst, base, full, v) }
+
+// putPath sets the value at the API path full (below dst, whose path is
+// base), creating the objects between: the templates' and Terraform's
+// readers build DistributionConfigs with it.
+func putPath(dst *object, base, full string, v any) {
 	rel := strings.TrimPrefix(strings.TrimPrefix(full, base), ".")
 	parts := strings.Split(rel, ".")
 	o := dst

@@ -156,20 +156,7 @@ func tfAPIPath(parent string, prop cfnProp) string {
 
 // put sets the value at the API path full below dst (whose path is base),
 // creating the objects between.
-func (c *tfConverter) put(dst *object, base, full string, v any) {
-	rel := strings.TrimPrefix(strings.TrimPrefix(full, base), ".")
-	parts := strings.Split(rel, ".")
-	o := dst
-	for _, part := range parts[:len(parts)-1] {
-		next, ok := o.vals[part].(*object)
-		if !ok {
-			next = newObject()
-			o.put(part, next)
-		}
-		o = next
-	}
-	o.put(parts[len(parts)-1], v)
-}
+func (c *tfConverter) put(dst *object, base, full string, v any) { putPath(dst, base, full, v) }
 
 // tfLines maps a Terraform argument path to the file and line it was
 // written at (HCL input only).

@@ -359,13 +359,8 @@ func (h *handler) updateFunction(w http.ResponseWriter, r *http.Request) {
 		}
 		nf := *old
 		nf.dev = st
-		if old.settings { // the settings' function, overridden until its code changes
-			nf.settings = false
-			nf.replaces = digest(old.live.runtime, old.live.code)
-		}
-		f = &nf
-		next := cur.clone()
-		next.functions[name] = f
+		var next *overlay
+		next, f = cur.withFunction(name, old, &nf)
 		return next, nil
 	})
 	if err != nil {
@@ -393,13 +388,8 @@ func (h *handler) publishFunction(w http.ResponseWriter, r *http.Request) {
 		live := *old.dev
 		live.etag, live.modified = newETag(), h.o.Now()
 		nf.live = &live
-		if old.settings {
-			nf.settings = false
-			nf.replaces = digest(old.live.runtime, old.live.code)
-		}
-		f = &nf
-		next := cur.clone()
-		next.functions[name] = f
+		var next *overlay
+		next, f = cur.withFunction(name, old, &nf)
 		return next, nil
 	})
 	if err != nil {
@@ -556,4 +546,17 @@ func (h *handler) runTest(r *http.Request, name string, st *functionStage, event
 	}
 	h.o.Logger.Debug("function tested", "function", name, "took", time.Since(start))
 	return res, nil
+}
+
+// withFunction returns a copy of ov with nf, the changed version of old,
+// as function name. A function of the settings becomes the API's,
+// overriding the settings' until their code changes.
+func (ov *overlay) withFunction(name string, old, nf *apiFunction) (*overlay, *apiFunction) {
+	if old.settings {
+		nf.settings = false
+		nf.replaces = digest(old.live.runtime, old.live.code)
+	}
+	next := ov.clone()
+	next.functions[name] = nf
+	return next, nf
 }
