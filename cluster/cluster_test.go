@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -238,6 +239,10 @@ func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
 func (nd *node) status(t *testing.T, id string) string {
 	t.Helper()
 	out, err := nd.cf.GetInvalidation(testContext(t), &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
+	var none *types.NoSuchInvalidation
+	if errors.As(err, &none) {
+		return "" // not here yet: the node has not applied the batch
+	}
 	if err != nil {
 		t.Fatalf("%s: GetInvalidation %s: %v", nd.name, id, err)
 	}

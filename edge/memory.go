@@ -18,7 +18,7 @@ import (
 //     the interrupt is looked at (goja checks it between instructions, not
 //     inside a builtin).
 //  2. A run during which the process allocates more than
-//     Options.AllocLimit bytes (DefaultAllocLimit, 64 MB) is interrupted:
+//     Options.AllocLimit bytes (DefaultAllocLimit, 256 MB) is interrupted:
 //     the watchdog (watch.go) samples runtime/metrics 250 µs into the run
 //     (its starting point: what a run allocates before is not counted) and
 //     every millisecond after. It
@@ -34,7 +34,7 @@ import (
 const maxAllocBytes = 2 << 20
 
 // DefaultAllocLimit bounds what the process may allocate during one run.
-const DefaultAllocLimit = 64 << 20
+const DefaultAllocLimit = 256 << 20
 
 // memoryPrelude wraps the builtins that allocate in one step so that they
 // ask charge(bytes) first.
