@@ -243,13 +243,15 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		return
 	}
 	flightKey := key
-	if forwardsCookies(x.b) {
+	if forwardsCookies(x.b) && len(x.r.Header["Cookie"]) > 0 {
 		// CloudFront collapses only identical requests ("Simultaneous
 		// requests for the same object", RequestAndResponseBehavior-
-		// CustomOrigin): with cookies forwarded, two viewers' requests may
-		// differ in what the origin sees beyond the key, so each fetches
-		// for itself (what it stores is still cached under key).
-		flightKey = key + "\x00" + x.id
+		// CustomOrigin): with cookies forwarded, viewers whose forwarded
+		// cookies differ do not share a fetch (what each stores is still
+		// cached under key).
+		if c := forwardedCookies(x.r, x.b.CachePolicy.Cookies, x.b.OriginRequestPolicy.Cookies); c != "" {
+			flightKey = key + "\x00" + c
+		}
 	}
 	f, ctx, leader, wake := s.flights.Join(flightKey, func() (context.Context, context.CancelFunc) {
 		// The fetch outlives the leader's own request when others wait for it.

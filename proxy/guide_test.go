@@ -3,12 +3,15 @@ package proxy_test
 import (
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/proxy"
@@ -655,5 +658,59 @@ func TestGuideViaAndRedirects(t *testing.T) {
 		if r := e.do("GET", "/see-other"); r.status != 303 || r.xcache() != want || r.header.Get("Location") != "/elsewhere" {
 			t.Errorf("RequestAndResponseBehaviorCustomOrigin (redirects): 303 %d %q %q, want %s", r.status, r.xcache(), r.header.Get("Location"), want)
 		}
+	}
+}
+
+// TestGuideCollapsingWithSameCookies: with cookies forwarded (the origin
+// request policy AllViewer, as quick mode has it), identical requests —
+// no cookies, or the same ones — still share one origin fetch
+// (RequestAndResponseBehaviorCustomOrigin, "Simultaneous requests for the
+// same object").
+func TestGuideCollapsingWithSameCookies(t *testing.T) {
+	for _, cookie := range []string{"", "who=same"} {
+		t.Run("cookie "+cookie, func(t *testing.T) {
+			release := make(chan struct{})
+			arrived := make(chan struct{}, 8)
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				<-release
+				w.Header().Set("Cache-Control", "max-age=60")
+				w.Write([]byte("shared"))
+			})
+			reg := prometheus.NewRegistry()
+			e := newEdgeWith(t, webSettings("", `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized,
+        OriginRequestPolicyId: AllViewer}
+`), map[string]string{"web": o.URL}, func(opts *proxy.Options) { opts.Registry = reg })
+			var once sync.Once
+			open := func() { once.Do(func() { close(release) }) }
+			t.Cleanup(open)
+			var hdr []string
+			if cookie != "" {
+				hdr = []string{"Cookie", cookie}
+			}
+			const viewers = 3
+			got := make(chan string, viewers)
+			go func() { got <- e.do("GET", "/c", hdr...).body }()
+			<-arrived
+			for range viewers - 1 {
+				go func() { got <- e.do("GET", "/c", hdr...).body }()
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for collapsedRequests(t, reg) < viewers-1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%v of %d viewers collapsed", collapsedRequests(t, reg), viewers-1)
+				}
+				runtime.Gosched()
+			}
+			open()
+			for range viewers {
+				if b := <-got; b != "shared" {
+					t.Errorf("a viewer got %q", b)
+				}
+			}
+			if n := o.hits.Load(); n != 1 {
+				t.Errorf("origin requests %d, want 1", n)
+			}
+		})
 	}
 }

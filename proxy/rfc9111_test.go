@@ -360,7 +360,6 @@ func TestRFC9110Interim(t *testing.T) {
 	}
 }
 
-
 // TestRFC9112TransferCoding: an origin response with a transfer coding
 // other than chunked (RFC 9112 §6.1; here "gzip, chunked", which edgefront
 // cannot decode) is not a response edgefront can read: the viewer gets
