@@ -330,7 +330,7 @@ func compileResponseHeadersPolicy(p *problems, path string, rp *CustomResponseHe
 			continue
 		}
 		name := textproto.CanonicalMIMEHeaderKey(h.Header)
-		if isUnremovableResponseHeader(name) {
+		if UnremovableResponseHeader(name) {
 			p.add(join(index(join(cfgPath, "RemoveHeadersConfig.Items"), i), "Header"), "%s cannot be removed by a response headers policy", name)
 			continue
 		}

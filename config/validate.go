@@ -121,9 +121,10 @@ var unremovableResponseHeaders = map[string]bool{
 	"X-Cache": true, "X-Forwarded-Proto": true, "X-Real-Ip": true,
 }
 
-// isUnremovableResponseHeader reports whether the canonical header name may
-// not be removed by a response headers policy.
-func isUnremovableResponseHeader(name string) bool {
+// UnremovableResponseHeader reports whether the canonical header name may
+// not be removed by a response headers policy: compile refuses such a
+// RemoveHeadersConfig, and the proxy never removes one.
+func UnremovableResponseHeader(name string) bool {
 	return unremovableResponseHeaders[name] || strings.HasPrefix(name, "X-Amz-Cf-") || strings.HasPrefix(name, "X-Edge-")
 }
 

@@ -83,24 +83,9 @@ func removeHeader(h http.Header, name string) {
 	}
 }
 
-// unremovable lists, canonicalised, the headers a response headers policy
-// cannot remove; X-Amz-Cf-* and X-Edge-* are matched by prefix.
-var unremovable = map[string]bool{
-	"Connection": true, "Content-Encoding": true, "Content-Length": true, "Expect": true, "Host": true,
-	"Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true, "Proxy-Connection": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Via": true, "Warning": true,
-	"X-Accel-Buffering": true, "X-Accel-Charset": true, "X-Accel-Limit-Rate": true, "X-Accel-Redirect": true,
-	"X-Amzn-Auth": true, "X-Amzn-Cf-Billing": true, "X-Amzn-Cf-Id": true, "X-Amzn-Cf-Xff": true,
-	"X-Amzn-Errortype": true, "X-Amzn-Fle-Profile": true, "X-Amzn-Header-Count": true,
-	"X-Amzn-Header-Order": true, "X-Amzn-Lambda-Integration-Tag": true, "X-Amzn-Requestid": true,
-	"X-Cache": true, "X-Forwarded-Proto": true, "X-Real-Ip": true,
-}
-
 // removable reports whether a response headers policy may remove the
-// canonical header name.
-func removable(name string) bool {
-	return !unremovable[name] && !strings.HasPrefix(name, "X-Amz-Cf-") && !strings.HasPrefix(name, "X-Edge-")
-}
+// canonical header name (config.UnremovableResponseHeader).
+func removable(name string) bool { return !config.UnremovableResponseHeader(name) }
 
 // corsAllMethods is what "ALL" in Access-Control-Allow-Methods stands for: every
 // method CloudFront accepts, in the order of the managed policies.
