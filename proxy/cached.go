@@ -291,6 +291,15 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 	switch shared := f.Outcome() != collapse.Direct; {
 	case shared:
 		s.serveFlight(x, f, leader)
+	case leader && hd.direct.StatusCode == http.StatusOK && len(x.r.Header["Range"]) > 0:
+		// An object that is not stored (too large, or not cacheable) and a
+		// viewer that asked for part of it: the origin answers the range
+		// (RangeGETs: CloudFront forwards the Range), rather than this
+		// viewer getting the whole object.
+		s.flights.Leave(f)
+		hd.direct.Body.Close()
+		f.Cancel()
+		s.passThrough(x)
 	case leader:
 		s.flights.Leave(f)
 		defer f.Cancel()

@@ -714,3 +714,33 @@ func TestGuideCollapsingWithSameCookies(t *testing.T) {
 		})
 	}
 }
+
+// TestGuideRangeNotStored: a viewer asking for part of an object that is
+// not stored (here the origin says no-store, with MinTTL 0) gets that part — the Range
+// goes to the origin (RangeGETs) — not the whole object.
+func TestGuideRangeNotStored(t *testing.T) {
+	body := strings.Repeat("0123456789", 1000)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeContent(w, r, "obj.bin", time.Time{}, strings.NewReader(body))
+	})
+	e := newEdge(t, webSettings(`
+cachePolicies:
+  - Id: 00000000-0000-0000-0000-0000000000b0
+    CachePolicyConfig:
+      Name: honour-origin
+      MinTTL: 0
+      DefaultTTL: 60
+      MaxTTL: 600
+      ParametersInCacheKeyAndForwardedToOrigin:
+        EnableAcceptEncodingGzip: false
+        HeadersConfig: {HeaderBehavior: none}
+        CookiesConfig: {CookieBehavior: none}
+        QueryStringsConfig: {QueryStringBehavior: none}
+`, `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000b0}
+`), map[string]string{"web": o.URL})
+	r := e.do("GET", "/obj.bin", "Range", "bytes=10-19")
+	if r.status != http.StatusPartialContent || r.body != "0123456789" || r.header.Get("Content-Range") != "bytes 10-19/10000" {
+		t.Errorf("RangeGETs: %d, %d bytes, Content-Range %q, want 206 of the ten bytes", r.status, len(r.body), r.header.Get("Content-Range"))
+	}
+}
