@@ -474,7 +474,7 @@ func (e *edge) build(ctx context.Context) error {
 		return err
 	}
 	if len(cfg.Functions) > 0 {
-		log.Info("CloudFront Functions run at viewer-request and viewer-response", "functions", len(cfg.Functions),
+		log.Info("CloudFront Functions loaded", "functions", len(cfg.Functions),
 			"keyValueStores", len(cfg.KeyValueStores), "budget", edgecode.DefaultBudget)
 	}
 
