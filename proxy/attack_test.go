@@ -262,17 +262,7 @@ func TestAuthorizationNotForwardedUnkeyed(t *testing.T) {
 	})
 	e := newEdge(t, webSettings(`
 cachePolicies:
-  - Id: 11111111-2222-3333-4444-000000000001
-    CachePolicyConfig:
-      Name: auth-keyed
-      MinTTL: 0
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: whitelist, Headers: {Items: [Authorization]}}
-        CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}`, `      CacheBehaviors:
+`+cachePolicy("11111111-2222-3333-4444-000000000001", "auth-keyed", 0, "{HeaderBehavior: whitelist, Headers: {Items: [Authorization]}}", "{CookieBehavior: none}"), `      CacheBehaviors:
         Items:
           - {PathPattern: "/keyed/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000001}
           - {PathPattern: "/api/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
@@ -348,17 +338,7 @@ func TestPrivateSetCookieNotShared(t *testing.T) {
 	})
 	e := newEdge(t, webSettings(`
 cachePolicies:
-  - Id: 11111111-2222-3333-4444-000000000002
-    CachePolicyConfig:
-      Name: min-ttl
-      MinTTL: 1
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: none}
-        CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}`, `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000002,
+`+cachePolicy("11111111-2222-3333-4444-000000000002", "min-ttl", 1, "{HeaderBehavior: none}", "{CookieBehavior: none}"), `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 11111111-2222-3333-4444-000000000002,
         OriginRequestPolicyId: 216adef6-5c7f-47e4-b989-5492eafa07d3}
 `), map[string]string{"web": o.URL})
 	e.do("GET", "/account", "Cookie", "user=alice")

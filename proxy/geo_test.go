@@ -86,18 +86,7 @@ func TestGeoCountryInCacheKey(t *testing.T) {
 	}
 	e := newEdgeWith(t, `
 cachePolicies:
-  - Id: 00000000-0000-0000-0000-0000000000c2
-    CachePolicyConfig:
-      Name: by-country
-      MinTTL: 0
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: whitelist, Headers: {Items: [CloudFront-Viewer-Country]}}
-        CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}
-distributions:
+`+cachePolicy("00000000-0000-0000-0000-0000000000c2", "by-country", 0, "{HeaderBehavior: whitelist, Headers: {Items: [CloudFront-Viewer-Country]}}", "{CookieBehavior: none}")+`distributions:
   - id: EGEO000000002
     originEndpoints: {web: "{{web}}"}
     config:

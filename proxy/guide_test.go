@@ -87,18 +87,7 @@ func TestGuideSetCookie(t *testing.T) {
 	})
 	e := newEdge(t, webSettings(`
 cachePolicies:
-  - Id: 00000000-0000-0000-0000-00000000c00c
-    CachePolicyConfig:
-      Name: keyed-cookies
-      MinTTL: 0
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: none}
-        CookiesConfig: {CookieBehavior: all}
-        QueryStringsConfig: {QueryStringBehavior: none}
-`, `      CacheBehaviors:
+`+cachePolicy("00000000-0000-0000-0000-00000000c00c", "keyed-cookies", 0, "{HeaderBehavior: none}", "{CookieBehavior: all}"), `      CacheBehaviors:
         Items:
           - {PathPattern: "/pass/*", TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingDisabled,
              AllowedMethods: {Items: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]}}
@@ -267,18 +256,7 @@ originRequestPolicies:
       CookiesConfig: {CookieBehavior: none}
       QueryStringsConfig: {QueryStringBehavior: none}
 cachePolicies:
-  - Id: 00000000-0000-0000-0000-0000000000a0
-    CachePolicyConfig:
-      Name: min-ttl-0
-      MinTTL: 0
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: none}
-        CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}
-`
+` + cachePolicy("00000000-0000-0000-0000-0000000000a0", "min-ttl-0", 0, "{HeaderBehavior: none}", "{CookieBehavior: none}")
 	e := newEdge(t, webSettings(minTTL0, `      CacheBehaviors:
         Items:
           - {PathPattern: /star0, TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000a0}
@@ -726,18 +704,7 @@ func TestGuideRangeNotStored(t *testing.T) {
 	})
 	e := newEdge(t, webSettings(`
 cachePolicies:
-  - Id: 00000000-0000-0000-0000-0000000000b0
-    CachePolicyConfig:
-      Name: honour-origin
-      MinTTL: 0
-      DefaultTTL: 60
-      MaxTTL: 600
-      ParametersInCacheKeyAndForwardedToOrigin:
-        EnableAcceptEncodingGzip: false
-        HeadersConfig: {HeaderBehavior: none}
-        CookiesConfig: {CookieBehavior: none}
-        QueryStringsConfig: {QueryStringBehavior: none}
-`, `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000b0}
+`+cachePolicy("00000000-0000-0000-0000-0000000000b0", "honour-origin", 0, "{HeaderBehavior: none}", "{CookieBehavior: none}"), `      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 00000000-0000-0000-0000-0000000000b0}
 `), map[string]string{"web": o.URL})
 	r := e.do("GET", "/obj.bin", "Range", "bytes=10-19")
 	if r.status != http.StatusPartialContent || r.body != "0123456789" || r.header.Get("Content-Range") != "bytes 10-19/10000" {

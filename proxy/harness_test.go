@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -277,4 +278,23 @@ func newS3(t *testing.T, bucket string) (url string, client *s3.Client) {
 		t.Fatal(err)
 	}
 	return srv.URL, client
+}
+
+// cachePolicy is the settings YAML of one custom cache policy, a
+// `cachePolicies:` entry: MinTTL minTTL, DefaultTTL 60, MaxTTL 600, no
+// compressed-object keys, no query strings, and the given HeadersConfig and
+// CookiesConfig flow mappings.
+func cachePolicy(id, name string, minTTL int, headers, cookies string) string {
+	return fmt.Sprintf(`  - Id: %s
+    CachePolicyConfig:
+      Name: %s
+      MinTTL: %d
+      DefaultTTL: 60
+      MaxTTL: 600
+      ParametersInCacheKeyAndForwardedToOrigin:
+        EnableAcceptEncodingGzip: false
+        HeadersConfig: %s
+        CookiesConfig: %s
+        QueryStringsConfig: {QueryStringBehavior: none}
+`, id, name, minTTL, headers, cookies)
 }
