@@ -53,12 +53,40 @@ func (s *Server) serveCached(x *exchange) {
 	now := x.start
 	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
 	key := func() string { return string(x.keyBuf) }
+	if x.ds.dist.RFC9111() {
+		readRequestDirectives(x)
+	}
 	if !ok {
+		if x.rcc.OnlyIfCached {
+			s.sendError(x, http.StatusGatewayTimeout, msgOnlyIfCached) // §5.2.1.7
+			return
+		}
+		if len(x.r.Header["Range"]) > 0 && s.serveParts(x, key()) {
+			return // an object cached in parts
+		}
 		s.fetchShared(x, key(), enc, nil)
 		return
 	}
-	if e.Fresh(now) {
+	validate := mustValidate(&x.rcc, e, now)
+	if e.Fresh(now) && !validate {
 		s.serveEntry(x, e, hitPhase(e))
+		return
+	}
+	if staleAllowed(&x.rcc, e, now) {
+		s.serveEntry(x, e, phaseStale) // the viewer's max-stale (§5.2.1.2)
+		return
+	}
+	if x.rcc.OnlyIfCached {
+		s.sendError(x, http.StatusGatewayTimeout, msgOnlyIfCached)
+		return
+	}
+	if validate {
+		// The viewer asked for a validated answer (no-cache, max-age,
+		// min-fresh): conditionally, when the entry has validators.
+		if e.Status >= 400 {
+			e = nil
+		}
+		s.fetchShared(x, key(), enc, e)
 		return
 	}
 	if e.ServeStale(now) {
@@ -80,6 +108,40 @@ func (s *Server) serveCached(x *exchange) {
 		e = nil // an expired error is simply fetched again
 	}
 	s.fetchShared(x, key(), enc, e)
+}
+
+// readRequestDirectives reads the request's Cache-Control into x.rcc, for
+// a distribution under RFC 9111 (§5.2.1); a Pragma: no-cache without one
+// is no-cache (§5.4). CloudFront ignores both.
+func readRequestDirectives(x *exchange) {
+	h := x.r.Header
+	switch {
+	case len(h["Cache-Control"]) > 0:
+		x.rcc = cache.ParseCacheControl(h)
+	case len(h["Pragma"]) > 0:
+		for t := range fields.Tokens(h["Pragma"]) {
+			x.rcc.NoCache = x.rcc.NoCache || strings.EqualFold(t, "no-cache")
+		}
+	}
+}
+
+// mustValidate reports whether the request's directives rc forbid
+// answering with e without the origin's say: no-cache (§5.2.1.4), an age
+// over max-age (§5.2.1.1), less freshness left than min-fresh (§5.2.1.3).
+func mustValidate(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
+	return rc.NoCache || rc.HasMaxAge && e.Age(now) > rc.MaxAge ||
+		rc.MinFresh > 0 && e.TTL-now.Sub(e.Stored) < rc.MinFresh
+}
+
+// staleAllowed reports whether the request's max-stale (§5.2.1.2) lets the
+// expired entry e answer without the origin: within its staleness bound,
+// and not an entry that must be revalidated (must-revalidate,
+// proxy-revalidate, s-maxage: §5.2.2.2) or an error.
+func staleAllowed(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
+	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError == cache.NoStaleIfError || rc.NoCache {
+		return false
+	}
+	return rc.MaxStale < 0 || now.Sub(e.Stored)-e.TTL <= rc.MaxStale
 }
 
 // keysCloudFrontHeaders reports whether a cache policy puts any of
@@ -131,6 +193,7 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 		enc:   enc,
 
 		maxObjectSize: maxObjectSize(x.st),
+		noStore:       x.rcc.NoStore,
 
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
@@ -235,6 +298,9 @@ type flightJob struct {
 	// maxObjectSize is the largest object the leader's configuration
 	// stores.
 	maxObjectSize int64
+	// noStore: the leader's request said no-store (RFC 9111 §5.2.1.5,
+	// under httpSemantics: rfc9111): its answer is not stored.
+	noStore bool
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
@@ -363,6 +429,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	// collapsed onto this fetch (one origin request, nothing stored), which
 	// it streams through a bounded window (collapse.Flight.Fill); with no viewer, it
 	// is not fetched at all.
+	if j.noStore {
+		d.Store, d.Rule = false, "not stored (the request's no-store, RFC 9111 §5.2.1.5)"
+	}
 	if !d.Store || j.background && resp.ContentLength > limit {
 		// The leader streams the answer itself (and cancels the fetch when
 		// done); without a leader there is nobody to give it to.
@@ -384,6 +453,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	p := phaseMiss
 	if resp.StatusCode >= 400 {
 		p = phaseError
+	}
+	if resp.ContentLength > limit && partsCacheable(resp, enc) {
+		s.noteParts(j, resp, hdr, d, start)
 	}
 	// Viewers have the headers: they go out now.
 	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint,
@@ -617,6 +689,12 @@ func (s *Server) decide(j *flightJob, resp *origin.Response) cache.Decision {
 	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusMultipleChoices,
 		http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		return cache.Freshness(resp.Header, j.behavior.CachePolicy, now)
+	case http.StatusPartialContent:
+		if len(j.req.Header["Range"]) > 0 {
+			// A part of an object cached in parts (parts.go), by the
+			// object's rules (RangeGETs).
+			return cache.Freshness(resp.Header, j.behavior.CachePolicy, now)
+		}
 	}
 	return cache.Decision{}
 }
@@ -760,8 +838,12 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		// Ranges and conditionals are answered from the whole object.
 		body, done, err := f.WaitAll(x.r.Context())
 		if errors.Is(err, collapse.ErrStreamed) {
-			// Too large to hold whole: the origin answers it.
+			// Too large to hold whole: parts answer it when the object is
+			// cached in parts, else the origin.
 			s.flights.LeaveReader(rd)
+			if len(x.r.Header["Range"]) > 0 && s.serveParts(x, string(x.keyBuf)) {
+				return
+			}
 			s.passThrough(x)
 			return
 		}
