@@ -242,6 +242,12 @@ type CacheControl struct {
 	StaleWhileRevalidate  time.Duration
 	StaleIfError          time.Duration
 	HasStaleIfError       bool
+	// The request directives (RFC 9111 §5.2.1): max-stale (MaxStale < 0
+	// when it has no value: any staleness), min-fresh, only-if-cached.
+	MaxStale     time.Duration
+	HasMaxStale  bool
+	MinFresh     time.Duration
+	OnlyIfCached bool
 	// UnstoredFields are the header fields a qualified no-cache or private
 	// names (no-cache="Set-Cookie"), in canonical form: the response may
 	// be cached, without them (RFC 9111 §5.2.2.4 and §5.2.2.7; the guide's
@@ -299,6 +305,17 @@ func ParseCacheControl(h http.Header) CacheControl {
 				cc.Immutable = true
 			case strings.EqualFold(name, "must-understand"):
 				cc.MustUnderstand = true
+			case strings.EqualFold(name, "max-stale"):
+				if !cc.HasMaxStale {
+					cc.HasMaxStale, cc.MaxStale = true, -1
+					if hasVal {
+						cc.MaxStale, _ = parseDelta(val)
+					}
+				}
+			case strings.EqualFold(name, "min-fresh"):
+				cc.MinFresh, _ = parseDelta(val)
+			case strings.EqualFold(name, "only-if-cached"):
+				cc.OnlyIfCached = true
 			case strings.EqualFold(name, "stale-while-revalidate"):
 				if !seenSWR && hasVal {
 					seenSWR = true

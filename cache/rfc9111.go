@@ -57,6 +57,12 @@ func FreshnessRFC9111(status int, h http.Header, p *config.CachePolicy, now time
 	if cc.HasStaleIfError && cc.StaleIfError == 0 {
 		d.StaleIfError = NoStaleIfError
 	}
+	if cc.MustRevalidate || cc.ProxyRevalidate || cc.HasSMaxAge {
+		// §5.2.2.2, §5.2.2.8, §5.2.2.10 (s-maxage implies proxy-revalidate):
+		// once stale, never reused without the origin's say, not even when
+		// it cannot be reached.
+		d.StaleWhileRevalidate, d.StaleIfError = 0, NoStaleIfError
+	}
 	if cc.NoCache {
 		d.Rule = from + ": no-cache (stored, revalidated on every use, RFC 9111 §5.2.2.4)"
 		return d

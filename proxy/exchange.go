@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/accesslog"
+	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/signed"
@@ -45,6 +46,9 @@ type exchange struct {
 	local bool
 
 	keyBuf []byte
+	// rcc is the request's Cache-Control under httpSemantics: rfc9111
+	// (zero otherwise, and without one): RFC 9111 §5.2.1.
+	rcc cache.CacheControl
 	// ev is the event of the viewer-request and viewer-response hooks,
 	// kept here so that a request with edge code allocates none.
 	ev Event

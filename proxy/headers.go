@@ -224,6 +224,7 @@ const (
 	msgRequestTooLarge = "Bad request. The request is too large."
 	msgBadRequestBody  = "Bad request. The request body could not be read."
 	msgBodyOnGet       = "Bad request. A GET or HEAD request cannot have a body."
+	msgOnlyIfCached    = "The requested object is not in the cache, and the request said only-if-cached."
 	// msgFunctionFailed is CloudFront's text for edge code that failed
 	// (LambdaExecutionError, 502).
 	msgFunctionFailed = "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions."

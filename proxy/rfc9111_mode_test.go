@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -137,6 +138,32 @@ func TestRFC9111Mode(t *testing.T) {
 			answer(200, "Cache-Control", "max-age=600", "Location", "/doc", "Content-Location", "http://d111111abcdef8.cloudfront.net/other"),
 			[]req{get("/doc"), get("/other"), after(time.Second, req{method: "DELETE", path: "/x", hdr: []string{"Host", "d111111abcdef8.cloudfront.net"}}),
 				get("/doc"), get("/other")}, 5, "Miss from cloudfront", nil},
+		{"§5.2.1.4: the request's no-cache makes the cache ask the origin", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), after(time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-cache"}})}, 2, "Miss from cloudfront", nil},
+		{"cloudfront: the request's no-cache is ignored", true, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), after(time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-cache"}})}, 1, "Hit from cloudfront", nil},
+		{"§5.4: Pragma: no-cache without Cache-Control is no-cache", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), after(time.Second, req{method: "GET", path: "/a", hdr: []string{"Pragma", "no-cache"}})}, 2, "Miss from cloudfront", nil},
+		{"§5.2.1.1: the request's max-age below the object's age makes the cache ask the origin", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), after(10*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "max-age=5"}})}, 2, "Miss from cloudfront", nil},
+		{"§5.2.1.1: the request's max-age above the object's age is a hit", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), after(10*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "max-age=60"}})}, 1, "Hit from cloudfront", nil},
+		{"§5.2.1.3: min-fresh above the freshness left makes the cache ask the origin", false, answer(200, "Cache-Control", "max-age=60"),
+			[]req{get("/a"), after(30*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "min-fresh=40"}})}, 2, "Miss from cloudfront", nil},
+		{"§5.2.1.2: max-stale lets a stale object answer", false, answer(200, "Cache-Control", "max-age=5"),
+			[]req{get("/a"), after(15*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "max-stale=60"}})}, 1, "Hit from cloudfront", []string{"Age", "15"}},
+		{"§5.2.1.2: max-stale below the staleness does not", false, answer(200, "Cache-Control", "max-age=5"),
+			[]req{get("/a"), after(15*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "max-stale=5"}})}, 2, "Miss from cloudfront", nil},
+		{"§5.2.2.2: max-stale does not override must-revalidate", false, answer(200, "Cache-Control", "max-age=5, must-revalidate"),
+			[]req{get("/a"), after(15*time.Second, req{method: "GET", path: "/a", hdr: []string{"Cache-Control", "max-stale"}})}, 2, "Miss from cloudfront", nil},
+		{"§5.2.1.7: only-if-cached with nothing stored is a 504, the origin not asked", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{{method: "GET", path: "/a", hdr: []string{"Cache-Control", "only-if-cached"}}}, 0, "Error from cloudfront", nil},
+		{"§5.2.1.7: only-if-cached with the object stored is a hit", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{get("/a"), {method: "GET", path: "/a", hdr: []string{"Cache-Control", "only-if-cached"}}}, 1, "Hit from cloudfront", nil},
+		{"§5.2.1.5: the request's no-store keeps its answer out of the cache", false, answer(200, "Cache-Control", "max-age=600"),
+			[]req{{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-store"}}, get("/a")}, 2, "Miss from cloudfront", nil},
+		{"cloudfront: the request's no-store is ignored", true, answer(200, "Cache-Control", "max-age=600"),
+			[]req{{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-store"}}, get("/a")}, 1, "Hit from cloudfront", nil},
 		{"§4.4: a Location on another origin is not invalidated", false,
 			answer(200, "Cache-Control", "max-age=600", "Location", "http://elsewhere.example/doc"),
 			[]req{get("/doc"), after(time.Second, req{method: "PUT", path: "/x"}), get("/doc")}, 2, "Hit from cloudfront", nil},
@@ -163,6 +190,43 @@ func TestRFC9111Mode(t *testing.T) {
 			}
 			if n := o.hits.Load(); n != c.hits {
 				t.Errorf("origin requests %d, want %d", n, c.hits)
+			}
+		})
+	}
+}
+
+// TestRFC9111MustRevalidateUnreachable: an expired object whose origin
+// cannot be reached is served stale in CloudFront's mode
+// (HTTPStatusCodes: "The requested object is in the edge cache"), but not
+// under RFC 9111 when it said must-revalidate, proxy-revalidate or
+// s-maxage (§5.2.2.2, §5.2.2.8, §5.2.2.10): the viewer gets the error.
+func TestRFC9111MustRevalidateUnreachable(t *testing.T) {
+	cases := []struct {
+		cloudfront bool
+		cc         string
+		want       int
+	}{
+		{true, "max-age=5, must-revalidate", http.StatusOK},
+		{false, "max-age=5", http.StatusOK},
+		{false, "max-age=5, must-revalidate", http.StatusBadGateway},
+		{false, "max-age=5, proxy-revalidate", http.StatusBadGateway},
+		{false, "s-maxage=5", http.StatusBadGateway},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("cloudfront=%v %s", c.cloudfront, c.cc), func(t *testing.T) {
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", c.cc)
+				io.WriteString(w, "object")
+			})
+			e := newEdge(t, modeSettings(c.cloudfront), map[string]string{"web": o.URL})
+			if r := e.do("GET", "/a"); r.status != http.StatusOK {
+				t.Fatalf("first request: %d", r.status)
+			}
+			o.Close() // the origin cannot be reached any more
+			e.clock.Advance(10 * time.Second)
+			r := e.do("GET", "/a")
+			if r.status != c.want || c.want == http.StatusOK && r.body != "object" {
+				t.Errorf("expired, origin unreachable: %d %q, want %d", r.status, r.body, c.want)
 			}
 		})
 	}
