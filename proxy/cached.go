@@ -51,11 +51,16 @@ func (s *Server) serveCached(x *exchange) {
 	// The lookup hashes the key in place; a string of it is made only on a
 	// miss, where it outlives this request (flights, the store).
 	now := x.start
-	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
-	key := func() string { return string(x.keyBuf) }
 	if x.ds.dist.RFC9111() {
 		readRequestDirectives(x)
+		if m, ok := s.store.GetAt(varyKey(string(x.keyBuf)), now); ok {
+			// The object has variants: this request's is its key.
+			x.variantAt = len(x.keyBuf)
+			x.keyBuf = appendVariant(x.keyBuf, []string{m.Header.Get("Vary")}, x.r.Header)
+		}
 	}
+	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
+	key := func() string { return string(x.keyBuf) }
 	if !ok {
 		if x.rcc.OnlyIfCached {
 			s.sendError(x, http.StatusGatewayTimeout, msgOnlyIfCached) // §5.2.1.7
@@ -195,8 +200,15 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 		maxObjectSize: maxObjectSize(x.st),
 		noStore:       x.rcc.NoStore,
 
-		// A copy: the fetch outlives the request, whose map h1 reuses.
-		viewerHeader: x.r.Header.Clone(),
+	}
+	job.baseKey = key
+	if x.variantAt > 0 && x.variantAt <= len(key) {
+		job.baseKey = key[:x.variantAt]
+	}
+	if x.ds.dist.RFC9111() {
+		// For Vary (vary.go); a copy: the fetch outlives the request,
+		// whose map h1 reuses.
+		job.viewerHeader = x.r.Header.Clone()
 	}
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
@@ -293,8 +305,10 @@ type flightJob struct {
 	stale *cache.Entry // the expired entry being revalidated, if any
 	// background: no viewer reads this flight (stale-while-revalidate).
 	background bool
-	// viewerHeader is the leader's request header, for Vary.
+	// viewerHeader is the leader's request header, for Vary under RFC
+	// 9111 (nil otherwise); baseKey is key without the request's variant.
 	viewerHeader http.Header
+	baseKey      string
 	// maxObjectSize is the largest object the leader's configuration
 	// stores.
 	maxObjectSize int64
@@ -419,6 +433,10 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		}
 	}
 	d := s.decide(j, resp)
+	var vary []string
+	if j.ds.dist.RFC9111() {
+		vary = variantFields(resp.Header) // before filterVary: the origin's own
+	}
 	if filterVary(resp.Header, j.behavior) && d.Store {
 		// Vary: * with MinTTL 0: cached, but every request asks the
 		// origin again, without validators (newJob).
@@ -496,14 +514,21 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 				body = append([]byte(nil), body...)
 			}
 		}
-		s.store.Set(j.key, &cache.Entry{
+		e := &cache.Entry{
 			Status: resp.StatusCode, Header: cache.NewHeader(stored), Body: body,
 			// Path and Query are copied: as substrings of the request
 			// line they would keep all of it alive as long as the entry.
 			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
 			Stored: start, InitialAge: cache.InitialAge(resp.Header),
 			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-		})
+		}
+		key := j.key
+		if vary != nil {
+			marker := *e
+			marker.Body = nil
+			key = s.variantKey(j, vary, &marker)
+		}
+		s.store.Set(key, e)
 	}
 	f.End(nil) // after the store: a request that follows a complete one is a hit
 }

@@ -49,6 +49,9 @@ type exchange struct {
 	// rcc is the request's Cache-Control under httpSemantics: rfc9111
 	// (zero otherwise, and without one): RFC 9111 §5.2.1.
 	rcc cache.CacheControl
+	// variantAt is where keyBuf's secondary key for Vary begins (vary.go;
+	// 0 when it has none).
+	variantAt int
 	// ev is the event of the viewer-request and viewer-response hooks,
 	// kept here so that a request with edge code allocates none.
 	ev Event

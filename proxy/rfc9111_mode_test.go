@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -164,6 +165,15 @@ func TestRFC9111Mode(t *testing.T) {
 			[]req{{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-store"}}, get("/a")}, 2, "Miss from cloudfront", nil},
 		{"cloudfront: the request's no-store is ignored", true, answer(200, "Cache-Control", "max-age=600"),
 			[]req{{method: "GET", path: "/a", hdr: []string{"Cache-Control", "no-store"}}, get("/a")}, 1, "Hit from cloudfront", nil},
+		{"§4.1: a response with Vary is not used for a request whose value differs", false, answer(200, "Cache-Control", "max-age=600", "Vary", "Accept-Language"),
+			[]req{{method: "GET", path: "/v", hdr: []string{"Accept-Language", "en"}}, {method: "GET", path: "/v", hdr: []string{"Accept-Language", "fr"}}}, 2, "Miss from cloudfront", nil},
+		{"§4.1: each variant stays cached", false, answer(200, "Cache-Control", "max-age=600", "Vary", "Accept-Language"),
+			[]req{{method: "GET", path: "/v", hdr: []string{"Accept-Language", "en"}}, {method: "GET", path: "/v", hdr: []string{"Accept-Language", "fr"}},
+				{method: "GET", path: "/v", hdr: []string{"Accept-Language", "en"}}}, 2, "Hit from cloudfront", nil},
+		{"§4.1: values are normalised (whitespace, case, list order)", false, answer(200, "Cache-Control", "max-age=600", "Vary", "accept-language"),
+			[]req{{method: "GET", path: "/v", hdr: []string{"Accept-Language", "en, fr"}}, {method: "GET", path: "/v", hdr: []string{"Accept-Language", "FR,EN"}}}, 1, "Hit from cloudfront", nil},
+		{"cloudfront: Vary never splits the cache", true, answer(200, "Cache-Control", "max-age=600", "Vary", "Accept-Language"),
+			[]req{{method: "GET", path: "/v", hdr: []string{"Accept-Language", "en"}}, {method: "GET", path: "/v", hdr: []string{"Accept-Language", "fr"}}}, 1, "Hit from cloudfront", nil},
 		{"§4.4: a Location on another origin is not invalidated", false,
 			answer(200, "Cache-Control", "max-age=600", "Location", "http://elsewhere.example/doc"),
 			[]req{get("/doc"), after(time.Second, req{method: "PUT", path: "/x"}), get("/doc")}, 2, "Hit from cloudfront", nil},
@@ -229,5 +239,36 @@ func TestRFC9111MustRevalidateUnreachable(t *testing.T) {
 				t.Errorf("expired, origin unreachable: %d %q, want %d", r.status, r.body, c.want)
 			}
 		})
+	}
+}
+
+// TestRFC9111VaryReplaced: a newer response whose Vary names other fields
+// replaces the older variants (RFC 9111 §4.1): they are not served again.
+func TestRFC9111VaryReplaced(t *testing.T) {
+	var n atomic.Int64
+	var vary atomic.Value
+	vary.Store("Accept-Language")
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Vary", vary.Load().(string))
+		fmt.Fprintf(w, "answer %d", n.Add(1))
+	})
+	e := newEdge(t, modeSettings(false), map[string]string{"web": o.URL})
+	steps := []struct {
+		lang, body, xcache string
+	}{
+		{"en", "answer 1", "Miss from cloudfront"},
+		{"en", "answer 1", "Hit from cloudfront"},
+		{"fr", "answer 2", "Miss from cloudfront"}, // now Vary: X-Device
+		{"en", "answer 2", "Hit from cloudfront"},  // the en variant is gone
+	}
+	for i, s := range steps {
+		if i == 2 {
+			vary.Store("X-Device")
+		}
+		r := e.do("GET", "/v", "Accept-Language", s.lang)
+		if r.body != s.body || r.xcache() != s.xcache {
+			t.Errorf("step %d (%s): %q, %q; want %q, %q", i, s.lang, r.body, r.xcache(), s.body, s.xcache)
+		}
 	}
 }
