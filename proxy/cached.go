@@ -199,7 +199,6 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 
 		maxObjectSize: maxObjectSize(x.st),
 		noStore:       x.rcc.NoStore,
-
 	}
 	job.baseKey = key
 	if x.variantAt > 0 && x.variantAt <= len(key) {
