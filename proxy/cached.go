@@ -513,14 +513,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 				body = append([]byte(nil), body...)
 			}
 		}
-		e := &cache.Entry{
-			Status: resp.StatusCode, Header: cache.NewHeader(stored), Body: body,
-			// Path and Query are copied: as substrings of the request
-			// line they would keep all of it alive as long as the entry.
-			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-			Stored: start, InitialAge: cache.InitialAge(resp.Header),
-			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-		}
+		e := j.entry(resp, stored, body, d, start)
 		key := j.key
 		if vary != nil {
 			marker := *e
@@ -530,6 +523,19 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		s.store.Set(key, e)
 	}
 	f.End(nil) // after the store: a request that follows a complete one is a hit
+}
+
+// entry is the cache entry of j's origin answer resp, fetched at start:
+// its status, the stored header hdr, body, and the lifetimes d decided.
+func (j *flightJob) entry(resp *origin.Response, hdr http.Header, body []byte, d cache.Decision, start time.Time) *cache.Entry {
+	return &cache.Entry{
+		Status: resp.StatusCode, Header: cache.NewHeader(hdr), Body: body,
+		// Path and Query are copied: as substrings of the request line
+		// they would keep all of it alive as long as the entry.
+		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+		Stored: start, InitialAge: cache.InitialAge(resp.Header),
+		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+	}
 }
 
 // filterVary keeps in h's Vary the names CloudFront returns to viewers

@@ -61,12 +61,7 @@ func partsCacheable(resp *origin.Response, enc string) bool {
 // noteParts stores the marker of an object cached in parts (hdr is its
 // stored header, with its Content-Length).
 func (s *Server) noteParts(j *flightJob, resp *origin.Response, hdr http.Header, d cache.Decision, start time.Time) {
-	s.store.Set(partsKey(j.key), &cache.Entry{
-		Status: http.StatusOK, Header: cache.NewHeader(hdr),
-		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		Stored: start, InitialAge: cache.InitialAge(resp.Header),
-		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-	})
+	s.store.Set(partsKey(j.key), j.entry(resp, hdr, nil, d, start))
 }
 
 // serveParts answers a single-range GET for the object cached in parts
@@ -225,12 +220,7 @@ func (s *Server) fetchPart(ctx context.Context, f *flight, j *flightJob, key str
 	}
 	hdr := storedHeader(resp.Header, j.behavior, int64(len(body)))
 	if d := s.decide(j, resp); d.Store {
-		s.store.Set(j.key, &cache.Entry{
-			Status: resp.StatusCode, Header: cache.NewHeader(hdr), Body: body,
-			Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-			Stored: start, InitialAge: cache.InitialAge(resp.Header),
-			TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-		})
+		s.store.Set(j.key, j.entry(resp, hdr, body, d, start))
 	}
 	f.Answer(collapse.Stored, flightHead{status: resp.StatusCode, header: hdr, stored: start, initialAge: cache.InitialAge(resp.Header)}, body)
 }
