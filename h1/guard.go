@@ -2,6 +2,8 @@ package h1
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +84,28 @@ type guardConn struct {
 	bodyDeadline time.Time  // the body pacing deadline (zero: none)
 	lookahead    bool       // in phaseLookahead (for SetReadDeadline)
 	tooLarge     func() []byte
+
+	// parent and tls are what the connection was served with (HandedOver).
+	parent context.Context
+	tls    *tls.ConnectionState
 }
+
+// HandedOver reports whether c is a connection a Server handed over to its
+// General server and, if so, what its requests would have had from the
+// Server: the context it was served with (ServeConn; nil when none) and,
+// for a TLS connection, its state, which net/http — seeing a guard, not a
+// *tls.Conn — leaves out of r.TLS. Call it from General.ConnContext, which
+// receives c, to carry them over to the requests net/http serves on it.
+func HandedOver(c net.Conn) (ctx context.Context, state *tls.ConnectionState, ok bool) {
+	g, ok := c.(*guardConn)
+	if !ok {
+		return nil, nil, false
+	}
+	return g.parent, g.tls, true
+}
+
+// NetConn returns the connection the guard reads from.
+func (g *guardConn) NetConn() net.Conn { return g.Conn }
 
 // newGuardConn guards nc, handed over by s with pre — the bytes read from
 // it and not consumed, from the start of the request h1 did not answer.
