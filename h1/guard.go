@@ -77,6 +77,7 @@ type guardConn struct {
 	chunk        chunkScanner
 	err          error       // sticky: after a refusal, every read fails
 	refused      atomic.Bool // close lingers
+	headTooLarge atomic.Bool // refused for a head over maxHead: net/http's 400 is TooLarge's answer
 	waited       time.Duration
 	windowBytes  int
 	mu           sync.Mutex // guards the deadlines
@@ -120,13 +121,16 @@ func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
 }
 
 // status431 is how net/http starts its answer to a head over
-// MaxHeaderBytes, written straight to the connection.
-var status431 = []byte("HTTP/1.1 431 ")
+// MaxHeaderBytes, written straight to the connection; status400 its answer
+// to a read that failed, as the guard's reads fail for a head it refuses.
+var status431, status400 = []byte("HTTP/1.1 431 "), []byte("HTTP/1.1 400 ")
 
 // Write implements net.Conn for net/http: Server.TooLarge's response
-// replaces net/http's own 431.
+// replaces net/http's own 431, and its 400 to a head the guard refused for
+// its size (past what net/http reads, whether net/http or the guard sees
+// that first depends on how the head arrives).
 func (g *guardConn) Write(p []byte) (int, error) {
-	if g.tooLarge != nil && bytes.HasPrefix(p, status431) {
+	if g.tooLarge != nil && (bytes.HasPrefix(p, status431) || g.headTooLarge.Load() && bytes.HasPrefix(p, status400)) {
 		if _, err := g.Conn.Write(g.tooLarge()); err != nil {
 			return 0, err
 		}
@@ -210,6 +214,7 @@ func (g *guardConn) advance() (more bool, err error) {
 				return false, malformed("line end")
 			}
 			if len(b) >= g.maxHead {
+				g.headTooLarge.Store(true)
 				return false, malformed("head too large")
 			}
 			g.searched = len(b)

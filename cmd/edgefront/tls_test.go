@@ -241,6 +241,8 @@ func TestHTTPSRawRequests(t *testing.T) {
 	}{
 		{"head over 64 KiB", "GET /big HTTP/1.1\r\n" + host + "X-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n",
 			http.StatusRequestEntityTooLarge, "The request is too large"},
+		{"head far over 64 KiB", "GET /big HTTP/1.1\r\n" + host + "X-Big: " + strings.Repeat("b", 300<<10) + "\r\n\r\n",
+			http.StatusRequestEntityTooLarge, "The request is too large"},
 		{"HTTP/1.0 with Transfer-Encoding", "POST /api HTTP/1.0\r\n" + host + "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n" +
 			"0\r\n\r\nGET /smuggled HTTP/1.1\r\n" + host + "\r\n", http.StatusBadRequest, ""},
 	}

@@ -1,0 +1,158 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// connMark is a context value the test gives each connection.
+type connMark struct{}
+
+// tlsServer serves h over TLS on a loopback port: each connection is
+// handshaken, then served by ServeConn with a context marked "conn"; the
+// general server restores the mark and r.TLS through HandedOver.
+func tlsServer(t *testing.T, h http.Handler) (*Server, string) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cert := ts.TLS.Certificates[0]
+	ts.Close()
+	general := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), MaxHeaderBytes: 64 << 10,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			parent, st, ok := HandedOver(c)
+			if !ok {
+				t.Errorf("the general server got a connection h1 did not hand over")
+				return ctx
+			}
+			return context.WithValue(context.WithValue(ctx, connMark{}, parent.Value(connMark{})), tlsKey{}, st)
+		}}
+	s := &Server{Handler: h, General: general, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: log.New(io.Discard, "", 0), TooLarge: func() []byte {
+			return []byte("HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tc := tls.Server(nc, cfg)
+				if tc.Handshake() != nil {
+					nc.Close()
+					return
+				}
+				s.ServeConn(context.WithValue(context.Background(), connMark{}, "conn"), tc)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		_ = s.Close()
+		wg.Wait()
+	})
+	return s, ln.Addr().String()
+}
+
+// tlsKey carries, on handed-over requests, the state HandedOver gave.
+type tlsKey struct{}
+
+// TestServeConnTLS: over TLS, h1 answers a request without a body itself
+// with r.TLS the connection's state and the connection context's values;
+// a POST is handed over with its body whole, and the general server learns
+// the same state and values from HandedOver; a head past the general
+// server's limit gets TooLarge's answer.
+func TestServeConnTLS(t *testing.T) {
+	type seen struct {
+		method, body, mark string
+		tls                *tls.ConnectionState
+		h1                 bool
+	}
+	got := make(chan seen, 4)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, h1 := r.Context().(*connContext)
+		st := r.TLS
+		if !h1 {
+			st, _ = r.Context().Value(tlsKey{}).(*tls.ConnectionState)
+		}
+		mark, _ := r.Context().Value(connMark{}).(string)
+		got <- seen{r.Method, string(b), mark, st, h1}
+		io.WriteString(w, "ok")
+	})
+	s, addr := tlsServer(t, h)
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	want := c.ConnectionState()
+	body := strings.Repeat("p", 10000)
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n"+body+
+		"GET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, w := range []seen{{"GET", "", "conn", nil, true}, {"POST", body, "conn", nil, false}, {"GET", "", "conn", nil, false}} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		g := <-got
+		if g.method != w.method || g.body != w.body || g.mark != w.mark || g.h1 != w.h1 {
+			t.Errorf("%s: body %d bytes, mark %q, by h1 %v; want %s, %d bytes, %q, %v", g.method, len(g.body), g.mark, g.h1, w.method, len(w.body), w.mark, w.h1)
+		}
+		if g.tls == nil || g.tls.Version != want.Version || g.tls.CipherSuite != want.CipherSuite || !g.tls.HandshakeComplete {
+			t.Errorf("%s (by h1 %v): TLS state %+v, want the connection's", g.method, g.h1, g.tls)
+		}
+	}
+	if n := s.Answered(); n != 1 {
+		t.Errorf("Answered() = %d, want 1 (the GET before the handover)", n)
+	}
+
+	// A head over MaxHeaderBytes: TooLarge's answer, then the close,
+	// whether net/http (just over) or the guard (far over) sees it first.
+	for _, size := range []int{70000, 80 << 10, 300 << 10} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		go io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("b", size)+"\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("head of %d bytes: %d, want TooLarge's 413", size, resp.StatusCode)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Errorf("head of %d bytes: more after TooLarge's answer, want the connection closed", size)
+		}
+	}
+}
