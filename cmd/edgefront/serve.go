@@ -57,9 +57,10 @@ configuration keeps serving. The CloudFront API (UpdateDistribution,
 CreateInvalidation …) answers on the admin listener. Off loopback, the admin
 listener needs --control-credentials (or --admin-insecure to run it open).
 
-HTTP/2 viewer connections on the https listener are bounded: one that sends
-nothing for 10 s is PINGed and closed if the PING is not answered within
-10 s (so an unfinished header block lasts at most 20 s); a request body must
+On the https listener a viewer's TLS handshake must finish within 10 s, and
+HTTP/2 connections are bounded: one that sends nothing for 10 s is PINGed
+and closed if the PING is not answered within 10 s (so an unfinished
+header block lasts at most 20 s); a request body must
 arrive within 60 s of its headers; a response the viewer takes no data of
 for 30 s (its flow-control window kept shut) closes the connection; 100
 concurrent streams; and a connection on which more than 100 requests were
@@ -122,7 +123,7 @@ func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiles at /debug/pprof/ on the admin listener, behind HTTP Basic authentication with a --control-credentials pair when set (go tool pprof http://KEYID:SECRET@ADMIN/debug/pprof/profile); the admin listener is plain HTTP, so reach it over loopback or a tunnel")
 	fs.BoolVar(&f.debugHeaders, "debug-headers", false, "explain every response: Cache-Status (RFC 9211: hit or why not, TTL left, stored, the cache key) and X-Edgefront-Explain (distribution, behaviour, cache policy, the TTL rule that applied, origin and endpoint, hooks); for local use — it shows cache keys to anyone who can connect")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer HTTP/1.1 requests without a body, plain-text and over TLS, with edgefront's own HTTP/1.1 server (false: net/http serves every HTTP/1.x request)")
-	fs.BoolVar(&f.fastHTTP2, "fast-http2", true, "serve HTTP/2 connections with edgefront's own HTTP/2 server (until that server is in this build — it is not yet — both settings mean net/http's; with --fast-http1=false as well, net/http serves the https listener alone)")
+	fs.BoolVar(&f.fastHTTP2, "fast-http2", true, "serve HTTP/2 connections with edgefront's own HTTP/2 server (false: net/http's; this build has no own HTTP/2 server yet, so both mean net/http's)")
 	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
