@@ -58,9 +58,9 @@ CreateInvalidation …) answers on the admin listener. Off loopback, the admin
 listener needs --control-credentials (or --admin-insecure to run it open).
 
 On the https listener a viewer's TLS handshake must finish within 10 s, and
-HTTP/2 connections are bounded: one that sends nothing for 10 s is PINGed
-and closed if the PING is not answered within 10 s (so an unfinished
-header block lasts at most 20 s); a request body must
+HTTP/2 connections are bounded: one that sends nothing for 10 s
+is PINGed and closed if the PING is not answered within 10 s (so an
+unfinished header block lasts at most 20 s); a request body must
 arrive within 60 s of its headers; a response the viewer takes no data of
 for 30 s (its flow-control window kept shut) closes the connection; 100
 concurrent streams; and a connection on which more than 100 requests were
