@@ -156,3 +156,68 @@ func TestServeConnTLS(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkServe1KTLS is BenchmarkServe1K over TLS (ServeConn on a
+// handshaken *tls.Conn); allocs/op includes the server's TLS record work
+// and the client's.
+func BenchmarkServe1KTLS(b *testing.B) {
+	body := []byte(strings.Repeat("x", 1024))
+	cl := []string{"1024"}
+	ct := []string{"application/octet-stream"}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Length"] = cl
+		w.Header()["Content-Type"] = ct
+		w.Write(body)
+	})
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	cert := ts.TLS.Certificates[0]
+	ts.Close()
+	s := &Server{Handler: h, General: &http.Server{Handler: h}}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		tc := tls.Server(nc, &tls.Config{Certificates: []tls.Certificate{cert}})
+		if tc.Handshake() == nil {
+			s.ServeConn(context.Background(), tc)
+		}
+	}()
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /obj HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	c.Write(req)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	var size int
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			size += len(k) + 2 + len(v) + 2
+		}
+	}
+	size += len("HTTP/1.1 200 OK\r\n") + 2 + len(body)
+	buf := make([]byte, size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
