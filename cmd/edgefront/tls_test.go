@@ -109,7 +109,8 @@ var viewerTLSValue = regexp.MustCompile(`^TLSv1\.[23]:[A-Z0-9_-]+:fullHandshake$
 // CloudFront-Forwarded-Proto https, CloudFront-Viewer-TLS and the JA3
 // fingerprint for the origin. A POST is handed over to net/http with its
 // body intact and the same TLS view; h2 is negotiated and served by the
-// HTTP/2 server. Over plain http the same behaviour redirects.
+// HTTP/2 server, with the same view too. Over plain http the same
+// behaviour redirects.
 func TestHTTPSThroughH1(t *testing.T) {
 	o := &tlsOrigin{}
 	e := tlsEdge(t, o)
@@ -201,6 +202,16 @@ func TestHTTPSThroughH1(t *testing.T) {
 	if answered(e) != before {
 		t.Errorf("h1 answered an HTTP/2 request")
 	}
+	// An HTTP/2 miss: the origin sees the viewer's TLS as over HTTP/1.1.
+	resp, err = h2.Get(base + "/h2page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h, _, _ := o.last()
+	if resp.ProtoMajor != 2 || !viewerTLSValue.MatchString(h.Get("CloudFront-Viewer-TLS")) || len(h.Get("CloudFront-Viewer-JA3-Fingerprint")) != 32 {
+		t.Errorf("h2 miss: %s, origin saw CloudFront-Viewer-TLS %q JA3 %q", resp.Proto, h.Get("CloudFront-Viewer-TLS"), h.Get("CloudFront-Viewer-JA3-Fingerprint"))
+	}
 }
 
 // TestHTTPSWithoutFastHTTP1: with --fast-http1=false net/http serves the
@@ -272,5 +283,57 @@ func TestHTTPSRawRequests(t *testing.T) {
 	}
 	if _, _, n := o.last(); n != 0 {
 		t.Errorf("the origin saw %d requests, want none", n)
+	}
+}
+
+// TestHTTPSAccessLog: the access log's TLS fields of requests over HTTPS
+// HTTP/1.1, answered by h1 or handed over to net/http, and over HTTP/2,
+// are the connection's (cs-protocol https, ssl-protocol, ssl-cipher).
+func TestHTTPSAccessLog(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "access.log")
+	e := tlsEdge(t, &tlsOrigin{}, "--access-log", file)
+	base := "https://" + e.addrs["https"]
+	h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true, DisableCompression: true}, Timeout: 10 * time.Second}
+	reqs := []struct {
+		client        *http.Client
+		method, proto string
+	}{
+		{h1Client(), "GET", "HTTP/1.1"},  // h1's miss
+		{h1Client(), "POST", "HTTP/1.1"}, // handed over
+		{h2, "GET", "HTTP/2.0"},
+	}
+	for _, r := range reqs {
+		req, _ := http.NewRequest(r.method, base+"/logged", strings.NewReader("body"))
+		resp, err := r.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r.client.CloseIdleConnections()
+	}
+	e.close() // flushes the log
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2+len(reqs) {
+		t.Fatalf("log:\n%s", data)
+	}
+	fields := strings.Fields(strings.TrimPrefix(lines[1], "#Fields: "))
+	for i, r := range reqs {
+		vals := strings.Split(lines[2+i], "\t")
+		got := map[string]string{}
+		for j, f := range fields {
+			if j < len(vals) {
+				got[f] = vals[j]
+			}
+		}
+		if got["cs-method"] != r.method || got["cs-protocol"] != "https" || got["cs-protocol-version"] != r.proto ||
+			!strings.HasPrefix(got["ssl-protocol"], "TLSv1.") || !strings.HasPrefix(got["ssl-cipher"], "TLS_") {
+			t.Errorf("%s %s: logged method %q protocol %q %q, ssl-protocol %q, ssl-cipher %q", r.method, r.proto,
+				got["cs-method"], got["cs-protocol"], got["cs-protocol-version"], got["ssl-protocol"], got["ssl-cipher"])
+		}
 	}
 }
