@@ -124,7 +124,7 @@ func TestCommands(t *testing.T) {
 // given as a serveFlags literal (f.set nil) get the binary's front ends,
 // h1 on both listeners (--fast-http1, --fast-http2); parsed ones keep what
 // they say.
-func testEdge(t *testing.T, f serveFlags) *edge {
+func testEdge(t testing.TB, f serveFlags) *edge {
 	t.Helper()
 	if f.set == nil {
 		f.fastHTTP1, f.fastHTTP2 = true, true
