@@ -157,6 +157,44 @@ func TestServeConnTLS(t *testing.T) {
 	}
 }
 
+// TestShutdownTLS: Shutdown closes an idle TLS connection served by
+// ServeConn and returns once it is gone; one that connects after is closed
+// at once.
+func TestShutdownTLS(t *testing.T) {
+	s, addr := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Error("the idle connection is still open after Shutdown")
+	}
+	c2, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err == nil {
+		defer c2.Close()
+		_ = c2.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c2, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, err := http.ReadResponse(bufio.NewReader(c2), nil); err == nil {
+			t.Error("a connection served after Shutdown")
+		}
+	}
+}
+
 // BenchmarkServe1KTLS is BenchmarkServe1K over TLS (ServeConn on a
 // handshaken *tls.Conn); allocs/op includes the server's TLS record work
 // and the client's.
