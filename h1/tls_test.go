@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -21,7 +22,7 @@ type connMark struct{}
 // tlsServer serves h over TLS on a loopback port: each connection is
 // handshaken, then served by ServeConn with a context marked "conn"; the
 // general server restores the mark and r.TLS through HandedOver.
-func tlsServer(t *testing.T, h http.Handler) (*Server, string) {
+func tlsServer(t *testing.T, h http.Handler, opts ...func(*Server)) (*Server, string) {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	ts.StartTLS()
@@ -40,6 +41,9 @@ func tlsServer(t *testing.T, h http.Handler) (*Server, string) {
 		ErrorLog: log.New(io.Discard, "", 0), TooLarge: func() []byte {
 			return []byte("HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		}}
+	for _, o := range opts {
+		o(s)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +196,45 @@ func TestShutdownTLS(t *testing.T) {
 		if _, err := http.ReadResponse(bufio.NewReader(c2), nil); err == nil {
 			t.Error("a connection served after Shutdown")
 		}
+	}
+}
+
+// TestSlowBodyCutOffTLS: over TLS too, a request body trickling in more
+// slowly than BodyTimeout allows is cut off and the connection closed.
+func TestSlowBodyCutOffTLS(t *testing.T) {
+	const bodyTimeout = 200 * time.Millisecond
+	_, addr := tlsServer(t, echo, func(s *Server) { s.BodyTimeout = bodyTimeout })
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	begin := time.Now()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a byte every 50 ms: 100 bytes would take 5 s
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := c.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	_, err = io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("not closed: %v", err)
+	}
+	if took := time.Since(begin); took < bodyTimeout*3/4 || took > 2*time.Second {
+		t.Fatalf("closed after %v (%v); want after about %v", took, err, bodyTimeout)
 	}
 }
 
