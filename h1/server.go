@@ -1,8 +1,8 @@
 // Package h1 is edgefront's HTTP/1.1 front end for viewer connections,
 // plain-text (Serve) or TLS (ServeConn, given a handshaken *tls.Conn). It
-// answers the requests that make up nearly all of a cache's
-// traffic — HTTP/1.1, no request body, an ordinary target — with far less
-// work per request than net/http: one allocation for the request head, a
+// answers the requests that make up nearly all of a cache's traffic —
+// HTTP/1.1, no request body, an ordinary target — with far less work per
+// request than net/http: one allocation for the request head, a
 // reused request, response and header map per connection, responses
 // rendered straight into a per-connection buffer and flushed once per batch
 // of pipelined requests, and no goroutine per request to watch for the
