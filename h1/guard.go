@@ -105,9 +105,6 @@ func HandedOver(c net.Conn) (ctx context.Context, state *tls.ConnectionState, ok
 	return g.parent, g.tls, true
 }
 
-// NetConn returns the connection the guard reads from.
-func (g *guardConn) NetConn() net.Conn { return g.Conn }
-
 // newGuardConn guards nc, handed over by s with pre — the bytes read from
 // it and not consumed, from the start of the request h1 did not answer.
 func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
