@@ -238,6 +238,72 @@ func TestSlowBodyCutOffTLS(t *testing.T) {
 	}
 }
 
+// TestViewerLeavesTLS: over TLS too, a viewer that closes its connection
+// while the handler waits cancels the request's context, and a viewer that
+// pipelines its next request meanwhile does not (the byte the watch read
+// is kept for it).
+func TestViewerLeavesTLS(t *testing.T) {
+	waiting := make(chan struct{}, 2)
+	ended := make(chan error, 2)
+	release := make(chan struct{})
+	_, addr := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fast" {
+			io.WriteString(w, "ok")
+			return
+		}
+		done := r.Context().Done() // starts the watch
+		waiting <- struct{}{}
+		select {
+		case <-done:
+			ended <- r.Context().Err()
+		case <-release:
+			ended <- nil
+			io.WriteString(w, "released")
+		}
+	}))
+	dialTLS := func() (*tls.Conn, *bufio.Reader) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+
+	// Leaves: the context is cancelled.
+	c, _ := dialTLS()
+	io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-waiting
+	c.Close()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Errorf("viewer gone: the handler's context ended with %v, want canceled", err)
+	}
+
+	// Pipelines: not cancelled, and the next request is answered whole.
+	c, br := dialTLS()
+	io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-waiting
+	io.WriteString(c, "GET /fast HTTP/1.1\r\nHost: h\r\n\r\n")
+	// The watch reads the next request's first byte, or the handler is
+	// released first: either way the context must not end.
+	close(release)
+	if err := <-ended; err != nil {
+		t.Errorf("viewer pipelining: the handler's context ended with %v", err)
+	}
+	for _, want := range []string{"released", "ok"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Errorf("got %q, want %q", b, want)
+		}
+	}
+}
+
 // BenchmarkServe1KTLS is BenchmarkServe1K over TLS (ServeConn on a
 // handshaken *tls.Conn); allocs/op includes the server's TLS record work
 // and the client's.
