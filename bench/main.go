@@ -1,5 +1,5 @@
 // Command bench measures edgefront as issue 6 judges it: hit throughput and
-// latency over HTTP/1.1 and HTTP/2, request collapsing under a miss storm,
+// latency over HTTP/1.1 (plain and TLS) and HTTP/2, request collapsing under a miss storm,
 // a Zipf working set, a 100 MiB object and memory per cached object — and,
 // with --peers, the same scenarios against NGINX proxy_cache and Varnish,
 // configured as ../shared/peers configures them, interleaved per repetition.
@@ -35,7 +35,7 @@ import (
 	"time"
 )
 
-var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory"}
+var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory"}
 
 // options are the command line.
 type options struct {
@@ -304,7 +304,7 @@ func (b *bench) rotated(rep int) []*target {
 	return out
 }
 
-var throughputScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "zipf"}
+var throughputScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf"}
 
 // loadPhases runs every scenario but memory, targets interleaved per rep.
 func (b *bench) loadPhases(ctx context.Context) error {
@@ -416,6 +416,11 @@ func (b *bench) throughput(ctx context.Context, sc string, t *target, rep int) e
 		spec.url = t.h1 + "/obj/100k"
 	case "hit-1k-h2":
 		spec.url, spec.h2, proto = t.h2+"/obj/1k", true, t.h2Note
+	case "hit-1k-tls":
+		if t.tls == "" {
+			return nil // no TLS listener (Varnish)
+		}
+		spec.url, proto = t.tls+"/obj/1k", "h1 TLS"
 	case "zipf":
 		spec.url, spec.zipfKeys = t.h1+"/obj/1k/", b.o.zipfKeys
 	}

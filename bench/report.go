@@ -18,7 +18,7 @@ func (b *bench) report() string {
 	for _, e := range b.env {
 		w("- %s\n", e)
 	}
-	w("- load: wrk -t2 -c%d (HTTP/1.1 keep-alive), h2load -c%d -m10 -t2 (HTTP/2); generator and servers share the cores (peers.sh's \"shared\" setup)\n", b.o.conns, b.o.conns)
+	w("- load: wrk -t2 -c%d (HTTP/1.1 keep-alive; hit-1k-tls over TLS, no ALPN offered), h2load -c%d -m10 -t2 (HTTP/2); generator and servers share the cores (peers.sh's \"shared\" setup)\n", b.o.conns, b.o.conns)
 	w("- edgefront: the cmd/edgefront binary in quick mode (`--origin … --cache-policy CachingOptimized`, as NGINX and Varnish cache it); NGINX and Varnish from %s\n\n", b.o.peersDir)
 
 	if len(b.results) > 0 {
@@ -62,8 +62,11 @@ func (b *bench) report() string {
 					continue
 				}
 				vn := ""
-				if sc == "hit-1k-h2" {
+				switch sc {
+				case "hit-1k-h2":
 					vn = " (varnish: h2c, no TLS)"
+				case "hit-1k-tls":
+					vn = " (varnish: no TLS listener)"
 				}
 				w("| %s%s | %s | %s | %s | %s |\n", sc, vn,
 					f2(b.sameRepRatio(sc, "nginx", rpsOf)), f2(b.sameRepRatio(sc, "varnish", rpsOf)),
@@ -178,7 +181,8 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 	ratioRow("1 KiB h1 ≥ 1.0× Varnish", "hit-1k", "varnish")
 	ratioRow("100 KiB h1 ≥ 1.0× NGINX", "hit-100k", "nginx")
 	ratioRow("h2 TLS ≥ 1.0× NGINX TLS", "hit-1k-h2", "nginx")
-	for _, sc := range []string{"hit-1k", "hit-100k", "hit-1k-h2"} {
+	ratioRow("1 KiB HTTPS h1 ≥ 1.0× NGINX TLS", "hit-1k-tls", "nginx")
+	for _, sc := range []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls"} {
 		v := b.sameRepRatio(sc, "nginx", p99Of)
 		rows = append(rows, row{"p99 ≤ NGINX (" + sc + ")", fmt.Sprintf("edgefront p99 = %s× NGINX's", f2(v)), verdict(v <= 1, !math.IsNaN(v))})
 	}

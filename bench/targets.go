@@ -30,6 +30,7 @@ type target struct {
 	h1     string // base URL for HTTP/1.1
 	h2     string // base URL for HTTP/2: https:// (TLS) or http:// (h2c)
 	h2Note string // "h2 TLS" or "h2c"
+	tls    string // base URL for HTTPS over HTTP/1.1 ("" when the target has no TLS listener)
 	admin  string // edgefront's admin base URL ("" for peers)
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -152,7 +153,7 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 	}
 	t := &target{
 		name: "edgefront", h1: "http://127.0.0.1:" + p[0], h2: "https://127.0.0.1:" + p[1], h2Note: "h2 TLS",
-		admin: "http://127.0.0.1:" + p[2],
+		tls: "https://127.0.0.1:" + p[1], admin: "http://127.0.0.1:" + p[2],
 	}
 	t.start = func(ctx context.Context) error {
 		err := t.run(filepath.Join(run, "edgefront.log"), bin, "serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
@@ -193,7 +194,9 @@ func newNginx(peersDir, run, originPort string) (*target, error) {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	t := &target{name: "nginx", h1: "http://127.0.0.1:" + p[0], h2: "https://127.0.0.1:" + p[2], h2Note: "h2 TLS"}
+	// The TLS port serves HTTP/1.1 too (ALPN, or none offered: wrk).
+	t := &target{name: "nginx", h1: "http://127.0.0.1:" + p[0], h2: "https://127.0.0.1:" + p[2], h2Note: "h2 TLS",
+		tls: "https://127.0.0.1:" + p[2]}
 	t.clean = func() { os.RemoveAll(cache); os.RemoveAll(cache + "-temp") }
 	t.start = func(ctx context.Context) error {
 		t.clean()

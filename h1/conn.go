@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -26,6 +27,9 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	remote string
+	tls    *tls.ConnectionState // nil on a plain connection
+	// answered counts the requests answered here (Server.Answered).
+	answered atomic.Int64
 
 	rbuf    []byte // read buffer; rbuf[r0:r1] is read but not consumed
 	r0, r1  int
@@ -115,6 +119,7 @@ func (c *conn) run(r *request) (ok bool) {
 	q.Body = http.NoBody
 	q.Host = r.host
 	q.RemoteAddr = c.remote
+	q.TLS = c.tls
 	q.RequestURI = r.target
 	q.Close = r.close
 	c.w.reset(r.method == http.MethodHead, r.close)
@@ -135,6 +140,7 @@ func (c *conn) run(r *request) (ok bool) {
 	}()
 	c.srv.Handler.ServeHTTP(&c.w, q)
 	c.w.finish()
+	c.answered.Add(1)
 	return c.werr == nil && c.ctx.Err() == nil
 }
 
@@ -251,6 +257,7 @@ func (c *conn) handOver() bool {
 		}
 	}
 	g := newGuardConn(c.srv, c.nc, c.rbuf[c.r0:c.r1])
+	g.parent, g.tls = c.ctx.parent, c.tls
 	c.srv.mu.Lock()
 	hl := c.srv.handoff
 	c.srv.mu.Unlock()

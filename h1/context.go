@@ -13,14 +13,15 @@ import (
 // the viewer leaving only when something waits on Done, which a handler
 // answering from memory never does.
 type connContext struct {
-	c    *conn
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	c      *conn
+	parent context.Context // values only; nil for none
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error
 }
 
-func newConnContext(c *conn) *connContext {
-	return &connContext{c: c, done: make(chan struct{})}
+func newConnContext(c *conn, parent context.Context) *connContext {
+	return &connContext{c: c, parent: parent, done: make(chan struct{})}
 }
 
 // Deadline implements context.Context: there is none.
@@ -40,13 +41,17 @@ func (x *connContext) Err() error {
 }
 
 // Value implements context.Context: http.ServerContextKey and
-// http.LocalAddrContextKey, as net/http provides them.
+// http.LocalAddrContextKey, as net/http provides them, then the values of
+// the context the connection was served with (ServeConn).
 func (x *connContext) Value(key any) any {
 	switch key {
 	case http.ServerContextKey:
 		return x.c.srv.General
 	case http.LocalAddrContextKey:
 		return x.c.nc.LocalAddr()
+	}
+	if x.parent != nil {
+		return x.parent.Value(key)
 	}
 	return nil
 }

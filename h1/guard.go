@@ -2,6 +2,8 @@ package h1
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +77,7 @@ type guardConn struct {
 	chunk        chunkScanner
 	err          error       // sticky: after a refusal, every read fails
 	refused      atomic.Bool // close lingers
+	headTooLarge atomic.Bool // refused for a head over maxHead: net/http's 400 is TooLarge's answer
 	waited       time.Duration
 	windowBytes  int
 	mu           sync.Mutex // guards the deadlines
@@ -82,6 +85,24 @@ type guardConn struct {
 	bodyDeadline time.Time  // the body pacing deadline (zero: none)
 	lookahead    bool       // in phaseLookahead (for SetReadDeadline)
 	tooLarge     func() []byte
+
+	// parent and tls are what the connection was served with (HandedOver).
+	parent context.Context
+	tls    *tls.ConnectionState
+}
+
+// HandedOver reports whether c is a connection a Server handed over to its
+// General server and, if so, what its requests would have had from the
+// Server: the context it was served with (ServeConn; nil when none) and,
+// for a TLS connection, its state, which net/http — seeing a guard, not a
+// *tls.Conn — leaves out of r.TLS. Call it from General.ConnContext, which
+// receives c, to carry them over to the requests net/http serves on it.
+func HandedOver(c net.Conn) (ctx context.Context, state *tls.ConnectionState, ok bool) {
+	g, ok := c.(*guardConn)
+	if !ok {
+		return nil, nil, false
+	}
+	return g.parent, g.tls, true
 }
 
 // newGuardConn guards nc, handed over by s with pre — the bytes read from
@@ -97,13 +118,16 @@ func newGuardConn(s *Server, nc net.Conn, pre []byte) *guardConn {
 }
 
 // status431 is how net/http starts its answer to a head over
-// MaxHeaderBytes, written straight to the connection.
-var status431 = []byte("HTTP/1.1 431 ")
+// MaxHeaderBytes, written straight to the connection; status400 its answer
+// to a read that failed, as the guard's reads fail for a head it refuses.
+var status431, status400 = []byte("HTTP/1.1 431 "), []byte("HTTP/1.1 400 ")
 
 // Write implements net.Conn for net/http: Server.TooLarge's response
-// replaces net/http's own 431.
+// replaces net/http's own 431, and its 400 to a head the guard refused for
+// its size (past what net/http reads, whether net/http or the guard sees
+// that first depends on how the head arrives).
 func (g *guardConn) Write(p []byte) (int, error) {
-	if g.tooLarge != nil && bytes.HasPrefix(p, status431) {
+	if g.tooLarge != nil && (bytes.HasPrefix(p, status431) || g.headTooLarge.Load() && bytes.HasPrefix(p, status400)) {
 		if _, err := g.Conn.Write(g.tooLarge()); err != nil {
 			return 0, err
 		}
@@ -187,6 +211,7 @@ func (g *guardConn) advance() (more bool, err error) {
 				return false, malformed("line end")
 			}
 			if len(b) >= g.maxHead {
+				g.headTooLarge.Store(true)
 				return false, malformed("head too large")
 			}
 			g.searched = len(b)

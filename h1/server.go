@@ -1,7 +1,8 @@
-// Package h1 is edgefront's HTTP/1.1 front end for plain-text viewer
-// connections. It answers the requests that make up nearly all of a cache's
-// traffic — HTTP/1.1, no request body, an ordinary target — with far less
-// work per request than net/http: one allocation for the request head, a
+// Package h1 is edgefront's HTTP/1.1 front end for viewer connections,
+// plain-text (Serve) or TLS (ServeConn, given a handshaken *tls.Conn). It
+// answers the requests that make up nearly all of a cache's traffic —
+// HTTP/1.1, no request body, an ordinary target — with far less work per
+// request than net/http: one allocation for the request head, a
 // reused request, response and header map per connection, responses
 // rendered straight into a per-connection buffer and flushed once per batch
 // of pipelined requests, and no goroutine per request to watch for the
@@ -25,10 +26,16 @@
 // chunk extensions (see checkHead and chunkScanner). A handed-over
 // connection stays behind a guardConn, which checks every request net/http
 // reads from it, and paces request bodies (Server.BodyTimeout).
+//
+// On a TLS connection every request carries the connection's state in
+// r.TLS, as net/http sets it. net/http cannot see that state behind the
+// guardConn of a handed-over connection: HandedOver gives the General
+// server's ConnContext what it needs to restore it.
 package h1
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"net"
@@ -83,6 +90,10 @@ type Server struct {
 	handoff   *handoffListener
 	closing   atomic.Bool
 
+	// answered counts the requests of connections gone that this server
+	// answered itself (Answered).
+	answered atomic.Int64
+
 	// wbufs holds the write buffers of connections between responses, so
 	// that thousands of idle keep-alive connections hold none.
 	wbufs sync.Pool
@@ -105,13 +116,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	if s.listeners == nil {
 		s.listeners = map[net.Listener]struct{}{}
-		s.conns = map[*conn]struct{}{}
 	}
 	s.listeners[ln] = struct{}{}
-	if s.handoff == nil {
-		s.handoff = newHandoffListener(ln.Addr())
-		go func(hl *handoffListener) { _ = s.General.Serve(hl) }(s.handoff)
-	}
+	s.startGeneral(ln.Addr())
 	s.mu.Unlock()
 
 	var delay time.Duration
@@ -132,12 +139,42 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := s.newConn(nc)
+		c := s.newConn(nil, nc)
 		if c == nil {
 			continue
 		}
 		go c.serve()
 	}
+}
+
+// ServeConn serves one connection accepted elsewhere — a *tls.Conn whose
+// handshake is done and whose ALPN protocol is "http/1.1" or none — in the
+// calling goroutine, until it ends or is handed over to General. Its
+// requests' contexts carry ctx's values (a nil ctx carries none) and, for
+// a *tls.Conn, r.TLS is its connection state. After Shutdown or Close it
+// closes nc at once.
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
+	if s.General == nil {
+		_ = nc.Close()
+		s.logf("h1: ServeConn: Server.General is required")
+		return
+	}
+	s.mu.Lock()
+	s.startGeneral(nc.LocalAddr())
+	s.mu.Unlock()
+	if c := s.newConn(ctx, nc); c != nil {
+		c.serve()
+	}
+}
+
+// startGeneral starts the general server on the handoff listener, once;
+// s.mu must be held.
+func (s *Server) startGeneral(addr net.Addr) {
+	if s.handoff != nil || s.closing.Load() {
+		return
+	}
+	s.handoff = newHandoffListener(addr)
+	go func(hl *handoffListener) { _ = s.General.Serve(hl) }(s.handoff)
 }
 
 // Shutdown stops accepting, closes idle connections, waits for the others
@@ -207,23 +244,32 @@ func (s *Server) bodyTimeout() time.Duration {
 	return s.BodyTimeout
 }
 
-func (s *Server) newConn(nc net.Conn) *conn {
+// newConn registers a connection to serve; parent (may be nil) gives its
+// requests' contexts their values. nil when the server is closing.
+func (s *Server) newConn(parent context.Context, nc net.Conn) *conn {
 	c := &conn{
 		srv:    s,
 		nc:     nc,
 		rbuf:   make([]byte, readBufSize),
 		remote: nc.RemoteAddr().String(),
 	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
 	c.w.c = c
 	c.w.header = make(http.Header)
 	c.hdr = make(http.Header)
-	c.ctx = newConnContext(c)
+	c.ctx = newConnContext(c, parent)
 	c.base = new(http.Request).WithContext(c.ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() {
 		_ = nc.Close()
 		return nil
+	}
+	if s.conns == nil {
+		s.conns = map[*conn]struct{}{}
 	}
 	s.conns[c] = struct{}{}
 	return c
@@ -232,7 +278,21 @@ func (s *Server) newConn(nc net.Conn) *conn {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.answered.Add(c.answered.Load())
 	s.mu.Unlock()
+}
+
+// Answered returns how many requests the server has answered itself —
+// not counting those of connections it handed over to General. Each
+// connection counts its own (no shared counter on the hot path).
+func (s *Server) Answered() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.answered.Load()
+	for c := range s.conns {
+		n += c.answered.Load()
+	}
+	return n
 }
 
 // dateValue is a Date header value and the second it is for.

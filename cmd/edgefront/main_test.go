@@ -120,9 +120,15 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// testEdge starts edgefront in-process on ephemeral loopback ports.
-func testEdge(t *testing.T, f serveFlags) *edge {
+// testEdge starts edgefront in-process on ephemeral loopback ports. Flags
+// given as a serveFlags literal (f.set nil) get the binary's front ends,
+// h1 on both listeners (--fast-http1, --fast-http2); parsed ones keep what
+// they say.
+func testEdge(t testing.TB, f serveFlags) *edge {
 	t.Helper()
+	if f.set == nil {
+		f.fastHTTP1, f.fastHTTP2 = true, true
+	}
 	f.http, f.https, f.admin = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	f.set = map[string]bool{"http": true, "https": true, "admin": true}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

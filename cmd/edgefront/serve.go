@@ -28,6 +28,7 @@ import (
 	"github.com/edgefront/edgefront/demo"
 	edgecode "github.com/edgefront/edgefront/edge"
 	"github.com/edgefront/edgefront/edgetls"
+	"github.com/edgefront/edgefront/front"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/h1"
 	"github.com/edgefront/edgefront/proxy"
@@ -56,9 +57,10 @@ configuration keeps serving. The CloudFront API (UpdateDistribution,
 CreateInvalidation …) answers on the admin listener. Off loopback, the admin
 listener needs --control-credentials (or --admin-insecure to run it open).
 
-HTTP/2 viewer connections on the https listener are bounded: one that sends
-nothing for 10 s is PINGed and closed if the PING is not answered within
-10 s (so an unfinished header block lasts at most 20 s); a request body must
+On the https listener a viewer's TLS handshake must finish within 10 s, and
+HTTP/2 connections are bounded: one that sends nothing for 10 s
+is PINGed and closed if the PING is not answered within 10 s (so an
+unfinished header block lasts at most 20 s); a request body must
 arrive within 60 s of its headers; a response the viewer takes no data of
 for 30 s (its flow-control window kept shut) closes the connection; 100
 concurrent streams; and a connection on which more than 100 requests were
@@ -85,7 +87,7 @@ type serveFlags struct {
 	accessMaxSize           string
 	accessKeep              int
 	http3                   bool
-	fastHTTP1               bool
+	fastHTTP1, fastHTTP2    bool
 	debugHeaders            bool
 	geoDatabase, geoCountry string
 	geoTrustHeader          bool
@@ -120,7 +122,8 @@ func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
 	fs.BoolVar(&f.adminInsecure, "admin-insecure", false, "allow --admin on an address other machines can reach without --control-credentials: anyone reaching it can change distributions (a warning is logged)")
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiles at /debug/pprof/ on the admin listener, behind HTTP Basic authentication with a --control-credentials pair when set (go tool pprof http://KEYID:SECRET@ADMIN/debug/pprof/profile); the admin listener is plain HTTP, so reach it over loopback or a tunnel")
 	fs.BoolVar(&f.debugHeaders, "debug-headers", false, "explain every response: Cache-Status (RFC 9211: hit or why not, TTL left, stored, the cache key) and X-Edgefront-Explain (distribution, behaviour, cache policy, the TTL rule that applied, origin and endpoint, hooks); for local use — it shows cache keys to anyone who can connect")
-	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer plain-text HTTP/1.1 requests without a body with edgefront's own HTTP/1.1 server (false: net/http serves everything)")
+	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer HTTP/1.1 requests without a body, plain-text and over TLS, with edgefront's own HTTP/1.1 server (false: net/http serves every HTTP/1.x request)")
+	fs.BoolVar(&f.fastHTTP2, "fast-http2", true, "serve HTTP/2 connections with edgefront's own HTTP/2 server (false: net/http's; this build has no own HTTP/2 server yet, so both mean net/http's)")
 	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
@@ -286,6 +289,7 @@ type edge struct {
 	api       *control.API // the CloudFront API: its overlay is applied over every reload
 	lambda    *lambdaHooks
 	servers   []server
+	fastTLS   *h1.Server        // h1 on the https listener (nil when --fast-http1=false)
 	addrs     map[string]string // listener name → bound address
 	failed    chan error
 }
@@ -569,44 +573,113 @@ func (e *edge) listen() error {
 			MaxHeaderBytes:               64 << 10,
 			ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		}
-		if l.tls {
-			// ServeTLS negotiates HTTP/2 or HTTP/1.1 by ALPN. HTTP/2
-			// connections are bounded by viewerLimits: silent viewers
-			// are PINGed then closed, slow bodies and stalled responses
-			// close the connection, and so do rapid resets.
-			srv.TLSConfig = certs.Config()
-			guard := newViewerGuard(srv.Handler, f.viewer, log)
-			srv.Handler, srv.ConnContext = guard, guard.connContext
-			srv.HTTP2 = guard.limits.http2Config()
-		}
-		var fast *h1.Server
-		if l.name == "http" && f.fastHTTP1 {
+		var serveFn func() error
+		switch {
+		case l.tls:
+			serveFn = e.tlsServer(ln, srv)
+		case l.name == "http" && f.fastHTTP1:
 			// Plain HTTP/1.1 requests without a body are answered by h1;
 			// any other request hands its connection to srv.
-			fast = &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
+			fast := &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
 				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog, TooLarge: e.proxy.TooLarge}
 			e.servers = append(e.servers, fast)
 			e.onClose(func() { _ = fast.Close() })
-		} else {
+			serveFn = func() error { return fast.Serve(ln) }
+		default:
 			e.servers = append(e.servers, srv)
 			e.onClose(func() { _ = srv.Close() })
+			serveFn = func() error { return srv.Serve(ln) }
 		}
-		go func(name string, useTLS bool) {
-			var err error
-			switch {
-			case useTLS:
-				err = srv.ServeTLS(ln, "", "")
-			case fast != nil:
-				err = fast.Serve(ln)
-			default:
-				err = srv.Serve(ln)
-			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		go func(name string) {
+			if err := serveFn(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				e.failed <- fmt.Errorf("%s listener: %w", name, err)
 			}
-		}(l.name, l.tls)
+		}(l.name)
 	}
 	return nil
+}
+
+// tlsServer sets up the https listener's servers on srv, net/http's
+// server for it, and returns what serves ln. HTTP/2 connections are
+// bounded by viewerLimits (viewerGuard): silent viewers are PINGed then
+// closed, slow bodies and stalled responses close the connection, and so
+// do rapid resets. With --fast-http1 (or an own HTTP/2 server,
+// --fast-http2) edgefront's front end accepts: it handshakes each
+// connection (within the header timeout, as net/http would) and gives
+// HTTP/1.1 connections to h1 — which hands those it does not answer to
+// srv, as on the plain listener — and h2 connections to the HTTP/2 server.
+// Otherwise net/http's ServeTLS serves everything, as it always did.
+func (e *edge) tlsServer(ln net.Listener, srv *http.Server) func() error {
+	f, log, certs := e.flags, e.log, e.certs
+	srv.TLSConfig = certs.Config()
+	guard := newViewerGuard(srv.Handler, f.viewer, log)
+	srv.Handler, srv.HTTP2 = guard, guard.limits.http2Config()
+	var fastH2 front.ConnServer
+	if f.fastHTTP2 {
+		fastH2 = ownHTTP2(guard, srv)
+	}
+	if !f.fastHTTP1 && fastH2 == nil {
+		srv.ConnContext = guard.connContext
+		e.servers = append(e.servers, srv)
+		e.onClose(func() { _ = srv.Close() })
+		return func() error { return srv.ServeTLS(ln, "", "") }
+	}
+	general := &front.NetHTTP{Server: srv}
+	// net/http serves connections given to it by general and by h1; each
+	// keeps the context the front end made for it (its viewerConn and
+	// ClientHello fingerprints), and r.TLS (guard.ServeHTTP restores it on
+	// connections h1 handed over).
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if parent, _, ok := h1.HandedOver(c); ok && parent != nil {
+			return withValuesOf(ctx, parent)
+		}
+		if parent, ok := general.Context(c); ok {
+			return withValuesOf(ctx, parent)
+		}
+		return guard.connContext(ctx, c)
+	}
+	fe := &front.Server{TLSConfig: srv.TLSConfig, HandshakeTimeout: srv.ReadHeaderTimeout,
+		ConnContext: guard.connContext, HTTP1: general, HTTP2: general, ErrorLog: srv.ErrorLog}
+	if f.fastHTTP1 {
+		fast := &h1.Server{Handler: guard, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
+			IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog, TooLarge: e.proxy.TooLarge}
+		fe.HTTP1 = fast
+		e.fastTLS = fast
+	}
+	if fastH2 != nil {
+		fe.HTTP2 = fastH2
+	}
+	e.servers = append(e.servers, fe)
+	e.onClose(func() { _ = fe.Close() })
+	return func() error { return fe.Serve(ln) }
+}
+
+// ownHTTP2 is the hook where edgefront's own HTTP/2 server (package h2)
+// plugs into the https listener, serving handler with srv's timeouts and
+// limits. It returns nil until the h2 package is wired in: --fast-http2
+// then selects net/http's HTTP/2 server (front.NetHTTP), as
+// --fast-http2=false does.
+func ownHTTP2(handler http.Handler, srv *http.Server) front.ConnServer { return nil }
+
+// withValuesOf is ctx (net/http's connection context: its server, its
+// cancellation) with the values of parent (the front end's connection
+// context) first.
+func withValuesOf(ctx, parent context.Context) context.Context {
+	return valuesContext{Context: ctx, values: parent}
+}
+
+// valuesContext is a context whose values come first from values.
+type valuesContext struct {
+	context.Context
+	values context.Context
+}
+
+// Value implements context.Context.
+func (c valuesContext) Value(key any) any {
+	if v := c.values.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
 }
 
 // openAccessLog opens the access log the flags ask for (nil for none).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -98,6 +99,16 @@ type viewerConn struct {
 	watching bool
 }
 
+// tlsState is the connection's TLS state, nil when it is not TLS.
+func (vc *viewerConn) tlsState() *tls.ConnectionState {
+	tc, ok := vc.conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}
+
 // viewerGuard enforces viewerLimits on the HTTP/2 requests of a listener
 // whose http.Server has ConnContext set to its connContext. HTTP/1 requests
 // go straight to next.
@@ -135,6 +146,10 @@ func (g *viewerGuard) closeConn(vc *viewerConn, reason string) {
 // request the viewer already reset is not served at all.
 func (g *viewerGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	vc, _ := r.Context().Value(viewerConnKey{}).(*viewerConn)
+	if r.TLS == nil && vc != nil {
+		// A connection h1 handed over to net/http, which sees no *tls.Conn.
+		r.TLS = vc.tlsState()
+	}
 	if vc == nil || r.ProtoMajor != 2 {
 		g.next.ServeHTTP(w, r)
 		return
