@@ -34,12 +34,16 @@ func TestEvictionReasons(t *testing.T) {
 }
 
 // TestEvictionsForRoomAreNotExpirations fills a small store: the entries
-// pushed out are evictions, none an expiration.
+// pushed out are evictions, none an expiration. Each key is offered twice,
+// as a key asked for again is: a full store admits no key on its first
+// offer (admit).
 func TestEvictionsForRoomAreNotExpirations(t *testing.T) {
 	s := newStore(t, 64<<10, nil)
 	now := time.Now()
 	for i := range 1000 {
-		s.Set("k"+strconv.Itoa(i), entry("/k", 1000, now, time.Hour))
+		for range 2 {
+			s.Set("k"+strconv.Itoa(i), entry("/k", 1000, now, time.Hour))
+		}
 	}
 	if s.Evictions() == 0 || s.Expirations() != 0 {
 		t.Errorf("evictions %d, expirations %d; want some evictions, no expirations", s.Evictions(), s.Expirations())

@@ -1,0 +1,185 @@
+package cache
+
+import (
+	"container/heap"
+	"container/list"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// zipfTrace is issue 19 item 7's trace: n requests for keys 0…keys-1 drawn
+// by a Zipf law with s = 1.01, from a fixed seed (the same trace every run).
+func zipfTrace(n, keys int) []int {
+	z := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.01, 1, uint64(keys-1))
+	tr := make([]int, n)
+	for i := range tr {
+		tr[i] = int(z.Uint64())
+	}
+	return tr
+}
+
+// lruRatio is the hit ratio of an LRU cache of objects entries on trace.
+func lruRatio(trace []int, objects int) float64 {
+	order := list.New()
+	at := make(map[int]*list.Element, objects+1)
+	hits := 0
+	for _, k := range trace {
+		if e, ok := at[k]; ok {
+			hits++
+			order.MoveToFront(e)
+			continue
+		}
+		at[k] = order.PushFront(k)
+		if order.Len() > objects {
+			last := order.Back()
+			order.Remove(last)
+			delete(at, last.Value.(int))
+		}
+	}
+	return float64(hits) / float64(len(trace))
+}
+
+// lfuEntry is a cached key of lfuRatio with its count, in a min-heap.
+type lfuEntry struct{ key, count, index int }
+
+type lfuHeap []*lfuEntry
+
+func (h lfuHeap) Len() int           { return len(h) }
+func (h lfuHeap) Less(i, j int) bool { return h[i].count < h[j].count }
+func (h lfuHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *lfuHeap) Push(x any) { e := x.(*lfuEntry); e.index = len(*h); *h = append(*h, e) }
+func (h *lfuHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// lfuRatio is the hit ratio of a perfect LFU cache of objects entries on
+// trace: exact counts of every key since the start (no sketch, no
+// sampling, no ageing), a missed key admitted when it is now counted more
+// often than the least counted cached one. On a stationary Zipf trace no
+// frequency-based policy learning online does better; it is the ceiling
+// the store is measured against.
+func lfuRatio(trace []int, objects int) float64 {
+	counts := map[int]int{}
+	cached := map[int]*lfuEntry{}
+	h := &lfuHeap{}
+	hits := 0
+	for _, k := range trace {
+		counts[k]++
+		if e, ok := cached[k]; ok {
+			hits++
+			e.count = counts[k]
+			heap.Fix(h, e.index)
+			continue
+		}
+		if len(cached) == objects {
+			if (*h)[0].count >= counts[k] {
+				continue
+			}
+			delete(cached, heap.Pop(h).(*lfuEntry).key)
+		}
+		e := &lfuEntry{key: k, count: counts[k]}
+		heap.Push(h, e)
+		cached[k] = e
+	}
+	return float64(hits) / float64(len(trace))
+}
+
+// replay runs trace through s from workers goroutines as a proxy does (Get;
+// on a miss, Set) and returns the hit ratio.
+func replay(s *Store, trace []int, workers int, entryOf func(k int) (string, *Entry)) float64 {
+	var hits, next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(trace)) {
+					return
+				}
+				key, e := entryOf(trace[i])
+				if _, ok := s.Get(key); ok {
+					hits.Add(1)
+					continue
+				}
+				s.Set(key, e)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(hits.Load()) / float64(len(trace))
+}
+
+// TestHitRatioBeatsLRU replays issue 19's Zipf trace (200,000 requests over
+// 100,000 1 KiB objects, s = 1.01) against a store sized to hold 10 % and
+// 20 % of the keys, and against an LRU simulation holding as many objects
+// as the store held: TinyLFU admission must earn its place.
+//
+// What is reachable on this trace is small: the perfect LFU (lfuRatio) is
+// LRU + 2.4 points at 10 % and + 0.4 at 20 % (a clairvoyant Belady cache
+// + 7.5 and + 2.3, the latter being every request but the first for each
+// key), so the margins asserted are below those: measured, the store is
+// LRU + 1.6–1.9 points at 10 % and + 0.3 at 20 % (before the sizing and
+// buffer fixes: + 0.3 and − 0.1 with one client, − 1.6 and − 0.6 with
+// eight). The ratios depend on the scheduling of ristretto's goroutine, not
+// on time, so they move by a few tenths of a point, never by the margin.
+// Under the race detector the ratios are only logged (see raceEnabled).
+func TestHitRatioBeatsLRU(t *testing.T) {
+	trace := zipfTrace(200_000, 100_000)
+	now := time.Date(2026, 11, 25, 2, 46, 11, 0, time.UTC)
+	body := make([]byte, 1024) // shared: the test measures ratios, not memory
+	hdr := NewHeader(memoryHeader())
+	entryOf := func(k int) (string, *Entry) {
+		path := "/obj/1k/z" + strconv.Itoa(k)
+		return "E1\x00" + path, &Entry{Status: 200, Header: hdr, Body: body, Distribution: "E1", Path: path,
+			Stored: now, TTL: 24 * time.Hour}
+	}
+	_, sample := entryOf(50_000)
+
+	cases := []struct {
+		name    string
+		objects int
+		workers int
+		margin  float64 // the store's ratio must be ≥ LRU's + margin
+	}{
+		{"10% of keys, 1 client", 10_000, 1, 0.010},
+		{"20% of keys, 1 client", 20_000, 1, 0.001},
+		{"10% of keys, 8 clients", 10_000, 8, 0.010},
+		{"20% of keys, 8 clients", 20_000, 8, 0.000},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if testing.Short() && c.workers > 1 {
+				t.Skip("short mode: one client only")
+			}
+			s := newStore(t, int64(c.objects)*sample.Size(), nil)
+			s.now = func() time.Time { return now }
+			got := replay(s, trace, c.workers, entryOf)
+			held, _ := s.Stats()
+			lru, lfu := lruRatio(trace, int(held)), lfuRatio(trace, int(held))
+			t.Logf("%d objects held: store %.4f, LRU %.4f (%+.1f points), perfect LFU %.4f",
+				held, got, lru, 100*(got-lru), lfu)
+			if raceEnabled {
+				// ristretto batches accesses in a sync.Pool, which the
+				// race detector empties at random: the policy hears of
+				// few accesses, so only the store's safety is tested.
+				return
+			}
+			if got < lru+c.margin {
+				t.Errorf("hit ratio %.4f with %d objects; LRU's at the same count is %.4f, want ≥ LRU + %.1f points",
+					got, held, lru, 100*c.margin)
+			}
+		})
+	}
+}
