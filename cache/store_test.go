@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,7 +40,7 @@ func newStore(t testing.TB, maxBytes int64, clk *clock) *Store {
 func entry(path string, body int, stored time.Time, ttl time.Duration) *Entry {
 	return &Entry{
 		Status:       200,
-		Header:       Header{"Content-Type", "text/plain"},
+		Header:       NewHeader(http.Header{"Content-Type": {"text/plain"}}),
 		Body:         make([]byte, body),
 		Distribution: "E1",
 		Path:         path,
@@ -205,7 +206,7 @@ func TestRetention(t *testing.T) {
 	}{
 		{"TTL and the grace", func(*Entry) {}, 10*time.Second + StaleGrace},
 		{"stale-while-revalidate within the grace", func(e *Entry) { e.StaleWhileRevalidate = 30 * time.Second }, 10*time.Second + StaleGrace},
-		{"ETag: the same grace", func(e *Entry) { e.Header = append(e.Header, "Etag", `"v1"`) }, 10*time.Second + StaleGrace},
+		{"ETag: the same grace", func(e *Entry) { e.Header = NewHeader(http.Header{"Content-Type": {"text/plain"}, "Etag": {`"v1"`}}) }, 10*time.Second + StaleGrace},
 		{"stale-while-revalidate longer than the grace", func(e *Entry) { e.StaleWhileRevalidate = 3 * time.Hour }, 10*time.Second + 3*time.Hour},
 		{"stale-if-error longer than the grace", func(e *Entry) {
 			e.StaleWhileRevalidate = 30 * time.Second
