@@ -9,22 +9,23 @@ import (
 )
 
 // TestEvictionReasons: an entry evicted to make room counts as an
-// eviction; one removed because its retention ended counts as an
+// eviction; one evicted once its retention had ended counts as an
 // expiration (edgefront_cache_evictions_total's reason label).
 func TestEvictionReasons(t *testing.T) {
-	now := time.Now()
+	clk := newClock()
+	now := clk.Now().UnixNano()
 	cases := []struct {
 		name                   string
 		item                   *ristretto.Item[*Entry]
 		evictions, expirations int64
 	}{
-		{"victim of the admission policy", &ristretto.Item[*Entry]{Key: 1}, 1, 0},
-		{"retention ended", &ristretto.Item[*Entry]{Key: 2, Expiration: now.Add(-time.Second)}, 0, 1},
-		{"evicted before its retention ended", &ristretto.Item[*Entry]{Key: 3, Expiration: now.Add(time.Hour)}, 1, 0},
+		{"retention not ended", &ristretto.Item[*Entry]{Key: 1, Value: &Entry{until: now + int64(time.Hour)}}, 1, 0},
+		{"retention ended", &ristretto.Item[*Entry]{Key: 2, Value: &Entry{until: now - int64(time.Second)}}, 0, 1},
+		{"retention ends now", &ristretto.Item[*Entry]{Key: 3, Value: &Entry{until: now}}, 0, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t, 1<<20, nil)
+			s := newStore(t, 1<<20, clk)
 			s.onEvict(c.item)
 			if s.Evictions() != c.evictions || s.Expirations() != c.expirations {
 				t.Errorf("evictions %d, expirations %d; want %d, %d", s.Evictions(), s.Expirations(), c.evictions, c.expirations)

@@ -143,7 +143,7 @@ func TestHitRatioBeatsLRU(t *testing.T) {
 	entryOf := func(k int) (string, *Entry) {
 		path := "/obj/1k/z" + strconv.Itoa(k)
 		return "E1\x00" + path, &Entry{Status: 200, Header: hdr, Body: body, Distribution: "E1", Path: path,
-			Stored: now, TTL: 24 * time.Hour}
+			StoredNano: now.UnixNano(), TTL: 24 * time.Hour}
 	}
 	_, sample := entryOf(50_000)
 

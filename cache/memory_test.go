@@ -56,9 +56,14 @@ func liveHeap() uint64 {
 }
 
 // TestMemoryPerEntry stores 100,000 1 KiB objects the way proxy does and
-// bounds the live heap each costs beyond its body and its header bytes.
-// It logs where the bytes go, stage by stage. The measurement is of
-// allocations after a full GC, so it is deterministic, not timed.
+// bounds the live heap each costs beyond its body and its header bytes (as
+// sent), issue 19's target: ≤ 300 B. It logs where the bytes go, stage by
+// stage, and holds Entry.Size (the cost the store charges) to what an
+// object really takes. The measurement is of allocations after a full GC,
+// so it is deterministic, not timed. The test's own slices are allocated
+// before the first reading and kept alive past the last: until 2026-11-27
+// they were freed before it, which hid 56 B per object (the 394 B measured
+// then was 450 B).
 func TestMemoryPerEntry(t *testing.T) {
 	if testing.Short() {
 		t.Log("short mode: storing 10,000 objects instead of 100,000")
@@ -68,10 +73,20 @@ func TestMemoryPerEntry(t *testing.T) {
 		n = 10_000
 	}
 	// The bound on the live heap per object beyond its body and header
-	// bytes (as sent); measured at 394 B (see the stages logged): 1,190 B
-	// before the compact layout (item merged into Entry, copied path), 760 B
-	// with headers in an http.Header map, 394 B as a cache.Header.
-	const bound = 450
+	// bytes (as sent); measured at 323 B (see the stages logged; the store's
+	// maps move by ±8 B with where their growth stands). Before issue 19:
+	// 450 B — a header list of alternating names and values (+88 B), a cost
+	// field making Entry a 192-byte allocation (+16 B), a time.Time for
+	// Stored (+16 B), ristretto's TTL index (about +20 B). Issue 19's 300 B is not
+	// reached: what is left is the Entry struct (160 B, 40 of them the
+	// distribution, path and query strings' headers), ristretto's maps
+	// (~104 B, fixed by its layout) and a string header per header value
+	// (112 B for seven), which CopyTo needs to hand values to an
+	// http.Header without allocating.
+	bound := 340
+	if testing.Short() {
+		bound = 360 // 349 B measured: the maps' growth stands elsewhere at 10,000
+	}
 
 	now := time.Date(2026, 11, 25, 2, 46, 11, 0, time.UTC)
 	s := newStore(t, 512<<20, nil) // edgefront's default cache size
@@ -99,20 +114,18 @@ func TestMemoryPerEntry(t *testing.T) {
 	}
 	base := liveHeap()
 	h0 := stage("body (1 KiB, exact capacity)", base, func(i int) { bodies[i] = make([]byte, 1024) })
-	h1 := stage("header (values, compact list)", h0, func(i int) { headers[i] = NewHeader(memoryHeader()) })
+	h1 := stage("header (values, name bytes)", h0, func(i int) { headers[i] = NewHeader(memoryHeader()) })
 	h2 := stage("Entry struct + path", h1, func(i int) {
 		entries[i] = &Entry{Status: 200, Header: headers[i], Body: bodies[i], Distribution: "E1",
-			Path: strings.Clone(paths[i]), Stored: now, TTL: 24 * time.Hour}
+			Path: strings.Clone(paths[i]), StoredNano: now.UnixNano(), TTL: 24 * time.Hour}
 	})
 	stored := 0
-	h3 := stage("store (ristretto maps, sketch)", h2, func(i int) {
+	stage("store (ristretto's maps)", h2, func(i int) {
 		if s.Set(keys[i], entries[i]) {
 			stored++
 		}
 	})
-	bodies, headers, entries = nil, nil, nil
 	total := float64(int64(liveHeap())-int64(base)) / float64(n)
-	_ = h3
 	if stored != n {
 		t.Fatalf("stored %d of %d objects", stored, n)
 	}
@@ -122,9 +135,18 @@ func TestMemoryPerEntry(t *testing.T) {
 		}
 	}
 	over := total - 1024 - float64(hb)
-	t.Logf("total %.0f B per object; header bytes as sent %d B; overhead beyond body and headers %.0f B", total, hb, over)
-	if over > bound {
+	size := entries[0].Size()
+	t.Logf("total %.0f B per object; header bytes as sent %d B; overhead beyond body and headers %.0f B; Entry.Size %d B",
+		total, hb, over, size)
+	if over > float64(bound) {
 		t.Errorf("live heap per object beyond its body and headers = %.0f B, want ≤ %d B", over, bound)
 	}
+	if d := float64(size) - total; d < -0.03*total || d > 0.03*total {
+		t.Errorf("Entry.Size = %d B for an object that takes %.0f B: want it within 3 %%", size, total)
+	}
+	runtime.KeepAlive(paths)
 	runtime.KeepAlive(keys)
+	runtime.KeepAlive(bodies)
+	runtime.KeepAlive(headers)
+	runtime.KeepAlive(entries)
 }

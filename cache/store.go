@@ -35,7 +35,7 @@ type Store struct {
 
 	items, bytes atomic.Int64
 	// evictions counts entries evicted to make room, expirations those
-	// whose retention ended (ristretto's TTL cleanup).
+	// evicted once their retention had ended.
 	evictions, expirations atomic.Int64
 	// latestUntil is the latest end of retention (UnixNano) of any entry
 	// stored: a ban made now can match nothing past it.
@@ -119,21 +119,28 @@ func (s *Store) onExit(e *Entry) {
 		return
 	}
 	s.items.Add(-1)
-	s.bytes.Add(-e.cost)
+	s.bytes.Add(-e.Size()) // what Set added: e has not changed since
 }
 
-// onEvict is called by ristretto for an entry it evicts: a victim of the
-// admission policy (made room for another; its Expiration is zero) or an
-// entry its TTL cleanup removed once its retention ended.
+// onEvict is called by ristretto for an entry it evicts to make room for
+// another: an expiration when the entry's retention had ended, an eviction
+// otherwise.
+//
+// Entries are stored without a ristretto TTL: its expiry index costs ~23 B
+// per object (8 % of the memory target), and an entry past its retention
+// is already a miss for Get. Such an entry is no longer asked for, so its
+// count in the admission policy only falls and it is among the first
+// evicted when room is needed; until then it is bounded by MaxBytes like
+// any other.
 func (s *Store) onEvict(it *ristretto.Item[*Entry]) {
-	if !it.Expiration.IsZero() && !it.Expiration.After(time.Now()) {
+	if it.Value != nil && s.now().UnixNano() >= it.Value.until {
 		s.expirations.Add(1)
 		return
 	}
 	s.evictions.Add(1)
 }
 
-// Retention is how long past e.Stored the store keeps e: its TTL plus the
+// Retention is how long past e.Stored() the store keeps e: its TTL plus the
 // longest of its stale-while-revalidate and stale-if-error windows and
 // StaleGrace.
 func Retention(e *Entry) time.Duration {
@@ -156,7 +163,7 @@ func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
 		return nil, false
 	}
 	if now.UnixNano() >= e.until {
-		return nil, false // past retention; ristretto's TTL will reclaim it
+		return nil, false // past retention; evicted when room is needed (onEvict)
 	}
 	if s.bans.banned(e) {
 		s.deleteIfSame(key, e)
@@ -180,7 +187,7 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 }
 
 // Set stores e under key, with its cost (e.Size()), retained until
-// e.TTL+retention; it reports whether the store accepted it.
+// e.Stored() + Retention(e); it reports whether the store accepted it.
 //
 // It returns only once the entry is visible to Get (or known not to be).
 // It reports false when the entry is already past its retention, is banned
@@ -205,10 +212,8 @@ func (s *Store) Set(key string, e *Entry) bool {
 	if s.closed {
 		return false
 	}
-	ret := Retention(e)
-	until := e.Stored.Add(ret)
-	ttl := until.Sub(s.now())
-	if ttl <= 0 || s.bans.banned(e) {
+	until := e.Stored().Add(Retention(e))
+	if !until.After(s.now()) || s.bans.banned(e) {
 		return false
 	}
 	cost := e.Size()
@@ -216,13 +221,13 @@ func (s *Store) Set(key string, e *Entry) bool {
 		return false
 	}
 	s.noteUntil(until.UnixNano())
-	e.cost, e.until = cost, until.UnixNano()
+	e.until = until.UnixNano()
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
 		// call onExit) before SetWithTTL returns.
 		s.items.Add(1)
 		s.bytes.Add(cost)
-		if s.c.SetWithTTL(key, e, cost, ttl) {
+		if s.c.Set(key, e, cost) {
 			s.c.Wait()
 			// GetTTL, not Get: Get would count a second access to key
 			// in the admission policy's sketch for every miss.
@@ -307,9 +312,9 @@ func (s *Store) Bans() int {
 // store was created.
 func (s *Store) Evictions() int64 { return s.evictions.Load() }
 
-// Expirations reports how many entries left the store because their
-// retention (TTL plus the stale windows, Retention) ended, since the store
-// was created.
+// Expirations reports how many entries were evicted after their retention
+// (TTL plus the stale windows, Retention) had ended, since the store was
+// created.
 func (s *Store) Expirations() int64 { return s.expirations.Load() }
 
 // Stats reports the number of entries and their total cost in bytes.

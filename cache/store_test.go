@@ -44,7 +44,7 @@ func entry(path string, body int, stored time.Time, ttl time.Duration) *Entry {
 		Body:         make([]byte, body),
 		Distribution: "E1",
 		Path:         path,
-		Stored:       stored,
+		StoredNano:   stored.UnixNano(),
 		TTL:          ttl,
 	}
 }

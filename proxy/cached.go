@@ -100,7 +100,7 @@ func (s *Server) serveCached(x *exchange) {
 		s.serveEntry(x, e, phaseStale)
 		return
 	}
-	if e.Status < 400 && now.Sub(e.Stored) < e.TTL+e.StaleWhileRevalidate {
+	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
 		s.revalidateInBackground(x, key(), enc, e)
@@ -135,7 +135,7 @@ func readRequestDirectives(x *exchange) {
 // over max-age (§5.2.1.1), less freshness left than min-fresh (§5.2.1.3).
 func mustValidate(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
 	return rc.NoCache || rc.HasMaxAge && e.Age(now) > rc.MaxAge ||
-		rc.MinFresh > 0 && e.TTL-now.Sub(e.Stored) < rc.MinFresh
+		rc.MinFresh > 0 && e.TTL-now.Sub(e.Stored()) < rc.MinFresh
 }
 
 // staleAllowed reports whether the request's max-stale (§5.2.1.2) lets the
@@ -146,7 +146,7 @@ func staleAllowed(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
 	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError == cache.NoStaleIfError || rc.NoCache {
 		return false
 	}
-	return rc.MaxStale < 0 || now.Sub(e.Stored)-e.TTL <= rc.MaxStale
+	return rc.MaxStale < 0 || now.Sub(e.Stored())-e.TTL <= rc.MaxStale
 }
 
 // keysCloudFrontHeaders reports whether a cache policy puts any of
@@ -533,7 +533,7 @@ func (j *flightJob) entry(resp *origin.Response, hdr http.Header, body []byte, d
 		// Path and Query are copied: as substrings of the request line
 		// they would keep all of it alive as long as the entry.
 		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		Stored: start, InitialAge: cache.InitialAge(resp.Header),
+		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
 		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 	}
 }
@@ -609,7 +609,7 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 
 // shareEntry answers every viewer of a flight from a cached entry.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
-	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored, initialAge: e.InitialAge}, e.Body)
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge}, e.Body)
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -642,7 +642,7 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	delete(hdr, "Age")
 	e := *old
 	e.StaleUntil = 0
-	e.Header, e.Stored, e.InitialAge = cache.NewHeader(hdr), at, cache.InitialAge(h)
+	e.Header, e.StoredNano, e.InitialAge = cache.NewHeader(hdr), at.UnixNano(), cache.InitialAge(h)
 	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
 	return &e
 }
@@ -692,7 +692,7 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled && !j.ds.dist.RFC9111() {
 		s.store.Set(j.key, &cache.Entry{
 			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-			Stored: start, TTL: ttl,
+			StoredNano: start.UnixNano(), TTL: ttl,
 		})
 	}
 	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
@@ -888,9 +888,9 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			hdr = maps.Clone(hdr)
 			hdr["Age"] = hd.originAge
 		}
-		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), Body: body, Stored: hd.stored, InitialAge: hd.initialAge}
+		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), Body: body, StoredNano: hd.stored.UnixNano(), InitialAge: hd.initialAge}
 		if hd.stored.IsZero() {
-			e.Stored = s.now()
+			e.StoredNano = s.now().UnixNano()
 		}
 		s.serveEntry(x, e, p)
 		return

@@ -52,7 +52,7 @@ func (s *Server) debugHeaders(x *exchange, h http.Header, a answer) {
 			cs.WriteString("; stored; ttl=" + strconv.FormatInt(int64(a.decision.TTL/time.Second), 10))
 		}
 	case a.entry != nil:
-		left := a.entry.TTL - x.start.Sub(a.entry.Stored)
+		left := a.entry.TTL - x.start.Sub(a.entry.Stored())
 		cs.WriteString("; ttl=" + strconv.FormatInt(int64(left/time.Second), 10))
 		rule = s.entryRule(x, a.entry)
 	}
@@ -100,12 +100,12 @@ func (s *Server) entryRule(x *exchange, e *cache.Entry) string {
 		hdr["Age"] = ageValue(int64(e.InitialAge / time.Second))
 	}
 	if x.ds.dist.RFC9111() {
-		return cache.FreshnessRFC9111(e.Status, hdr, x.b.CachePolicy, e.Stored).Rule
+		return cache.FreshnessRFC9111(e.Status, hdr, x.b.CachePolicy, e.Stored()).Rule
 	}
 	if e.Status >= 400 {
-		return cache.ErrorFreshness(e.Status, hdr, x.ds.dist.ErrorCachingMinTTL(e.Status), x.b.CachePolicy.MaxTTL, e.Stored).Rule
+		return cache.ErrorFreshness(e.Status, hdr, x.ds.dist.ErrorCachingMinTTL(e.Status), x.b.CachePolicy.MaxTTL, e.Stored()).Rule
 	}
-	return cache.Freshness(hdr, x.b.CachePolicy, e.Stored).Rule
+	return cache.Freshness(hdr, x.b.CachePolicy, e.Stored()).Rule
 }
 
 // hooksRan lists the hook points with code installed that this answer went

@@ -28,7 +28,7 @@ func fill(t *testing.T, s *cache.Store, from, n, size int) {
 	now := time.Now()
 	for i := from; i < from+n; i++ {
 		s.Set("k"+strconv.Itoa(i), &cache.Entry{Status: 200, Body: make([]byte, size), Distribution: "E1",
-			Path: "/m" + strconv.Itoa(i), Stored: now, TTL: time.Hour})
+			Path: "/m" + strconv.Itoa(i), StoredNano: now.UnixNano(), TTL: time.Hour})
 	}
 	if _, b := s.Stats(); b <= 0 {
 		t.Fatalf("store holds %d bytes after %d Sets", b, n)
