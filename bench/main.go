@@ -1,12 +1,14 @@
 // Command bench measures edgefront as issue 6 judges it: hit throughput and
-// latency over HTTP/1.1 (plain and TLS) and HTTP/2, request collapsing under a miss storm,
-// a Zipf working set, a 100 MiB object and memory per cached object — and,
+// latency over HTTP/1.1 (plain and TLS) and HTTP/2, request collapsing under
+// a miss storm, a Zipf working set, a 100 MiB object, memory per cached object
+// and the hit ratio on a Zipf trace beside a simulated LRU cache's — and,
 // with --peers, the same scenarios against NGINX proxy_cache and Varnish,
 // configured as ../shared/peers configures them, interleaved per repetition.
 //
 //	go run ./bench                                  # edgefront alone, every scenario
 //	go run ./bench --peers --reps 3 --duration 10s  # with NGINX and Varnish, ratios
 //	go run ./bench --scenario hit-1k,miss-storm --duration 3s --reps 1
+//	go run ./bench --scenario hit-ratio --peers    # issue 19's trace: 200,000 requests
 //
 // It builds cmd/edgefront and runs the binary (quick mode, --origin) in front
 // of its own counting origin, drives load with wrk (HTTP/1.1) and h2load
@@ -35,7 +37,7 @@ import (
 	"time"
 )
 
-var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory"}
+var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory", "hit-ratio"}
 
 // options are the command line.
 type options struct {
@@ -53,8 +55,11 @@ type options struct {
 	largeWaiters int
 	memoryN      int
 	zipfKeys     int
-	goLoad       bool
-	keep         bool
+	// ratioRequests and ratioKeys are the hit-ratio scenario's trace.
+	ratioRequests int
+	ratioKeys     int
+	goLoad        bool
+	keep          bool
 }
 
 func main() {
@@ -88,6 +93,8 @@ func run(args []string) error {
 	fs.IntVar(&o.largeWaiters, "large-waiters", 8, "large: viewers that join the first one's fetch (half before its headers, half after)")
 	fs.IntVar(&o.memoryN, "memory-n", 100000, "memory: distinct 1 KiB objects warmed")
 	fs.IntVar(&o.zipfKeys, "zipf-keys", 10000, "zipf: working set size")
+	fs.IntVar(&o.ratioRequests, "hit-ratio-requests", 200000, "hit-ratio: requests in the Zipf trace")
+	fs.IntVar(&o.ratioKeys, "hit-ratio-keys", 100000, "hit-ratio: distinct 1 KiB objects in the trace")
 	fs.BoolVar(&o.goLoad, "go-load", false, "use the built-in Go load generator even when wrk and h2load are installed")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, configs)")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +110,9 @@ func run(args []string) error {
 			}
 			o.scenarios = append(o.scenarios, s)
 		}
+	}
+	if o.ratioRequests < 1 || o.ratioKeys < 10 {
+		return errors.New("--hit-ratio-requests must be positive and --hit-ratio-keys at least 10")
 	}
 	if o.reps < 1 || o.conns < 1 || o.duration < time.Second {
 		return errors.New("--reps and --connections must be positive and --duration at least 1s")
@@ -165,6 +175,7 @@ type bench struct {
 	mems    []memResult
 	bans    []bansResult
 	fns     []fnResult
+	ratios  []ratioResult
 	env     []string
 }
 
@@ -244,6 +255,11 @@ func (b *bench) main(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.has("hit-ratio") {
+		if err := b.hitRatioPhase(ctx, bin); err != nil {
+			return err
+		}
+	}
 	b.prog.set("", 0, nil)
 	report := b.report()
 	fmt.Print(report)
@@ -306,11 +322,12 @@ func (b *bench) rotated(rep int) []*target {
 
 var throughputScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf"}
 
-// loadPhases runs every scenario but memory, targets interleaved per rep.
+// loadPhases runs every scenario but memory and hit-ratio (which restart
+// the targets themselves), targets interleaved per rep.
 func (b *bench) loadPhases(ctx context.Context) error {
 	needLoad := false
 	for _, s := range b.o.scenarios {
-		if s != "memory" {
+		if s != "memory" && s != "hit-ratio" {
 			needLoad = true
 		}
 	}

@@ -77,6 +77,7 @@ func (b *bench) report() string {
 	}
 	sb.WriteString(b.fnReport())
 	sb.WriteString(b.bansReport())
+	sb.WriteString(b.hitRatioReport())
 	if len(b.storms) > 0 {
 		w("## Miss storm: %d simultaneous cold requests for one key, origin answers in %d ms\n\n", b.o.stormN, b.o.stormMS)
 		w("| target | rep | ok | origin reqs | origin's own time ms | waiters p50 ms | p99 ms | max ms | p99 ÷ origin | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")

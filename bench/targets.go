@@ -32,10 +32,13 @@ type target struct {
 	h2Note string // "h2 TLS" or "h2c"
 	tls    string // base URL for HTTPS over HTTP/1.1 ("" when the target has no TLS listener)
 	admin  string // edgefront's admin base URL ("" for peers)
-	cmd    *exec.Cmd
-	exited chan struct{}
-	start  func(ctx context.Context) error // (re)starts the process
-	clean  func()                          // removes its on-disk cache (may be nil)
+	// cacheDir is NGINX's cache directory, workDir Varnish's working
+	// directory (for varnishstat); "" for the others.
+	cacheDir, workDir string
+	cmd               *exec.Cmd
+	exited            chan struct{}
+	start             func(ctx context.Context) error // (re)starts the process
+	clean             func()                          // removes its on-disk cache (may be nil)
 }
 
 // pid is the target's main process ID (0 when not running).
@@ -145,8 +148,9 @@ func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 	return bin, nil
 }
 
-// newEdgefront is the real edgefront binary in quick mode in front of origin.
-func newEdgefront(bin, run, originURL string) (*target, error) {
+// newEdgefront is the real edgefront binary in quick mode in front of origin,
+// with extra command-line arguments (e.g. --cache-size).
+func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) {
 	p, err := freePorts(3)
 	if err != nil {
 		return nil, err
@@ -156,8 +160,9 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 		tls: "https://127.0.0.1:" + p[1], admin: "http://127.0.0.1:" + p[2],
 	}
 	t.start = func(ctx context.Context) error {
-		err := t.run(filepath.Join(run, "edgefront.log"), bin, "serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
-			"--http", "127.0.0.1:"+p[0], "--https", "127.0.0.1:"+p[1], "--admin", "127.0.0.1:"+p[2], "--log-level", "warn")
+		args := append([]string{"serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
+			"--http", "127.0.0.1:" + p[0], "--https", "127.0.0.1:" + p[1], "--admin", "127.0.0.1:" + p[2], "--log-level", "warn"}, extra...)
+		err := t.run(filepath.Join(run, "edgefront.log"), bin, args...)
 		if err != nil {
 			return err
 		}
@@ -170,9 +175,20 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 // peers.sh fills it in for its "shared" setup (worker_processes auto,
 // sendfile on, tcp_nopush off, cache on /dev/shm).
 func newNginx(peersDir, run, originPort string) (*target, error) {
+	return newNginxSized(peersDir, run, originPort, "")
+}
+
+var nginxMaxSize = regexp.MustCompile(`max_size=\S+`)
+
+// newNginxSized is newNginx with the cache's max_size set to maxSize (as
+// NGINX writes sizes; "" keeps the template's).
+func newNginxSized(peersDir, run, originPort, maxSize string) (*target, error) {
 	tmpl, err := os.ReadFile(filepath.Join(peersDir, "nginx", "nginx.conf.in"))
 	if err != nil {
 		return nil, fmt.Errorf("nginx template: %w", err)
+	}
+	if maxSize != "" {
+		tmpl = nginxMaxSize.ReplaceAll(tmpl, []byte("max_size="+maxSize))
 	}
 	p, err := freePorts(3)
 	if err != nil {
@@ -196,7 +212,7 @@ func newNginx(peersDir, run, originPort string) (*target, error) {
 	}
 	// The TLS port serves HTTP/1.1 too (ALPN, or none offered: wrk).
 	t := &target{name: "nginx", h1: "http://127.0.0.1:" + p[0], h2: "https://127.0.0.1:" + p[2], h2Note: "h2 TLS",
-		tls: "https://127.0.0.1:" + p[2]}
+		tls: "https://127.0.0.1:" + p[2], cacheDir: cache}
 	t.clean = func() { os.RemoveAll(cache); os.RemoveAll(cache + "-temp") }
 	t.start = func(ctx context.Context) error {
 		t.clean()
@@ -213,6 +229,12 @@ var vclPort = regexp.MustCompile(`(\.port\s*=\s*")\d+(")`)
 // newVarnish is varnishd started as peers.sh starts it, with
 // peersDir/varnish/default.vcl whose backend port is set to the origin's.
 func newVarnish(peersDir, run, originPort string) (*target, error) {
+	return newVarnishSized(peersDir, run, originPort, "1G")
+}
+
+// newVarnishSized is newVarnish with a malloc storage of size (as varnishd
+// writes sizes: 1G, 16M, or bytes).
+func newVarnishSized(peersDir, run, originPort, size string) (*target, error) {
 	vcl, err := os.ReadFile(filepath.Join(peersDir, "varnish", "default.vcl"))
 	if err != nil {
 		return nil, fmt.Errorf("varnish VCL: %w", err)
@@ -227,11 +249,11 @@ func newVarnish(peersDir, run, originPort string) (*target, error) {
 		return nil, err
 	}
 	work := filepath.Join(run, "varnish")
-	t := &target{name: "varnish", h1: "http://127.0.0.1:" + p[0], h2: "http://127.0.0.1:" + p[0], h2Note: "h2c"}
+	t := &target{name: "varnish", h1: "http://127.0.0.1:" + p[0], h2: "http://127.0.0.1:" + p[0], h2Note: "h2c", workDir: work}
 	t.start = func(ctx context.Context) error {
 		os.RemoveAll(work)
 		if err := t.run(filepath.Join(run, "varnish.log"), "varnishd", "-F", "-n", work, "-a", "127.0.0.1:"+p[0],
-			"-T", "127.0.0.1:"+p[1], "-f", vclPath, "-s", "malloc,1G", "-p", "feature=+http2"); err != nil {
+			"-T", "127.0.0.1:"+p[1], "-f", vclPath, "-s", "malloc,"+size, "-p", "feature=+http2"); err != nil {
 			return err
 		}
 		return t.ready(ctx, t.h1+"/obj/1k", filepath.Join(run, "varnish.log"), 30*time.Second)
