@@ -588,7 +588,7 @@ func forwardsHeader(b *config.Behavior, name string) bool {
 // for key, one this viewer may be served, arrived after the viewer's own
 // lookup missed.
 func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
-	e, ok := s.store.GetAt(key, x.start)
+	e, ok := s.store.Peek(key, x.start)
 	if !ok || !e.Fresh(x.start) {
 		return false
 	}
