@@ -6,6 +6,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +74,13 @@ const setAttempts = 3
 //     16 per object is where the hit ratio stops improving on the Zipf trace
 //     of TestHitRatioBeatsLRU.
 //   - maxCounters bounds the sketch's memory (~4 B per counter with its
-//     Bloom filter, 8 MiB at 2^21) for large stores.
+//     Bloom filter: 4 MiB at 2^20), which ristretto allocates whole at New
+//     and which a run soon touches all of: stores of more than 64 Ki small
+//     objects get fewer than 16 counters per object (edgefront's default
+//     512 MiB, full of 1 KiB objects, 3 per object, as before), so that
+//     the fixed part of the store stays below what it was (6 MiB).
+//   - maxWindow bounds the doorkeeper's memory the same way (2 bits per
+//     key of its window and two generations: 1 MiB at 2^19 keys).
 //   - getBatch is ristretto's BufferItems: accesses are handed to the policy
 //     in batches of this many per P, and a batch that finds the policy busy
 //     is dropped. At 64, a third of all accesses were dropped with eight
@@ -83,7 +90,8 @@ const setAttempts = 3
 const (
 	smallEntry        = 1536
 	countersPerObject = 16
-	maxCounters       = 1 << 21
+	maxCounters       = 1 << 20
+	maxWindow         = 1 << 19
 	getBatch          = 4096
 )
 
@@ -109,7 +117,7 @@ func New(o Options) (*Store, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s.c = c
-	s.door = newDoorkeeper(int(min(objects*4, maxCounters)))
+	s.door = newDoorkeeper(int(min(objects*4, maxWindow)), rand.Uint64())
 	return s, nil
 }
 
