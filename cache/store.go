@@ -238,14 +238,14 @@ func (s *Store) Set(key string, e *Entry) bool {
 		return false
 	}
 	cost := e.Size()
-	if !s.admit(key, cost, s.c.MaxCost()-s.bytes.Load()) {
+	if cost > s.c.MaxCost() || !s.admit(key, cost, s.c.MaxCost()-s.bytes.Load()) {
 		return false
 	}
 	s.noteUntil(until.UnixNano())
 	e.until = until.UnixNano()
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
-		// call onExit) before SetWithTTL returns.
+		// call onExit) before Set returns.
 		s.items.Add(1)
 		s.bytes.Add(cost)
 		if s.c.Set(key, e, cost) {
@@ -263,18 +263,20 @@ func (s *Store) Set(key string, e *Entry) bool {
 	return false
 }
 
-// admit is the store's admission decision, one for every tier (RAM here,
+// admit is the store's admission decision, one for every tier (RAM in Set,
 // disk when it stores an object): whether an object for key that costs
-// cost is worth storing in a tier with free bytes left. It records the
-// offer. An object that fits in free is admitted; otherwise one whose key
-// was offered before, recently (the doorkeeper), and that is not larger
-// than the whole store. A key asked for once is never stored in a full
-// tier; ristretto's TinyLFU then weighs a key admitted here against the
-// entries it would evict.
+// cost is worth storing in a tier with free bytes left. An object that fits
+// in free is admitted; in a full tier, one whose key was offered before,
+// recently (the doorkeeper: the last 4 × as many keys as the RAM tier holds
+// small objects, at most maxWindow). A key asked for once is never stored
+// in a full tier, where it would push out one that is asked for again;
+// past admit, ristretto's TinyLFU weighs the key against the entries it
+// would evict from RAM. The caller checks that the object is not larger
+// than its tier.
+//
+// admit records the offer: call it once per request and tier, or a key
+// asked for once will look asked for twice.
 func (s *Store) admit(key string, cost, free int64) bool {
-	if cost > s.c.MaxCost() {
-		return false
-	}
 	seen := s.door.offer(key)
 	return seen || cost <= free
 }
