@@ -83,6 +83,7 @@ func lruHitRatio(trace []int, objects int) float64 {
 // lfuEntry is a key cached by lfuHitRatio, with its count, in a min-heap.
 type lfuEntry struct{ key, count, index int }
 
+// lfuHeap orders the cached keys by count, least counted first.
 type lfuHeap []*lfuEntry
 
 func (h lfuHeap) Len() int           { return len(h) }

@@ -46,6 +46,7 @@ func lruRatio(trace []int, objects int) float64 {
 // lfuEntry is a cached key of lfuRatio with its count, in a min-heap.
 type lfuEntry struct{ key, count, index int }
 
+// lfuHeap orders the cached keys by count, least counted first.
 type lfuHeap []*lfuEntry
 
 func (h lfuHeap) Len() int           { return len(h) }
