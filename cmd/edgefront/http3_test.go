@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -97,7 +100,7 @@ func TestHTTP3ServesTheProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := serveHTTP3(pc, e.certs.QUICConfig(), e.proxy)
+	stop := serveHTTP3(pc, e.certs.QUICConfig(), e.proxy, newHTTP3Guard(viewerLimits{}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("stop: %v", err)
@@ -139,7 +142,7 @@ func TestHTTP3RefusedWithoutHTTPVersion3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := serveHTTP3(pc, e.certs.QUICConfig(), e.proxy)
+	stop := serveHTTP3(pc, e.certs.QUICConfig(), e.proxy, newHTTP3Guard(viewerLimits{}, slog.New(slog.DiscardHandler)))
 	t.Cleanup(func() { _ = stop() })
 	resp, err := h3Client(t).Get("https://" + pc.LocalAddr().String() + "/")
 	if err == nil {
@@ -152,11 +155,11 @@ func TestHTTP3RefusedWithoutHTTPVersion3(t *testing.T) {
 }
 
 func TestStartHTTP3(t *testing.T) {
-	if _, err := startHTTP3("127.0.0.1:notaport", &tls.Config{}, http.NotFoundHandler()); err == nil || !strings.HasPrefix(err.Error(), "http3 listener: ") {
+	if _, err := startHTTP3("127.0.0.1:notaport", &tls.Config{}, http.NotFoundHandler(), newHTTP3Guard(viewerLimits{}, slog.New(slog.DiscardHandler))); err == nil || !strings.HasPrefix(err.Error(), "http3 listener: ") {
 		t.Errorf("startHTTP3 on a bad address: %v, want an http3 listener error", err)
 	}
 	e := newH3Edge(t, "http3")
-	stop, err := startHTTP3("127.0.0.1:0", e.certs.QUICConfig(), e.proxy)
+	stop, err := startHTTP3("127.0.0.1:0", e.certs.QUICConfig(), e.proxy, newHTTP3Guard(viewerLimits{}, slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,5 +203,78 @@ func TestAltSvc(t *testing.T) {
 				t.Errorf("Alt-Svc %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHTTP3RapidReset: an HTTP/3 viewer that cancels more requests than the
+// limit before their answers, and more than it lets complete, has its
+// connection closed (CVE-2023-44487 over QUIC); one that completes more
+// than it cancels keeps it.
+func TestHTTP3RapidReset(t *testing.T) {
+	e := newH3Edge(t, "http3")
+	arrived := make(chan struct{}, 64)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow/") {
+			arrived <- struct{}{}
+			<-r.Context().Done() // answers only when the viewer cancels
+			return
+		}
+		fmt.Fprintf(w, "%p", r.Context().Value(http3ConnKey{})) // which connection
+	})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newHTTP3Guard(viewerLimits{Resets: 5}, slog.New(slog.DiscardHandler))
+	stop := serveHTTP3(pc, e.certs.QUICConfig(), h, g)
+	t.Cleanup(func() { _ = stop() })
+	c := h3Client(t)
+	base := "https://" + pc.LocalAddr().String()
+	cancelOne := func(i int) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/slow/%d", base, i), nil)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-arrived
+		cancel()
+		<-done
+	}
+	conn := func() string {
+		resp, err := c.Get(base + "/ok")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	first := conn()
+	for range 9 {
+		conn()
+	}
+	for i := range 8 {
+		cancelOne(i) // 8 > 5 cancelled, but 10 completed
+	}
+	if n := g.closed.Load(); n != 0 || conn() != first {
+		t.Fatalf("a viewer that completed more than it cancelled lost its connection (%d closed)", n)
+	}
+	for i := 8; i < 12; i++ {
+		cancelOne(i) // 12 cancelled, more than the 11 completed
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for g.closed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if g.closed.Load() != 1 {
+		t.Fatalf("rapid reset over HTTP/3: %d connections closed, want 1", g.closed.Load())
+	}
+	if conn() == first {
+		t.Error("the connection was not closed: the next request went over it")
 	}
 }

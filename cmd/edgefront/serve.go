@@ -65,7 +65,8 @@ arrive within 60 s of its headers; a response the viewer takes no data of
 for 30 s (its flow-control window kept shut) closes the connection; 100
 concurrent streams; and a connection on which more than 100 requests were
 cancelled by the viewer (RST_STREAM) before their response, and more
-cancelled than completed, is closed (rapid reset).
+cancelled than completed, is closed (rapid reset). HTTP/3 connections
+(--http3) have the same stream limit and rapid-reset rule.
 
 Flags:
 `
@@ -548,7 +549,7 @@ func (e *edge) listen() error {
 		if l.tls && f.http3 {
 			// HTTP/3 on the same port number over UDP, advertised by
 			// Alt-Svc on https responses of distributions that enable it.
-			stop, err := startHTTP3(ln.Addr().String(), certs.QUICConfig(), e.proxy)
+			stop, err := startHTTP3(ln.Addr().String(), certs.QUICConfig(), e.proxy, newHTTP3Guard(f.viewer, log))
 			if err != nil {
 				log.Warn("HTTP/3 is off", "err", err)
 			} else {

@@ -191,10 +191,16 @@ func (g *viewerGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // noteCancelled counts a request the viewer cancelled and closes the
 // connection past the limit (rapid reset, CVE-2023-44487).
 func (g *viewerGuard) noteCancelled(vc *viewerConn) {
-	n := vc.cancelled.Add(1)
-	if n > int64(g.limits.Resets) && n > vc.completed.Load() {
+	if tooManyResets(vc.cancelled.Add(1), vc.completed.Load(), g.limits.Resets) {
 		g.closeConn(vc, "too many requests cancelled by the viewer (rapid reset)")
 	}
+}
+
+// tooManyResets is the rapid-reset rule of a viewer connection (HTTP/2 and
+// HTTP/3): more than limit requests cancelled by the viewer before their
+// response, and more cancelled than completed.
+func tooManyResets(cancelled, completed int64, limit int) bool {
+	return cancelled > int64(limit) && cancelled > completed
 }
 
 // stallWriters recycles the per-request writers.
