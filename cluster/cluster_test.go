@@ -144,7 +144,7 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
-	api := control.New(&control.ProxyBackend{Proxy: nd.proxy, Store: nd.store}, control.Options{Invalidations: cn, Logger: quiet})
+	api := control.New(&control.ProxyBackend{Proxy: nd.proxy, Store: nd.store}, control.Options{Invalidations: cn, Config: cn, Logger: quiet})
 	apply := func(ctx context.Context, b control.Batch) {
 		if g := nd.gate.Load(); g != nil {
 			<-*g
@@ -152,6 +152,10 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 		api.Apply(ctx, b)
 	}
 	if err := cn.Run(ctx, apply); err != nil {
+		cn.Close()
+		return fmt.Errorf("%s: %w", nd.name, err)
+	}
+	if err := cn.SyncConfig(ctx, api); err != nil {
 		cn.Close()
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}

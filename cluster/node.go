@@ -70,6 +70,7 @@ type Node struct {
 	stream  jetstream.Stream
 	durable jetstream.Consumer
 	members *members
+	config  jetstream.KeyValue // the shared configuration (config.go)
 
 	applied atomic.Uint64 // the log's last sequence applied here
 	last    atomic.Uint64 // the log's last sequence as last heard of
@@ -80,9 +81,11 @@ type Node struct {
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced when applied grows
 
-	cancel  context.CancelFunc // ends the background goroutines
-	wg      sync.WaitGroup
-	consume jetstream.ConsumeContext
+	cancel     context.CancelFunc // ends the background goroutines
+	stopConfig context.CancelFunc // ends the configuration's watch (SyncConfig)
+	configRev  atomic.Uint64      // the configuration bucket's last revision applied here
+	wg         sync.WaitGroup
+	consume    jetstream.ConsumeContext
 }
 
 // Start joins the cluster: it starts the embedded NATS server (or connects
@@ -176,6 +179,16 @@ func (n *Node) setUp(ctx context.Context) error {
 		return fmt.Errorf("members bucket: %w", err)
 	}
 	n.members = newMembers(kv, n.o.MemberTTL)
+	n.config, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      configBucketName(c.Name),
+		Description: "edgefront: what the CloudFront API made on any node, one entry per distribution, function and key value store",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    r,
+	})
+	if err != nil {
+		return fmt.Errorf("configuration bucket: %w", err)
+	}
 	n.durable, err = n.js.CreateOrUpdateConsumer(ctx, streamName(c.Name), jetstream.ConsumerConfig{
 		Durable:       c.Node,
 		Description:   "the invalidations node " + c.Node + " applied",
@@ -246,6 +259,9 @@ func (n *Node) Close() {
 	}
 	if n.cancel != nil {
 		n.cancel()
+	}
+	if n.stopConfig != nil {
+		n.stopConfig()
 	}
 	n.wg.Wait()
 	if n.members != nil && n.nc != nil && n.nc.IsConnected() {

@@ -34,9 +34,21 @@ func (e *edge) newControlAPI(ctx context.Context, cfg *config.Config, reg promet
 		return nil, err
 	}
 	e.onClose(node.Close)
-	o.Invalidations = node
+	o.Invalidations, o.Config = node, node
 	api := control.New(b, o)
 	if err := node.Run(ctx, api.Apply); err != nil {
+		return nil, err
+	}
+	// What the API made on any node, applied over this node's settings
+	// before it serves (README, "Running several nodes": the settings are
+	// each node's base, the bucket holds the API's changes).
+	if same, by, err := node.Seed(ctx, control.SettingsDigest(cfg)); err != nil {
+		return nil, err
+	} else if !same {
+		e.log.Warn("this node's settings differ from those the cluster was first started with: the API's changes apply over each node's own settings, so give every node the same file",
+			"cluster", c.Name, "first node", by)
+	}
+	if err := node.SyncConfig(ctx, api); err != nil {
 		return nil, err
 	}
 	registerClusterMetrics(reg, node)
