@@ -33,7 +33,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultHeartbeat = time.Second
+	DefaultHeartbeat = 300 * time.Millisecond
 	DefaultMemberTTL = 5 * time.Second
 	// publishWait bounds how long Publish waits for this node to apply
 	// what it published.
@@ -49,6 +49,10 @@ type Options struct {
 	// its node live (DefaultMemberTTL when 0).
 	Heartbeat time.Duration
 	MemberTTL time.Duration
+	// PeerTTL is how long a node stays on the shared cache tier's ring
+	// without a heartbeat (DefaultPeerTTL when 0); keep it a few
+	// heartbeats long.
+	PeerTTL time.Duration
 	// MaxBatches bounds the invalidation log (DefaultMaxBatches when 0):
 	// the oldest batches go first. A node that comes back having missed
 	// batches the log no longer holds drops its whole cache (Node.Run).
@@ -70,6 +74,7 @@ type Node struct {
 	stream  jetstream.Stream
 	durable jetstream.Consumer
 	members *members
+	peers   peerTier           // the shared cache tier (peers.go)
 	config  jetstream.KeyValue // the shared configuration (config.go)
 
 	applied atomic.Uint64 // the log's last sequence applied here
@@ -100,6 +105,9 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if o.MemberTTL <= 0 {
 		o.MemberTTL = DefaultMemberTTL
 	}
+	if o.PeerTTL <= 0 {
+		o.PeerTTL = DefaultPeerTTL
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -108,6 +116,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, errors.New("cluster: the node has no name")
 	}
 	n := &Node{o: o, log: o.Logger.With("cluster", c.Name, "node", c.Node), advance: make(chan struct{})}
+	n.peers = peerTier{self: c.Node, fetchers: map[string]peerConn{}}
+	if c.Peers.Enabled() {
+		n.peers.url = "http://" + c.Peers.Address()
+	}
 	url := c.NATS.URL
 	if url == "" {
 		srv, err := startServer(c)
@@ -253,7 +265,10 @@ func (n *Node) Applied() uint64 { return n.applied.Load() }
 // Close leaves the cluster: consumption and heartbeats stop, this node's
 // member entry is deleted (it stops counting for Completed at once), the
 // connection is drained and the embedded server stopped.
-func (n *Node) Close() {
+func (n *Node) Close() { n.close(true) }
+
+// close is Close; leave deletes the member entry (a crash would not).
+func (n *Node) close(leave bool) {
 	if n.consume != nil {
 		n.consume.Stop()
 	}
@@ -264,13 +279,14 @@ func (n *Node) Close() {
 		n.stopConfig()
 	}
 	n.wg.Wait()
-	if n.members != nil && n.nc != nil && n.nc.IsConnected() {
+	if leave && n.members != nil && n.nc != nil && n.nc.IsConnected() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := n.members.leave(ctx, n.o.Cluster.Node); err != nil {
 			n.log.Warn("cluster: leaving", "err", err)
 		}
 		cancel()
 	}
+	n.peers.close()
 	if n.nc != nil {
 		n.nc.Close()
 	}

@@ -26,6 +26,10 @@ func TestClusterSettings(t *testing.T) {
 				Routes: []string{"nats://127.0.0.1:6222", "nats://127.0.0.1:6223", "nats://127.0.0.1:6224"}, StoreDir: "/var/lib/edgefront/js"}}},
 		{"external", `cluster: {name: pop1, nats: {url: "nats://nats.internal:4222"}}`,
 			Cluster{Name: "pop1", NATS: NATS{URL: "nats://nats.internal:4222"}}},
+		{"peers", `cluster: {name: pop1, nats: {url: "nats://nats.internal:4222"}, peers: {listen: "0.0.0.0:7946", advertise: "edge-a.pop1:7946"}}`,
+			Cluster{Name: "pop1", NATS: NATS{URL: "nats://nats.internal:4222"}, Peers: Peers{Listen: "0.0.0.0:7946", Advertise: "edge-a.pop1:7946"}}},
+		{"peers on one address", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {listen: "10.0.0.1:7946"}}`,
+			Cluster{Name: "pop1", NATS: NATS{URL: "nats://n:4222"}, Peers: Peers{Listen: "10.0.0.1:7946"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +59,10 @@ func TestClusterSettingsErrors(t *testing.T) {
 			`s.yaml: cluster.name: "pop 1" must be 1 to 32 letters, digits, '-' or '_'`,
 			`s.yaml: cluster.node: "a.b" must be 1 to 32 letters, digits, '-' or '_'`,
 		}},
+		{"peers without an address the others reach", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {listen: ":7946"}}`,
+			[]string{`s.yaml: cluster.peers.advertise: is required when peers.listen (":7946") names no host the other nodes can reach`}},
+		{"peers without listen", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {advertise: "a:7946"}}`,
+			[]string{`s.yaml: cluster.peers.listen: is required: the host:port the peer listener listens on`}},
 		{"both", `cluster: {name: pop1, nats: {url: "nats://n:4222", listen: "127.0.0.1:4222"}}`,
 			[]string{`s.yaml: cluster.nats.url: give nats.url (an external server) or nats.listen (an embedded one), not both`}},
 		{"neither", `cluster: {name: pop1, nats: {storeDir: x}}`,

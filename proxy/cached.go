@@ -48,6 +48,12 @@ func (s *Server) serveCached(x *exchange) {
 		// OPTIONS answers differ from GET's: they get a key of their own.
 		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
 	}
+	s.lookup(x, enc)
+}
+
+// lookup answers x, whose cache key is x.keyBuf, from the cache or, on a
+// miss, from the collapsed fetch of the key.
+func (s *Server) lookup(x *exchange, enc string) {
 	// The lookup hashes the key in place; a string of it is made only on a
 	// miss, where it outlives this request (flights, the store).
 	now := x.start
@@ -134,6 +140,8 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
+
+		peer: s.peerRequest(x, key, enc),
 	}
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
@@ -235,6 +243,9 @@ type flightJob struct {
 	// maxObjectSize is the largest object the leader's configuration
 	// stores.
 	maxObjectSize int64
+	// peer is the request to the node of the cluster that owns the key
+	// (peer.go); nil when there is no such node to ask.
+	peer *origin.Request
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
@@ -243,6 +254,9 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		return
 	}
 	flightKey := key
+	if x.peerApart {
+		flightKey = key + "\x00peer"
+	}
 	if forwardsCookies(x.b) && len(x.r.Header["Cookie"]) > 0 {
 		// CloudFront collapses only identical requests ("Simultaneous
 		// requests for the same object", RequestAndResponseBehavior-
@@ -317,7 +331,11 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 // and stores the entry before any viewer sees the body end.
 func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	start := s.now()
-	resp, err := s.fetch(ctx, &j.fetchTarget, j.req)
+	resp, fromPeer := s.askPeer(ctx, j)
+	var err error
+	if !fromPeer {
+		resp, err = s.fetch(ctx, &j.fetchTarget, j.req)
+	}
 	if err != nil {
 		if j.stale != nil && !isCanceled(err) && j.stale.StaleOnError(start) {
 			status := origin.StatusOf(err)
@@ -382,8 +400,13 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		hdr = compressedHeader(hdr, enc)
 	}
 	p := phaseMiss
-	if resp.StatusCode >= 400 {
+	switch {
+	case resp.StatusCode >= 400:
 		p = phaseError
+	case resp.CacheHit:
+		// The owner had it: a hit of the POP's shared tier, as CloudFront
+		// reports a regional edge cache's (X-Cache: Hit from cloudfront).
+		p = phaseHit
 	}
 	// Viewers have the headers: they go out now.
 	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint,
