@@ -427,7 +427,9 @@ func TestRestartedNodeReplaysBeforeServing(t *testing.T) {
 			t.Errorf("c after its restart: %s is %s", id, s)
 		}
 	}
-	eventually(t, 2*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
+	// (Its NATS server rejoining may hold the members bucket's writes
+	// back for a moment while JetStream's replicas catch up.)
+	eventually(t, 5*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
 }
 
 // TestNodeBeyondTheLogDropsItsCache: the log keeps a bounded number of

@@ -111,15 +111,16 @@ func (m *members) live(self string) map[string]uint64 {
 	return out
 }
 
-// peers returns the nodes other than self that have a peer listener and
-// whose entry is younger than ttl, with the listener's base URL.
-func (m *members) peers(self string, ttl time.Duration) map[string]string {
+// peers returns the nodes other than self that have a peer listener,
+// whose entry is younger than ttl and was written after the time down
+// gives them (if any), with the listener's base URL.
+func (m *members) peers(self string, ttl time.Duration, down map[string]time.Time) map[string]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	out := make(map[string]string, len(m.nodes))
 	for name, s := range m.nodes {
-		if name != self && s.peer != "" && now.Sub(s.at) < ttl {
+		if name != self && s.peer != "" && now.Sub(s.at) < ttl && !s.at.Before(down[name]) {
 			out[name] = s.peer
 		}
 	}

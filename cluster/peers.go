@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -18,14 +19,18 @@ import (
 // of the live ones, and a miss on a node that does not own its key asks
 // the owner (package proxy, through Owner) instead of the origin.
 //
-// A node is on the ring while its member entry is younger than PeerTTL:
-// one that dies leaves the ring within PeerTTL on every node, one that
-// closes at once (it deletes its entry). Until then, asking it fails fast
-// (a refused connection, or origin's peer connect timeout) and the asking
-// node goes to the origin: viewers never see a peer's failure.
+// A node is on the ring while its member entry is younger than PeerTTL,
+// and has written one since a request to it last failed to connect. One
+// that dies leaves the ring of a node as soon as that node fails to reach
+// it (a refused connection, or origin's peer connect timeout: the asking
+// node then goes to the origin, so viewers never see a peer's failure),
+// and within PeerTTL everywhere; one that closes leaves at once (it
+// deletes its entry). The TTL is a few seconds, so that heartbeats late
+// under load do not make the ring flap (each change moves keys, and every
+// node's copies of them with them).
 
 // DefaultPeerTTL is how long a node stays on the ring without a heartbeat.
-const DefaultPeerTTL = time.Second
+const DefaultPeerTTL = 3 * time.Second
 
 // peerTier is a node's view of the ring and its connections to the peers.
 type peerTier struct {
@@ -34,7 +39,8 @@ type peerTier struct {
 
 	mu       sync.Mutex
 	ring     *ring
-	fetchers map[string]peerConn // by node name
+	fetchers map[string]peerConn  // by node name
+	down     map[string]time.Time // when a request to a node last failed to connect
 
 	asked, failed, served atomic.Uint64
 }
@@ -56,12 +62,12 @@ func (n *Node) Owner(key string) origin.Fetcher {
 	if t.url == "" {
 		return nil
 	}
-	live := n.members.peers(t.self, n.o.PeerTTL)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	live := n.members.peers(t.self, n.o.PeerTTL, t.down)
 	if len(live) == 0 {
 		return nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	r := t.ringOf(live)
 	owner := r.ownerOf(key)
 	if owner == t.self {
@@ -77,7 +83,7 @@ func (n *Node) Owner(key string) origin.Fetcher {
 			n.log.Warn("cluster: a peer's address is not usable; asking the origin", "peer", owner, "url", live[owner], "err", err)
 			return nil
 		}
-		c = peerConn{url: live[owner], f: &countedPeer{f: f, t: t, n: n}}
+		c = peerConn{url: live[owner], f: &countedPeer{f: f, t: t, n: n, node: owner}}
 		t.fetchers[owner] = c
 	}
 	return c.f
@@ -118,8 +124,11 @@ func (n *Node) Ring() []string {
 	if n.peers.url == "" {
 		return nil
 	}
+	n.peers.mu.Lock()
+	live := n.members.peers(n.peers.self, n.o.PeerTTL, n.peers.down)
+	n.peers.mu.Unlock()
 	nodes := []string{n.peers.self}
-	for name := range n.members.peers(n.peers.self, n.o.PeerTTL) {
+	for name := range live {
 		nodes = append(nodes, name)
 	}
 	slices.Sort(nodes)
@@ -168,9 +177,10 @@ func (t *peerTier) close() {
 
 // countedPeer counts the requests to a peer and their failures.
 type countedPeer struct {
-	f origin.Fetcher
-	t *peerTier
-	n *Node
+	f    origin.Fetcher
+	t    *peerTier
+	n    *Node
+	node string
 }
 
 func (c *countedPeer) Fetch(ctx context.Context, r *origin.Request) (*origin.Response, error) {
@@ -179,6 +189,14 @@ func (c *countedPeer) Fetch(ctx context.Context, r *origin.Request) (*origin.Res
 	resp, err := c.f.Fetch(ctx, r)
 	if err != nil {
 		c.t.failed.Add(1)
+		var oe *origin.Error
+		if errors.As(err, &oe) && oe.Kind == origin.Connect && !errors.Is(err, origin.ErrMisdirected) {
+			// Gone, or unreachable: off the ring until it writes its entry
+			// again.
+			c.t.mu.Lock()
+			c.t.down[c.node] = time.Now()
+			c.t.mu.Unlock()
+		}
 	}
 	return resp, err
 }

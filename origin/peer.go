@@ -78,8 +78,9 @@ type peerFetcher struct {
 	base string
 }
 
-// errMisdirected is the cause of a 421 from a peer.
-var errMisdirected = errors.New("the peer cannot serve this request (421 Misdirected Request)")
+// ErrMisdirected is the cause of the error of a peer that answered 421
+// Misdirected Request: it is up, but cannot serve this request now.
+var ErrMisdirected = errors.New("the peer cannot serve this request (421 Misdirected Request)")
 
 func (p *peerFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) {
 	resp, err := p.http.Fetch(ctx, r)
@@ -89,7 +90,7 @@ func (p *peerFetcher) Fetch(ctx context.Context, r *Request) (*Response, error) 
 	if resp.StatusCode == http.StatusMisdirectedRequest {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
-		return nil, &Error{Kind: Connect, OriginID: PeerID, Err: fmt.Errorf("%s: %w: %s", p.base, errMisdirected, msg)}
+		return nil, &Error{Kind: Connect, OriginID: PeerID, Err: fmt.Errorf("%s: %w: %s", p.base, ErrMisdirected, msg)}
 	}
 	h := resp.Header
 	resp.CacheHit = h.Get("X-Cache") == "Hit from cloudfront"
