@@ -34,14 +34,20 @@ func TestServeCluster(t *testing.T) {
 	}
 	natsAddr := ln.Addr().String()
 	ln.Close()
+	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	peersAddr := ln.Addr().String()
+	ln.Close()
 	tests := []struct {
 		name    string
 		cluster string
 		metrics []string // present
 		absent  []string
 	}{
-		{"cluster block", "cluster: {name: pop1, node: edge-a, nats: {listen: \"" + natsAddr + "\", storeDir: \"" + t.TempDir() + "\"}}",
-			[]string{"edgefront_cluster_members 1", "edgefront_cluster_invalidations_behind 0"}, nil},
+		{"cluster block", "cluster: {name: pop1, node: edge-a, nats: {listen: \"" + natsAddr + "\", storeDir: \"" + t.TempDir() + "\"}, peers: {listen: \"" + peersAddr + "\"}}",
+			[]string{"edgefront_cluster_members 1", "edgefront_cluster_invalidations_behind 0", "edgefront_cluster_ring_members 1",
+				"edgefront_cluster_config_revision ", "edgefront_cluster_peer_requests_asked_total 0", "edgefront_cluster_peer_requests_served_total 0"}, nil},
 		{"no cluster block", "", nil, []string{"edgefront_cluster_"}},
 	}
 	for _, tc := range tests {
@@ -97,6 +103,24 @@ distributions:
 				if strings.Contains(metrics, bad) {
 					t.Errorf("/metrics has %q", bad)
 				}
+			}
+			// edgefront cluster status reads the admin listener.
+			var status, errOut strings.Builder
+			code := run([]string{"cluster", "status", "--admin", e.addrs["admin"]}, &status, &errOut)
+			if tc.cluster == "" {
+				if code != 1 || !strings.Contains(errOut.String(), "not part of a cluster") {
+					t.Errorf("cluster status without a cluster: exit %d, %q", code, errOut.String())
+				}
+				return
+			}
+			for _, want := range []string{"cluster pop1, as node edge-a sees it", "invalidations applied 1 of 1 (0 behind)",
+				"shared cache tier: 1 on the ring", "edge-a *  yes   yes   1        0       now   http://" + peersAddr} {
+				if !strings.Contains(status.String(), want) {
+					t.Errorf("cluster status lacks %q:\n%s%s", want, status.String(), errOut.String())
+				}
+			}
+			if code != 0 {
+				t.Errorf("cluster status: exit %d, %s", code, errOut.String())
 			}
 		})
 	}
