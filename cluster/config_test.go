@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -161,4 +162,58 @@ func apiCode(err error) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// TestFunctionsAndStoresReachEveryNode: a function and a key value store
+// made through the API of one node are there on the others within a
+// second, with the same ETags; two nodes creating a function of the same
+// name at once: one creates it, the other gets FunctionAlreadyExists.
+func TestFunctionsAndStoresReachEveryNode(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
+	ctx := testContext(t)
+	code := []byte("function handler(event) { return event.request; }")
+	fc := &types.FunctionConfig{Comment: aws.String("pass"), Runtime: types.FunctionRuntimeCloudfrontJs20}
+	fn, err := a.cf.CreateFunction(ctx, &cloudfront.CreateFunctionInput{Name: aws.String("pass"), FunctionCode: code, FunctionConfig: fc})
+	if err != nil {
+		t.Fatalf("a: CreateFunction: %v", err)
+	}
+	st, err := b.cf.CreateKeyValueStore(ctx, &cloudfront.CreateKeyValueStoreInput{Name: aws.String("flags"), Comment: aws.String("made on b")})
+	if err != nil {
+		t.Fatalf("b: CreateKeyValueStore: %v", err)
+	}
+	for _, nd := range tc.nodes {
+		eventually(t, time.Second, nd.name+" has the function and the store", func() bool {
+			f, err := nd.cf.DescribeFunction(ctx, &cloudfront.DescribeFunctionInput{Name: aws.String("pass")})
+			if err != nil || aws.ToString(f.ETag) != aws.ToString(fn.ETag) {
+				return false
+			}
+			s, err := nd.cf.DescribeKeyValueStore(ctx, &cloudfront.DescribeKeyValueStoreInput{Name: aws.String("flags")})
+			return err == nil && aws.ToString(s.ETag) == aws.ToString(st.ETag) && aws.ToString(s.KeyValueStore.ARN) == aws.ToString(st.KeyValueStore.ARN)
+		})
+	}
+	// c publishes what a created.
+	if _, err := c.cf.PublishFunction(ctx, &cloudfront.PublishFunctionInput{Name: aws.String("pass"), IfMatch: fn.ETag}); err != nil {
+		t.Fatalf("c: PublishFunction: %v", err)
+	}
+	eventually(t, time.Second, "a sees the function published", func() bool {
+		f, err := a.cf.DescribeFunction(ctx, &cloudfront.DescribeFunctionInput{Name: aws.String("pass"), Stage: types.FunctionStageLive})
+		return err == nil && f.FunctionSummary.FunctionMetadata.Stage == types.FunctionStageLive
+	})
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	start := make(chan struct{})
+	for i, nd := range []*node{a, b} {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = nd.cf.CreateFunction(ctx, &cloudfront.CreateFunctionInput{Name: aws.String("twice"), FunctionCode: code, FunctionConfig: fc})
+		})
+	}
+	close(start)
+	wg.Wait()
+	codes := []string{apiCode(errs[0]), apiCode(errs[1])}
+	if !(codes[0] == "" && codes[1] == "FunctionAlreadyExists" || codes[1] == "" && codes[0] == "FunctionAlreadyExists") {
+		t.Errorf("CreateFunction of one name on a and b at once: %q, want one success and one FunctionAlreadyExists", codes)
+	}
 }
