@@ -118,7 +118,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	n := &Node{o: o, log: o.Logger.With("cluster", c.Name, "node", c.Node), advance: make(chan struct{})}
 	n.peers = peerTier{self: c.Node, fetchers: map[string]peerConn{}, down: map[string]time.Time{}}
 	if c.Peers.Enabled() {
-		n.peers.url = "http://" + c.Peers.Address()
+		n.peers.url = "http://" + c.Peers.Address(c.Node)
 	}
 	url := c.NATS.URL
 	if url == "" {

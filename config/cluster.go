@@ -28,8 +28,12 @@ type Cluster struct {
 
 // Peers is where a node answers the other nodes of its cluster for the
 // cache keys it owns (the shared cache tier): Listen is the address it
-// listens on, Advertise the host:port the others reach it at (Listen when
-// empty — then Listen must name a host the others can reach).
+// listens on, Advertise the host:port the others reach it at, where
+// "{node}" stands for the node's name (so that every node can read one
+// file). When Advertise is empty it is Listen, or "{node}:PORT" when
+// Listen's host is empty or 0.0.0.0 (the node's name is then a host name
+// the others resolve: a compose service, a StatefulSet pod behind its
+// headless Service needs "{node}.SERVICE:PORT").
 type Peers struct {
 	Listen    string
 	Advertise string
@@ -38,12 +42,18 @@ type Peers struct {
 // Enabled reports whether the node takes part in the shared cache tier.
 func (p Peers) Enabled() bool { return p.Listen != "" }
 
-// Address is the host:port the other nodes reach the peer listener at.
-func (p Peers) Address() string {
-	if p.Advertise != "" {
-		return p.Advertise
+// Address is the host:port the other nodes reach the peer listener of the
+// node named node at.
+func (p Peers) Address(node string) string {
+	adv := p.Advertise
+	if adv == "" {
+		adv = p.Listen
+		if unspecifiedHost(p.Listen) {
+			_, port, _ := net.SplitHostPort(p.Listen)
+			adv = "{node}:" + port
+		}
 	}
-	return p.Listen
+	return strings.ReplaceAll(adv, "{node}", node)
 }
 
 // Enabled reports whether the settings have a cluster block.
@@ -97,11 +107,8 @@ func compileCluster(p *problems, s *clusterSettings, dir string, cfg *Config) {
 	if ps := s.Peers; ps != nil {
 		setAddr(p, "cluster.peers.listen", ps.Listen, &c.Peers.Listen)
 		setAddr(p, "cluster.peers.advertise", ps.Advertise, &c.Peers.Advertise)
-		switch {
-		case c.Peers.Listen == "":
+		if c.Peers.Listen == "" {
 			p.add("cluster.peers.listen", "is required: the host:port the peer listener listens on")
-		case c.Peers.Advertise == "" && unspecifiedHost(c.Peers.Listen):
-			p.add("cluster.peers.advertise", "is required when peers.listen (%q) names no host the other nodes can reach", c.Peers.Listen)
 		}
 	}
 	n := s.NATS

@@ -59,8 +59,6 @@ func TestClusterSettingsErrors(t *testing.T) {
 			`s.yaml: cluster.name: "pop 1" must be 1 to 32 letters, digits, '-' or '_'`,
 			`s.yaml: cluster.node: "a.b" must be 1 to 32 letters, digits, '-' or '_'`,
 		}},
-		{"peers without an address the others reach", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {listen: ":7946"}}`,
-			[]string{`s.yaml: cluster.peers.advertise: is required when peers.listen (":7946") names no host the other nodes can reach`}},
 		{"peers without listen", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {advertise: "a:7946"}}`,
 			[]string{`s.yaml: cluster.peers.listen: is required: the host:port the peer listener listens on`}},
 		{"both", `cluster: {name: pop1, nats: {url: "nats://n:4222", listen: "127.0.0.1:4222"}}`,
@@ -92,5 +90,24 @@ func TestClusterSettingsErrors(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestPeersAddress: where the other nodes reach a node's peer listener.
+func TestPeersAddress(t *testing.T) {
+	tests := []struct {
+		peers Peers
+		want  string
+	}{
+		{Peers{Listen: "10.0.0.1:7946"}, "10.0.0.1:7946"},
+		{Peers{Listen: "0.0.0.0:7946"}, "edge-a:7946"},
+		{Peers{Listen: ":7946"}, "edge-a:7946"},
+		{Peers{Listen: "0.0.0.0:7946", Advertise: "{node}.edgefront:7946"}, "edge-a.edgefront:7946"},
+		{Peers{Listen: "0.0.0.0:7946", Advertise: "10.1.2.3:17946"}, "10.1.2.3:17946"},
+	}
+	for _, tt := range tests {
+		if got := tt.peers.Address("edge-a"); got != tt.want {
+			t.Errorf("%+v: Address %q, want %q", tt.peers, got, tt.want)
+		}
 	}
 }

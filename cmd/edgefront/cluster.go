@@ -73,7 +73,7 @@ func (e *edge) newControlAPI(ctx context.Context, cfg *config.Config, reg promet
 	}
 	e.log.Info("cluster joined: configuration and invalidations are shared", "cluster", c.Name, "node", c.Node,
 		"members", node.Members(), "applied", node.Applied(), "configRevision", node.ConfigRevision(),
-		"peers", c.Peers.Address())
+		"peers", c.Peers.Address(c.Node))
 	return api, nil
 }
 
