@@ -165,6 +165,7 @@ type bench struct {
 	mems    []memResult
 	bans    []bansResult
 	fns     []fnResult
+	cluster []clusterResult
 	env     []string
 }
 
@@ -241,6 +242,11 @@ func (b *bench) main(ctx context.Context) error {
 	}
 	if b.has("memory") {
 		if err := b.memoryPhase(ctx); err != nil {
+			return err
+		}
+	}
+	if b.has("cluster") {
+		if err := b.clusterPhase(ctx, bin); err != nil {
 			return err
 		}
 	}

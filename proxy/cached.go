@@ -348,7 +348,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		s.failFlight(f, j, err, start)
 		return
 	}
-	s.metrics.originFetch(j.originID(), resp.StatusCode, s.now().Sub(start))
+	if !fromPeer { // (the cluster counts peer requests: cluster_peer_requests_*)
+		s.metrics.originFetch(j.originID(), resp.StatusCode, s.now().Sub(start))
+	}
 	if j.stale != nil {
 		switch resp.StatusCode {
 		case http.StatusNotModified:
