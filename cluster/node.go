@@ -1,17 +1,27 @@
-// Package cluster shares what one edgefront node is told with the other
-// nodes of its cluster, over NATS JetStream. Today that is invalidations:
-// CreateInvalidation on any node appends the batch to a stream (one
-// subject per distribution), and every node applies every batch, in the
-// stream's order, through its own durable consumer — a node that was down
-// replays what it missed before it serves (Node.Run).
+// Package cluster makes several edgefront nodes one POP, over NATS
+// JetStream:
 //
-// Each node writes what it applied to a key-value bucket at every batch and
-// at every heartbeat; the bucket's entries expire, so a node is live while
-// its entry is fresh. A batch is Completed once every live node applied it.
+//   - the configuration the CloudFront API makes on any node lives in a
+//     key-value bucket, one entry per object, written with compare-and-set
+//     on its revision and applied by every node (config.go; Node implements
+//     control.SharedConfig);
+//   - CreateInvalidation on any node appends the batch to a stream (one
+//     subject per distribution), and every node applies every batch, in the
+//     stream's order, through its own durable consumer — a node that was
+//     down replays what it missed before it serves (log.go; Node implements
+//     control.Replicator);
+//   - the nodes share their caches: each cache key has one owner on a ring
+//     of the live nodes (consistent hashing with bounded loads, ring.go),
+//     and a miss elsewhere asks it (peers.go; Node implements proxy.Peers).
+//
+// Each node writes what it applied, and where its peer listener is, to a
+// members bucket at every batch and every heartbeat; the bucket's entries
+// expire, so a node is live while its entry is fresh. A batch is Completed
+// once every live node applied it.
 //
 // NATS is either embedded in every node (the nodes' servers form a NATS
-// cluster over their routes) or an external server. Node implements
-// control.Replicator; a single node has no Node and needs no NATS.
+// cluster over their routes) or an external server. A single node has no
+// Node and needs no NATS.
 package cluster
 
 import (

@@ -7,7 +7,8 @@
 //
 // What the API makes — functions, stores, DistributionConfigs — is an
 // overlay (overlay.go) over the configuration the edge loads, applied to
-// every configuration it loads (API.Reload), so a reload keeps it.
+// every configuration it loads (API.Reload), so a reload keeps it; with a
+// SharedConfig (shared.go) the nodes of a cluster share the overlay.
 //
 // It reaches the running edge only through Backend: the configuration
 // loaded and the one serving, the cache's ban (Invalidate), and the swap to

@@ -16,7 +16,9 @@ import (
 // stages), KeyValueStores with their data, and DistributionConfigs — kept
 // apart from the configuration the edge loads (the settings file, a
 // template) and applied over every configuration it loads, so a reload
-// keeps it. It lives in memory: a restart forgets it.
+// keeps it. On a single node it lives in memory: a restart forgets it; in
+// a cluster (Options.Config) every object is an entry of the shared
+// configuration (shared.go), which every node applies.
 //
 // The settings win where they change what the overlay replaced: an API
 // update of a settings function, a write to a settings key value store and
