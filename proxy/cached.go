@@ -48,12 +48,11 @@ func (s *Server) serveCached(x *exchange) {
 		// OPTIONS answers differ from GET's: they get a key of their own.
 		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
 	}
-	s.lookup(x, enc)
-}
+	if x.peer {
+		// Another node's request: the key is the one it computed (peer.go).
+		x.keyBuf, enc = append(x.keyBuf[:0], x.peerKey...), x.peerEnc
+	}
 
-// lookup answers x, whose cache key is x.keyBuf, from the cache or, on a
-// miss, from the collapsed fetch of the key.
-func (s *Server) lookup(x *exchange, enc string) {
 	// The lookup hashes the key in place; a string of it is made only on a
 	// miss, where it outlives this request (flights, the store).
 	now := x.start
@@ -140,12 +139,11 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 
 		// A copy: the fetch outlives the request, whose map h1 reuses.
 		viewerHeader: x.r.Header.Clone(),
-
-		peer: s.peerRequest(x, key, enc),
 	}
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
 	}
+	job.peer = s.peerRequest(x, key, enc)
 	if stale != nil && !strings.Contains(stale.Header.Get("Vary"), "*") {
 		// (After Vary: *, CloudFront asks for the whole object.)
 		if v := stale.Header.Get("ETag"); v != "" {

@@ -40,10 +40,12 @@ type exchange struct {
 	originGroup *config.OriginGroup
 	path        string // URI path after DefaultRootObject: what behaviours and the origin see
 	sub         bool   // an internal request (a custom error page)
-	// peer: a request from another node of the cluster for a key this
-	// node owns (peer.go), for the scheme peerHTTPS; peerApart: it fetches
-	// apart from this node's own flight of the key.
+	// peer: a request from another node of the cluster for the key
+	// peerKey (encoding peerEnc) this node owns (peer.go), for the scheme
+	// peerHTTPS; peerApart: it fetches apart from this node's own flight
+	// of the key.
 	peer, peerHTTPS, peerApart bool
+	peerKey, peerEnc           string
 	// local: the viewer named this node (localhost, its address), which
 	// stands for the distribution's domain name.
 	local bool

@@ -93,15 +93,15 @@ func (s *Server) servePeer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a cacheable request here", http.StatusMisdirectedRequest)
 		return
 	}
-	x.keyBuf = append(x.keyBuf[:0], key...)
-	if p := s.peers.Load(); p != nil && (*p).Owner(string(key)) != nil {
+	x.peerKey, x.peerEnc = string(key), enc
+	if p := s.peers.Load(); p != nil && (*p).Owner(x.peerKey) != nil {
 		// This node does not think it owns the key (the nodes' views of
 		// the ring differ for a moment): its own flight for the key may be
 		// asking a peer, maybe the one asking now, so this request fetches
 		// apart rather than wait on it.
 		x.peerApart = true
 	}
-	s.lookup(x, enc)
+	s.serveCached(x)
 }
 
 // askPeer fetches j from the node that owns its key, when that is another
