@@ -228,6 +228,9 @@ func (s *Server) setAge(h http.Header, hd *flightHead, leader bool) {
 // out of the leader's exchange, which may be gone before the fetch ends.
 type flightJob struct {
 	fetchTarget
+	// peer is the request to the node of the cluster that owns the key
+	// (peer.go); nil when there is no such node to ask.
+	peer *origin.Request
 	key   string
 	req   *origin.Request
 	path  string       // escaped, as invalidations name it
@@ -241,9 +244,6 @@ type flightJob struct {
 	// maxObjectSize is the largest object the leader's configuration
 	// stores.
 	maxObjectSize int64
-	// peer is the request to the node of the cluster that owns the key
-	// (peer.go); nil when there is no such node to ask.
-	peer *origin.Request
 }
 
 // fetchShared joins (or starts) the flight for key and answers from it.
