@@ -231,6 +231,7 @@ type flightJob struct {
 	// peer is the request to the node of the cluster that owns the key
 	// (peer.go); nil when there is no such node to ask.
 	peer *origin.Request
+
 	key   string
 	req   *origin.Request
 	path  string       // escaped, as invalidations name it
