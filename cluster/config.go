@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +83,7 @@ func (n *Node) SyncConfig(ctx context.Context, s Sharer) error {
 				done = true
 				break
 			}
-			if e.Key() == seedKey {
+			if e.Key() == seedKey || e.Key() == tokenKey {
 				continue
 			}
 			initial = append(initial, entryOf(e))
@@ -114,7 +116,7 @@ func (n *Node) SyncConfig(ctx context.Context, s Sharer) error {
 				if !ok {
 					return
 				}
-				if e == nil || e.Key() == seedKey {
+				if e == nil || e.Key() == seedKey || e.Key() == tokenKey {
 					continue
 				}
 				actx, acancel := context.WithTimeout(bg, 30*time.Second)
@@ -157,8 +159,30 @@ func (n *Node) ConfigRevision() uint64 { return n.configRev.Load() }
 var _ control.SharedConfig = (*Node)(nil)
 
 // seedKey is the configuration bucket's entry that says which settings the
-// cluster was first started with.
-const seedKey = "seed"
+// cluster was first started with; tokenKey the one that holds the secret
+// the nodes' peer requests carry (peers.go).
+const (
+	seedKey  = "seed"
+	tokenKey = "peer-token"
+)
+
+// peerToken returns the cluster's peer token, making it if the bucket has
+// none yet (the first node to start does).
+func (n *Node) peerToken(ctx context.Context) (string, error) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	if _, err := n.config.Create(ctx, tokenKey, []byte(token)); err == nil {
+		return token, nil
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", fmt.Errorf("peer token: %w", err)
+	}
+	e, err := n.config.Get(ctx, tokenKey)
+	if err != nil {
+		return "", fmt.Errorf("peer token: %w", err)
+	}
+	return string(e.Value()), nil
+}
 
 // seed is the seedKey entry.
 type seed struct {

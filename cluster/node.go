@@ -211,6 +211,9 @@ func (n *Node) setUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("configuration bucket: %w", err)
 	}
+	if n.peers.token, err = n.peerToken(ctx); err != nil {
+		return err
+	}
 	n.durable, err = n.js.CreateOrUpdateConsumer(ctx, streamName(c.Name), jetstream.ConsumerConfig{
 		Durable:       c.Node,
 		Description:   "the invalidations node " + c.Node + " applied",

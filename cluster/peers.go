@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,8 +35,9 @@ const DefaultPeerTTL = 3 * time.Second
 
 // peerTier is a node's view of the ring and its connections to the peers.
 type peerTier struct {
-	self string // this node's name
-	url  string // this node's peer listener ("": it has none)
+	self  string // this node's name
+	url   string // this node's peer listener ("": it has none)
+	token string // the secret every peer request carries (config.go)
 
 	mu       sync.Mutex
 	ring     *ring
@@ -143,17 +145,29 @@ func (n *Node) PeerStats() (asked, failed, served uint64) {
 }
 
 // appliedHeader carries the asking node's position in the invalidation
-// log to the owner.
-const appliedHeader = "X-Edgefront-Peer-Applied"
+// log to the owner; tokenHeader the cluster's peer token.
+const (
+	appliedHeader = "X-Edgefront-Peer-Applied"
+	tokenHeader   = "X-Edgefront-Peer-Token"
+)
 
 // ServePeers wraps the peer listener's handler (proxy.Server.PeerHandler):
-// it counts the requests served, and refuses (421 Misdirected Request: the
-// asking node then asks the origin) those from a node that applied
-// invalidations this one has not yet — what this node has cached may be
-// what they invalidated, and the asking node would store it again after
-// its own invalidation.
+// it refuses a request without the cluster's peer token — a peer
+// request names its cache key and skips the viewer rules, so only the
+// cluster's nodes may make one (the token is in the configuration bucket:
+// whoever can read it controls the cluster anyway) — and those from a node
+// that
+// applied invalidations this one has not yet — what this node has cached
+// may be what they invalidated, and the asking node would store it again
+// after its own invalidation: both with 421 Misdirected Request, which the
+// asking node answers by asking the origin. It counts the requests served.
 func (n *Node) ServePeers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get(tokenHeader)), []byte(n.peers.token)) != 1 {
+			http.Error(w, "not a request of this cluster's nodes (no peer token, or another cluster's)", http.StatusMisdirectedRequest)
+			return
+		}
+		r.Header.Del(tokenHeader)
 		if v, err := strconv.ParseUint(r.Header.Get(appliedHeader), 10, 64); err == nil && v > n.applied.Load() {
 			http.Error(w, fmt.Sprintf("this node applied the invalidation log up to %d, the asking node up to %d", n.applied.Load(), v),
 				http.StatusMisdirectedRequest)
@@ -186,6 +200,7 @@ type countedPeer struct {
 func (c *countedPeer) Fetch(ctx context.Context, r *origin.Request) (*origin.Response, error) {
 	c.t.asked.Add(1)
 	r.Header.Set(appliedHeader, strconv.FormatUint(c.n.applied.Load(), 10))
+	r.Header.Set(tokenHeader, c.t.token)
 	resp, err := c.f.Fetch(ctx, r)
 	if err != nil {
 		c.t.failed.Add(1)

@@ -286,3 +286,38 @@ func TestSharedTierNodeCrash(t *testing.T) {
 	t.Logf("%d viewer requests, %d failed within a second of the crash, %d later; c dropped after %v; a asked peers %d times, %d failed (the origin answered)",
 		total.Load(), early, late, dropped.Round(time.Millisecond), askedA, failedA)
 }
+
+// TestPeerListenerRefusesOutsiders: the peer listener serves only the
+// cluster's nodes (their requests carry the cluster's token): a request
+// naming a cache key of its choosing from anyone else is refused, and
+// nothing is fetched or stored for it.
+func TestPeerListenerRefusesOutsiders(t *testing.T) {
+	var hits atomic.Int32
+	tc := newTestClusterWith(t, 3, clusterOptions{origin: func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Cache-Control", "max-age=600")
+		_, _ = io.WriteString(w, "private "+r.URL.Path)
+	}})
+	a := tc.nodes[0]
+	for _, token := range []string{"", "not-the-token"} {
+		req, _ := http.NewRequest(http.MethodGet, a.peer.URL+"/private.txt", nil)
+		req.Host = host
+		req.Header.Set("X-Edgefront-Peer", "intruder")
+		req.Header.Set("X-Edgefront-Peer-Key", "ZHBvaXNvbg") // base64url of a key of its choosing
+		if token != "" {
+			req.Header.Set("X-Edgefront-Peer-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMisdirectedRequest || strings.Contains(string(body), "private") {
+			t.Errorf("token %q: %d %q, want 421 and no object", token, resp.StatusCode, body)
+		}
+	}
+	if _, _, served := a.cn.PeerStats(); served != 0 || hits.Load() != 0 {
+		t.Errorf("served %d peer requests, %d origin requests: want none", served, hits.Load())
+	}
+}
