@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/origin"
 )
 
@@ -152,8 +153,9 @@ func (s *Server) peerRequest(x *exchange, key, enc string) *origin.Request {
 	}
 	r := x.r
 	h := make(http.Header, len(r.Header)+5)
+	hopByHop := fields.HopByHop(r.Header)
 	for name, vals := range r.Header {
-		if !conditionalHeaders[name] {
+		if !conditionalHeaders[name] && !hopByHop(name) {
 			h[name] = vals
 		}
 	}
