@@ -66,7 +66,7 @@ func isWrongLastSequence(err error) bool {
 // SyncConfig applies the configuration bucket to this node through s: every
 // entry it holds now, at once, before SyncConfig returns (call it before
 // the node serves), then each change as it comes, in the bucket's order,
-// until Close.
+// until Close. An entry this node cannot apply is logged and skipped.
 func (n *Node) SyncConfig(ctx context.Context, s Sharer) error {
 	bg, cancel := context.WithCancel(context.Background())
 	w, err := n.config.WatchAll(bg)
@@ -95,12 +95,22 @@ func (n *Node) SyncConfig(ctx context.Context, s Sharer) error {
 		}
 	}
 	if len(initial) > 0 {
+		applied := len(initial)
 		if err := s.ApplyShared(ctx, initial); err != nil {
-			_ = w.Stop()
-			cancel()
-			return err
+			// One entry this node cannot load (its settings lack the
+			// distribution, a function fails to compile here) must not
+			// keep it from starting with the others.
+			applied = 0
+			for _, e := range initial {
+				if err := s.ApplyShared(ctx, []control.SharedEntry{e}); err != nil {
+					n.log.ErrorContext(ctx, "cluster: a shared configuration entry could not be applied; this node goes on without it",
+						"key", e.Key, "revision", e.Rev, "err", err)
+					continue
+				}
+				applied++
+			}
 		}
-		n.log.InfoContext(ctx, "cluster: applied the shared configuration", "entries", len(initial), "revision", last)
+		n.log.InfoContext(ctx, "cluster: applied the shared configuration", "entries", applied, "of", len(initial), "revision", last)
 	}
 	n.noteConfig(last)
 	n.stopConfig = cancel
