@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/edgefront/edgefront/control"
 )
 
 // securityHeadersPolicy is Managed-SecurityHeadersPolicy: it adds
@@ -215,5 +217,34 @@ func TestFunctionsAndStoresReachEveryNode(t *testing.T) {
 	codes := []string{apiCode(errs[0]), apiCode(errs[1])}
 	if !(codes[0] == "" && codes[1] == "FunctionAlreadyExists" || codes[1] == "" && codes[0] == "FunctionAlreadyExists") {
 		t.Errorf("CreateFunction of one name on a and b at once: %q, want one success and one FunctionAlreadyExists", codes)
+	}
+}
+
+// TestUnappliableEntryDoesNotStopANode: an entry of the shared
+// configuration a node cannot load (here, a distribution its settings do
+// not have) is skipped — the node still starts, serves, and applies the
+// other entries.
+func TestUnappliableEntryDoesNotStopANode(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	a, c := tc.nodes[0], tc.nodes[2]
+	bogus := []byte(`{"config":{"CallerReference":"x","Origins":{"Quantity":0},"DefaultCacheBehavior":{"TargetOriginId":"none"}}}`)
+	if _, err := a.cn.Write(testContext(t), control.SharedEntry{Key: "dist.ENOSUCHDIST1", Value: bogus}); err != nil {
+		t.Fatal(err)
+	}
+	cur, etag := a.distConfig(t)
+	cur.DistributionConfig.Comment = aws.String("applied after the bad entry")
+	if _, err := a.cf.UpdateDistribution(testContext(t), &cloudfront.UpdateDistributionInput{
+		Id: aws.String(dist), IfMatch: aws.String(etag), DistributionConfig: cur.DistributionConfig}); err != nil {
+		t.Fatalf("a: UpdateDistribution: %v", err)
+	}
+	c.stop()
+	if err := tc.start(testContext(t), c); err != nil {
+		t.Fatalf("c with an entry it cannot apply: %v", err)
+	}
+	if got, _ := c.distConfig(t); aws.ToString(got.DistributionConfig.Comment) != "applied after the bad entry" {
+		t.Errorf("c after its restart: comment %q", aws.ToString(got.DistributionConfig.Comment))
+	}
+	if x := c.get(t, "/a.txt"); x != miss && x != hit {
+		t.Errorf("c serves: X-Cache %q", x)
 	}
 }
