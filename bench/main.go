@@ -158,6 +158,7 @@ type bench struct {
 	origin  *benchOrigin
 	targets []*target
 	edge    *target
+	cluster []clusterResult
 
 	results []runResult
 	storms  []stormResult
@@ -165,7 +166,6 @@ type bench struct {
 	mems    []memResult
 	bans    []bansResult
 	fns     []fnResult
-	cluster []clusterResult
 	env     []string
 }
 
@@ -230,6 +230,11 @@ func (b *bench) main(ctx context.Context) error {
 	if err := b.loadPhases(ctx); err != nil {
 		return err
 	}
+	if b.has("cluster") {
+		if err := b.clusterPhase(ctx, bin); err != nil {
+			return err
+		}
+	}
 	if b.has("hit-1k-fn") {
 		if err := b.fnPhase(ctx, bin); err != nil {
 			return err
@@ -242,11 +247,6 @@ func (b *bench) main(ctx context.Context) error {
 	}
 	if b.has("memory") {
 		if err := b.memoryPhase(ctx); err != nil {
-			return err
-		}
-	}
-	if b.has("cluster") {
-		if err := b.clusterPhase(ctx, bin); err != nil {
 			return err
 		}
 	}
