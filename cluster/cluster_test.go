@@ -123,7 +123,8 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 		if nd.store, err = cache.New(cache.Options{MaxBytes: 16 << 20}); err != nil {
 			t.Fatal(err)
 		}
-		if nd.proxy, err = proxy.New(proxy.Options{Store: nd.store, Registry: prometheus.NewRegistry(), Logger: quiet}); err != nil {
+		if nd.proxy, err = proxy.New(proxy.Options{Store: nd.store, Registry: prometheus.NewRegistry(), Logger: quiet,
+			NodeID: nodeID(i)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := nd.proxy.Load(cfg); err != nil {
@@ -154,6 +155,9 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// nodeID is the i-th node's ID in Via (32 hex digits).
+func nodeID(i int) string { return fmt.Sprintf("%032x", i+1) }
 
 // start joins nd to the cluster, replays the log and only then opens its
 // viewer listener.

@@ -187,6 +187,12 @@ func TestSharedTierPeerHit(t *testing.T) {
 	if a := resp.Header.Get("Age"); a != "100" && a != "101" {
 		t.Errorf("%s: Age %q, want the owner's (100)", asker.name, a)
 	}
+	if via, want := resp.Header.Get("Via"), nodeID(slices.Index(tc.nodes, asker)); !strings.Contains(via, want) || strings.Count(via, "cloudfront.net") != 1 {
+		t.Errorf("%s: Via %q, want the asking node's (%s) alone", asker.name, via, want)
+	}
+	if resp.Header.Get("Cache-Control") != "max-age=102" || resp.Header.Get("X-Amz-Cf-Id") == "" {
+		t.Errorf("%s: Cache-Control %q, X-Amz-Cf-Id %q", asker.name, resp.Header.Get("Cache-Control"), resp.Header.Get("X-Amz-Cf-Id"))
+	}
 	if hits.Load() != 1 || resp.Header.Get("X-Fetch") != "1" {
 		t.Errorf("origin requests = %d (X-Fetch %s), want 1", hits.Load(), resp.Header.Get("X-Fetch"))
 	}
