@@ -406,7 +406,10 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		p = phaseError
 	case resp.CacheHit:
 		// The owner had it: a hit of the POP's shared tier, as CloudFront
-		// reports a regional edge cache's (X-Cache: Hit from cloudfront).
+		// reports a regional edge cache's — a cache hit, served by another
+		// cache layer (Server-Timing shows "which cache layer served a
+		// cache hit": cdn-hit-layer EDGE, REC or Origin Shield; API
+		// reference, ResponseHeadersPolicyServerTimingHeadersConfig).
 		p = phaseHit
 	}
 	// Viewers have the headers: they go out now.
