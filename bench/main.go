@@ -168,6 +168,7 @@ type bench struct {
 	origin  *benchOrigin
 	targets []*target
 	edge    *target
+	cluster []clusterResult
 
 	results []runResult
 	storms  []stormResult
@@ -239,6 +240,11 @@ func (b *bench) main(ctx context.Context) error {
 
 	if err := b.loadPhases(ctx); err != nil {
 		return err
+	}
+	if b.has("cluster") {
+		if err := b.clusterPhase(ctx, bin); err != nil {
+			return err
+		}
 	}
 	if b.has("hit-1k-fn") {
 		if err := b.fnPhase(ctx, bin); err != nil {

@@ -119,6 +119,7 @@ func (b *bench) report() string {
 		w("\nbytes per object = (ΔPSS of the process tree + Δ/dev/shm used) ÷ objects, 2 s after warming (peers.sh's method); "+
 			"overhead = bytes per object − the 1024 B body − the origin's response header as sent (%d B: \"Name: value\\r\\n\" per value, measured once, the same for every target).\n\n", hdr)
 	}
+	sb.WriteString(b.clusterReport())
 	b.targetsSection(w)
 	return sb.String()
 }

@@ -61,6 +61,7 @@ type testCluster struct {
 	routes     []string
 	nodes      []*node
 	maxBatches int64 // the log's bound (0: the default)
+	noPeers    bool  // clusterOptions.noPeers
 }
 
 // node is one edgefront node. Its store and proxy outlive a stop, as a
@@ -72,6 +73,7 @@ type node struct {
 	proxy                       *proxy.Server
 	edge                        *httptest.Server // the viewer listener (nil while stopped)
 	api                         *httptest.Server // the control API (nil while stopped)
+	peer                        *httptest.Server // the peer listener (nil while stopped)
 	cf                          *cloudfront.Client
 	cn                          *cluster.Node
 	gate                        atomic.Pointer[chan struct{}] // when set, applying waits until it is closed
@@ -79,29 +81,50 @@ type node struct {
 
 func newTestCluster(t *testing.T, n int) *testCluster {
 	t.Helper()
-	return newTestClusterMax(t, n, 0)
+	return newTestClusterWith(t, n, clusterOptions{})
 }
 
-// newTestClusterMax is newTestCluster with a log of at most maxBatches.
-func newTestClusterMax(t *testing.T, n int, maxBatches int64) *testCluster {
+// clusterOptions vary newTestCluster.
+type clusterOptions struct {
+	maxBatches int64 // the log's bound (0: the default)
+	noPeers    bool  // no shared cache tier: each node's cache is its own
+	// origin answers the nodes' origin requests (nil: the path, with
+	// X-Fetch counting the fetches of the path, cacheable for an hour).
+	origin http.HandlerFunc
+}
+
+// newTestClusterWith is newTestCluster as o says.
+func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 	t.Helper()
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=3600")
-		_, _ = io.WriteString(w, r.URL.Path)
-	}))
+	handler := o.origin
+	if handler == nil {
+		var mu sync.Mutex
+		fetches := map[string]int{}
+		handler = func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			fetches[r.URL.Path]++
+			w.Header().Set("X-Fetch", fmt.Sprint(fetches[r.URL.Path]))
+			mu.Unlock()
+			w.Header().Set("Cache-Control", "max-age=3600")
+			_, _ = io.WriteString(w, r.URL.Path)
+		}
+	}
+	maxBatches := o.maxBatches
+	origin := httptest.NewServer(handler)
 	t.Cleanup(origin.Close)
 	cfg, err := config.Parse("cluster.yaml", fmt.Appendf(nil, settings, origin.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches}
+	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers}
 	for i := range n {
 		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
 		if nd.store, err = cache.New(cache.Options{MaxBytes: 16 << 20}); err != nil {
 			t.Fatal(err)
 		}
-		if nd.proxy, err = proxy.New(proxy.Options{Store: nd.store, Registry: prometheus.NewRegistry(), Logger: quiet}); err != nil {
+		if nd.proxy, err = proxy.New(proxy.Options{Store: nd.store, Registry: prometheus.NewRegistry(), Logger: quiet,
+			NodeID: nodeID(i)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := nd.proxy.Load(cfg); err != nil {
@@ -133,18 +156,34 @@ func newTestClusterMax(t *testing.T, n int, maxBatches int64) *testCluster {
 
 var quiet = slog.New(slog.DiscardHandler)
 
+// nodeID is the i-th node's ID in Via (32 hex digits).
+func nodeID(i int) string { return fmt.Sprintf("%032x", i+1) }
+
 // start joins nd to the cluster, replays the log and only then opens its
 // viewer listener.
 func (tc *testCluster) start(ctx context.Context, nd *node) error {
+	// The peer listener first: the others may ask it as soon as this node
+	// is a member. Its handler is the node's once it has joined.
+	var peerHandler atomic.Pointer[http.Handler]
+	nd.peer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := peerHandler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "not joined yet", http.StatusMisdirectedRequest)
+	}))
 	c := config.Cluster{Name: "pop1", Node: nd.name, NATS: config.NATS{
 		Listen: "127.0.0.1:-1", ClusterListen: nd.clusterAddr, Routes: tc.routes, StoreDir: nd.storeDir,
 	}}
+	if !tc.noPeers {
+		c.Peers = config.Peers{Listen: nd.peer.Listener.Addr().String()}
+	}
 	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
 		MaxBatches: tc.maxBatches})
 	if err != nil {
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
-	api := control.New(&control.ProxyBackend{Proxy: nd.proxy, Store: nd.store}, control.Options{Invalidations: cn, Logger: quiet})
+	api := control.New(&control.ProxyBackend{Proxy: nd.proxy, Store: nd.store}, control.Options{Invalidations: cn, Config: cn, Logger: quiet})
 	apply := func(ctx context.Context, b control.Batch) {
 		if g := nd.gate.Load(); g != nil {
 			<-*g
@@ -155,6 +194,13 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 		cn.Close()
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
+	if err := cn.SyncConfig(ctx, api); err != nil {
+		cn.Close()
+		return fmt.Errorf("%s: %w", nd.name, err)
+	}
+	h := cn.ServePeers(nd.proxy.PeerHandler())
+	peerHandler.Store(&h)
+	nd.proxy.SetPeers(cn)
 	nd.cn = cn
 	nd.api = httptest.NewServer(api)
 	nd.cf = cloudfront.New(cloudfront.Options{
@@ -169,6 +215,11 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 
 // stop closes nd's listeners and leaves the cluster, keeping its cache.
 func (nd *node) stop() {
+	nd.proxy.SetPeers(nil)
+	if nd.peer != nil {
+		nd.peer.Close()
+		nd.peer = nil
+	}
 	if nd.edge != nil {
 		nd.edge.Close()
 		nd.edge = nil
@@ -292,8 +343,11 @@ func testContext(t *testing.T) context.Context {
 }
 
 // TestInvalidationReachesEveryNode sends an invalidation to one node of
-// three: the others miss on its path within a second, every node knows
-// it, and it is Completed only once all three applied it.
+// three: the others stop serving the object they cached within a second
+// (they miss, or are served a copy fetched since by the node that owns the
+// key in the shared tier — never the invalidated one, even by a peer that
+// has not applied the invalidation yet), every node knows it, and it is
+// Completed only once all three applied it.
 func TestInvalidationReachesEveryNode(t *testing.T) {
 	tc := newTestCluster(t, 3)
 	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
@@ -306,7 +360,10 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 	if x := a.get(t, "/a.txt"); x != miss {
 		t.Errorf("a /a.txt right after CreateInvalidation answered: X-Cache %q", x)
 	}
-	eventually(t, time.Second, "b misses on /a.txt", func() bool { return b.get(t, "/a.txt") == miss })
+	if v := a.header(t, "/a.txt", "X-Fetch"); v != "2" {
+		t.Errorf("a /a.txt after the invalidation: fetch #%s, want #2", v)
+	}
+	eventually(t, time.Second, "b stops serving the invalidated /a.txt", func() bool { return b.header(t, "/a.txt", "X-Fetch") != "1" })
 	if x := b.get(t, "/b.txt"); x != hit {
 		t.Errorf("b /b.txt (not invalidated): X-Cache %q", x)
 	}
@@ -316,7 +373,7 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 		}
 	}
 	close(gate)
-	eventually(t, time.Second, "c misses on /a.txt", func() bool { return c.get(t, "/a.txt") == miss })
+	eventually(t, time.Second, "c stops serving the invalidated /a.txt", func() bool { return c.header(t, "/a.txt", "X-Fetch") != "1" })
 	for _, nd := range tc.nodes {
 		eventually(t, 2*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
 		if !nd.listed(t)[id] {
@@ -374,7 +431,9 @@ func TestRestartedNodeReplaysBeforeServing(t *testing.T) {
 			t.Errorf("c after its restart: %s is %s", id, s)
 		}
 	}
-	eventually(t, 2*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
+	// (Its NATS server rejoining may hold the members bucket's writes
+	// back for a moment while JetStream's replicas catch up.)
+	eventually(t, 5*time.Second, "a sees three members", func() bool { return a.cn.Members() == 3 })
 }
 
 // TestNodeBeyondTheLogDropsItsCache: the log keeps a bounded number of
@@ -382,7 +441,9 @@ func TestRestartedNodeReplaysBeforeServing(t *testing.T) {
 // holds cannot know what they invalidated, so it drops its whole cache
 // before it serves — a path nobody invalidated is a miss too.
 func TestNodeBeyondTheLogDropsItsCache(t *testing.T) {
-	tc := newTestClusterMax(t, 3, 2)
+	// (Without the shared tier: the others' copies of /kept.txt are valid,
+	// and c could be served them.)
+	tc := newTestClusterWith(t, 3, clusterOptions{maxBatches: 2, noPeers: true})
 	a, c := tc.nodes[0], tc.nodes[2]
 	first := a.invalidate(t, "first", "/z.txt")
 	eventually(t, 2*time.Second, "c applied "+first, func() bool { return c.cn.Behind() == 0 && c.cn.Applied() > 0 })

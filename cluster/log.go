@@ -170,7 +170,7 @@ func (n *Node) handle(ctx context.Context, m jetstream.Msg, apply Applier) {
 	if !n.caughtUp.Load() {
 		return
 	}
-	if err := n.members.put(actx, n.o.Cluster.Node, seq); err != nil {
+	if err := n.members.put(actx, n.o.Cluster.Node, seq, n.peerURL()); err != nil {
 		n.log.DebugContext(ctx, "cluster: heartbeat", "err", err)
 	}
 }
@@ -195,7 +195,7 @@ func (n *Node) decode(ctx context.Context, m jetstream.Msg) (b control.Batch, se
 // heartbeat writes this node's member entry and learns where the log
 // ends.
 func (n *Node) heartbeat(ctx context.Context) {
-	if err := n.members.put(ctx, n.o.Cluster.Node, n.applied.Load()); err != nil {
+	if err := n.members.put(ctx, n.o.Cluster.Node, n.applied.Load(), n.peerURL()); err != nil {
 		n.log.DebugContext(ctx, "cluster: heartbeat", "err", err)
 	}
 	if si, err := n.stream.Info(ctx); err == nil {

@@ -14,12 +14,14 @@ import (
 // member is what a node says of itself in the members bucket, at every
 // heartbeat and after every batch it applies.
 type member struct {
-	Applied uint64 `json:"applied"` // the log's last sequence this node applied
+	Applied uint64 `json:"applied"`        // the log's last sequence this node applied
+	Peer    string `json:"peer,omitempty"` // its peer listener's base URL ("": it has none)
 }
 
 // seen is a member as this node last heard of it.
 type seen struct {
 	applied uint64
+	peer    string
 	at      time.Time // when the entry was written (local clock for updates)
 }
 
@@ -76,12 +78,12 @@ func (m *members) update(e jetstream.KeyValueEntry, initial bool) {
 	if initial {
 		at = e.Created()
 	}
-	m.nodes[e.Key()] = seen{applied: v.Applied, at: at}
+	m.nodes[e.Key()] = seen{applied: v.Applied, peer: v.Peer, at: at}
 }
 
 // put writes this node's entry.
-func (m *members) put(ctx context.Context, node string, applied uint64) error {
-	b, _ := json.Marshal(member{Applied: applied})
+func (m *members) put(ctx context.Context, node string, applied uint64, peer string) error {
+	b, _ := json.Marshal(member{Applied: applied, Peer: peer})
 	_, err := m.kv.Put(ctx, node, b)
 	return err
 }
@@ -104,6 +106,22 @@ func (m *members) live(self string) map[string]uint64 {
 	for name, s := range m.nodes {
 		if name != self && now.Sub(s.at) < m.ttl {
 			out[name] = s.applied
+		}
+	}
+	return out
+}
+
+// peers returns the nodes other than self that have a peer listener,
+// whose entry is younger than ttl and was written after the time down
+// gives them (if any), with the listener's base URL.
+func (m *members) peers(self string, ttl time.Duration, down map[string]time.Time) map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	out := make(map[string]string, len(m.nodes))
+	for name, s := range m.nodes {
+		if name != self && s.peer != "" && now.Sub(s.at) < ttl && !s.at.Before(down[name]) {
+			out[name] = s.peer
 		}
 	}
 	return out

@@ -1,17 +1,27 @@
-// Package cluster shares what one edgefront node is told with the other
-// nodes of its cluster, over NATS JetStream. Today that is invalidations:
-// CreateInvalidation on any node appends the batch to a stream (one
-// subject per distribution), and every node applies every batch, in the
-// stream's order, through its own durable consumer — a node that was down
-// replays what it missed before it serves (Node.Run).
+// Package cluster makes several edgefront nodes one POP, over NATS
+// JetStream:
 //
-// Each node writes what it applied to a key-value bucket at every batch and
-// at every heartbeat; the bucket's entries expire, so a node is live while
-// its entry is fresh. A batch is Completed once every live node applied it.
+//   - the configuration the CloudFront API makes on any node lives in a
+//     key-value bucket, one entry per object, written with compare-and-set
+//     on its revision and applied by every node (config.go; Node implements
+//     control.SharedConfig);
+//   - CreateInvalidation on any node appends the batch to a stream (one
+//     subject per distribution), and every node applies every batch, in the
+//     stream's order, through its own durable consumer — a node that was
+//     down replays what it missed before it serves (log.go; Node implements
+//     control.Replicator);
+//   - the nodes share their caches: each cache key has one owner on a ring
+//     of the live nodes (consistent hashing with bounded loads, ring.go),
+//     and a miss elsewhere asks it (peers.go; Node implements proxy.Peers).
+//
+// Each node writes what it applied, and where its peer listener is, to a
+// members bucket at every batch and every heartbeat; the bucket's entries
+// expire, so a node is live while its entry is fresh. A batch is Completed
+// once every live node applied it.
 //
 // NATS is either embedded in every node (the nodes' servers form a NATS
-// cluster over their routes) or an external server. Node implements
-// control.Replicator; a single node has no Node and needs no NATS.
+// cluster over their routes) or an external server. A single node has no
+// Node and needs no NATS.
 package cluster
 
 import (
@@ -33,7 +43,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultHeartbeat = time.Second
+	DefaultHeartbeat = 300 * time.Millisecond
 	DefaultMemberTTL = 5 * time.Second
 	// publishWait bounds how long Publish waits for this node to apply
 	// what it published.
@@ -49,6 +59,10 @@ type Options struct {
 	// its node live (DefaultMemberTTL when 0).
 	Heartbeat time.Duration
 	MemberTTL time.Duration
+	// PeerTTL is how long a node stays on the shared cache tier's ring
+	// without a heartbeat (DefaultPeerTTL when 0); keep it a few
+	// heartbeats long.
+	PeerTTL time.Duration
 	// MaxBatches bounds the invalidation log (DefaultMaxBatches when 0):
 	// the oldest batches go first. A node that comes back having missed
 	// batches the log no longer holds drops its whole cache (Node.Run).
@@ -70,6 +84,8 @@ type Node struct {
 	stream  jetstream.Stream
 	durable jetstream.Consumer
 	members *members
+	peers   peerTier           // the shared cache tier (peers.go)
+	config  jetstream.KeyValue // the shared configuration (config.go)
 
 	applied atomic.Uint64 // the log's last sequence applied here
 	last    atomic.Uint64 // the log's last sequence as last heard of
@@ -80,9 +96,11 @@ type Node struct {
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced when applied grows
 
-	cancel  context.CancelFunc // ends the background goroutines
-	wg      sync.WaitGroup
-	consume jetstream.ConsumeContext
+	cancel     context.CancelFunc // ends the background goroutines
+	stopConfig context.CancelFunc // ends the configuration's watch (SyncConfig)
+	configRev  atomic.Uint64      // the configuration bucket's last revision applied here
+	wg         sync.WaitGroup
+	consume    jetstream.ConsumeContext
 }
 
 // Start joins the cluster: it starts the embedded NATS server (or connects
@@ -97,6 +115,9 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if o.MemberTTL <= 0 {
 		o.MemberTTL = DefaultMemberTTL
 	}
+	if o.PeerTTL <= 0 {
+		o.PeerTTL = DefaultPeerTTL
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -105,6 +126,10 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 		return nil, errors.New("cluster: the node has no name")
 	}
 	n := &Node{o: o, log: o.Logger.With("cluster", c.Name, "node", c.Node), advance: make(chan struct{})}
+	n.peers = peerTier{self: c.Node, fetchers: map[string]peerConn{}, down: map[string]time.Time{}}
+	if c.Peers.Enabled() {
+		n.peers.url = "http://" + c.Peers.Address(c.Node)
+	}
 	url := c.NATS.URL
 	if url == "" {
 		srv, err := startServer(c)
@@ -176,6 +201,19 @@ func (n *Node) setUp(ctx context.Context) error {
 		return fmt.Errorf("members bucket: %w", err)
 	}
 	n.members = newMembers(kv, n.o.MemberTTL)
+	n.config, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      configBucketName(c.Name),
+		Description: "edgefront: what the CloudFront API made on any node, one entry per distribution, function and key value store",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    r,
+	})
+	if err != nil {
+		return fmt.Errorf("configuration bucket: %w", err)
+	}
+	if n.peers.token, err = n.peerToken(ctx); err != nil {
+		return err
+	}
 	n.durable, err = n.js.CreateOrUpdateConsumer(ctx, streamName(c.Name), jetstream.ConsumerConfig{
 		Durable:       c.Node,
 		Description:   "the invalidations node " + c.Node + " applied",
@@ -240,21 +278,28 @@ func (n *Node) Applied() uint64 { return n.applied.Load() }
 // Close leaves the cluster: consumption and heartbeats stop, this node's
 // member entry is deleted (it stops counting for Completed at once), the
 // connection is drained and the embedded server stopped.
-func (n *Node) Close() {
+func (n *Node) Close() { n.close(true) }
+
+// close is Close; leave deletes the member entry (a crash would not).
+func (n *Node) close(leave bool) {
 	if n.consume != nil {
 		n.consume.Stop()
 	}
 	if n.cancel != nil {
 		n.cancel()
 	}
+	if n.stopConfig != nil {
+		n.stopConfig()
+	}
 	n.wg.Wait()
-	if n.members != nil && n.nc != nil && n.nc.IsConnected() {
+	if leave && n.members != nil && n.nc != nil && n.nc.IsConnected() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := n.members.leave(ctx, n.o.Cluster.Node); err != nil {
 			n.log.Warn("cluster: leaving", "err", err)
 		}
 		cancel()
 	}
+	n.peers.close()
 	if n.nc != nil {
 		n.nc.Close()
 	}

@@ -63,9 +63,9 @@ func startServer(c config.Cluster) (*embedded, error) {
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	go e.srv.Start()
-	if !e.srv.ReadyForConnections(10 * time.Second) {
+	if !e.srv.ReadyForConnections(30 * time.Second) { // (a busy machine: -race, shared cores)
 		e.close()
-		return nil, fmt.Errorf("embedded NATS server: not listening on %s after 10s", n.Listen)
+		return nil, fmt.Errorf("embedded NATS server: not listening on %s after 30s", n.Listen)
 	}
 	return e, nil
 }

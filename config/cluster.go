@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"strings"
 )
@@ -20,6 +21,39 @@ type Cluster struct {
 	Node string
 	// NATS is how the node reaches NATS.
 	NATS NATS
+	// Peers is the shared cache tier's listener (zero: the node neither
+	// asks nor answers its peers; every node of a cluster should have one).
+	Peers Peers
+}
+
+// Peers is where a node answers the other nodes of its cluster for the
+// cache keys it owns (the shared cache tier): Listen is the address it
+// listens on, Advertise the host:port the others reach it at, where
+// "{node}" stands for the node's name (so that every node can read one
+// file). When Advertise is empty it is Listen, or "{node}:PORT" when
+// Listen's host is empty or 0.0.0.0 (the node's name is then a host name
+// the others resolve: a compose service, a StatefulSet pod behind its
+// headless Service needs "{node}.SERVICE:PORT").
+type Peers struct {
+	Listen    string
+	Advertise string
+}
+
+// Enabled reports whether the node takes part in the shared cache tier.
+func (p Peers) Enabled() bool { return p.Listen != "" }
+
+// Address is the host:port the other nodes reach the peer listener of the
+// node named node at.
+func (p Peers) Address(node string) string {
+	adv := p.Advertise
+	if adv == "" {
+		adv = p.Listen
+		if unspecifiedHost(p.Listen) {
+			_, port, _ := net.SplitHostPort(p.Listen)
+			adv = "{node}:" + port
+		}
+	}
+	return strings.ReplaceAll(adv, "{node}", node)
 }
 
 // Enabled reports whether the settings have a cluster block.
@@ -38,9 +72,15 @@ type NATS struct {
 }
 
 type clusterSettings struct {
-	Name string        `json:"name"`
-	Node string        `json:"node"`
-	NATS *natsSettings `json:"nats"`
+	Name  string         `json:"name"`
+	Node  string         `json:"node"`
+	NATS  *natsSettings  `json:"nats"`
+	Peers *peersSettings `json:"peers"`
+}
+
+type peersSettings struct {
+	Listen    *string `json:"listen"`
+	Advertise *string `json:"advertise"`
 }
 
 type natsSettings struct {
@@ -63,6 +103,13 @@ func compileCluster(p *problems, s *clusterSettings, dir string, cfg *Config) {
 	}
 	if s.Node != "" && !isClusterName(s.Node) {
 		p.add("cluster.node", "%q must be 1 to 32 letters, digits, '-' or '_'", s.Node)
+	}
+	if ps := s.Peers; ps != nil {
+		setAddr(p, "cluster.peers.listen", ps.Listen, &c.Peers.Listen)
+		setAddr(p, "cluster.peers.advertise", ps.Advertise, &c.Peers.Advertise)
+		if c.Peers.Listen == "" {
+			p.add("cluster.peers.listen", "is required: the host:port the peer listener listens on")
+		}
 	}
 	n := s.NATS
 	if n == nil {
@@ -123,4 +170,15 @@ func isNATSURL(s string) bool {
 		return false
 	}
 	return strings.EqualFold(u.Scheme, "nats") || strings.EqualFold(u.Scheme, "tls")
+}
+
+// unspecifiedHost reports whether addr's host is empty or 0.0.0.0 / ::
+// (listen on every interface: no address to give the other nodes).
+func unspecifiedHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }

@@ -26,6 +26,10 @@ func TestClusterSettings(t *testing.T) {
 				Routes: []string{"nats://127.0.0.1:6222", "nats://127.0.0.1:6223", "nats://127.0.0.1:6224"}, StoreDir: "/var/lib/edgefront/js"}}},
 		{"external", `cluster: {name: pop1, nats: {url: "nats://nats.internal:4222"}}`,
 			Cluster{Name: "pop1", NATS: NATS{URL: "nats://nats.internal:4222"}}},
+		{"peers", `cluster: {name: pop1, nats: {url: "nats://nats.internal:4222"}, peers: {listen: "0.0.0.0:7946", advertise: "edge-a.pop1:7946"}}`,
+			Cluster{Name: "pop1", NATS: NATS{URL: "nats://nats.internal:4222"}, Peers: Peers{Listen: "0.0.0.0:7946", Advertise: "edge-a.pop1:7946"}}},
+		{"peers on one address", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {listen: "10.0.0.1:7946"}}`,
+			Cluster{Name: "pop1", NATS: NATS{URL: "nats://n:4222"}, Peers: Peers{Listen: "10.0.0.1:7946"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +59,8 @@ func TestClusterSettingsErrors(t *testing.T) {
 			`s.yaml: cluster.name: "pop 1" must be 1 to 32 letters, digits, '-' or '_'`,
 			`s.yaml: cluster.node: "a.b" must be 1 to 32 letters, digits, '-' or '_'`,
 		}},
+		{"peers without listen", `cluster: {name: pop1, nats: {url: "nats://n:4222"}, peers: {advertise: "a:7946"}}`,
+			[]string{`s.yaml: cluster.peers.listen: is required: the host:port the peer listener listens on`}},
 		{"both", `cluster: {name: pop1, nats: {url: "nats://n:4222", listen: "127.0.0.1:4222"}}`,
 			[]string{`s.yaml: cluster.nats.url: give nats.url (an external server) or nats.listen (an embedded one), not both`}},
 		{"neither", `cluster: {name: pop1, nats: {storeDir: x}}`,
@@ -84,5 +90,24 @@ func TestClusterSettingsErrors(t *testing.T) {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestPeersAddress: where the other nodes reach a node's peer listener.
+func TestPeersAddress(t *testing.T) {
+	tests := []struct {
+		peers Peers
+		want  string
+	}{
+		{Peers{Listen: "10.0.0.1:7946"}, "10.0.0.1:7946"},
+		{Peers{Listen: "0.0.0.0:7946"}, "edge-a:7946"},
+		{Peers{Listen: ":7946"}, "edge-a:7946"},
+		{Peers{Listen: "0.0.0.0:7946", Advertise: "{node}.edgefront:7946"}, "edge-a.edgefront:7946"},
+		{Peers{Listen: "0.0.0.0:7946", Advertise: "10.1.2.3:17946"}, "10.1.2.3:17946"},
+	}
+	for _, tt := range tests {
+		if got := tt.peers.Address("edge-a"); got != tt.want {
+			t.Errorf("%+v: Address %q, want %q", tt.peers, got, tt.want)
+		}
 	}
 }

@@ -7,7 +7,8 @@
 //
 // What the API makes — functions, stores, DistributionConfigs — is an
 // overlay (overlay.go) over the configuration the edge loads, applied to
-// every configuration it loads (API.Reload), so a reload keeps it.
+// every configuration it loads (API.Reload), so a reload keeps it; with a
+// SharedConfig (shared.go) the nodes of a cluster share the overlay.
 //
 // It reaches the running edge only through Backend: the configuration
 // loaded and the one serving, the cache's ban (Invalidate), and the swap to
@@ -82,6 +83,10 @@ type Options struct {
 	// Invalidations, when set, shares invalidations with the other nodes
 	// of a cluster (replication.go); nil for a single node.
 	Invalidations Replicator
+	// Config, when set, shares what the API makes — DistributionConfigs,
+	// functions, key value stores — with the other nodes of a cluster
+	// (shared.go); nil for a single node, whose overlay lives in memory.
+	Config SharedConfig
 	// AccountID is the account in distribution ARNs (default 123456789012).
 	AccountID string
 	// Now is the clock (time.Now when nil).
@@ -107,7 +112,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(
 // base changed what they replaced. On error the running configuration
 // keeps serving.
 func (a *API) Reload(ctx context.Context, base *config.Config) error {
-	_, err := a.h.change(ctx, base, func(cur *overlay) (*overlay, error) { return cur, nil })
+	_, err := a.h.changeShared(ctx, base, false, func(cur *overlay) (*overlay, error) { return cur, nil })
 	return err
 }
 

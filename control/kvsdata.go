@@ -325,6 +325,11 @@ func (h *handler) writeData(w http.ResponseWriter, r *http.Request, edit func(da
 		next.stores[s.name] = s
 		return next, nil
 	})
+	if e := (*Error)(nil); errors.As(err, &e) && e.Code == "PreconditionFailed" {
+		// Another node wrote the store's data first: the data plane's
+		// name for a stale ETag.
+		err = &Error{Status: http.StatusConflict, Code: "ConflictException", Message: e.Message}
+	}
 	if err != nil {
 		failJSON(w, err)
 		return

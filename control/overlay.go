@@ -16,7 +16,9 @@ import (
 // stages), KeyValueStores with their data, and DistributionConfigs — kept
 // apart from the configuration the edge loads (the settings file, a
 // template) and applied over every configuration it loads, so a reload
-// keeps it. It lives in memory: a restart forgets it.
+// keeps it. On a single node it lives in memory: a restart forgets it; in
+// a cluster (Options.Config) every object is an entry of the shared
+// configuration (shared.go), which every node applies.
 //
 // The settings win where they change what the overlay replaced: an API
 // update of a settings function, a write to a settings key value store and
@@ -31,6 +33,11 @@ type overlay struct {
 	functions map[string]*apiFunction // by name
 	stores    map[string]*apiStore    // by name
 	dists     map[string]*apiDist     // by distribution ID
+	// revs is the last revision of every entry of the shared
+	// configuration this node knows (shared.go), objects deleted or set
+	// aside by rebase included: the next write of the key names it. Nil
+	// for a single node.
+	revs map[string]uint64
 }
 
 // Function stages.
@@ -51,6 +58,9 @@ type apiFunction struct {
 	// replaces is the digest of the settings' code an API update replaced
 	// ("" for a function the API created).
 	replaces string
+	// rev is the revision of its entry in the shared configuration (0:
+	// none, a single node's).
+	rev uint64
 }
 
 // stage returns the function's stage by name (nil when it has none).
@@ -78,6 +88,7 @@ type apiStore struct {
 	data                   map[string]string // never modified: a write copies it
 	settings               bool              // as apiFunction.settings
 	replaces               string            // digest of the settings' data a write replaced
+	rev                    uint64            // as apiFunction.rev
 }
 
 // size is the store's size as CloudFront counts it: keys and values.
@@ -93,6 +104,7 @@ func (s *apiStore) size() int64 {
 type apiDist struct {
 	dc       *config.DistributionConfig
 	replaces string // the loaded distribution's ETag it replaced
+	rev      uint64 // as apiFunction.rev; its ETag is derived from it
 }
 
 // emptyOverlay is the overlay before any change.
@@ -103,7 +115,7 @@ func emptyOverlay() *overlay {
 // clone returns a copy of o whose maps may be changed (the values are
 // shared: replace them, never modify them).
 func (o *overlay) clone() *overlay {
-	return &overlay{functions: maps.Clone(o.functions), stores: maps.Clone(o.stores), dists: maps.Clone(o.dists)}
+	return &overlay{functions: maps.Clone(o.functions), stores: maps.Clone(o.stores), dists: maps.Clone(o.dists), revs: maps.Clone(o.revs)}
 }
 
 // newETag returns a fresh version identifier of CloudFront's shape.
@@ -290,5 +302,5 @@ func (o *overlay) apply(base *config.Config) (*config.Config, error) {
 		}
 		cfg = next
 	}
-	return cfg, nil
+	return o.withRevisionETags(cfg), nil
 }

@@ -55,6 +55,9 @@ type Response struct {
 	// Endpoint is where the answer came from (scheme://host[:port]), for
 	// people (edgefront's X-Edgefront-Explain); "" when not known.
 	Endpoint string
+	// CacheHit: another node of the cluster answered from its cache
+	// (NewPeer), not from an origin fetch.
+	CacheHit bool
 }
 
 // Kind classifies a failure to get a response from an origin.

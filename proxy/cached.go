@@ -48,6 +48,11 @@ func (s *Server) serveCached(x *exchange) {
 		// OPTIONS answers differ from GET's: they get a key of their own.
 		x.keyBuf = append(x.keyBuf, "\x00OPTIONS"...)
 	}
+	if x.peer {
+		// Another node's request: the key is the one it computed (peer.go).
+		x.keyBuf, enc = append(x.keyBuf[:0], x.peerKey...), x.peerEnc
+	}
+
 	// The lookup hashes the key in place; a string of it is made only on a
 	// miss, where it outlives this request (flights, the store).
 	now := x.start
@@ -212,6 +217,7 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 	if !isNone(x.b.CachePolicy.QueryStrings) {
 		job.query = x.r.URL.RawQuery
 	}
+	job.peer = s.peerRequest(x, key, enc)
 	if stale != nil && !strings.Contains(stale.Header.Get("Vary"), "*") {
 		// (After Vary: *, CloudFront asks for the whole object.)
 		if v := stale.Header.Get("ETag"); v != "" {
@@ -296,6 +302,10 @@ func (s *Server) setAge(h http.Header, hd *flightHead, leader bool) {
 // out of the leader's exchange, which may be gone before the fetch ends.
 type flightJob struct {
 	fetchTarget
+	// peer is the request to the node of the cluster that owns the key
+	// (peer.go); nil when there is no such node to ask.
+	peer *origin.Request
+
 	key   string
 	req   *origin.Request
 	path  string       // escaped, as invalidations name it
@@ -322,6 +332,9 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 		return
 	}
 	flightKey := key
+	if x.peerApart {
+		flightKey = key + "\x00peer"
+	}
 	if forwardsCookies(x.b) && len(x.r.Header["Cookie"]) > 0 {
 		// CloudFront collapses only identical requests ("Simultaneous
 		// requests for the same object", RequestAndResponseBehavior-
@@ -396,7 +409,11 @@ func (s *Server) fetchShared(x *exchange, key, enc string, stale *cache.Entry) {
 // and stores the entry before any viewer sees the body end.
 func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	start := s.now()
-	resp, err := s.fetch(ctx, &j.fetchTarget, j.req)
+	resp, fromPeer := s.askPeer(ctx, j)
+	var err error
+	if !fromPeer {
+		resp, err = s.fetch(ctx, &j.fetchTarget, j.req)
+	}
 	if err != nil {
 		if j.stale != nil && !isCanceled(err) && j.stale.StaleOnError(start) {
 			status := origin.StatusOf(err)
@@ -409,7 +426,9 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		s.failFlight(f, j, err, start)
 		return
 	}
-	s.metrics.originFetch(j.originID(), resp.StatusCode, s.now().Sub(start))
+	if !fromPeer { // (the cluster counts peer requests: cluster_peer_requests_*)
+		s.metrics.originFetch(j.originID(), resp.StatusCode, s.now().Sub(start))
+	}
 	if j.stale != nil {
 		switch resp.StatusCode {
 		case http.StatusNotModified:
@@ -468,8 +487,16 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		hdr = compressedHeader(hdr, enc)
 	}
 	p := phaseMiss
-	if resp.StatusCode >= 400 {
+	switch {
+	case resp.StatusCode >= 400:
 		p = phaseError
+	case resp.CacheHit:
+		// The owner had it: a hit of the POP's shared tier, as CloudFront
+		// reports a regional edge cache's — a cache hit, served by another
+		// cache layer (Server-Timing shows "which cache layer served a
+		// cache hit": cdn-hit-layer EDGE, REC or Origin Shield; API
+		// reference, ResponseHeadersPolicyServerTimingHeadersConfig).
+		p = phaseHit
 	}
 	if resp.ContentLength > limit && partsCacheable(resp, enc) {
 		s.noteParts(j, resp, hdr, d, start)

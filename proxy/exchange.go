@@ -41,6 +41,12 @@ type exchange struct {
 	originGroup *config.OriginGroup
 	path        string // URI path after DefaultRootObject: what behaviours and the origin see
 	sub         bool   // an internal request (a custom error page)
+	// peer: a request from another node of the cluster for the key
+	// peerKey (encoding peerEnc) this node owns (peer.go), for the scheme
+	// peerHTTPS; peerApart: it fetches apart from this node's own flight
+	// of the key.
+	peer, peerHTTPS, peerApart bool
+	peerKey, peerEnc           string
 	// local: the viewer named this node (localhost, its address), which
 	// stands for the distribution's domain name.
 	local bool
@@ -95,7 +101,7 @@ func (x *exchange) release() {
 	exchangePool.Put(x)
 }
 
-func (x *exchange) https() bool { return x.r.TLS != nil }
+func (x *exchange) https() bool { return x.r.TLS != nil || x.peerHTTPS }
 
 // countingWriter counts the body bytes written to the viewer and notes when
 // the first one went out. It passes Flush through.

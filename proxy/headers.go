@@ -111,7 +111,7 @@ type answer struct {
 // caller writes before the body (respond, for a whole one).
 func (s *Server) begin(x *exchange, a answer) int {
 	h := x.w.Header()
-	if a.page && a.status >= 400 && !x.sub && x.ds != nil {
+	if a.page && a.status >= 400 && !x.sub && !x.peer && x.ds != nil {
 		if er := x.ds.dist.ErrorResponses[a.status]; er != nil && er.ResponsePagePath != "" {
 			kept := h.Clone()
 			clear(h)
@@ -122,7 +122,7 @@ func (s *Server) begin(x *exchange, a answer) int {
 			maps.Copy(h, kept)
 		}
 	}
-	if a.served && x.st.hooks[ViewerResponse] != nil {
+	if a.served && !x.peer && x.st.hooks[ViewerResponse] != nil {
 		x.ev = Event{RequestID: x.id, Distribution: x.ds.dist, Behavior: x.b, Request: x.r, Status: a.status, Header: h}
 		ev := &x.ev
 		if _, err := runHook(x.r.Context(), x.st.hooks, ViewerResponse, ev); err != nil {
@@ -151,7 +151,9 @@ func (s *Server) decorate(x *exchange, h http.Header, a answer) {
 	h["Via"] = s.viaFor(x)
 	h["X-Amz-Cf-Pop"] = x.pop
 	h["X-Amz-Cf-Id"] = x.idHeader
-	if !a.bare {
+	if !a.bare && !x.peer {
+		// (A peer's answer is the object as stored: the asking node
+		// applies the policy.)
 		s.responseHeaders(x, h, a.timing, a.upstream)
 	}
 	if s.debug {

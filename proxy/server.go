@@ -92,6 +92,8 @@ type Server struct {
 
 	state  atomic.Pointer[state]
 	loadMu sync.Mutex // serialises Load and Close
+	// peers is the cluster's shared cache tier (peer.go); nil: none.
+	peers atomic.Pointer[Peers]
 
 	// via holds the Via values for viewers over HTTP/1.x, 2 and 3:
 	// "1.1 <hex>.cloudfront.net (CloudFront)", "2.0 …", "3.0 …" — the

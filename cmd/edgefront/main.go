@@ -31,6 +31,9 @@ Usage:
                                      run a CloudFront Function on a test event
   edgefront sign-url --url URL …     print a CloudFront signed URL (sign-url --help)
   edgefront sign-cookies --url URL … print CloudFront signed cookies (sign-cookies --help)
+  edgefront cluster status [--admin ADDR]
+                                     print a node's view of its cluster: members, ring,
+                                     replication lag, configuration revision
   edgefront version                  print the version and the revision it was built from
 
 With no flags, edgefront serves its embedded demo: a distribution with an
@@ -68,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = signURL(args, stdout, stderr)
 	case "sign-cookies":
 		err = signCookies(args, stdout, stderr)
+	case "cluster":
+		err = clusterCommand(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "edgefront", versionString())
 	case "help":

@@ -23,6 +23,7 @@ import (
 
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
+	"github.com/edgefront/edgefront/cluster"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/control"
 	"github.com/edgefront/edgefront/demo"
@@ -287,7 +288,8 @@ type edge struct {
 	proxy   *proxy.Server
 	// functions runs the CloudFront Functions, lambda Lambda@Edge.
 	functions *functionHooks
-	api       *control.API // the CloudFront API: its overlay is applied over every reload
+	api       *control.API  // the CloudFront API: its overlay is applied over every reload
+	cluster   *cluster.Node // the cluster this node is part of (nil: none; cluster.go)
 	lambda    *lambdaHooks
 	servers   []server
 	fastTLS   *h1.Server        // h1 on the https listener (nil when --fast-http1=false)
@@ -513,6 +515,7 @@ func (e *edge) build(ctx context.Context) error {
 		// Profiles for performance work: go tool pprof http://ADMIN/debug/pprof/profile
 		handlePprof(admin, creds)
 	}
+	e.handleClusterStatus(admin)
 	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
