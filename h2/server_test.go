@@ -1,0 +1,184 @@
+package h2
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/net/http2"
+)
+
+// echo answers with what the request was, for table tests.
+func echo() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Proto", r.Proto)
+		w.Header().Set("X-Host", r.Host)
+		w.Header().Set("X-Tls", fmt.Sprint(r.TLS != nil))
+		w.Header().Set("X-Uri", r.RequestURI)
+		_, _ = io.WriteString(w, "hello, "+r.URL.Query().Get("name"))
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("X-Len", fmt.Sprint(len(b)))
+		w.Header().Set("X-Content-Length", fmt.Sprint(r.ContentLength))
+		_, _ = w.Write(b)
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(bytes.Repeat([]byte("0123456789abcdef"), 1<<16)) // 1 MiB
+	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		for i := range 3 {
+			fmt.Fprintf(w, "chunk %d\n", i)
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Declared")
+		_, _ = io.WriteString(w, "body")
+		w.Header().Set("X-Declared", "d")
+		w.Header().Set(http.TrailerPrefix+"X-Prefixed", "p")
+	})
+	mux.HandleFunc("/length", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "12345")
+	})
+	mux.HandleFunc("/nocontent", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+func TestRequests(t *testing.T) {
+	ts := newTestServer(t, echo())
+	c := ts.client()
+	big := strings.Repeat("x", 3<<20)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string // body
+		header                   map[string]string
+		trailer                  map[string]string
+	}{
+		{name: "GET", method: "GET", path: "/hello?name=viewer", status: 200, want: "hello, viewer",
+			header: map[string]string{"X-Proto": "HTTP/2.0", "X-Tls": "true", "X-Uri": "/hello?name=viewer",
+				"Content-Length": "13", "Content-Type": "text/plain; charset=utf-8"}},
+		{name: "HEAD", method: "HEAD", path: "/hello", status: 200, want: "",
+			header: map[string]string{"Content-Length": "7"}},
+		{name: "POST body", method: "POST", path: "/echo", body: "payload", status: 200, want: "payload",
+			header: map[string]string{"X-Len": "7", "X-Content-Length": "7"}},
+		{name: "POST body over the windows", method: "POST", path: "/echo", body: big, status: 200, want: big,
+			header: map[string]string{"X-Len": fmt.Sprint(len(big))}},
+		{name: "large response over the windows", method: "GET", path: "/big", status: 200,
+			want: strings.Repeat("0123456789abcdef", 1<<16)},
+		{name: "streaming", method: "GET", path: "/stream", status: 200, want: "chunk 0\nchunk 1\nchunk 2\n"},
+		{name: "trailers", method: "GET", path: "/trailers", status: 200, want: "body",
+			trailer: map[string]string{"X-Declared": "d", "X-Prefixed": "p"}},
+		{name: "declared length", method: "GET", path: "/length", status: 200, want: "12345",
+			header: map[string]string{"Content-Length": "5"}},
+		{name: "204", method: "GET", path: "/nocontent", status: 204, want: ""},
+		{name: "404", method: "GET", path: "/nowhere", status: 404, want: "404 page not found\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req, _ := http.NewRequest(tt.method, ts.url(tt.path), body)
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			got, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tt.status || string(got) != tt.want {
+				t.Fatalf("got %d %.80q, want %d %.80q", res.StatusCode, got, tt.status, tt.want)
+			}
+			for k, v := range tt.header {
+				if g := res.Header.Get(k); g != v {
+					t.Errorf("%s: %q, want %q", k, g, v)
+				}
+			}
+			for k, v := range tt.trailer {
+				if g := res.Trailer.Get(k); g != v {
+					t.Errorf("trailer %s: %q, want %q", k, g, v)
+				}
+			}
+			if res.Header.Get("Date") == "" && tt.status != 0 {
+				t.Errorf("no Date")
+			}
+		})
+	}
+}
+
+func TestConcurrentStreams(t *testing.T) {
+	ts := newTestServer(t, echo())
+	c := ts.client()
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := c.Get(ts.url(fmt.Sprintf("/hello?name=%d", i)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if string(b) != fmt.Sprintf("hello, %d", i) {
+				errs <- fmt.Errorf("stream %d: %q", i, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestShutdownInFlight: Shutdown sends GOAWAY, lets the stream in progress
+// finish, refuses none of it, and returns once the connection closed.
+func TestShutdownInFlight(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	}))
+	rc := ts.dial(t)
+	rc.get(1, "/slow")
+	<-started
+	done := make(chan error)
+	go func() { done <- ts.Shutdown(context.Background()) }()
+	l := rc.read(untilGoAway)
+	if l.goAway == nil || l.goAway.ErrCode != http2.ErrCodeNo || l.goAway.LastStreamID != 1 {
+		t.Fatalf("GOAWAY: %+v", l.goAway)
+	}
+	close(release)
+	l = rc.read(untilEnded(1))
+	if r := l.streams[1]; r.status != "200" || string(r.body) != "finished" {
+		t.Fatalf("stream 1: %+v", r)
+	}
+	rc.nc.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
