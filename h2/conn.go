@@ -286,7 +286,11 @@ func (c *conn) readError(err error) bool {
 	case errors.As(err, &se):
 		return c.handleError(streamError{id: se.StreamID, code: se.Code, reason: "framing"})
 	case errors.As(err, &ce):
-		return c.handleError(connError{code: http2.ErrCode(ce), reason: c.fr.ErrorDetail().Error()})
+		reason := "framing"
+		if d := c.fr.ErrorDetail(); d != nil {
+			reason = d.Error()
+		}
+		return c.handleError(connError{code: http2.ErrCode(ce), reason: reason})
 	case errors.Is(err, http2.ErrFrameTooLarge):
 		return c.handleError(connError{code: http2.ErrCodeFrameSize, reason: "frame too large"})
 	case errors.Is(err, os.ErrDeadlineExceeded):
