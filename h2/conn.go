@@ -245,7 +245,11 @@ func (c *conn) beforeRead() error {
 	if c.open == 0 && c.handlers == 0 && c.wbox != nil && len(c.wbuf) == 0 && !c.writing {
 		c.releaseBuffer()
 	}
-	if off := want.Sub(c.deadline); err == nil && (off > 500*time.Millisecond || off < -500*time.Millisecond || c.linger) {
+	// A later deadline is moved only when it is well off, so that a busy
+	// connection rarely pays for a timer update; an early wake-up costs a
+	// loop through timeout.
+	if err == nil && (want.Before(c.deadline) || want.Sub(c.deadline) > 500*time.Millisecond ||
+		!now.Before(c.deadline) || c.linger) {
 		// Under c.mu: a goAway or a last stream ending may set an earlier
 		// one to wake the reader, which must not be overwritten.
 		c.deadline = want
@@ -491,6 +495,12 @@ func (c *conn) onPing(f *http2.PingFrame) error {
 func (c *conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.open == 0 || f.StreamID != 0 && c.streams[f.StreamID] == nil {
+		// Nothing is being sent it could be for: a frame doing no work.
+		if err := c.spend(); err != nil {
+			return err
+		}
+	}
 	if f.StreamID == 0 {
 		w := int64(c.sendConnWin) + int64(f.Increment)
 		if w > 1<<31-1 {

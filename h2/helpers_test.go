@@ -135,6 +135,8 @@ type rawConn struct {
 	enc *hpack.Encoder
 	hb  bytes.Buffer
 	dec *hpack.Decoder
+	// passive: read answers nothing (another goroutine writes frames).
+	passive bool
 }
 
 // dialRaw opens a TLS connection with ALPN h2, without the preface.
@@ -259,7 +261,7 @@ func (rc *rawConn) read(done func(*frameLog) bool) *frameLog {
 			if f.StreamEnded() {
 				r.ended = true
 			}
-			if n := len(f.Data()); n > 0 {
+			if n := len(f.Data()); n > 0 && !rc.passive {
 				_ = rc.fr.WriteWindowUpdate(0, uint32(n))
 				_ = rc.fr.WriteWindowUpdate(f.StreamID, uint32(n))
 			}
@@ -271,12 +273,14 @@ func (rc *rawConn) read(done func(*frameLog) bool) *frameLog {
 		case *http2.PingFrame:
 			if !f.IsAck() {
 				l.pings++
-				_ = rc.fr.WritePing(true, f.Data)
+				if !rc.passive {
+					_ = rc.fr.WritePing(true, f.Data)
+				}
 			}
 		case *http2.SettingsFrame:
 			if f.IsAck() {
 				l.settingsAcks++
-			} else {
+			} else if !rc.passive {
 				_ = rc.fr.WriteSettingsAck()
 			}
 		}

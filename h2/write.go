@@ -182,6 +182,7 @@ var statusCodes = func() (t [500]string) {
 // the stream after p (unless trailers follow: the caller sends them).
 func (c *conn) sendData(st *stream, p []byte, end, wait bool) error {
 	var timer *time.Timer
+	var stallAt time.Time // when the viewer has taken nothing for the stall limit
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -234,12 +235,17 @@ func (c *conn) sendData(st *stream, p []byte, end, wait bool) error {
 		// handler's write deadline.
 		c.flushLocked()
 		now := time.Now()
-		limit := now.Add(c.lim.stall)
+		if stallAt.IsZero() {
+			stallAt = now.Add(c.lim.stall)
+		}
+		limit := stallAt
 		if !st.writeDeadline.IsZero() && st.writeDeadline.Before(limit) {
 			limit = st.writeDeadline
 		}
 		if timer == nil {
 			timer = time.AfterFunc(limit.Sub(now), c.broadcast)
+		} else {
+			timer.Reset(limit.Sub(now))
 		}
 		if !now.Before(limit) {
 			if limit.Equal(st.writeDeadline) {
