@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -422,4 +422,5 @@ func TestMalformed(t *testing.T) {
 var _ atomic.Int64
 
 func errDeadline() error { return osErrDeadlineExceeded }
+
 var osErrDeadlineExceeded = os.ErrDeadlineExceeded

@@ -208,12 +208,12 @@ type response struct {
 // responses; it returns them and the GOAWAY (nil when none), and whether
 // the connection ended.
 type frameLog struct {
-	streams map[uint32]*response
-	goAway  *http2.GoAwayFrame
-	eof     bool
-	pings   int
+	streams      map[uint32]*response
+	goAway       *http2.GoAwayFrame
+	eof          bool
+	pings        int
 	settingsAcks int
-	frames  int
+	frames       int
 }
 
 func (rc *rawConn) read(done func(*frameLog) bool) *frameLog {
