@@ -172,20 +172,11 @@ func (c *conn) onField(hf hpack.HeaderField) {
 		hb.invalid = "invalid field name"
 		return
 	}
-	switch hf.Name {
-	case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
-		// Connection-specific (RFC 9113 §8.2.2).
-		hb.invalid = "connection-specific field"
-		return
-	case "te":
-		if hf.Value != "trailers" {
-			hb.invalid = "te other than trailers"
-			return
-		}
-	}
 	key := c.canonical(hf.Name)
 	if hb.trailers {
-		st.addTrailer(key, hf.Value)
+		if !st.addTrailer(key, hf.Value) {
+			hb.invalid = "field not allowed in trailers"
+		}
 		return
 	}
 	st.addHeader(key, hf.Value)
@@ -284,8 +275,37 @@ func (c *conn) endBlock() error {
 		return streamError{hb.id, http2.ErrCodeProtocol, reason}
 	}
 	c.register(st, hb.endStream)
+	if msg := connectionSpecific(st.hdr); msg != "" {
+		// Malformed (RFC 9113 §8.2.2): net/http answers 400 with why; so
+		// does this server, then resets the stream with PROTOCOL_ERROR as
+		// §8.1.1 has it.
+		st.malformed = true
+		c.serveInline(st, badRequest(msg))
+		return nil
+	}
 	c.start(st)
 	return nil
+}
+
+// connectionSpecific says why a request's fields are not valid in HTTP/2
+// (RFC 9113 §8.2.2), in net/http's words; "" when they are.
+func connectionSpecific(h http.Header) string {
+	for _, k := range [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"} {
+		if _, ok := h[k]; ok {
+			return `request header "` + k + `" is not valid in HTTP/2`
+		}
+	}
+	if te := h["Te"]; len(te) > 1 || len(te) == 1 && te[0] != "trailers" && te[0] != "" {
+		return `request header "TE" may only be "trailers" in HTTP/2`
+	}
+	return ""
+}
+
+// badRequest answers 400 with msg, as net/http's http.Error does.
+type badRequest string
+
+func (m badRequest) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, string(m), http.StatusBadRequest)
 }
 
 // tooLarge answers a request whose header list is over the limit, as

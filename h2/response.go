@@ -157,7 +157,7 @@ func (w *responseWriter) commit(final bool) error {
 		}
 	}
 	trailers := final && w.hasTrailers()
-	endNow := final && (!sendsBody || len(w.pend) == 0) && !trailers
+	endNow := final && (!sendsBody || len(w.pend) == 0) && !trailers && !st.malformed
 	c.writeHeaders(st.id, endNow)
 	if endNow {
 		c.endSend(st)
@@ -309,5 +309,7 @@ func (w *responseWriter) finish() {
 		c.resetStream(st.id, http2.ErrCodeInternal, true)
 		return
 	}
-	_ = c.sendData(st, nil, true, false)
+	if !st.malformed {
+		_ = c.sendData(st, nil, true, false)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 )
 
@@ -34,6 +35,9 @@ type stream struct {
 	rw                              responseWriter
 	continueWanted                  bool
 	bodyDeadline                    time.Time
+	// malformed: the answer (400) ends with RST_STREAM(PROTOCOL_ERROR)
+	// instead of END_STREAM.
+	malformed bool
 
 	// mu
 	inMap, handling bool
@@ -110,12 +114,18 @@ func (st *stream) addHeader(key, value string) {
 	st.hdr[key] = []string{value}
 }
 
-// addTrailer records a trailer field of the request.
-func (st *stream) addTrailer(key, value string) {
+// addTrailer records a trailer field of the request; as net/http, only
+// when the request declared trailers. False for a field that must not be a
+// trailer.
+func (st *stream) addTrailer(key, value string) bool {
 	if st.req.Trailer == nil {
-		st.req.Trailer = make(http.Header)
+		return true
+	}
+	if !httpguts.ValidTrailerHeader(key) {
+		return false
 	}
 	st.req.Trailer[key] = append(st.req.Trailer[key], value)
+	return true
 }
 
 // register makes st a stream of the connection (reader).
@@ -190,6 +200,9 @@ func (c *conn) serveInline(st *stream, h http.Handler) {
 	h.ServeHTTP(&st.rw, &st.req)
 	st.rw.finish()
 	c.mu.Lock()
+	if st.malformed {
+		c.resetStream(st.id, http2.ErrCodeProtocol, true)
+	}
 	c.streamDoneLocked(st)
 	c.mu.Unlock()
 }

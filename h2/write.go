@@ -188,6 +188,7 @@ func (c *conn) sendData(st *stream, p []byte, end, wait bool) error {
 			timer.Stop()
 		}
 	}()
+	end = end && !st.malformed
 	for {
 		if st.reset || c.closed {
 			return errClosed
