@@ -510,7 +510,7 @@ func (c *conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 	} else {
 		st := c.streams[f.StreamID]
 		if st == nil {
-			if f.StreamID > c.maxClientID {
+			if c.idle(f.StreamID) {
 				return connError{http2.ErrCodeProtocol, "WINDOW_UPDATE on an idle stream"}
 			}
 			return nil
@@ -527,7 +527,7 @@ func (c *conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 }
 
 func (c *conn) onReset(f *http2.RSTStreamFrame) error {
-	if f.StreamID > c.maxClientID {
+	if c.idle(f.StreamID) {
 		return connError{http2.ErrCodeProtocol, "RST_STREAM on an idle stream"}
 	}
 	c.mu.Lock()
@@ -552,7 +552,7 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	id := f.StreamID
 	n := int32(f.Length)
 	data := f.Data()
-	if id > c.maxClientID || c.hb.active() {
+	if c.idle(id) || c.hb.active() {
 		return connError{http2.ErrCodeProtocol, "DATA on an idle stream"}
 	}
 	c.mu.Lock()
@@ -591,9 +591,7 @@ func (c *conn) onData(f *http2.DataFrame) error {
 		st.body = append(st.body, data...)
 	}
 	if f.StreamEnded() {
-		if st.declared >= 0 && st.bodyRecv != st.declared {
-			return streamError{id, http2.ErrCodeProtocol, "body shorter than its content-length"}
-		}
+		st.shortBody()
 		st.bodyEOF = true
 		c.endRecv(st)
 	}
@@ -668,3 +666,7 @@ func (c *conn) shut() {
 		c.hb = headerBlock{}
 	}
 }
+
+// idle reports whether stream id was never opened (RFC 9113 §5.1): an odd
+// ID above the viewer's last, or any even one (this server pushes none).
+func (c *conn) idle(id uint32) bool { return id%2 == 0 || id > c.maxClientID }

@@ -61,11 +61,13 @@ type outcome struct {
 type transcript struct {
 	streams   map[uint32]*outcome
 	connError bool // GOAWAY with an error code
+	lax       bool // the sequence makes connection errors timing-dependent
+	sawReset  bool // the server reset a stream
 }
 
 // fuzzOps turns bytes into a frame sequence, written to fr; it returns
 // the streams the client ended (whose answers count).
-func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32) {
+func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32, lax bool) {
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	i := 0
@@ -92,9 +94,24 @@ func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32) {
 			endedSet[id] = true
 		}
 	}
+	// racy: a stream the client ended, then sent more on — the stream
+	// error that earns (STREAM_CLOSED) races its answer on any server.
+	racy := map[uint32]bool{}
+	used := map[uint32]bool{}
 	for n := 0; i < len(data) && n < 64; n++ {
 		op := next() % 10
 		id := ids[next()%8]
+		if endedSet[id] && op != 4 && op != 7 && op != 3 && op != 5 && op != 6 {
+			racy[id] = true
+		}
+		if (op <= 1 || op == 9) && used[id] && (endedSet[id] || !slices.Contains(opened, id)) {
+			// A stream ID used again after its stream ended: RFC 9113
+			// §5.1.1 makes it a connection error, which net/http raises
+			// or not depending on whether its RST_STREAM was written yet
+			// (and never when its Framer refused the first block).
+			lax = true
+		}
+		used[id] = true
 		switch op {
 		case 0, 1, 9: // a request (or trailers when op is 9)
 			hb.Reset()
@@ -155,6 +172,9 @@ func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32) {
 			if next()&1 == 0 {
 				dep = 0
 			}
+			if dep == id && endedSet[id] {
+				racy[id] = true // a stream error on an answered stream
+			}
 			_ = fr.WritePriority(max(id, 1), http2.PriorityParam{StreamDep: dep, Weight: 16})
 		case 8:
 			typ := http2.FrameType(next() % 12)
@@ -167,7 +187,7 @@ func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32) {
 		}
 	}
 	for _, id := range opened {
-		if endedSet[id] {
+		if endedSet[id] && !racy[id] {
 			ended = append(ended, id)
 		}
 	}
@@ -177,29 +197,29 @@ func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32) {
 			_ = fr.WriteRSTStream(id, http2.ErrCodeCancel)
 		}
 	}
-	return ended, opened
+	return ended, opened, lax
 }
 
 // runTranscript plays data to serve (over net.Pipe, h2c with prior
 // knowledge) and collects the answers to the streams the client ended.
 func runTranscript(t testing.TB, data []byte, serve func(net.Conn)) transcript {
 	cli, srv := net.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		serve(srv)
-	}()
-	defer func() {
-		cli.Close()
-		<-done
-	}()
+	go serve(srv)
+	// The server's goroutine is not waited for: net/http's lingers a
+	// second after a connection error.
+	defer cli.Close()
 	_ = cli.SetDeadline(time.Now().Add(5 * time.Second))
 	var out bytes.Buffer
 	fr := http2.NewFramer(&out, nil)
 	out.WriteString(http2.ClientPreface)
 	_ = fr.WriteSettings()
-	ended, _ := fuzzOps(data, fr)
-	tr := transcript{streams: map[uint32]*outcome{}}
+	ended, _, lax := fuzzOps(data, fr)
+	// A last PING: its ACK (or the connection's end) comes after the
+	// server processed every frame before it.
+	final := [8]byte{0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee}
+	_ = fr.WritePing(false, final)
+	acked := false
+	tr := transcript{streams: map[uint32]*outcome{}, lax: lax}
 	for _, id := range ended {
 		tr.streams[id] = &outcome{}
 	}
@@ -211,20 +231,30 @@ func runTranscript(t testing.TB, data []byte, serve func(net.Conn)) transcript {
 	pending := len(ended)
 	deadline := time.Now().Add(2 * time.Second)
 	_ = cli.SetReadDeadline(deadline)
-	for pending > 0 {
+	for pending > 0 || !acked {
 		f, err := rfr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
 			if asStreamError(err, &se) {
 				continue
 			}
+			if !acked {
+				// Closed before answering every frame: refused.
+				tr.connError = true
+			}
 			break
 		}
 		switch f := f.(type) {
+		case *http2.PingFrame:
+			if f.IsAck() && f.Data == final {
+				acked = true
+			}
 		case *http2.GoAwayFrame:
 			if f.ErrCode != http2.ErrCodeNo {
 				tr.connError = true
+				return tr // nothing more will be answered
 			}
+			acked = true // a server going away may not answer the PING
 		case *http2.MetaHeadersFrame:
 			o := tr.streams[f.StreamID]
 			if o == nil || o.answered || o.refused {
@@ -256,6 +286,7 @@ func runTranscript(t testing.TB, data []byte, serve func(net.Conn)) transcript {
 				pending--
 			}
 		case *http2.RSTStreamFrame:
+			tr.sawReset = true
 			o := tr.streams[f.StreamID]
 			if o == nil || o.answered || o.refused {
 				continue
@@ -309,13 +340,19 @@ func FuzzDifferential(f *testing.F) {
 		b := runTranscript(t, data, func(c net.Conn) {
 			theirs.ServeConn(c, &http2.ServeConnOpts{Handler: fuzzHandler{}, BaseConfig: base})
 		})
-		if a.connError != b.connError {
+		// After a stream the server refused, the client's frames on it
+		// meet net/http's quirks: a block its Framer refused leaves the
+		// stream idle to it (a later RST_STREAM or HEADERS there is a
+		// connection error), one refused later stays known until its
+		// RST_STREAM is written. Connection errors are compared only
+		// without such refusals; streams answered always are.
+		if a.connError != b.connError && !a.lax && !a.sawReset && !b.sawReset {
 			t.Fatalf("connection error: edgefront %v, net/http %v", a.connError, b.connError)
 		}
 		for id, oa := range a.streams {
 			ob := b.streams[id]
 			both := oa.answered && ob.answered
-			if (a.connError || b.connError) && !both {
+			if (a.connError || b.connError || a.lax) && !both {
 				continue
 			}
 			if oa.answered != ob.answered || both && *oa != *ob {

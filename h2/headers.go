@@ -244,9 +244,7 @@ func (c *conn) endBlock() error {
 		if st.reset || c.streams[hb.id] != st {
 			return nil
 		}
-		if st.declared >= 0 && st.bodyRecv != st.declared {
-			return streamError{hb.id, http2.ErrCodeProtocol, "body shorter than its content-length"}
-		}
+		st.shortBody()
 		st.bodyEOF = true
 		c.endRecv(st)
 		c.cond.Broadcast()
@@ -264,7 +262,9 @@ func (c *conn) endBlock() error {
 	}
 	if hb.truncated {
 		// 431, as net/http answers (RFC 9113 §10.5.1).
-		st.method, st.path, st.scheme = http.MethodGet, "/", "https"
+		if st.method == "" {
+			st.method = http.MethodGet
+		}
 		clear(st.hdr)
 		c.register(st, hb.endStream)
 		c.serveInline(st, tooLarge{})

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -51,6 +52,7 @@ type stream struct {
 	bodyRecv        int64
 	body            []byte // received, not yet read
 	bodyEOF         bool
+	bodyErr         error // what reading past the body gives instead of io.EOF
 	continueSent    bool
 	queue           []byte // response body waiting for a window (answers made in the reader)
 	queueEnd        bool   // the stream ends after queue
@@ -92,6 +94,16 @@ func (st *stream) release() {
 		st.queue = nil
 	}
 	s.streams.Put(st)
+}
+
+// shortBody notes a body that ended short of its content-length (c.mu
+// held): as net/http, reading it fails rather than ending cleanly, and the
+// handler decides what to answer.
+func (st *stream) shortBody() {
+	if st.declared >= 0 && st.bodyRecv != st.declared {
+		st.bodyErr = fmt.Errorf("h2: request declared a Content-Length of %d but only wrote %d bytes",
+			st.declared, st.bodyRecv)
+	}
 }
 
 // addHeader adds a request field without allocating for its value slice
@@ -193,7 +205,7 @@ func (c *conn) serveFast(st *stream) (ok bool) {
 
 // serveInline answers a request in the reader with h, which must not block.
 func (c *conn) serveInline(st *stream, h http.Handler) {
-	st.rw.reset(false)
+	st.rw.reset(st.method == http.MethodHead)
 	st.rw.fast = true
 	st.req = *st.base
 	st.req.Method, st.req.Header, st.req.Body = st.method, st.hdr, http.NoBody
@@ -432,6 +444,9 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if st.bodyEOF && !st.reset {
+		if st.bodyErr != nil {
+			return 0, st.bodyErr
+		}
 		return 0, io.EOF
 	}
 	return 0, errClosed
