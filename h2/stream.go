@@ -159,7 +159,7 @@ func (c *conn) register(st *stream, endStream bool) {
 func (c *conn) start(st *stream) {
 	h := c.srv.Handler
 	st.rw.reset(st.method == http.MethodHead)
-	if c.fast != nil && st.recvEnded && c.queuedBytes() < maxQueued {
+	if c.fast != nil && st.recvEnded && c.roomToAnswer() {
 		st.rw.fast = true
 		if c.serveFast(st) {
 			return
@@ -173,10 +173,15 @@ func (c *conn) start(st *stream) {
 	go c.runHandler(st, h)
 }
 
-func (c *conn) queuedBytes() int {
+// roomToAnswer reports whether the reader may answer another request
+// itself: not while its answers wait for windows beyond maxQueued. When the
+// output waiting for the socket is over maxPending, the reader waits for
+// it to drain first (bounded by the stall limit's write deadline).
+func (c *conn) roomToAnswer() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queued
+	_ = c.waitPending()
+	return c.queued < maxQueued && c.werr == nil
 }
 
 // serveFast offers the request to the FastHandler; true when answered.

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
@@ -61,8 +62,8 @@ func (c *conn) flushLocked() {
 		if err != nil {
 			if c.werr == nil {
 				c.werr = err
-				if !c.closed {
-					c.srv.logf("h2: closing connection from %s: write: %v", c.remote, err)
+				if !c.closed && errors.Is(err, os.ErrDeadlineExceeded) {
+					c.srv.logf("h2: closing connection from %s: the viewer took no data for %v", c.remote, c.lim.stall)
 				}
 				c.closed = true
 				_ = c.nc.Close()
