@@ -372,31 +372,33 @@ func TestMaxConcurrentStreams(t *testing.T) {
 }
 
 // TestMalformed: requests net/http refuses are refused the same way
-// (RST_STREAM PROTOCOL_ERROR), and the connection goes on.
+// (RST_STREAM PROTOCOL_ERROR; for connection-specific fields net/http's
+// 400 first, RFC 9113 §8.1.1), and the connection goes on.
 func TestMalformed(t *testing.T) {
 	base := []string{":method", "GET", ":scheme", "https", ":path", "/hello", ":authority", "x"}
 	tests := []struct {
-		name string
-		kv   []string
+		name   string
+		kv     []string
+		status string // net/http's answer before the reset, if any
 	}{
-		{"uppercase name", append(base, "X-Upper", "1")},
-		{"connection", append(base, "connection", "keep-alive")},
-		{"transfer-encoding", append(base, "transfer-encoding", "chunked")},
-		{"upgrade", append(base, "upgrade", "websocket")},
-		{"te gzip", append(base, "te", "gzip")},
-		{"no path", []string{":method", "GET", ":scheme", "https", ":authority", "x"}},
-		{"empty path", []string{":method", "GET", ":scheme", "https", ":path", "", ":authority", "x"}},
-		{"relative path", []string{":method", "GET", ":scheme", "https", ":path", "hello", ":authority", "x"}},
-		{"bad scheme", []string{":method", "GET", ":scheme", "ftp", ":path", "/", ":authority", "x"}},
-		{"no method", []string{":scheme", "https", ":path", "/", ":authority", "x"}},
-		{"duplicate method", append(base[:2:2], append([]string{":method", "GET"}, base[2:]...)...)},
-		{"response pseudo", append(base[:8:8], ":status", "200")},
-		{"unknown pseudo", append(base[:8:8], ":protocol", "websocket")},
-		{"pseudo after regular", append(append(base[:6:6], "accept", "*/*"), ":authority", "x")},
-		{"host differs", append(base, "host", "y")},
-		{"userinfo", []string{":method", "GET", ":scheme", "https", ":path", "/", ":authority", "u@x"}},
-		{"CONNECT with path", []string{":method", "CONNECT", ":scheme", "https", ":path", "/", ":authority", "x:443"}},
-		{"bad value", append(base, "x-bad", "a\x00b")},
+		{"uppercase name", append(base, "X-Upper", "1"), ""},
+		{"connection", append(base, "connection", "keep-alive"), "400"},
+		{"transfer-encoding", append(base, "transfer-encoding", "chunked"), "400"},
+		{"upgrade", append(base, "upgrade", "websocket"), "400"},
+		{"te gzip", append(base, "te", "gzip"), "400"},
+		{"no path", []string{":method", "GET", ":scheme", "https", ":authority", "x"}, ""},
+		{"empty path", []string{":method", "GET", ":scheme", "https", ":path", "", ":authority", "x"}, ""},
+		{"relative path", []string{":method", "GET", ":scheme", "https", ":path", "hello", ":authority", "x"}, ""},
+		{"bad scheme", []string{":method", "GET", ":scheme", "ftp", ":path", "/", ":authority", "x"}, ""},
+		{"no method", []string{":scheme", "https", ":path", "/", ":authority", "x"}, ""},
+		{"duplicate method", append(base[:2:2], append([]string{":method", "GET"}, base[2:]...)...), ""},
+		{"response pseudo", append(base[:8:8], ":status", "200"), ""},
+		{"unknown pseudo", append(base[:8:8], ":protocol", "websocket"), ""},
+		{"pseudo after regular", append(append(base[:6:6], "accept", "*/*"), ":authority", "x"), ""},
+		{"host differs", append(base, "host", "y"), ""},
+		{"userinfo", []string{":method", "GET", ":scheme", "https", ":path", "/", ":authority", "u@x"}, ""},
+		{"CONNECT with path", []string{":method", "CONNECT", ":scheme", "https", ":path", "/", ":authority", "x:443"}, ""},
+		{"bad value", append(base, "x-bad", "a\x00b"), ""},
 	}
 	ts := newTestServer(t, echo())
 	rc := ts.dial(t)
@@ -406,8 +408,8 @@ func TestMalformed(t *testing.T) {
 			_ = rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: rc.block(tt.kv...),
 				EndStream: true, EndHeaders: true})
 			l := rc.read(untilEnded(id))
-			if r := l.streams[id]; !r.wasReset || r.rst != http2.ErrCodeProtocol {
-				t.Fatalf("stream %d: %+v, want RST_STREAM PROTOCOL_ERROR", id, r)
+			if r := l.streams[id]; !r.wasReset || r.rst != http2.ErrCodeProtocol || r.status != tt.status {
+				t.Fatalf("stream %d: %+v, want %q then RST_STREAM PROTOCOL_ERROR", id, r, tt.status)
 			}
 			id += 2
 		})

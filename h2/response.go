@@ -29,6 +29,7 @@ type responseWriter struct {
 	contentLength int64
 	written       int64
 	pend          []byte // body written before the commit
+	first         []byte // the Write that commits (sniffed for a content type)
 	trailers      []string
 }
 
@@ -99,7 +100,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !w.committed {
-		if err := w.commit(false); err != nil {
+		w.first = p // for sniffing the content type
+		err := w.commit(false)
+		w.first = nil
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -136,8 +140,13 @@ func (w *responseWriter) commit(final bool) error {
 	if w.head && final && w.contentLength < 0 && w.written > 0 {
 		w.contentLength = w.written
 	}
-	if _, ok := h["Content-Type"]; !ok && w.bodyAllowed() && len(w.pend) > 0 {
-		h["Content-Type"] = []string{http.DetectContentType(w.pend)}
+	if _, ok := h["Content-Type"]; !ok && w.bodyAllowed() {
+		// As net/http: sniffed from the first bytes written.
+		if len(w.pend) > 0 {
+			h["Content-Type"] = []string{http.DetectContentType(w.pend)}
+		} else if len(w.first) > 0 {
+			h["Content-Type"] = []string{http.DetectContentType(w.first)}
+		}
 	}
 	for _, v := range h["Trailer"] {
 		for k := range strings.SplitSeq(v, ",") {

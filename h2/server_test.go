@@ -3,12 +3,15 @@ package h2
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -85,7 +88,7 @@ func TestRequests(t *testing.T) {
 		{name: "trailers", method: "GET", path: "/trailers", status: 200, want: "body",
 			trailer: map[string]string{"X-Declared": "d", "X-Prefixed": "p"}},
 		{name: "declared length", method: "GET", path: "/length", status: 200, want: "12345",
-			header: map[string]string{"Content-Length": "5"}},
+			header: map[string]string{"Content-Length": "5", "Content-Type": "text/plain; charset=utf-8"}},
 		{name: "204", method: "GET", path: "/nocontent", status: 204, want: ""},
 		{name: "404", method: "GET", path: "/nowhere", status: 404, want: "404 page not found\n"},
 	}
@@ -180,5 +183,43 @@ func TestShutdownInFlight(t *testing.T) {
 	rc.nc.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteDeadline: a handler's write deadline (http.ResponseController)
+// bounds a write blocked on a window the viewer keeps shut: the write
+// fails with os.ErrDeadlineExceeded and the stream is reset, while the
+// connection goes on.
+func TestWriteDeadline(t *testing.T) {
+	werr := make(chan error, 1)
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/deadline" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+			werr <- err
+			return
+		}
+		_, err := w.Write(bytes.Repeat([]byte("w"), 64<<10))
+		werr <- err
+	}))
+	rc := ts.dialRaw(t)
+	_, _ = io.WriteString(rc.nc, http2.ClientPreface)
+	_ = rc.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	rc.get(1, "/deadline")
+	if err := <-werr; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write error %v", err)
+	}
+	l := rc.read(untilEnded(1))
+	if r := l.streams[1]; !r.wasReset || r.status != "200" {
+		t.Fatalf("stream 1: %+v", r)
+	}
+	_ = rc.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 65535})
+	rc.get(3, "/")
+	l = rc.read(untilEnded(3))
+	if r := l.streams[3]; r.status != "200" || string(r.body) != "ok" {
+		t.Fatalf("stream 3: %+v", r)
 	}
 }
