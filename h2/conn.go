@@ -213,7 +213,7 @@ func (c *conn) serve() {
 // beforeRead flushes what is rendered when the next read would block and
 // sets the read deadline for the wait.
 func (c *conn) beforeRead() error {
-	if c.br.Buffered() > 0 && !c.hb.active() {
+	if c.frameBuffered() && !c.hb.active() {
 		return nil
 	}
 	c.mu.Lock()
@@ -670,3 +670,14 @@ func (c *conn) shut() {
 // idle reports whether stream id was never opened (RFC 9113 §5.1): an odd
 // ID above the viewer's last, or any even one (this server pushes none).
 func (c *conn) idle(id uint32) bool { return id%2 == 0 || id > c.maxClientID }
+
+// frameBuffered reports whether a whole frame is buffered: reading it will
+// not block, so what is rendered may wait for the rest of the batch.
+func (c *conn) frameBuffered() bool {
+	n := c.br.Buffered()
+	if n < 9 {
+		return false
+	}
+	h, _ := c.br.Peek(9)
+	return n >= 9+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
+}
