@@ -62,20 +62,23 @@ type conn struct {
 	linger      bool              // closing: read and discard until lingerUntil
 	lingerUntil time.Time
 
-	mu       sync.Mutex
-	cond     sync.Cond // signalled on any change writers or body readers wait for
-	wbuf     []byte
-	wbox     *[]byte
-	writing  bool
-	werr     error
-	fw       frameWriter
-	enc      *hpack.Encoder
-	hbuf     headerBuf
-	lower    map[string]string // canonical keys → lowercase wire names
-	streams  map[uint32]*stream
-	open     int // streams open or half-closed (MAX_CONCURRENT_STREAMS)
-	handlers int // handler goroutines running
-	queued   int // response bytes waiting for windows (answers made in the reader)
+	mu      sync.Mutex
+	cond    sync.Cond // signalled on any change writers or body readers wait for
+	wbuf    []byte
+	wbox    *[]byte
+	writing bool
+	// wdeadline is the write deadline in force, set by the goroutine
+	// writing (one at a time: writing).
+	wdeadline time.Time
+	werr      error
+	fw        frameWriter
+	enc       *hpack.Encoder
+	hbuf      headerBuf
+	lower     map[string]string // canonical keys → lowercase wire names
+	streams   map[uint32]*stream
+	open      int // streams open or half-closed (MAX_CONCURRENT_STREAMS)
+	handlers  int // handler goroutines running
+	queued    int // response bytes waiting for windows (answers made in the reader)
 
 	deadline     time.Time // read deadline in force
 	recvConnWin  int32     // what the viewer may still send on the connection

@@ -51,7 +51,12 @@ func (c *conn) flushLocked() {
 		c.wbuf, c.wbox = nil, nil
 		c.takeBuffer()
 		c.mu.Unlock()
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.lim.stall))
+		// The deadline moves only when it is well off: a busy connection
+		// rarely pays for a timer update.
+		if d := time.Now().Add(c.lim.stall); d.Sub(c.wdeadline) > c.lim.stall/8 {
+			c.wdeadline = d
+			_ = c.nc.SetWriteDeadline(d)
+		}
 		_, err := c.nc.Write(buf)
 		c.mu.Lock()
 		c.writing = false
