@@ -79,6 +79,9 @@ type conn struct {
 	open      int // streams open or half-closed (MAX_CONCURRENT_STREAMS)
 	handlers  int // handler goroutines running
 	queued    int // response bytes waiting for windows (answers made in the reader)
+	// queueMoved is when queued last went out (or began): a queue that
+	// does not move for the stall limit closes the connection.
+	queueMoved time.Time
 
 	deadline     time.Time // read deadline in force
 	recvConnWin  int32     // what the viewer may still send on the connection
@@ -245,6 +248,11 @@ func (c *conn) beforeRead() error {
 	default:
 		want = c.lastFrame.Add(c.lim.pingAfter)
 	}
+	if c.queued > 0 {
+		if at := c.queueMoved.Add(c.lim.stall); at.Before(want) {
+			want = at
+		}
+	}
 	if c.open == 0 && c.handlers == 0 && c.wbox != nil && len(c.wbuf) == 0 && !c.writing {
 		c.releaseBuffer()
 	}
@@ -314,6 +322,10 @@ func (c *conn) timeout() bool {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.queued > 0 && now.Sub(c.queueMoved) >= c.lim.stall {
+		c.srv.logf("h2: closing connection from %s: responses stalled on flow-control windows for %v", c.remote, c.lim.stall)
+		return false
+	}
 	switch {
 	case c.closed:
 		return false

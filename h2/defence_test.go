@@ -255,6 +255,71 @@ func TestSlowReader(t *testing.T) {
 	}
 }
 
+// TestSlowReaderFast: answers made in the reader that wait for a window
+// the viewer never opens are held up to a bound (then requests go to
+// handlers, which wait) and only for WriteStallTimeout, even when the
+// viewer answers PINGs.
+func TestSlowReaderFast(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		requests int
+		handlers bool // some go to handlers
+	}{
+		{"within the bound", 10, false},
+		{"over the bound", 40, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testSlowReaderFast(t, tt.requests, tt.handlers) })
+	}
+}
+
+func testSlowReaderFast(t *testing.T, requests int, handlers bool) {
+	body := bytes.Repeat([]byte("f"), 16<<10)
+	var fast, slow atomic.Int64
+	ts := newTestServer(t, fastFunc{
+		fast: func(w http.ResponseWriter, r *http.Request) bool {
+			fast.Add(1)
+			_, _ = w.Write(body)
+			return true
+		},
+		slow: func(w http.ResponseWriter, r *http.Request) {
+			slow.Add(1)
+			_, _ = w.Write(body)
+		},
+	}, func(s *Server) {
+		s.WriteStallTimeout = 300 * time.Millisecond
+		s.PingAfter = 50 * time.Millisecond
+	})
+	rc := ts.dialRaw(t)
+	_, _ = io.WriteString(rc.nc, http2.ClientPreface)
+	_ = rc.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	for i := range requests {
+		rc.get(uint32(2*i+1), "/")
+	}
+	// Answer PINGs until the end.
+	for {
+		f, err := rc.fr.ReadFrame()
+		if err != nil {
+			break
+		}
+		if p, ok := f.(*http2.PingFrame); ok && !p.IsAck() {
+			_ = rc.fr.WritePing(true, p.Data)
+		}
+	}
+	<-ts.conns
+	if n := fast.Load(); n*int64(len(body)) > maxQueued+int64(len(body)) || (slow.Load() > 0) != handlers {
+		t.Errorf("%d answered in the reader (%d KiB held), %d by handlers", n, n*16, slow.Load())
+	}
+}
+
+// fastFunc is a FastHandler made of two functions.
+type fastFunc struct {
+	fast func(http.ResponseWriter, *http.Request) bool
+	slow http.HandlerFunc
+}
+
+func (f fastFunc) ServeFast(w http.ResponseWriter, r *http.Request) bool { return f.fast(w, r) }
+func (f fastFunc) ServeHTTP(w http.ResponseWriter, r *http.Request)      { f.slow(w, r) }
+
 // TestTimeouts: a connection that never sends its preface, or sends
 // nothing for IdleTimeout with no request in progress, is closed; one
 // whose viewer stops answering PINGs during a long request is closed.

@@ -204,7 +204,7 @@ func (c *conn) sendData(st *stream, p []byte, end, wait bool) error {
 		}
 		if len(st.queue) > 0 {
 			st.queue = append(st.queue, p...)
-			c.queued += len(p)
+			c.noteQueued(len(p))
 			st.queueEnd = end
 			return nil
 		}
@@ -233,7 +233,7 @@ func (c *conn) sendData(st *stream, p []byte, end, wait bool) error {
 		}
 		if !wait {
 			st.queue = append(st.queue, p...)
-			c.queued += len(p)
+			c.noteQueued(len(p))
 			st.queueEnd = end
 			return nil
 		}
@@ -296,6 +296,9 @@ func (c *conn) drainQueues() {
 			sent += int(n)
 		}
 		c.queued -= sent
+		if sent > 0 {
+			c.queueMoved = time.Now()
+		}
 		st.queue = st.queue[:copy(st.queue, q[sent:])]
 		if len(st.queue) == 0 && st.queueEnd {
 			st.queueEnd = false
@@ -307,4 +310,13 @@ func (c *conn) drainQueues() {
 			c.releaseIfDone(st)
 		}
 	}
+}
+
+// noteQueued adds n bytes to what the reader's answers left waiting for
+// windows (c.mu held); the stall clock starts when the queue does.
+func (c *conn) noteQueued(n int) {
+	if c.queued == 0 {
+		c.queueMoved = time.Now()
+	}
+	c.queued += n
 }
