@@ -90,6 +90,14 @@ const (
 
 // Server serves HTTP/2 connections. Its exported fields must not change
 // once it serves.
+//
+// Its limits take over cmd/edgefront's viewerLimits, which bound net/http's
+// HTTP/2 viewer connections today: Silent is PingAfter, Ping PingTimeout,
+// Body BodyTimeout, WriteStall WriteStallTimeout, MaxStreams
+// MaxConcurrentStreams, Resets MaxResets — with the same defaults — and the
+// https listener's MaxHeaderBytes (64 KiB) and IdleTimeout (2 min) are
+// MaxHeaderBytes and IdleTimeout; a ConnContext of
+// edgetls.CaptureHello's context carries the ClientHello fingerprints.
 type Server struct {
 	// Handler answers every request; if it implements FastHandler, requests
 	// without a body are offered to ServeFast first.
