@@ -114,15 +114,10 @@ func (h *headerBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	c := &conn{srv: s, lim: s.limits(), nc: nc, remote: nc.RemoteAddr().String()}
 	c.cond.L = &c.mu
-	c.base = context.Background()
-	if s.ConnContext != nil {
-		if ctx := s.ConnContext(nc); ctx != nil {
-			c.base = ctx
-		}
-	}
+	c.base = ctx
 	if tc, ok := nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		c.tls = &st
@@ -171,6 +166,14 @@ func (e streamError) Error() string {
 // serve runs the connection's reader until the connection ends.
 func (c *conn) serve() {
 	defer c.shut()
+	// The preface first: a client sends it without waiting for ours
+	// (RFC 9113 §3.4), and a peer that is not reading yet (net.Pipe)
+	// must not block our SETTINGS.
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.lim.preface))
+	var pre [len(clientPreface)]byte
+	if _, err := io.ReadFull(c.br, pre[:]); err != nil || string(pre[:]) != clientPreface {
+		return
+	}
 	c.mu.Lock()
 	c.takeBuffer()
 	settings := []http2.Setting{
@@ -186,11 +189,6 @@ func (c *conn) serve() {
 	c.flushLocked()
 	c.mu.Unlock()
 
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.lim.preface))
-	var pre [len(clientPreface)]byte
-	if _, err := io.ReadFull(c.br, pre[:]); err != nil || string(pre[:]) != clientPreface {
-		return
-	}
 	c.deadline = time.Time{}
 	c.lastFrame = time.Now()
 	for {

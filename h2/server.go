@@ -23,7 +23,9 @@
 // to every connection and waits for their streams; Close closes them at
 // once. Requests carry r.TLS (the connection's state), Proto "HTTP/2.0",
 // RemoteAddr, Host from :authority, and a context with
-// http.LocalAddrContextKey and the values of ConnContext's context.
+// http.LocalAddrContextKey and, through ServeConnContext, the values of
+// the context the connection was accepted (and its TLS handshake made)
+// with.
 //
 // A handler must not keep the request, its header map or its body after it
 // returns: streams reuse them.
@@ -96,8 +98,8 @@ const (
 // Body BodyTimeout, WriteStall WriteStallTimeout, MaxStreams
 // MaxConcurrentStreams, Resets MaxResets — with the same defaults — and the
 // https listener's MaxHeaderBytes (64 KiB) and IdleTimeout (2 min) are
-// MaxHeaderBytes and IdleTimeout; a ConnContext of
-// edgetls.CaptureHello's context carries the ClientHello fingerprints.
+// MaxHeaderBytes and IdleTimeout; ServeConnContext with the handshake's
+// context (edgetls.CaptureHello) carries the ClientHello fingerprints.
 type Server struct {
 	// Handler answers every request; if it implements FastHandler, requests
 	// without a body are offered to ServeFast first.
@@ -142,9 +144,6 @@ type Server struct {
 	// CONTINUATION) a connection may send; past it, it is closed
 	// (ENHANCE_YOUR_CALM).
 	FloodFrames int
-	// ConnContext, when set, returns the context a connection's requests
-	// derive their values from (say, the one its TLS handshake used).
-	ConnContext func(c net.Conn) context.Context
 	// ErrorLog receives handler panics and connection errors worth an
 	// operator's attention (the standard logger when nil).
 	ErrorLog *log.Logger
@@ -166,8 +165,12 @@ var ErrServerClosed = http.ErrServerClosed
 // ServeConn serves the HTTP/2 connection c (a *tls.Conn whose handshake
 // chose "h2", or a plain one speaking h2c with prior knowledge) until it
 // ends. It closes c.
-func (s *Server) ServeConn(c net.Conn) {
-	cc := s.newConn(c)
+func (s *Server) ServeConn(c net.Conn) { s.ServeConnContext(context.Background(), c) }
+
+// ServeConnContext is ServeConn whose requests' contexts carry ctx's
+// values (not its cancellation): say, the context the TLS handshake used.
+func (s *Server) ServeConnContext(ctx context.Context, c net.Conn) {
+	cc := s.newConn(ctx, c)
 	if cc == nil {
 		_ = c.Close()
 		return
@@ -213,8 +216,8 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) newConn(nc net.Conn) *conn {
-	c := newConn(s, nc)
+func (s *Server) newConn(ctx context.Context, nc net.Conn) *conn {
+	c := newConn(s, ctx, nc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() {

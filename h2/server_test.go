@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -221,5 +222,53 @@ func TestWriteDeadline(t *testing.T) {
 	l = rc.read(untilEnded(3))
 	if r := l.streams[3]; r.status != "200" || string(r.body) != "ok" {
 		t.Fatalf("stream 3: %+v", r)
+	}
+}
+
+type ctxKey struct{}
+
+// TestServeConnContext: requests see the values of the connection's
+// context, http.LocalAddrContextKey, and a context cancelled when they
+// end.
+func TestServeConnContext(t *testing.T) {
+	got := make(chan string, 1)
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := r.Context().Value(ctxKey{}).(string)
+		_, hasLocal := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		got <- fmt.Sprint(v, " ", hasLocal, " ", r.Context().Err())
+	}), ErrorLog: discardLog(t)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if c, err := ln.Accept(); err == nil {
+			s.ServeConnContext(context.WithValue(context.Background(), ctxKey{}, "hello"), c)
+		}
+	}()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cli.Close()
+		<-served
+	}()
+	tr := &http2.Transport{AllowHTTP: true}
+	cc, err := tr.NewClientConn(cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	res, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if g := <-got; g != "hello true <nil>" {
+		t.Fatalf("context: %q", g)
 	}
 }
