@@ -366,3 +366,36 @@ func describe(o *outcome) string {
 	return fmt.Sprintf("answered=%v refused=%v status=%s type=%q len=%q body=%q", o.answered, o.refused,
 		o.status, o.ctype, o.clen, strings.ReplaceAll(o.body, "\n", "|"))
 }
+
+// FuzzServeBytes feeds arbitrary bytes after the client preface to a
+// Server answering through both ServeFast and ServeHTTP: it must not
+// panic, and ServeConn must return once the client goes.
+func FuzzServeBytes(f *testing.F) {
+	var seed bytes.Buffer
+	fr := http2.NewFramer(&seed, nil)
+	_ = fr.WriteSettings()
+	fuzzOps([]byte{0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 2, 0x83}, fr)
+	f.Add(seed.Bytes())
+	f.Add([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := &Server{Handler: fuzzHandler{}, ErrorLog: discardLog(t)}
+		cli, srv := net.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.ServeConn(srv)
+		}()
+		go func() {
+			_, _ = io.Copy(io.Discard, cli) // whatever the server says
+		}()
+		_ = cli.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		_, _ = cli.Write([]byte(http2.ClientPreface))
+		_, _ = cli.Write(data)
+		cli.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("ServeConn did not return after the client closed")
+		}
+	})
+}
