@@ -674,10 +674,12 @@ func (c *conn) shut() {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	_ = c.nc.Close()
-	if c.hb.st != nil {
+	if c.hb.st != nil && !c.hb.trailers {
+		// A request whose header block never ended (trailers belong to
+		// a stream already in progress, released with it).
 		c.hb.st.release()
-		c.hb = headerBlock{}
 	}
+	c.hb = headerBlock{}
 }
 
 // idle reports whether stream id was never opened (RFC 9113 §5.1): an odd

@@ -178,6 +178,9 @@ func fuzzOps(data []byte, fr *http2.Framer) (ended, opened []uint32, lax bool) {
 			_ = fr.WritePriority(max(id, 1), http2.PriorityParam{StreamDep: dep, Weight: 16})
 		case 8:
 			typ := http2.FrameType(next() % 12)
+			if typ == http2.FrameGoAway {
+				lax = true // the server may just close
+			}
 			flags := http2.Flags(next())
 			payload := make([]byte, int(next()%16))
 			for j := range payload {

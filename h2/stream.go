@@ -253,6 +253,7 @@ func (c *conn) panicked(st *stream, v any) {
 		c.srv.logf("h2: panic serving %s: %v\n%s", c.remote, v, buf)
 	}
 	c.mu.Lock()
+	st.rw.done = true // the handler is over: the stream may be reused
 	c.resetStream(st.id, http2.ErrCodeInternal, true)
 	c.mu.Unlock()
 }
@@ -263,7 +264,8 @@ func (c *conn) panicked(st *stream, v any) {
 // neither the protocol nor a handler uses goes back to the pool.
 func (c *conn) streamDoneLocked(st *stream) {
 	if st.inMap && !st.reset && st.sentEnd && !st.recvEnded {
-		c.resetStream(st.id, http2.ErrCodeNo, true)
+		c.resetStream(st.id, http2.ErrCodeNo, true) // which releases st
+		return
 	}
 	if st.inMap && !st.sentEnd && !st.reset {
 		// The response did not end (its data waits for a window).
@@ -313,7 +315,8 @@ func (c *conn) closeStream(st *stream) {
 }
 
 // resetStream ends stream id with RST_STREAM(code) — sent when send is
-// set — cancelling its handler (c.mu held).
+// set — cancelling its handler (c.mu held). A stream no handler uses goes
+// back to the pool: the caller must not touch it afterwards.
 func (c *conn) resetStream(id uint32, code http2.ErrCode, send bool) {
 	if send && !c.closed {
 		_ = c.fr.WriteRSTStream(id, code)
