@@ -398,6 +398,7 @@ func (c *conn) buildRequest(st *stream, endStream bool) string {
 		r.RequestURI = st.path
 	}
 	r.URL = &st.u
+	st.ctx.base, st.ctx.local = c.base, c.nc.LocalAddr()
 	if st.scheme == "https" {
 		r.TLS = c.tls
 	}
@@ -414,8 +415,11 @@ func (c *conn) buildRequest(st *stream, endStream bool) string {
 		r.Body = http.NoBody
 	} else {
 		r.ContentLength = st.declared
-		st.rb.st = st
-		r.Body = &st.rb
+		// Its own object: whatever still holds it once the handler
+		// returned (a transport sending it on) reads an error, never a
+		// later request's body.
+		st.rb = &requestBody{c: c, st: st}
+		r.Body = st.rb
 	}
 	st.bodyDeadline = time.Now().Add(c.lim.body)
 	return ""

@@ -272,3 +272,49 @@ func TestServeConnContext(t *testing.T) {
 		t.Fatalf("context: %q", g)
 	}
 }
+
+// TestRequestOutlivesHandler: work a handler leaves behind with its
+// request's body and context (a transport still sending the body, a
+// background refresh) reads an error, never a later request's body, and
+// sees a cancelled context whose values still answer.
+func TestRequestOutlivesHandler(t *testing.T) {
+	type leftover struct {
+		body io.Reader
+		ctx  context.Context
+	}
+	left := make(chan leftover, 1)
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/leave" {
+			left <- leftover{r.Body, r.Context()}
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	}))
+	c := ts.client()
+	res, err := c.Post(ts.url("/leave"), "text/plain", strings.NewReader(strings.Repeat("a", 100)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	l := <-left
+	// Another request with a body reuses the stream.
+	res, err = c.Post(ts.url("/echo"), "text/plain", strings.NewReader("second request's body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "second request's body" {
+		t.Fatalf("echo: %q", b)
+	}
+	if n, err := l.body.Read(make([]byte, 64)); n != 0 || !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Errorf("left-over body read %d, %v", n, err)
+	}
+	if l.ctx.Err() == nil {
+		t.Error("left-over context not cancelled")
+	}
+	if _, ok := l.ctx.Value(http.LocalAddrContextKey).(net.Addr); !ok {
+		t.Error("left-over context lost its values")
+	}
+}

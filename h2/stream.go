@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,7 +33,8 @@ type stream struct {
 	base                            *http.Request // carries ctx
 	u                               url.URL
 	ctx                             streamContext
-	rb                              requestBody
+	rb                              *requestBody   // nil without a body
+	hctx                            *streamContext // a handler goroutine's request context
 	rw                              responseWriter
 	continueWanted                  bool
 	bodyDeadline                    time.Time
@@ -68,7 +70,6 @@ func (c *conn) newStream(id uint32) *stream {
 		st.rw.header = make(http.Header)
 	}
 	st.c, st.id = c, id
-	st.ctx.st = st
 	st.rw.st = st
 	return st
 }
@@ -166,11 +167,17 @@ func (c *conn) start(st *stream) {
 		}
 		st.rw.reset(st.method == http.MethodHead)
 	}
+	// A handler goroutine may hand the request's context to work that
+	// outlives it (a background refresh): it gets a context and request
+	// of its own, not the stream's pooled ones.
+	hctx := &streamContext{base: st.ctx.base, local: st.ctx.local}
+	req := st.req.WithContext(hctx)
 	c.mu.Lock()
 	st.handling = true
+	st.hctx = hctx
 	c.handlers++
 	c.mu.Unlock()
-	go c.runHandler(st, h)
+	go c.runHandler(st, req, h)
 }
 
 // roomToAnswer reports whether the reader may answer another request
@@ -225,7 +232,7 @@ func (c *conn) serveInline(st *stream, h http.Handler) {
 }
 
 // runHandler serves the request in its own goroutine.
-func (c *conn) runHandler(st *stream, h http.Handler) {
+func (c *conn) runHandler(st *stream, req *http.Request, h http.Handler) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.panicked(st, v)
@@ -235,6 +242,10 @@ func (c *conn) runHandler(st *stream, h http.Handler) {
 		c.mu.Lock()
 		c.handlers--
 		st.handling = false
+		st.hctx.cancel(context.Canceled)
+		if st.rb != nil {
+			st.rb.closed = true
+		}
 		if !st.reset {
 			c.completed++
 		}
@@ -242,7 +253,7 @@ func (c *conn) runHandler(st *stream, h http.Handler) {
 		c.flushLocked()
 		c.mu.Unlock()
 	}()
-	h.ServeHTTP(&st.rw, &st.req)
+	h.ServeHTTP(&st.rw, req)
 }
 
 // panicked logs a handler's panic and resets its stream, as net/http does.
@@ -281,6 +292,9 @@ func (c *conn) releaseIfDone(st *stream) {
 	}
 	if st.rw.fast || st.rw.done {
 		st.ctx.cancel(context.Canceled)
+		if st.rb != nil {
+			st.rb.closed = true
+		}
 		st.release()
 	}
 }
@@ -338,6 +352,9 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode, send bool) {
 	}
 	c.closeStream(st)
 	st.ctx.cancel(context.Canceled)
+	if st.hctx != nil {
+		st.hctx.cancel(context.Canceled)
+	}
 	c.cond.Broadcast()
 	if !st.handling {
 		c.releaseIfDone(st)
@@ -348,10 +365,11 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode, send bool) {
 // cancelled when the stream is reset or the connection ends. Its Done
 // channel is made only when someone asks for it.
 type streamContext struct {
-	st   *stream
-	mu   sync.Mutex
-	done chan struct{}
-	err  error
+	base  context.Context // the connection's (ServeConnContext)
+	local net.Addr
+	mu    sync.Mutex
+	done  chan struct{}
+	err   error
 }
 
 // Deadline implements context.Context: there is none.
@@ -380,11 +398,13 @@ func (x *streamContext) Err() error {
 // Value implements context.Context: http.LocalAddrContextKey, then the
 // connection's context.
 func (x *streamContext) Value(key any) any {
-	c := x.st.c
 	if key == http.LocalAddrContextKey {
-		return c.nc.LocalAddr()
+		return x.local
 	}
-	return c.base.Value(key)
+	if x.base == nil {
+		return nil
+	}
+	return x.base.Value(key)
 }
 
 // cancel ends the context with err (once per request).
@@ -399,27 +419,27 @@ func (x *streamContext) cancel(err error) {
 	}
 }
 
-// resetCtx readies the context for a new request.
-func (x *streamContext) resetCtx() {
-	x.mu.Lock()
-	x.done, x.err = nil, nil
-	x.mu.Unlock()
-}
-
 func (x *streamContext) String() string { return "h2.streamContext" }
 
 var _ context.Context = (*streamContext)(nil)
 
 // requestBody is a request's body: what DATA frames brought, read by the
 // handler; reading gives the flow-control windows back.
-type requestBody struct{ st *stream }
+type requestBody struct {
+	c      *conn
+	st     *stream
+	closed bool // the handler returned (c.mu)
+}
 
 // Read implements io.Reader.
 func (b *requestBody) Read(p []byte) (int, error) {
-	st := b.st
-	c := st.c
+	c := b.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	st := b.st
 	if st.continueWanted && !st.continueSent && len(st.body) == 0 && !st.bodyEOF && !st.reset {
 		// RFC 9110 §10.1.1: the client waits for 100 (Continue).
 		st.continueSent = true
@@ -462,10 +482,13 @@ func (b *requestBody) Read(p []byte) (int, error) {
 
 // Close implements io.Closer: the rest of the body is not wanted.
 func (b *requestBody) Close() error {
-	st := b.st
-	c := st.c
+	c := b.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	st := b.st
 	if n := len(st.body); n > 0 {
 		st.body = st.body[:0]
 		c.consumed(st, int32(n))
