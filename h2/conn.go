@@ -50,7 +50,7 @@ type conn struct {
 	dec *hpack.Decoder
 	hb  headerBlock
 
-	maxClientID uint32
+	maxClientID uint32 // written by the reader with mu held
 	sawSettings bool
 	pingOut     bool
 	pingSent    time.Time

@@ -69,7 +69,9 @@ func (c *conn) onHeaders(f *http2.HeadersFrame) error {
 	case id <= c.maxClientID:
 		return connError{http2.ErrCodeProtocol, "HEADERS on a closed stream"}
 	default:
+		c.mu.Lock() // read by goAway (Shutdown)
 		c.maxClientID = id
+		c.mu.Unlock()
 		switch {
 		case goingAway && id > lastID:
 			// Started after our GOAWAY: ignored (RFC 9113 §6.8).
