@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -316,5 +317,93 @@ func TestRequestOutlivesHandler(t *testing.T) {
 	}
 	if _, ok := l.ctx.Value(http.LocalAddrContextKey).(net.Addr); !ok {
 		t.Error("left-over context lost its values")
+	}
+}
+
+// goroutineID is the calling goroutine's number (from its stack header).
+func goroutineID() string {
+	var b [64]byte
+	n := runtime.Stack(b[:], false)
+	f := strings.Fields(string(b[:n]))
+	return f[1]
+}
+
+// TestFastOnReader: requests a FastHandler answers are all answered by the
+// connection's one reader goroutine — no goroutine per request — and
+// those it declines by handler goroutines.
+func TestFastOnReader(t *testing.T) {
+	var mu sync.Mutex
+	fastIDs := map[string]int{}
+	slowIDs := map[string]int{}
+	ts := newTestServer(t, fastFunc{
+		fast: func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path == "/slow" {
+				return false
+			}
+			mu.Lock()
+			fastIDs[goroutineID()]++
+			mu.Unlock()
+			_, _ = io.WriteString(w, "fast")
+			return true
+		},
+		slow: func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			slowIDs[goroutineID()]++
+			mu.Unlock()
+			_, _ = io.WriteString(w, "slow")
+		},
+	})
+	rc := ts.dial(t)
+	var ids []uint32
+	for i := range 100 {
+		id := uint32(2*i + 1)
+		path := "/fast"
+		if i%10 == 0 {
+			path = "/slow"
+		}
+		rc.get(id, path)
+		ids = append(ids, id)
+	}
+	l := rc.read(untilEnded(ids...))
+	for i, id := range ids {
+		want := "fast"
+		if i%10 == 0 {
+			want = "slow"
+		}
+		if r := l.streams[id]; r.status != "200" || string(r.body) != want {
+			t.Fatalf("stream %d: %+v", id, r)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(fastIDs) != 1 {
+		t.Errorf("fast answers from %d goroutines, want the reader alone: %v", len(fastIDs), fastIDs)
+	}
+	for id := range slowIDs {
+		if _, ok := fastIDs[id]; ok {
+			t.Errorf("a declined request ran on the reader")
+		}
+	}
+}
+
+// TestShutdownIdle: Shutdown closes a connection with nothing in progress
+// after telling it GOAWAY, and returns; a connection arriving after it is
+// refused.
+func TestShutdownIdle(t *testing.T) {
+	ts := newTestServer(t, echo())
+	rc := ts.dial(t)
+	rc.get(1, "/hello")
+	rc.read(untilEnded(1))
+	if err := ts.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l := rc.read(untilEOF)
+	if l.goAway == nil || l.goAway.ErrCode != http2.ErrCodeNo || l.goAway.LastStreamID != 1 {
+		t.Fatalf("GOAWAY %+v", l.goAway)
+	}
+	rc2 := ts.dialRaw(t)
+	_, _ = io.WriteString(rc2.nc, http2.ClientPreface) // may fail: refused
+	if l := rc2.read(untilEOF); l.frames != 0 {
+		t.Errorf("a connection after Shutdown got %d frames", l.frames)
 	}
 }
