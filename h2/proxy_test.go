@@ -2,11 +2,15 @@ package h2
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/net/http2"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -103,6 +107,97 @@ func TestProxyFastPath(t *testing.T) {
 			}
 			if f, s := p.fast.Load(), p.slow.Load(); f != tt.fast || s != tt.slow {
 				t.Errorf("served fast %d, by handler %d; want %d, %d", f, s, tt.fast, tt.slow)
+			}
+		})
+	}
+}
+
+// proxyFromYAML is a proxy.Server on an edgefront settings document whose
+// "{{web}}" is an origin answering body, cacheable for an hour.
+func proxyFromYAML(t testing.TB, settings string, body []byte) *proxy.Server {
+	t.Helper()
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(o.Close)
+	cfg, err := config.Parse("test.yaml", []byte(strings.ReplaceAll(settings, "{{web}}", o.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cache.New(cache.Options{MaxBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Load(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	return srv
+}
+
+const fastDist = `
+distributions:
+  - id: EFAST0000001
+    originEndpoints: {web: "{{web}}"}
+    config:
+      CallerReference: fast
+      Enabled: true
+      Aliases: {Items: [www.example.com]}
+      Origins: {Items: [{Id: web, DomainName: origin.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
+%s
+      DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6,
+        AllowedMethods: {Items: [GET, HEAD, OPTIONS], CachedMethods: {Items: [GET, HEAD]}}}
+`
+
+// TestProxyFastDecisions: which requests proxy.ServeFast answers in the
+// reader — hits and errors edgefront makes — and which it leaves to a
+// handler goroutine: misses, requests it cannot cache, and everything on
+// a distribution with custom error pages (those are fetched).
+func TestProxyFastDecisions(t *testing.T) {
+	body := []byte("object")
+	pages := `      CustomErrorResponses:
+        Items:
+          - {ErrorCode: 404, ResponsePagePath: /404.html, ResponseCode: "404"}`
+	tests := []struct {
+		name, extra string
+		reqs        []struct{ method, host, path string }
+		status      []int
+		fast        int64
+	}{
+		{name: "miss then hits", reqs: []struct{ method, host, path string }{
+			{"GET", "www.example.com", "/a"}, {"GET", "www.example.com", "/a"}, {"HEAD", "www.example.com", "/a"}},
+			status: []int{200, 200, 200}, fast: 2},
+		{name: "unknown host: 403 made by the edge", reqs: []struct{ method, host, path string }{
+			{"GET", "nobody.example", "/a"}},
+			status: []int{403}, fast: 1},
+		{name: "not cacheable: handler", reqs: []struct{ method, host, path string }{
+			{"DELETE", "www.example.com", "/a"}},
+			status: []int{403}, fast: 0},
+		{name: "custom error pages: handler", extra: pages, reqs: []struct{ method, host, path string }{
+			{"GET", "www.example.com", "/a"}, {"GET", "www.example.com", "/a"}},
+			status: []int{200, 200}, fast: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &countingProxy{Server: proxyFromYAML(t, fmt.Sprintf(fastDist, tt.extra), body)}
+			ts := newTestServer(t, p)
+			rc := ts.dial(t)
+			for i, q := range tt.reqs {
+				id := uint32(2*i + 1)
+				_ = rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndStream: true, EndHeaders: true,
+					BlockFragment: rc.block(":method", q.method, ":scheme", "https", ":path", q.path, ":authority", q.host)})
+				l := rc.read(untilEnded(id))
+				if r := l.streams[id]; r.status != fmt.Sprint(tt.status[i]) {
+					t.Fatalf("%s %s%s: %+v", q.method, q.host, q.path, r)
+				}
+			}
+			if got := p.fast.Load(); got != tt.fast {
+				t.Errorf("answered in the reader %d, want %d (handlers: %d)", got, tt.fast, p.slow.Load())
 			}
 		})
 	}
