@@ -55,6 +55,7 @@ type conn struct {
 	pingOut     bool
 	pingSent    time.Time
 	lastFrame   time.Time
+	idleSince   time.Time // since when nothing is in progress (zero: something is)
 	tokens      float64 // flood budget
 	tokensAt    time.Time
 	canon       map[string]string // lowercase wire names → canonical keys
@@ -240,7 +241,12 @@ func (c *conn) beforeRead() error {
 			want = c.lingerUntil
 			break
 		}
-		want = c.lastFrame.Add(c.lim.idle)
+		// Idle from the end of the last request: frames that start none
+		// (PINGs) do not keep a connection.
+		if c.idleSince.IsZero() {
+			c.idleSince = now
+		}
+		want = c.idleSince.Add(c.lim.idle)
 	case c.pingOut:
 		want = c.pingSent.Add(c.lim.ping)
 	default:
@@ -338,7 +344,7 @@ func (c *conn) timeout() bool {
 			c.startLinger(now)
 			return true
 		}
-		if now.Sub(c.lastFrame) < c.lim.idle {
+		if c.idleSince.IsZero() || now.Sub(c.idleSince) < c.lim.idle {
 			return true
 		}
 		c.goAwayLocked(http2.ErrCodeNo, "idle")

@@ -491,3 +491,24 @@ var _ atomic.Int64
 func errDeadline() error { return osErrDeadlineExceeded }
 
 var osErrDeadlineExceeded = os.ErrDeadlineExceeded
+
+// TestIdleDespitePings: PINGs start no request: a connection that sends
+// only PINGs is still closed after IdleTimeout.
+func TestIdleDespitePings(t *testing.T) {
+	ts := newTestServer(t, echo(), func(s *Server) { s.IdleTimeout = 300 * time.Millisecond })
+	rc := ts.dial(t)
+	rc.passive = true
+	got := make(chan *frameLog)
+	go func() { got <- rc.read(untilEOF) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		if rc.fr.WritePing(false, [8]byte{'k'}) != nil {
+			break
+		}
+	}
+	l := <-got
+	if l.goAway == nil || l.goAway.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY %+v", l.goAway)
+	}
+}

@@ -152,6 +152,7 @@ func (c *conn) register(st *stream, endStream bool) {
 	st.bodyEOF = endStream
 	c.streams[st.id] = st
 	c.open++
+	c.idleSince = time.Time{}
 	c.takeBuffer()
 }
 
