@@ -56,7 +56,7 @@ type conn struct {
 	pingSent    time.Time
 	lastFrame   time.Time
 	idleSince   time.Time // since when nothing is in progress (zero: something is)
-	tokens      float64 // flood budget
+	tokens      float64   // flood budget
 	tokensAt    time.Time
 	canon       map[string]string // lowercase wire names → canonical keys
 	unackedSet  int               // our SETTINGS not yet acknowledged
