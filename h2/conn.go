@@ -54,7 +54,8 @@ type conn struct {
 	sawSettings bool
 	pingOut     bool
 	pingSent    time.Time
-	lastFrame   time.Time
+	lastFrame   time.Time // when frames last came in (to a batch's precision)
+	gotFrame    bool
 	idleSince   time.Time // since when nothing is in progress (zero: something is)
 	tokens      float64   // flood budget
 	tokensAt    time.Time
@@ -75,7 +76,7 @@ type conn struct {
 	fw        frameWriter
 	enc       *hpack.Encoder
 	hbuf      headerBuf
-	lower     map[string]string // canonical keys → lowercase wire names
+	lower     map[string]wireField // canonical keys → how they go on the wire
 	streams   map[uint32]*stream
 	open      int // streams open or half-closed (MAX_CONCURRENT_STREAMS)
 	handlers  int // handler goroutines running
@@ -133,7 +134,7 @@ func newConn(s *Server, ctx context.Context, nc net.Conn) *conn {
 	c.dec.SetMaxStringLength(int(c.lim.maxHeaderList))
 	c.enc = hpack.NewEncoder(&c.hbuf)
 	c.canon = make(map[string]string)
-	c.lower = make(map[string]string)
+	c.lower = make(map[string]wireField)
 	c.streams = make(map[uint32]*stream)
 	c.recvConnWin = c.lim.connWindow
 	c.sendConnWin = 65535
@@ -203,7 +204,7 @@ func (c *conn) serve() {
 			}
 			continue
 		}
-		c.lastFrame = time.Now()
+		c.gotFrame = true
 		if c.linger {
 			continue
 		}
@@ -226,6 +227,11 @@ func (c *conn) beforeRead() error {
 	err := c.werr
 	var want time.Time
 	now := time.Now()
+	if c.gotFrame {
+		// Frames came in since the last wait: one clock reading a batch.
+		c.gotFrame = false
+		c.lastFrame = now
+	}
 	switch {
 	case c.linger:
 		want = c.lingerUntil

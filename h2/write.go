@@ -120,19 +120,11 @@ func (c *conn) field(name, value string) {
 // as net/http does. Values unique to one response are not indexed.
 func (c *conn) fields(h http.Header, trailers bool) {
 	for k, vs := range h {
-		switch k {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
-			continue
-		case "Content-Length", "Trailer":
-			if trailers {
-				continue
-			}
-		}
-		name := c.lowerName(k)
-		if name == "" {
+		n := c.wireName(k)
+		if n.skip || trailers && n.notTrailer {
 			continue
 		}
-		sensitive := name == "x-amz-cf-id"
+		name, sensitive := n.name, n.sensitive
 		for _, v := range vs {
 			if !httpguts.ValidHeaderFieldValue(v) {
 				continue
@@ -142,19 +134,46 @@ func (c *conn) fields(h http.Header, trailers bool) {
 	}
 }
 
-// lowerName is the wire name of a header key; "" for an invalid one.
-func (c *conn) lowerName(k string) string {
+// wireField is how a response header key goes on the wire.
+type wireField struct {
+	name       string // lowercase
+	skip       bool   // connection-specific or invalid: never sent
+	notTrailer bool   // framing: not in trailers
+	sensitive  bool   // unique to each response: not worth HPACK's table
+}
+
+// wireName describes header key k, cached per connection (bounded).
+func (c *conn) wireName(k string) wireField {
 	if n, ok := c.lower[k]; ok {
 		return n
 	}
-	if !httpguts.ValidHeaderFieldName(k) {
-		return ""
+	var n wireField
+	switch {
+	case !httpguts.ValidHeaderFieldName(k):
+		n.skip = true
+	default:
+		n.name = strings.ToLower(k)
+		switch n.name {
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			n.skip = true
+		case "content-length", "trailer":
+			n.notTrailer = true
+		case "x-amz-cf-id":
+			n.sensitive = true
+		}
 	}
-	n := strings.ToLower(k)
 	if len(c.lower) < 256 {
 		c.lower[k] = n
 	}
 	return n
+}
+
+// lowerName is the wire name of a header key; "" for one never sent.
+func (c *conn) lowerName(k string) string {
+	if n := c.wireName(k); !n.skip {
+		return n.name
+	}
+	return ""
 }
 
 // writeInterim writes a 1xx response's HEADERS (c.mu held).
