@@ -55,7 +55,6 @@ type conn struct {
 	pingOut     bool
 	pingSent    time.Time
 	lastFrame   time.Time // when frames last came in (to a batch's precision)
-	gotFrame    bool
 	idleSince   time.Time // since when nothing is in progress (zero: something is)
 	tokens      float64   // flood budget
 	tokensAt    time.Time
@@ -86,6 +85,7 @@ type conn struct {
 	queueMoved time.Time
 
 	deadline     time.Time // read deadline in force
+	batchAt      time.Time // when the batch of frames being answered came (reader)
 	recvConnWin  int32     // what the viewer may still send on the connection
 	sendConnWin  int32
 	peerInitWin  int32
@@ -194,17 +194,22 @@ func (c *conn) serve() {
 	c.deadline = time.Time{}
 	c.lastFrame = time.Now()
 	for {
-		if err := c.beforeRead(); err != nil {
+		blocking, err := c.beforeRead()
+		if err != nil {
 			return
 		}
 		f, err := c.fr.ReadFrame()
+		if blocking && err == nil {
+			// One clock reading a batch: when its first frame came.
+			c.batchAt = time.Now()
+			c.lastFrame = c.batchAt
+		}
 		if err != nil {
 			if !c.readError(err) {
 				return
 			}
 			continue
 		}
-		c.gotFrame = true
 		if c.linger {
 			continue
 		}
@@ -217,21 +222,17 @@ func (c *conn) serve() {
 }
 
 // beforeRead flushes what is rendered when the next read would block and
-// sets the read deadline for the wait.
-func (c *conn) beforeRead() error {
+// sets the read deadline for the wait; blocking reports that case.
+func (c *conn) beforeRead() (blocking bool, _ error) {
 	if c.frameBuffered() && !c.hb.active() {
-		return nil
+		return false, nil
 	}
 	c.mu.Lock()
 	c.flushLocked()
 	err := c.werr
 	var want time.Time
 	now := time.Now()
-	if c.gotFrame {
-		// Frames came in since the last wait: one clock reading a batch.
-		c.gotFrame = false
-		c.lastFrame = now
-	}
+
 	switch {
 	case c.linger:
 		want = c.lingerUntil
@@ -279,7 +280,7 @@ func (c *conn) beforeRead() error {
 		}
 	}
 	c.mu.Unlock()
-	return err
+	return true, err
 }
 
 // wakeReader makes the reader's blocked read return at once (c.mu held).

@@ -158,7 +158,11 @@ func (w *responseWriter) commit(final bool) error {
 	c.field(":status", statusText(w.status))
 	c.fields(h, false)
 	if _, ok := h["Date"]; !ok {
-		c.field("date", c.srv.date())
+		if w.fast {
+			c.field("date", c.srv.dateAt(c.batchAt)) // answered as the batch came
+		} else {
+			c.field("date", c.srv.date())
+		}
 	}
 	if w.contentLength >= 0 && w.bodyAllowed() {
 		if _, ok := h["Content-Length"]; !ok {

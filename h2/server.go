@@ -303,8 +303,10 @@ type dateValue struct {
 }
 
 // date is the Date header value for now, rendered once per second.
-func (s *Server) date() string {
-	now := time.Now()
+func (s *Server) date() string { return s.dateAt(time.Now()) }
+
+// dateAt is the Date header value for now.
+func (s *Server) dateAt(now time.Time) string {
 	if d := s.dateNow.Load(); d != nil && d.sec == now.Unix() {
 		return d.s
 	}

@@ -160,6 +160,9 @@ func (c *conn) register(st *stream, endStream bool) {
 // without blocking, else in a handler goroutine.
 func (c *conn) start(st *stream) {
 	h := c.srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux // as net/http
+	}
 	st.rw.reset(st.method == http.MethodHead)
 	if c.fast != nil && st.recvEnded && c.roomToAnswer() {
 		st.rw.fast = true
