@@ -107,6 +107,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	// The last of a declared length ends the stream with it — a frame
+	// saved on every cached answer — unless trailers are declared or set
+	// by then (http.TrailerPrefix keys set after the last write of a
+	// declared length are not sent).
 	end := w.contentLength >= 0 && w.written == w.contentLength && len(w.declaredTrailers()) == 0 && !w.hasPrefixTrailers()
 	if err := c.sendData(w.st, p, end, !w.fast); err != nil {
 		return 0, err
