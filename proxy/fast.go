@@ -19,7 +19,7 @@ const maxFastBody = 64 << 10
 // having written nothing and left r as it was, for any request that might
 // wait: a body, edge code at the viewer points, a custom error page (it is
 // fetched), a miss or a refresh, a pass-through, a key made of
-// CloudFront-* headers. The HTTP/2 front end calls it from a connection's
+// CloudFront-* headers, a distribution under RFC 9111 semantics. The HTTP/2 front end calls it from a connection's
 // reader goroutine (h2.FastHandler), then ServeHTTP in a goroutine when it
 // returns false.
 func (s *Server) ServeFast(w http.ResponseWriter, r *http.Request) bool {
@@ -50,7 +50,9 @@ func (s *Server) ServeFast(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.normalize(x)
 	s.behavior(x)
-	if !x.cacheable() || keysCloudFrontHeaders(x.b.CachePolicy) {
+	// RFC 9111 semantics read the request's own directives and variants:
+	// those distributions are served by ServeHTTP alone.
+	if x.ds.dist.RFC9111() || !x.cacheable() || keysCloudFrontHeaders(x.b.CachePolicy) {
 		served = false
 		return false
 	}
