@@ -37,17 +37,25 @@
 // viewer never opens fails after WriteStallTimeout and closes the
 // connection; PING is answered, and a silent viewer with requests in
 // progress is PINGed then closed; priorities are ignored (RFC 9113
-// §5.3.2); pseudo-headers, connection-specific fields and content-length
-// are checked as net/http checks them, and refused the same way (stream or
-// connection errors); header lists over MaxHeaderBytes get 431 as from
-// net/http; a header block that keeps growing past twice the limit, or
-// arrives slower than PrefaceTimeout, ends the connection (CONTINUATION
-// flood, CVE-2024-27316); more than MaxResets requests cancelled by the
-// viewer, and more cancelled than completed, end it too (rapid reset,
-// CVE-2023-44487); frames that do no work — SETTINGS, PING, PRIORITY,
-// empty DATA and CONTINUATION, RST_STREAM — beyond a burst of FloodFrames
-// and FloodFrames a second end it with ENHANCE_YOUR_CALM; and output
-// waiting for a viewer that does not read is bounded per connection.
+// §5.3.2); pseudo-headers and content-length are checked as net/http
+// checks them, and refused the same way (stream or connection errors);
+// connection-specific fields get net/http's 400, then RST_STREAM
+// PROTOCOL_ERROR (RFC 9113 §8.1.1, §8.2.2); header lists over
+// MaxHeaderBytes get 431 as from net/http; a header block that keeps
+// growing past twice the limit, or arrives slower than PrefaceTimeout,
+// ends the connection (CONTINUATION flood, CVE-2024-27316); more than
+// MaxResets requests cancelled by the viewer, and more cancelled than
+// completed, end it too (rapid reset, CVE-2023-44487), and handlers of
+// reset streams still running count against new streams; frames that do
+// no work — SETTINGS, PING, PRIORITY, empty DATA and CONTINUATION,
+// RST_STREAM and WINDOW_UPDATE with nothing to send — beyond a burst of
+// FloodFrames and FloodFrames a second end it with ENHANCE_YOUR_CALM;
+// output waiting for a viewer that does not read is bounded per
+// connection, and answers waiting for windows that do not open close it
+// after WriteStallTimeout; a connection with no request in progress is
+// closed after IdleTimeout whatever PINGs it sends. Anything this server
+// does not support (server push, extended CONNECT) is refused as net/http
+// refuses it.
 package h2
 
 import (
