@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,7 +54,9 @@ func netHTTPTarget(b *testing.B, h http.Handler) benchTarget {
 
 // load sends b.N GETs for path over benchConns connections with
 // benchStreams in flight on each, checking every response is 200 with
-// wantBody bytes; it reports requests/s and the goroutines seen mid-run.
+// wantBody bytes; it reports requests/s, the latency of a request from its
+// HEADERS to its END_STREAM (p50, p99; benchStreams in flight per
+// connection) and the goroutines seen mid-run.
 func load(b *testing.B, t benchTarget, path string, wantBody int) {
 	var left atomic.Int64
 	left.Store(int64(b.N))
@@ -62,6 +65,7 @@ func load(b *testing.B, t benchTarget, path string, wantBody int) {
 	conns := make([]*benchConn, benchConns)
 	for i := range conns {
 		conns[i] = dialBench(b, t.addr, path)
+		conns[i].lat = make([]time.Duration, 0, b.N/benchConns+benchStreams+1)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -85,6 +89,15 @@ func load(b *testing.B, t benchTarget, path string, wantBody int) {
 	for _, bc := range conns {
 		bc.nc.Close()
 	}
+	var lat []time.Duration
+	for _, bc := range conns {
+		lat = append(lat, bc.lat...)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
 	b.ReportMetric(float64(goroutines.Load()), "goroutines")
 }
@@ -99,6 +112,7 @@ type benchConn struct {
 	next  uint32
 	recv  int
 	warm  bool // the table-filling request is in flight
+	lat   []time.Duration
 }
 
 func dialBench(b *testing.B, addr, path string) *benchConn {
@@ -142,6 +156,7 @@ func dialBench(b *testing.B, addr, path string) *benchConn {
 func (bc *benchConn) run(left *atomic.Int64, wantBody int, mid func()) error {
 	inflight := 0
 	bodies := map[uint32]int{}
+	sent := map[uint32]time.Time{}
 	if bc.warm {
 		inflight, bodies[1] = 1, 0
 		bc.warm = false
@@ -151,6 +166,7 @@ func (bc *benchConn) run(left *atomic.Int64, wantBody int, mid func()) error {
 			_ = bc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: bc.next, BlockFragment: bc.block,
 				EndStream: true, EndHeaders: true})
 			bodies[bc.next] = 0
+			sent[bc.next] = time.Now()
 			bc.next += 2
 			inflight++
 		}
@@ -179,6 +195,10 @@ func (bc *benchConn) run(left *atomic.Int64, wantBody int, mid func()) error {
 					return io.ErrUnexpectedEOF
 				}
 				delete(bodies, f.StreamID)
+				if t, ok := sent[f.StreamID]; ok {
+					bc.lat = append(bc.lat, time.Since(t))
+					delete(sent, f.StreamID)
+				}
 				inflight--
 				done++
 				if done == 1000 {
