@@ -407,3 +407,39 @@ func TestShutdownIdle(t *testing.T) {
 		t.Errorf("a connection after Shutdown got %d frames", l.frames)
 	}
 }
+
+// TestExpectContinue: a request with "expect: 100-continue" gets 100
+// (Continue) once its handler reads the body (RFC 9110 §10.1.1), then
+// its answer; the handler does not see Expect.
+func TestExpectContinue(t *testing.T) {
+	ts := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		fmt.Fprintf(w, "%s expect=%q", b, r.Header.Get("Expect"))
+	}))
+	rc := ts.dial(t)
+	_ = rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
+		BlockFragment: rc.block(":method", "POST", ":scheme", "https", ":path", "/", ":authority", "x",
+			"expect", "100-continue", "content-length", "4")})
+	// Wait for the 100 before sending the body.
+	for {
+		f, err := rc.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := f.(*http2.MetaHeadersFrame); ok {
+			if s := h.PseudoValue("status"); s != "100" || h.StreamEnded() {
+				t.Fatalf("first answer %q, want 100", s)
+			}
+			break
+		}
+	}
+	_ = rc.fr.WriteData(1, true, []byte("body"))
+	l := rc.read(untilEnded(1))
+	if r := l.streams[1]; r.status != "200" || string(r.body) != `body expect=""` {
+		t.Fatalf("%+v", r)
+	}
+}
