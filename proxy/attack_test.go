@@ -384,8 +384,9 @@ func TestNoOriginFetchForResetStream(t *testing.T) {
 	}
 }
 
-// TestHTTP10TransferEncodingOverTLS: on the TLS listener, which net/http
-// serves without h1 in front, an HTTP/1.0 request with Transfer-Encoding
+// TestHTTP10TransferEncodingOverTLS: on the TLS listener (h1 in front, as
+// edgefront serves it; net/http alone when --fast-http1=false), an
+// HTTP/1.0 request with Transfer-Encoding
 // (which net/http ignores) cannot smuggle the request hidden in its body:
 // the connection is closed after the response. (h1's own tests cover the
 // plain listener, where the request is refused outright.)

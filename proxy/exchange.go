@@ -170,9 +170,9 @@ func (s *Server) limits(x *exchange) bool {
 		// net/http ignores (and deletes) Transfer-Encoding on HTTP/1.0,
 		// so a chunked body would be read as the next request on a kept
 		// connection (RFC 9112 §6.1: a server MUST close after such a
-		// message). On the plain listener h1 refuses it before any
-		// handler runs; the TLS listener, which net/http serves alone,
-		// keeps no HTTP/1.0 connection alive.
+		// message). h1 refuses it before any handler runs, on both
+		// listeners; without h1 (--fast-http1=false) net/http serves the
+		// TLS listener, and there no HTTP/1.0 connection is kept alive.
 		x.w.Header().Set("Connection", "close")
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {

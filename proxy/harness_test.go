@@ -24,7 +24,9 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/front"
 	"github.com/edgefront/edgefront/h1"
+	"github.com/edgefront/edgefront/h2"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -55,7 +57,7 @@ type edge struct {
 	store   *cache.Store
 	clock   *clock
 	http    *plainServer // HTTP/1.1 through h1, as edgefront serves it
-	https   *httptest.Server
+	https   *tlsServer
 	client  *http.Client // no redirects followed, keep-alive
 	tclient *http.Client // https, HTTP/2, certificate not checked
 }
@@ -89,6 +91,70 @@ func newPlainServer(t *testing.T, h http.Handler) *plainServer {
 func (p *plainServer) Close() {
 	_ = p.srv.Close()
 	<-p.served
+}
+
+// tlsServer serves a handler on a loopback port as edgefront's https
+// listener does: its front end handshakes, h1 serves HTTP/1.1 (net/http
+// what h1 hands over, with the TLS state h1 would have given), h2 serves
+// HTTP/2 (hits from the connection's reader goroutine).
+type tlsServer struct {
+	URL      string
+	Listener net.Listener
+	fe       *front.Server
+	served   chan error
+}
+
+// handedOverTLS is the context key of a handed-over connection's TLS state.
+type handedOverTLS struct{}
+
+func newTLSServer(t *testing.T, h http.Handler) *tlsServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// httptest's certificate for 127.0.0.1 (clients here do not check it).
+	ts := httptest.NewUnstartedServer(nil)
+	ts.StartTLS()
+	conf := ts.TLS.Clone()
+	ts.Close()
+	conf.NextProtos = []string{"h2", "http/1.1"}
+
+	quiet := log.New(io.Discard, "", 0)
+	general := &http.Server{ErrorLog: quiet, MaxHeaderBytes: 64 << 10,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if st, ok := r.Context().Value(handedOverTLS{}).(*tls.ConnectionState); ok && r.TLS == nil {
+				r.TLS = st
+			}
+			h.ServeHTTP(w, r)
+		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if _, st, ok := h1.HandedOver(c); ok && st != nil {
+				return context.WithValue(ctx, handedOverTLS{}, st)
+			}
+			return ctx
+		},
+	}
+	one := &h1.Server{Handler: h, General: general, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute, ErrorLog: quiet}
+	if ps, ok := h.(*proxy.Server); ok {
+		one.TooLarge = ps.TooLarge
+	}
+	two := h2Server{&h2.Server{Handler: h, ErrorLog: quiet}}
+	s := &tlsServer{URL: "https://" + ln.Addr().String(), Listener: ln, served: make(chan error, 1),
+		fe: &front.Server{TLSConfig: conf, HTTP1: one, HTTP2: two, ErrorLog: quiet}}
+	go func() { s.served <- s.fe.Serve(ln) }()
+	return s
+}
+
+// h2Server is an h2.Server as a front.ConnServer.
+type h2Server struct{ *h2.Server }
+
+func (s h2Server) ServeConn(ctx context.Context, c net.Conn) { s.ServeConnContext(ctx, c) }
+
+// Close closes every connection and waits for Serve to return.
+func (s *tlsServer) Close() {
+	_ = s.fe.Close()
+	<-s.served
 }
 
 // newEdge starts a proxy on the configuration in settings (edgefront
@@ -126,9 +192,7 @@ func newEdgeWith(t *testing.T, settings string, endpoints map[string]string, opt
 	}
 	e := &edge{t: t, srv: srv, store: store, clock: clk}
 	e.http = newPlainServer(t, srv)
-	e.https = httptest.NewUnstartedServer(srv)
-	e.https.EnableHTTP2 = true
-	e.https.StartTLS()
+	e.https = newTLSServer(t, srv)
 	e.client = &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true},

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgefront/edgefront/h2"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -65,13 +66,41 @@ func serveHTTP3(pc net.PacketConn, tlsConf *tls.Config, h http.Handler, g *http3
 // `Alt-Svc: h3=":PORT"; ma=86400`, PORT being the UDP port of the HTTP/3
 // listener. Requests already on HTTP/3 and plain-http requests get none.
 func altSvc(h http.Handler, port string, enabled func(host string) bool) http.Handler {
-	value := []string{`h3=":` + port + `"; ma=86400`}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS != nil && r.ProtoMajor < 3 && enabled(r.Host) {
-			w.Header()["Alt-Svc"] = value
-		}
-		h.ServeHTTP(w, r)
-	})
+	return &altSvcHandler{next: h, value: []string{`h3=":` + port + `"; ma=86400`}, enabled: enabled}
+}
+
+// altSvcHandler is altSvc's handler; it answers hits on the HTTP/2 fast
+// path too when next does (h2.FastHandler).
+type altSvcHandler struct {
+	next    http.Handler
+	value   []string
+	enabled func(host string) bool
+}
+
+func (a *altSvcHandler) set(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil && r.ProtoMajor < 3 && a.enabled(r.Host) {
+		w.Header()["Alt-Svc"] = a.value
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (a *altSvcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.set(w, r)
+	a.next.ServeHTTP(w, r)
+}
+
+// ServeFast implements h2.FastHandler.
+func (a *altSvcHandler) ServeFast(w http.ResponseWriter, r *http.Request) bool {
+	fh, ok := a.next.(h2.FastHandler)
+	if !ok {
+		return false
+	}
+	a.set(w, r)
+	if fh.ServeFast(w, r) {
+		return true
+	}
+	delete(w.Header(), "Alt-Svc") // declined: nothing written
+	return false
 }
 
 // http3Guard applies to HTTP/3 connections the rapid-reset rule of the

@@ -32,6 +32,7 @@ import (
 	"github.com/edgefront/edgefront/front"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/h1"
+	"github.com/edgefront/edgefront/h2"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -60,14 +61,15 @@ listener needs --control-credentials (or --admin-insecure to run it open).
 
 On the https listener a viewer's TLS handshake must finish within 10 s, and
 HTTP/2 connections are bounded: one that sends nothing for 10 s
-is PINGed and closed if the PING is not answered within 10 s (so an
-unfinished header block lasts at most 20 s); a request body must
+is PINGed and closed if the PING is not answered within 10 s; an
+unfinished header block lasts at most 10 s; a request body must
 arrive within 60 s of its headers; a response the viewer takes no data of
 for 30 s (its flow-control window kept shut) closes the connection; 100
 concurrent streams; and a connection on which more than 100 requests were
 cancelled by the viewer (RST_STREAM) before their response, and more
-cancelled than completed, is closed (rapid reset). HTTP/3 connections
-(--http3) have the same stream limit and rapid-reset rule.
+cancelled than completed, is closed (rapid reset); floods of frames
+that do no work (SETTINGS, PING, empty DATA, …) close it too. HTTP/3
+connections (--http3) have the same stream limit and rapid-reset rule.
 
 Flags:
 `
@@ -125,7 +127,7 @@ func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's profiles at /debug/pprof/ on the admin listener, behind HTTP Basic authentication with a --control-credentials pair when set (go tool pprof http://KEYID:SECRET@ADMIN/debug/pprof/profile); the admin listener is plain HTTP, so reach it over loopback or a tunnel")
 	fs.BoolVar(&f.debugHeaders, "debug-headers", false, "explain every response: Cache-Status (RFC 9211: hit or why not, TTL left, stored, the cache key) and X-Edgefront-Explain (distribution, behaviour, cache policy, the TTL rule that applied, origin and endpoint, hooks); for local use — it shows cache keys to anyone who can connect")
 	fs.BoolVar(&f.fastHTTP1, "fast-http1", true, "answer HTTP/1.1 requests without a body, plain-text and over TLS, with edgefront's own HTTP/1.1 server (false: net/http serves every HTTP/1.x request)")
-	fs.BoolVar(&f.fastHTTP2, "fast-http2", true, "serve HTTP/2 connections with edgefront's own HTTP/2 server (false: net/http's; this build has no own HTTP/2 server yet, so both mean net/http's)")
+	fs.BoolVar(&f.fastHTTP2, "fast-http2", true, "serve HTTP/2 connections with edgefront's own HTTP/2 server, which answers hits from each connection's reader goroutine (false: net/http's)")
 	fs.BoolVar(&f.gcTuning, "gc-tuning", true, "revise GOGC ten times a second so the heap grows by 32 MiB + 1/8 of what the cache holds between collections, instead of doubling (false: the Go runtime's own GOGC; GOGC=off, a GOGC ceiling and GOMEMLIMIT from the environment are respected)")
 	fs.BoolVar(&f.http3, "http3", true, "also serve HTTP/3 (QUIC, UDP) on the https port, advertised with Alt-Svc to distributions whose HttpVersion enables it")
 	fs.StringVar(&f.geoDatabase, "geo-database", "", "MaxMind-format country database `FILE` (.mmdb) for geo restriction and CloudFront-Viewer-Country")
@@ -616,11 +618,12 @@ func (e *edge) listen() error {
 func (e *edge) tlsServer(ln net.Listener, srv *http.Server) func() error {
 	f, log, certs := e.flags, e.log, e.certs
 	srv.TLSConfig = certs.Config()
-	guard := newViewerGuard(srv.Handler, f.viewer, log)
+	viewer := srv.Handler
+	guard := newViewerGuard(viewer, f.viewer, log)
 	srv.Handler, srv.HTTP2 = guard, guard.limits.http2Config()
 	var fastH2 front.ConnServer
 	if f.fastHTTP2 {
-		fastH2 = ownHTTP2(guard, srv)
+		fastH2 = ownHTTP2(viewer, guard.limits, srv)
 	}
 	if !f.fastHTTP1 && fastH2 == nil {
 		srv.ConnContext = guard.connContext
@@ -658,12 +661,35 @@ func (e *edge) tlsServer(ln net.Listener, srv *http.Server) func() error {
 	return func() error { return fe.Serve(ln) }
 }
 
-// ownHTTP2 is the hook where edgefront's own HTTP/2 server (package h2)
-// plugs into the https listener, serving handler with srv's timeouts and
-// limits. It returns nil until the h2 package is wired in: --fast-http2
-// then selects net/http's HTTP/2 server (front.NetHTTP), as
-// --fast-http2=false does.
-func ownHTTP2(handler http.Handler, srv *http.Server) front.ConnServer { return nil }
+// ownHTTP2 is edgefront's own HTTP/2 server (package h2) for the https
+// listener: it serves handler (which answers hits from the connection's
+// reader goroutine when it is an h2.FastHandler) within the viewer limits l
+// — the defences net/http's server gets from viewerGuard are h2's own —
+// and srv's header and idle limits.
+func ownHTTP2(handler http.Handler, l viewerLimits, srv *http.Server) front.ConnServer {
+	return h2Conns{&h2.Server{
+		Handler:              handler,
+		MaxConcurrentStreams: uint32(l.MaxStreams),
+		MaxHeaderBytes:       srv.MaxHeaderBytes,
+		// A header block left unfinished lasts no longer than a silent
+		// viewer's PING and its answer would (viewerLimits).
+		PrefaceTimeout:    min(srv.ReadHeaderTimeout, l.Silent+l.Ping),
+		IdleTimeout:       srv.IdleTimeout,
+		PingAfter:         l.Silent,
+		PingTimeout:       l.Ping,
+		BodyTimeout:       l.Body,
+		WriteStallTimeout: l.WriteStall,
+		MaxResets:         l.Resets,
+		ErrorLog:          srv.ErrorLog,
+	}}
+}
+
+// h2Conns is an h2.Server as the front end's ConnServer: requests carry
+// the values of the connection's context (viewer TLS fingerprints).
+type h2Conns struct{ *h2.Server }
+
+// ServeConn implements front.ConnServer.
+func (s h2Conns) ServeConn(ctx context.Context, c net.Conn) { s.ServeConnContext(ctx, c) }
 
 // withValuesOf is ctx (net/http's connection context: its server, its
 // cancellation) with the values of parent (the front end's connection
