@@ -41,6 +41,9 @@ type Entry struct {
 	// allocation less per cached object.
 	cost  int64
 	until int64
+	// disk is the body's file when the entry was read from the disk
+	// tier (Body is then nil); see Open.
+	disk *diskBody
 }
 
 // Age is how old the entry is at now, as the Age header reports it.

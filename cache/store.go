@@ -6,6 +6,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,14 @@ type Options struct {
 	MaxBytes int64 // total cost the store may hold
 	// Now is the clock (time.Now when nil); tests pass a fake one.
 	Now func() time.Time
+	// MaxObjectSize is the largest object kept in RAM (MaxBytes/8 when
+	// 0): larger ones go to the disk tier only, and disk hits up to it are
+	// offered to RAM.
+	MaxObjectSize int64
+	// Disk, when set, adds the persistent disk tier (disk.go).
+	Disk *DiskOptions
+	// Logger receives the disk tier's errors, once per cause.
+	Logger *slog.Logger
 }
 
 // Store is the in-memory cache. It is safe for concurrent use.
@@ -47,6 +56,12 @@ type Store struct {
 	// Close exclusively. Get takes no lock.
 	closeMu sync.RWMutex
 	closed  bool
+
+	// The disk tier (nil without one) and what it needs (diskstore.go).
+	disk          *diskTier
+	ramMax        int64
+	diskNotBefore int64 // disk objects stored before this are not served
+	ramHits       atomic.Int64
 }
 
 // StaleGrace is how long an entry is kept past its TTL at least: the
@@ -84,6 +99,10 @@ func New(o Options) (*Store, error) {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s.c = c
+	if err := s.attachDisk(o); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -129,7 +148,7 @@ func (s *Store) Get(key string) (*Entry, bool) {
 func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
 	e, ok := s.c.Get(key)
 	if !ok || e == nil {
-		return nil, false
+		return s.diskGet(key, now)
 	}
 	if now.UnixNano() >= e.until {
 		return nil, false // past retention; ristretto's TTL will reclaim it
@@ -138,6 +157,7 @@ func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
 		s.deleteIfSame(key, e)
 		return nil, false
 	}
+	s.ramHits.Add(1)
 	return e, true
 }
 
@@ -169,8 +189,17 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 // e must not be modified once passed to Set; an entry already stored is
 // copied.
 func (s *Store) Set(key string, e *Entry) bool {
+	return s.set(key, e, true)
+}
+
+// set is Set; toDisk writes the entry through to the disk tier (false for
+// an entry promoted from it).
+func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 	if e == nil {
 		return false
+	}
+	if e.disk != nil {
+		return s.diskSet(key, e) // a file-backed entry stays on disk
 	}
 	if e.until != 0 {
 		c := *e
@@ -188,11 +217,14 @@ func (s *Store) Set(key string, e *Entry) bool {
 		return false
 	}
 	cost := e.Size()
-	if cost > s.c.MaxCost() {
-		return false
-	}
 	s.noteUntil(until.UnixNano())
 	e.cost, e.until = cost, until.UnixNano()
+	if toDisk && s.disk != nil {
+		s.diskSet(key, e) // before RAM: a larger object goes to disk only
+	}
+	if cost > s.c.MaxCost() || int64(len(e.Body)) > s.ramMax {
+		return false
+	}
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
 		// call onExit) before SetWithTTL returns.
@@ -227,6 +259,7 @@ func (s *Store) Delete(key string) {
 	defer s.closeMu.RUnlock()
 	if !s.closed {
 		s.c.Del(key)
+		s.diskDelete(key)
 	}
 }
 
@@ -254,6 +287,7 @@ func (s *Store) InvalidateBatch(distribution string, patterns []string, at time.
 		expires = at
 	}
 	s.bans.add(distribution, patterns, at, expires.Add(banSlack), now)
+	s.saveBans()
 }
 
 // Bans prunes the expired bans and returns the number of active ones.
@@ -279,9 +313,13 @@ func (s *Store) Stats() (items int64, bytes int64) {
 // Writes after Close are ignored; Get finds nothing.
 func (s *Store) Close() {
 	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if !s.closed {
+	first := !s.closed
+	if first {
 		s.closed = true
 		s.c.Close()
+	}
+	s.closeMu.Unlock()
+	if first {
+		s.closeDisk() // outside the lock: the promoter may be waiting for it
 	}
 }

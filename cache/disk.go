@@ -1,0 +1,712 @@
+package cache
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// This file is the disk tier: one file per object (diskrecord.go) under
+// two levels of hashed directories, named by the SHA-256 of its cache key,
+// and an index in memory (size, retention end, recency) built from the
+// files themselves.
+//
+// The files are the index. There is no separate index file to keep in step
+// with them, so nothing can disagree after a crash: a start scans the
+// files' metadata in the background (removing temporary files left by a
+// crash, damaged records, expired and invalidated objects) while the node
+// serves; until the scan is done, a lookup that the index cannot answer
+// opens the object's file by its name, so the first hits do not wait for
+// the scan.
+//
+// Every object stored in RAM is also written here (write-through, off the
+// request path, by one writer goroutine fed through a bounded queue), so
+// both an eviction from RAM and a restart — graceful or kill -9 — find it
+// on disk. A disk hit is served from its file (sendfile on plain
+// connections) and offered to the RAM tier, whose admission policy
+// decides.
+//
+// Files are unlinked while responses may still be reading them (eviction,
+// invalidation, replacement): on Linux (and every POSIX system) an
+// unlinked file stays readable through the descriptors open on it, and its
+// blocks are freed when the last one closes. Each response opens its own
+// descriptor (Entry.Open), so no reference count is needed.
+
+// DiskOptions configures the disk tier of a Store.
+type DiskOptions struct {
+	Path string // directory of the cache files, created if missing
+	// MaxBytes bounds the files' total size; the least recently used go
+	// first.
+	MaxBytes int64
+	// MaxObjectSize is the largest object stored on disk (default 1 GiB).
+	MaxObjectSize int64
+}
+
+// DefaultDiskMaxObjectSize is DiskOptions.MaxObjectSize's default.
+const DefaultDiskMaxObjectSize = 1 << 30
+
+// Disk error operations, the op label of edgefront_cache_disk_errors_total.
+const (
+	DiskOpOpen   = "open"   // the directory at start
+	DiskOpWrite  = "write"  // writing an object (disk full, unwritable)
+	DiskOpRead   = "read"   // reading an object's metadata or body
+	DiskOpVerify = "verify" // a body whose checksum did not match
+	DiskOpRemove = "remove" // unlinking an object
+	DiskOpScan   = "scan"   // the start-up scan
+	DiskOpBans   = "bans"   // saving or loading the invalidation bans
+)
+
+// DiskOps lists the disk error operations.
+var DiskOps = []string{DiskOpOpen, DiskOpWrite, DiskOpRead, DiskOpVerify, DiskOpRemove, DiskOpScan, DiskOpBans}
+
+// writeQueue bounds the writes waiting for the writer: in objects, and in
+// bytes of bodies they keep alive (the fixed margin over --cache-size).
+const (
+	writeQueue      = 1024
+	writeQueueBytes = 64 << 20
+)
+
+// objectID is the SHA-256 (first 16 bytes) of a cache key.
+type objectID [16]byte
+
+func idOf(key string) objectID {
+	sum := sha256.Sum256([]byte(key))
+	return objectID(sum[:16])
+}
+
+// diskItem is one object in the index.
+type diskItem struct {
+	id    objectID
+	size  int64 // the file's length
+	until int64 // end of retention, Unix nanoseconds
+	gen   uint64
+	// verified: the body's checksum was checked (or this process wrote
+	// it), so it is served without reading it first.
+	verified   bool
+	prev, next *diskItem // recency list, most recent at head
+}
+
+// diskTier is the persistent tier of a Store.
+type diskTier struct {
+	dir       string
+	max       int64
+	maxObject int64
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	items    map[objectID]*diskItem
+	head     *diskItem // most recently used
+	tail     *diskItem
+	bytes    int64
+	dirs     map[string]bool // directories known to exist
+	// tmpPrefix starts the names of this process's temporary files: the
+	// scan removes only other processes' (a crash's leftovers).
+	tmpPrefix string
+	scanDone atomic.Bool
+	scanned  chan struct{} // closed when the scan is over
+
+	queue   chan diskWrite
+	pending atomic.Int64 // body bytes in queue
+	promote chan promotion
+	stop    chan struct{}
+	wg      sync.WaitGroup
+
+	hits, drops atomic.Int64
+	errs        map[string]*atomic.Int64
+	logged      sync.Map // op + cause → struct{}: logged once
+
+	// writeFile writes one record's bytes to f; tests replace it to
+	// simulate a full disk.
+	writeFile func(f *os.File, p []byte) (int, error)
+}
+
+// diskWrite is one object waiting for the writer.
+type diskWrite struct {
+	key  string
+	e    *Entry
+	done chan struct{} // a barrier (flush): closed when reached
+}
+
+// promotion is a disk hit offered to the RAM tier.
+type promotion struct {
+	key  string
+	e    *Entry
+	done chan struct{} // a barrier (waitPromotions): closed when reached
+}
+
+// openDisk opens (creating) the tier's directory. It fails only for bad
+// options; a directory it cannot create or write is logged and counted,
+// and the tier keeps trying (every write fails until it can).
+func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier, error) {
+	if o.Path == "" {
+		return nil, errors.New("cache: disk: Path is required")
+	}
+	if o.MaxBytes <= 0 {
+		return nil, errors.New("cache: disk: MaxBytes must be positive")
+	}
+	if o.MaxObjectSize <= 0 {
+		o.MaxObjectSize = DefaultDiskMaxObjectSize
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := &diskTier{
+		dir: o.Path, max: o.MaxBytes, maxObject: min(o.MaxObjectSize, o.MaxBytes), now: now, log: log,
+		items: map[objectID]*diskItem{}, dirs: map[string]bool{},
+		queue: make(chan diskWrite, writeQueue), promote: make(chan promotion, 64), stop: make(chan struct{}), scanned: make(chan struct{}),
+		errs:      map[string]*atomic.Int64{},
+		writeFile: (*os.File).Write,
+		tmpPrefix: fmt.Sprintf("%d-%x-", os.Getpid(), randomGen()),
+	}
+	for _, op := range DiskOps {
+		t.errs[op] = new(atomic.Int64)
+	}
+	if err := os.MkdirAll(o.Path, 0o755); err != nil {
+		t.fail(DiskOpOpen, err)
+	}
+	return t, nil
+}
+
+// fail counts an error of op and logs it the first time its cause is seen.
+func (t *diskTier) fail(op string, err error) {
+	t.errs[op].Add(1)
+	cause := err.Error()
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		cause = errno.Error() // one line per cause, not per file
+	}
+	if _, seen := t.logged.LoadOrStore(op+"\x00"+cause, struct{}{}); !seen {
+		t.log.Warn("disk cache: serving from memory and the origin where the disk fails (logged once per cause)",
+			"op", op, "dir", t.dir, "err", err)
+	}
+}
+
+// path is the file of id: dir/ab/cd/abcd….
+func (t *diskTier) path(id objectID) string {
+	h := hex.EncodeToString(id[:])
+	return filepath.Join(t.dir, h[:2], h[2:4], h)
+}
+
+// --- the recency list; the caller holds mu.
+
+func (t *diskTier) unlink(it *diskItem) {
+	if it.prev != nil {
+		it.prev.next = it.next
+	} else {
+		t.head = it.next
+	}
+	if it.next != nil {
+		it.next.prev = it.prev
+	} else {
+		t.tail = it.prev
+	}
+	it.prev, it.next = nil, nil
+}
+
+func (t *diskTier) pushFront(it *diskItem) {
+	it.prev, it.next = nil, t.head
+	if t.head != nil {
+		t.head.prev = it
+	}
+	t.head = it
+	if t.tail == nil {
+		t.tail = it
+	}
+}
+
+// insert puts it in the index (replacing what was there) and returns the
+// items to remove to stay under the size bound.
+func (t *diskTier) insertLocked(it *diskItem) (victims []*diskItem) {
+	if old := t.items[it.id]; old != nil {
+		t.unlink(old)
+		t.bytes -= old.size
+	}
+	t.items[it.id] = it
+	t.pushFront(it)
+	t.bytes += it.size
+	for t.bytes > t.max && t.tail != nil && t.tail != it {
+		v := t.tail
+		t.removeLocked(v)
+		victims = append(victims, v)
+	}
+	return victims
+}
+
+func (t *diskTier) removeLocked(it *diskItem) {
+	t.unlink(it)
+	delete(t.items, it.id)
+	t.bytes -= it.size
+}
+
+// drop removes id's file if the index still holds it at gen (0: any).
+func (t *diskTier) drop(id objectID, gen uint64) {
+	t.mu.Lock()
+	it := t.items[id]
+	if it == nil || gen != 0 && it.gen != gen {
+		t.mu.Unlock()
+		return
+	}
+	t.removeLocked(it)
+	t.mu.Unlock()
+	t.remove(it)
+}
+
+// remove unlinks victims' files (responses reading them keep their
+// descriptors).
+func (t *diskTier) remove(victims ...*diskItem) {
+	for _, v := range victims {
+		if err := os.Remove(t.path(v.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.fail(DiskOpRemove, err)
+		}
+	}
+}
+
+// stats reports the objects and bytes in the index.
+func (t *diskTier) stats() (items, bytes int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int64(len(t.items)), t.bytes
+}
+
+// --- writing
+
+// enqueue hands e, stored under key, to the writer; it reports false when
+// the queue is full (the object then lives in RAM only).
+func (t *diskTier) enqueue(key string, e *Entry) bool {
+	n := int64(len(e.Body))
+	if e.BodyLen() > t.maxObject {
+		return false
+	}
+	if t.pending.Add(n) > writeQueueBytes && n > 0 {
+		t.pending.Add(-n)
+		t.drops.Add(1)
+		return false
+	}
+	select {
+	case t.queue <- diskWrite{key: key, e: e}:
+		return true
+	default:
+		t.pending.Add(-n)
+		t.drops.Add(1)
+		return false
+	}
+}
+
+// flush returns once the writes queued before it are done.
+func (t *diskTier) flush() {
+	done := make(chan struct{})
+	select {
+	case t.queue <- diskWrite{done: done}:
+	case <-t.stop:
+		return
+	}
+	select {
+	case <-done:
+	case <-t.stop:
+	}
+}
+
+// writer writes queued objects until stop, then what is still queued.
+func (t *diskTier) writer() {
+	defer t.wg.Done()
+	for {
+		select {
+		case w := <-t.queue:
+			t.write(w)
+		case <-t.stop:
+			for {
+				select {
+				case w := <-t.queue:
+					t.write(w)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// write stores one object: metadata and body to a temporary file in the
+// object's directory, renamed over the object's name.
+func (t *diskTier) write(w diskWrite) {
+	if w.done != nil {
+		close(w.done)
+		return
+	}
+	defer t.pending.Add(-int64(len(w.e.Body)))
+	if err := t.writeRecord(w.key, w.e); err != nil {
+		t.fail(DiskOpWrite, err)
+	}
+}
+
+func (t *diskTier) writeRecord(key string, e *Entry) error {
+	id := idOf(key)
+	final := t.path(id)
+	dir := filepath.Dir(final)
+	if !t.knownDir(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		t.mu.Lock()
+		t.dirs[dir] = true
+		t.mu.Unlock()
+	}
+	var src *os.File // the body of a file-backed entry (a refreshed header)
+	var srcOff int64
+	bodyLen := int64(len(e.Body))
+	bodyCRC := crc32.Checksum(e.Body, castagnoli)
+	if e.disk != nil {
+		f, off, err := e.disk.open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src, srcOff, bodyLen, bodyCRC = f, off, e.disk.n, e.disk.crc
+	}
+	gen := randomGen()
+	rec := encodeRecord(key, e, bodyLen, bodyCRC, gen)
+	tmp, err := os.CreateTemp(dir, t.tmpPrefix+"*.tmp")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := t.writeFile(tmp, rec); err != nil {
+		return err
+	}
+	if src != nil {
+		if _, err := src.Seek(srcOff, io.SeekStart); err != nil {
+			return err
+		}
+		// (copy_file_range on Linux: the kernel copies.)
+		if n, err := tmp.ReadFrom(&io.LimitedReader{R: src, N: bodyLen}); err != nil || n != bodyLen {
+			return fmt.Errorf("copying the body: %d of %d bytes: %w", n, bodyLen, err)
+		}
+	} else if _, err := t.writeFile(tmp, e.Body); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return err
+	}
+	ok = true
+	it := &diskItem{id: id, size: int64(len(rec)) + bodyLen, until: e.until, gen: gen, verified: true}
+	if it.until == 0 {
+		it.until = e.Stored.Add(Retention(e)).UnixNano()
+	}
+	t.mu.Lock()
+	victims := t.insertLocked(it)
+	t.mu.Unlock()
+	t.remove(victims...)
+	return nil
+}
+
+func (t *diskTier) knownDir(dir string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dirs[dir]
+}
+
+func randomGen() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1 // never 0 ("any")
+}
+
+// --- reading
+
+// get returns the file-backed entry of key, or false. It reads the
+// object's metadata (and, the first time this process serves an object it
+// did not write, its whole body, to check it).
+func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
+	id := idOf(key)
+	t.mu.Lock()
+	it := t.items[id]
+	if it != nil {
+		t.unlink(it)
+		t.pushFront(it)
+	}
+	t.mu.Unlock()
+	if it == nil && t.scanDone.Load() {
+		return nil, false
+	}
+	if it != nil && now.UnixNano() >= it.until {
+		t.drop(id, it.gen)
+		return nil, false
+	}
+	f, err := os.Open(t.path(id))
+	if err != nil {
+		if it != nil {
+			// Deleted under the tier: forget it.
+			if !errors.Is(err, fs.ErrNotExist) {
+				t.fail(DiskOpRead, err)
+			}
+			t.drop(id, it.gen)
+		}
+		return nil, false
+	}
+	defer f.Close()
+	r, err := readRecord(f)
+	switch {
+	case err != nil:
+		t.fail(DiskOpRead, err)
+	case r.key != key:
+		err = errors.New("another key under this name") // a SHA-256 prefix collision: not served
+	case it != nil && it.gen != r.gen && it.verified:
+		// Rewritten since it was indexed by another writer than ours:
+		// take the file as it is now.
+		it = nil
+	}
+	if err != nil {
+		if it != nil {
+			t.drop(id, it.gen)
+		}
+		return nil, false
+	}
+	e := r.entry
+	e.until = e.Stored.Add(Retention(&e)).UnixNano()
+	if now.UnixNano() >= e.until {
+		t.drop(id, 0)
+		os.Remove(t.path(id))
+		return nil, false
+	}
+	if it == nil || it.gen != r.gen {
+		it = &diskItem{id: id, size: r.size(), until: e.until, gen: r.gen}
+		t.mu.Lock()
+		victims := t.insertLocked(it)
+		t.mu.Unlock()
+		t.remove(victims...)
+	}
+	if !it.verified {
+		if err := verifyBody(f, r); err != nil {
+			t.fail(DiskOpVerify, fmt.Errorf("%s: %w", t.path(id), err))
+			t.drop(id, r.gen)
+			return nil, false
+		}
+		t.mu.Lock()
+		it.verified = true
+		t.mu.Unlock()
+	}
+	e.disk = &diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC}
+	e.cost = int64(r.metaLen) + entryOverhead
+	return &e, true
+}
+
+// readRecord reads and decodes the metadata at the start of f, and checks
+// that the file is as long as the record says.
+func readRecord(f *os.File) (*record, error) {
+	buf := make([]byte, 4096)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	buf = buf[:n]
+	metaLen, err := recordMetaLen(buf)
+	if err != nil {
+		return nil, err
+	}
+	if need := recordPrefix + metaLen; need > len(buf) {
+		buf = append(buf, make([]byte, need-len(buf))...)
+		if _, err := f.ReadAt(buf[n:], int64(n)); err != nil {
+			return nil, fmt.Errorf("%w: %w", errRecord, err)
+		}
+	}
+	r, err := decodeRecord(buf)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != r.size() {
+		return nil, fmt.Errorf("%w: file of %d bytes, record of %d", errRecord, st.Size(), r.size())
+	}
+	return r, nil
+}
+
+// verifyBody checks the body's checksum.
+func verifyBody(f *os.File, r *record) error {
+	h := crc32.New(castagnoli)
+	n, err := io.Copy(h, io.NewSectionReader(f, r.bodyOffset(), r.bodyLen))
+	if err != nil {
+		return err
+	}
+	if n != r.bodyLen || h.Sum32() != r.bodyCRC {
+		return fmt.Errorf("%w: body checksum", errRecord)
+	}
+	return nil
+}
+
+// --- the start-up scan
+
+// scan indexes the files already in the directory, removing what cannot
+// be served: temporary files of writes a crash cut short, damaged records,
+// objects past their retention or banned by an invalidation. keep decides
+// the last.
+func (t *diskTier) scan(banned func(*Entry) bool) {
+	defer t.wg.Done()
+	defer close(t.scanned)
+	defer t.scanDone.Store(true)
+	now := t.now().UnixNano()
+	err := filepath.WalkDir(t.dir, func(path string, d fs.DirEntry, err error) error {
+		select {
+		case <-t.stop:
+			return filepath.SkipAll
+		default:
+		}
+		if err != nil {
+			if path == t.dir {
+				return err
+			}
+			t.fail(DiskOpScan, err)
+			return nil
+		}
+		if d.IsDir() {
+			// Objects are at dir/ab/cd/name: deeper directories are not ours.
+			switch rel, _ := filepath.Rel(t.dir, path); {
+			case rel == ".":
+			case strings.Count(rel, string(filepath.Separator)) == 1:
+				t.mu.Lock()
+				t.dirs[path] = true
+				t.mu.Unlock()
+			case strings.Count(rel, string(filepath.Separator)) > 1:
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".tmp") && !strings.HasPrefix(name, t.tmpPrefix) && !strings.HasPrefix(name, "bans-"+t.tmpPrefix) {
+			t.removeFile(path)
+			return nil
+		}
+		raw, err := hex.DecodeString(name)
+		if err != nil || len(raw) != len(objectID{}) {
+			return nil // not ours (the bans file, an operator's file)
+		}
+		id := objectID(raw)
+		if filepath.Dir(path) != filepath.Dir(t.path(id)) {
+			return nil
+		}
+		t.mu.Lock()
+		_, known := t.items[id]
+		t.mu.Unlock()
+		if known {
+			return nil // looked up or rewritten since the start
+		}
+		t.scanFile(path, id, now, banned)
+		return nil
+	})
+	if err != nil {
+		t.fail(DiskOpScan, err)
+	}
+}
+
+func (t *diskTier) scanFile(path string, id objectID, now int64, banned func(*Entry) bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.fail(DiskOpScan, err)
+		}
+		return
+	}
+	r, err := readRecord(f)
+	f.Close()
+	if err != nil || idOf(r.key) != id {
+		t.removeFile(path)
+		return
+	}
+	e := &r.entry
+	until := e.Stored.Add(Retention(e)).UnixNano()
+	if now >= until || banned(e) {
+		t.removeFile(path)
+		return
+	}
+	t.mu.Lock()
+	var victims []*diskItem
+	if _, known := t.items[id]; !known {
+		victims = t.insertLocked(&diskItem{id: id, size: r.size(), until: until, gen: r.gen})
+	}
+	t.mu.Unlock()
+	t.remove(victims...)
+}
+
+func (t *diskTier) removeFile(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.fail(DiskOpRemove, err)
+	}
+}
+
+// --- promotion to RAM
+
+// promoter reads disk hits offered to RAM and hands them to set.
+func (t *diskTier) promoter(set func(key string, e *Entry)) {
+	defer t.wg.Done()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case p := <-t.promote:
+			if p.done != nil {
+				close(p.done)
+				continue
+			}
+			b, err := p.e.disk.readAll()
+			if err != nil {
+				continue // counted by readAll; the file serves meanwhile
+			}
+			e := p.e.inMemory(b)
+			set(p.key, e)
+		}
+	}
+}
+
+// offer queues a disk hit for promotion, unless the promoter is busy.
+func (t *diskTier) offer(key string, e *Entry) {
+	select {
+	case t.promote <- promotion{key: key, e: e}:
+	default:
+	}
+}
+
+// waitPromotions returns once the promotions offered before it are done.
+func (t *diskTier) waitPromotions() {
+	done := make(chan struct{})
+	select {
+	case t.promote <- promotion{done: done}:
+	case <-t.stop:
+		return
+	}
+	select {
+	case <-done:
+	case <-t.stop:
+	}
+}
+
+// close stops the scan and the promoter, and writes what is queued.
+func (t *diskTier) close() {
+	close(t.stop)
+	t.wg.Wait()
+}

@@ -1,0 +1,575 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// diskStore opens a store with a disk tier in dir; RAM holds ramBytes.
+func diskStore(t testing.TB, dir string, ramBytes, diskBytes int64, clk *clock) *Store {
+	t.Helper()
+	s, err := New(Options{MaxBytes: ramBytes, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: diskBytes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// body returns n bytes that differ per key, so a body served for the wrong
+// key (or a wrong range) shows.
+func body(key string, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = key[i%len(key)] + byte(i/len(key))
+	}
+	return b
+}
+
+// readBody opens e's body and reads it whole through WriteRange.
+func readBody(t *testing.T, e *Entry) []byte {
+	t.Helper()
+	b, err := e.Open()
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer b.Close()
+	var buf bytes.Buffer
+	if err := b.WriteRange(&buf, 0, b.Len()); err != nil {
+		t.Fatalf("WriteRange: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func stored(t *testing.T, s *Store, key string, e *Entry) {
+	t.Helper()
+	if !s.Set(key, e) {
+		t.Fatalf("Set(%q) refused", key)
+	}
+}
+
+// TestDiskRestartKeepsHits: what was stored is found after the store is
+// closed and opened again on the same directory, with its body, headers,
+// validators and freshness — both before the start-up scan is over (the
+// file is found by its name) and after.
+func TestDiskRestartKeepsHits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		waitScan bool
+	}{{"during the scan", false}, {"after the scan", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, clk := t.TempDir(), newClock()
+			s := diskStore(t, dir, 1<<20, 1<<30, clk)
+			e := &Entry{Status: 200, Header: Header{"Etag", `"v1"`, "Last-Modified", "Fri, 02 Jan 2026 00:00:00 GMT"},
+				Body: body("/a", 5000), Distribution: "E1", Path: "/a", Query: "v=1", Stored: clk.Now(), InitialAge: 7 * time.Second,
+				TTL: time.Hour, StaleWhileRevalidate: time.Minute, StaleIfError: 2 * time.Minute}
+			stored(t, s, "key-a", e)
+			s.Close()
+
+			clk.Advance(10 * time.Minute)
+			s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+			if tc.waitScan {
+				s2.WaitDiskScan()
+			}
+			got, ok := s2.Get("key-a")
+			if !ok {
+				t.Fatal("miss after restart")
+			}
+			if !got.OnDisk() {
+				t.Error("the first hit after a restart is not from disk")
+			}
+			if got.Status != 200 || !got.Stored.Equal(e.Stored) || got.InitialAge != e.InitialAge || got.TTL != e.TTL ||
+				got.StaleWhileRevalidate != e.StaleWhileRevalidate || got.StaleIfError != e.StaleIfError ||
+				got.Distribution != "E1" || got.Path != "/a" || got.Query != "v=1" {
+				t.Errorf("entry after restart = %+v, want the stored fields of %+v", got, e)
+			}
+			if got.Header.Get("ETag") != `"v1"` || got.Header.Get("Last-Modified") == "" {
+				t.Errorf("headers after restart = %q", got.Header)
+			}
+			if age := got.Age(clk.Now()); age != 10*time.Minute+7*time.Second {
+				t.Errorf("Age = %v, want 10m7s", age)
+			}
+			if !got.Fresh(clk.Now()) {
+				t.Error("not fresh 10 minutes into a 1 h TTL")
+			}
+			if !bytes.Equal(readBody(t, got), e.Body) {
+				t.Error("body differs after restart")
+			}
+			if _, ok := s2.Get("key-b"); ok {
+				t.Error("a key never stored is a hit")
+			}
+			if st := s2.DiskStats(); st.Hits != 1 {
+				t.Errorf("disk hits = %d, want 1", st.Hits)
+			}
+		})
+	}
+}
+
+// TestDiskPromotion: a disk hit small enough for RAM is offered to it; the
+// next lookup is a RAM hit.
+func TestDiskPromotion(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	stored(t, s, "k", entry("/k", 1000, clk.Now(), time.Hour))
+	s.Close()
+	s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+	if e, ok := s2.Get("k"); !ok || !e.OnDisk() {
+		t.Fatalf("Get after restart = %v, %v; want a disk hit", e, ok)
+	}
+	s2.disk.waitPromotions()
+	e, ok := s2.Get("k")
+	if !ok || e.OnDisk() || len(e.Body) != 1000 {
+		t.Fatalf("Get after promotion: ok %v, on disk %v; want a RAM hit", ok, ok && e.OnDisk())
+	}
+	if st := s2.RAMStats(); st.Items != 1 || st.Hits != 1 {
+		t.Errorf("RAM stats = %+v, want 1 item, 1 hit", st)
+	}
+}
+
+// TestDiskTornWritesDiscarded: a damaged file is never served, and the
+// start-up scan removes it (and a temporary file a crash left).
+func TestDiskTornWritesDiscarded(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+	}{
+		{"truncated body", func(t *testing.T, path string) { truncateBy(t, path, 100) }},
+		{"truncated metadata", func(t *testing.T, path string) { truncateTo(t, path, 20) }},
+		{"flipped body byte", func(t *testing.T, path string) { flip(t, path, -10) }},
+		{"flipped metadata byte", func(t *testing.T, path string) { flip(t, path, recordPrefix+3) }},
+		{"zeroed", func(t *testing.T, path string) {
+			fi, _ := os.Stat(path)
+			writeFile(t, path, make([]byte, fi.Size()))
+		}},
+		{"empty", func(t *testing.T, path string) { writeFile(t, path, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, scan := range []bool{false, true} {
+				dir, clk := t.TempDir(), newClock()
+				s := diskStore(t, dir, 1<<20, 1<<30, clk)
+				stored(t, s, "k", entry("/k", 3000, clk.Now(), time.Hour))
+				s.Close()
+				path := s.disk.path(idOf("k"))
+				tc.damage(t, path)
+				tmp := filepath.Join(filepath.Dir(path), "123.tmp")
+				writeFile(t, tmp, []byte("half a write"))
+
+				s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+				if scan {
+					s2.WaitDiskScan()
+				}
+				if e, ok := s2.Get("k"); ok {
+					b, err := e.Open()
+					if err == nil {
+						var buf bytes.Buffer
+						err = b.WriteRange(&buf, 0, b.Len())
+						b.Close()
+					}
+					t.Fatalf("scan %v: a damaged file is a hit (read: %v)", scan, err)
+				}
+				s2.WaitDiskScan()
+				if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("scan %v: the temporary file is still there (%v)", scan, err)
+				}
+				if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("scan %v: the damaged file is still there (%v)", scan, err)
+				}
+			}
+		})
+	}
+}
+
+func truncateBy(t *testing.T, path string, n int64) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncateTo(t, path, fi.Size()-n)
+}
+
+func truncateTo(t *testing.T, path string, n int64) {
+	if err := os.Truncate(path, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func flip(t *testing.T, path string, at int64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at < 0 {
+		at += int64(len(b))
+	}
+	b[at] ^= 0xff
+	writeFile(t, path, b)
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDiskInvalidationAcrossRestart: an invalidation made before a restart
+// still holds after it, for objects on disk; an object stored after the
+// invalidation is served.
+func TestDiskInvalidationAcrossRestart(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	stored(t, s, "old-a", entry("/img/a", 100, clk.Now(), time.Hour))
+	stored(t, s, "old-b", entry("/css/b", 100, clk.Now(), time.Hour))
+	clk.Advance(time.Second)
+	s.Invalidate("E1", "/img/*", clk.Now())
+	clk.Advance(time.Second)
+	stored(t, s, "new-c", entry("/img/c", 100, clk.Now(), time.Hour))
+	s.Close()
+
+	for _, scan := range []bool{false, true} {
+		s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+		if scan {
+			s2.WaitDiskScan()
+		}
+		for key, want := range map[string]bool{"old-a": false, "old-b": true, "new-c": true} {
+			if _, ok := s2.Get(key); ok != want {
+				t.Errorf("scan %v: Get(%s) = %v, want %v", scan, key, ok, want)
+			}
+		}
+		if n := s2.Bans(); n != 1 {
+			t.Errorf("bans after restart = %d, want 1", n)
+		}
+		s2.Close()
+	}
+}
+
+// TestDiskUnreadableBans: a bans file that cannot be read makes every
+// object already on disk unservable (an invalidation may be unknown).
+func TestDiskUnreadableBans(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	stored(t, s, "k", entry("/k", 100, clk.Now(), time.Hour))
+	s.Close()
+	writeFile(t, filepath.Join(dir, bansFile), []byte("{not json"))
+	clk.Advance(time.Second)
+	s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+	if _, ok := s2.Get("k"); ok {
+		t.Error("served from disk with the bans unreadable")
+	}
+	if s2.DiskErrors(DiskOpBans) == 0 {
+		t.Error("no bans error counted")
+	}
+}
+
+// TestDiskFileDeletedUnderIt: a response reading a file keeps reading it
+// when the file is removed (eviction, invalidation, an operator); a lookup
+// after that is a miss, not an error.
+func TestDiskFileDeletedUnderIt(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	want := body("k", 200_000)
+	stored(t, s, "k", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/k", Stored: clk.Now(), TTL: time.Hour})
+	s.Close()
+	// (RAM takes nothing over 1000 bytes: the object stays on disk only.)
+	s2, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s2.WaitDiskScan()
+	e, ok := s2.Get("k")
+	if !ok {
+		t.Fatal("miss")
+	}
+	b, err := e.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(s2.disk.path(idOf("k"))); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := b.WriteRange(&buf, 0, b.Len()); err != nil || !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("reading a removed file: %v, %d bytes", err, buf.Len())
+	}
+	b.Close()
+	if _, err := e.Open(); err == nil {
+		t.Error("Open of a removed file succeeded")
+	}
+	if _, ok := s2.Get("k"); ok {
+		t.Error("hit after the file was removed")
+	}
+	if n := s2.DiskErrors(DiskOpRead); n != 0 {
+		t.Errorf("a removed file counted %d read errors", n)
+	}
+}
+
+// TestDiskFull: when the disk is full, writes fail (counted), RAM keeps
+// serving, and nothing partial is ever served from disk. It mounts a
+// 64 KiB tmpfs when it can (root); otherwise the tier's write is replaced
+// by one failing with ENOSPC after 20,000 bytes, as a full disk does.
+func TestDiskFull(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	mounted := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k") == nil
+	if mounted {
+		t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
+	} else {
+		t.Log("no tmpfs (not root?): simulating ENOSPC in the tier's write")
+	}
+	s := diskStore(t, dir, 1<<22, 1<<30, clk)
+	if !mounted {
+		var written int
+		s.disk.writeFile = func(f *os.File, p []byte) (int, error) {
+			if written+len(p) > 20_000 {
+				n, _ := f.Write(p[:max(0, 20_000-written)])
+				written += n
+				return n, syscall.ENOSPC
+			}
+			written += len(p)
+			return f.Write(p)
+		}
+	}
+	const n = 20
+	for i := range n {
+		key := "k" + strconv.Itoa(i)
+		stored(t, s, key, &Entry{Status: 200, Body: body(key, 10_000), Distribution: "E1", Path: "/" + key, Stored: clk.Now(), TTL: time.Hour})
+	}
+	s.WaitDisk()
+	if s.DiskErrors(DiskOpWrite) == 0 {
+		t.Fatal("no write error counted on a full disk")
+	}
+	for i := range n {
+		key := "k" + strconv.Itoa(i)
+		e, ok := s.Get(key)
+		if !ok || !bytes.Equal(readBody(t, e), body(key, 10_000)) {
+			t.Errorf("RAM does not serve %s on a full disk", key)
+		}
+	}
+	onDisk := s.DiskStats().Items
+	s.Close()
+	if onDisk == 0 || onDisk == n {
+		t.Errorf("%d of %d objects on a 64 KiB disk", onDisk, n)
+	}
+	// After a restart, what is on disk is whole; what did not fit is a miss.
+	s2 := diskStore(t, dir, 1<<22, 1<<30, clk)
+	s2.WaitDiskScan()
+	hits := 0
+	for i := range n {
+		key := "k" + strconv.Itoa(i)
+		if e, ok := s2.Get(key); ok {
+			hits++
+			if !bytes.Equal(readBody(t, e), body(key, 10_000)) {
+				t.Errorf("%s: a partial body from a full disk", key)
+			}
+		}
+	}
+	if int64(hits) != onDisk {
+		t.Errorf("%d hits after restart, %d objects were on disk", hits, onDisk)
+	}
+	entries, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.tmp"))
+	if len(entries) != 0 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+// TestDiskBounded: a working set ten times the disk size stays within it
+// (the least recently used go), and the files on disk are what the index
+// counts.
+func TestDiskBounded(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	const diskMax = 200_000
+	s := diskStore(t, dir, 50_000, diskMax, clk)
+	for i := range 200 {
+		key := "k" + strconv.Itoa(i)
+		s.Set(key, &Entry{Status: 200, Body: body(key, 10_000), Distribution: "E1", Path: "/" + key, Stored: clk.Now(), TTL: time.Hour})
+		if i%20 == 0 {
+			s.WaitDisk()
+		}
+	}
+	s.WaitDisk()
+	st := s.DiskStats()
+	if st.Bytes > diskMax || st.Items == 0 {
+		t.Errorf("disk holds %d bytes in %d objects, bound %d", st.Bytes, st.Items, diskMax)
+	}
+	var files, size int64
+	_ = filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && fi.Name() != bansFile {
+			files++
+			size += fi.Size()
+		}
+		return nil
+	})
+	if files != st.Items || size != st.Bytes {
+		t.Errorf("%d files of %d bytes on disk, index says %d of %d", files, size, st.Items, st.Bytes)
+	}
+	if _, ok := s.Get("k199"); !ok {
+		t.Error("the most recent object is not kept")
+	}
+	if _, ok := s.Get("k0"); ok {
+		t.Error("the oldest object is still there")
+	}
+}
+
+// TestDiskLargeObjectDiskOnly: an object larger than RAM's largest goes to
+// disk only, and is served from its file.
+func TestDiskLargeObjectDiskOnly(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 100_000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := body("big", 300_000)
+	if s.Set("big", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/big", Stored: clk.Now(), TTL: time.Hour}) {
+		t.Error("RAM took an object over its MaxObjectSize")
+	}
+	s.WaitDisk()
+	e, ok := s.Get("big")
+	if !ok || !e.OnDisk() {
+		t.Fatalf("Get = %v; want a disk hit", ok)
+	}
+	if !bytes.Equal(readBody(t, e), want) {
+		t.Error("body differs")
+	}
+	s.disk.waitPromotions()
+	if e, _ := s.Get("big"); !e.OnDisk() {
+		t.Error("an object over RAM's MaxObjectSize was promoted")
+	}
+}
+
+// TestDiskRefreshKeepsBody: a file-backed entry stored again with new
+// headers (a 304 refresh) keeps its body on disk.
+func TestDiskRefreshKeepsBody(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := body("k", 50_000)
+	s.Set("k", &Entry{Status: 200, Header: Header{"Etag", `"1"`}, Body: want, Distribution: "E1", Path: "/k", Stored: clk.Now(), TTL: time.Minute})
+	s.WaitDisk()
+	old, ok := s.Get("k")
+	if !ok {
+		t.Fatal("miss")
+	}
+	clk.Advance(2 * time.Minute)
+	e := *old
+	e.Header, e.Stored, e.TTL = Header{"Etag", `"1"`, "X-New", "yes"}, clk.Now(), time.Hour
+	if !s.Set("k", &e) {
+		t.Fatal("refresh refused")
+	}
+	s.WaitDisk()
+	got, ok := s.Get("k")
+	if !ok || got.Header.Get("X-New") != "yes" || !got.Fresh(clk.Now()) {
+		t.Fatalf("after refresh: ok %v, header %q", ok, got.Header)
+	}
+	if !bytes.Equal(readBody(t, got), want) {
+		t.Error("body lost in the refresh")
+	}
+	if _, err := old.Open(); err == nil {
+		t.Error("the entry read before the refresh opens the new file")
+	}
+}
+
+// captureReaderFrom is a writer with ReadFrom, recording what it was given.
+type captureReaderFrom struct {
+	bytes.Buffer
+	file bool
+}
+
+func (c *captureReaderFrom) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		_, c.file = lr.R.(*os.File)
+	}
+	return c.Buffer.ReadFrom(r)
+}
+
+// TestDiskBodyRanges: a file body's ranges reach the writer's ReadFrom as a
+// LimitedReader over the file (the form sendfile takes), with the right
+// bytes.
+func TestDiskBodyRanges(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	want := body("r", 100_000)
+	stored(t, s, "r", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/r", Stored: clk.Now(), TTL: time.Hour})
+	s.Close()
+	s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
+	e, ok := s2.Get("r")
+	if !ok {
+		t.Fatal("miss")
+	}
+	b, err := e.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, r := range [][2]int64{{0, 100_000}, {0, 1}, {99_999, 1}, {5000, 12345}, {100_000, 0}} {
+		var w captureReaderFrom
+		if err := b.WriteRange(&w, r[0], r[1]); err != nil {
+			t.Fatalf("range %v: %v", r, err)
+		}
+		if !bytes.Equal(w.Bytes(), want[r[0]:r[0]+r[1]]) {
+			t.Errorf("range %v: wrong bytes", r)
+		}
+		if r[1] > 0 && !w.file {
+			t.Errorf("range %v: ReadFrom did not get the file", r)
+		}
+	}
+	if err := b.WriteRange(io.Discard, 99_999, 2); err == nil {
+		t.Error("a range past the end was written")
+	}
+}
+
+// TestNewDiskBadOptions: options that cannot work are errors; a directory
+// that cannot be created is not (the node serves from RAM), it is counted.
+func TestNewDiskBadOptions(t *testing.T) {
+	for _, d := range []DiskOptions{{Path: "", MaxBytes: 1}, {Path: t.TempDir(), MaxBytes: 0}} {
+		if _, err := New(Options{MaxBytes: 1 << 20, Disk: &d}); err == nil {
+			t.Errorf("New(%+v): want an error", d)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	writeFile(t, file, nil)
+	s, err := New(Options{MaxBytes: 1 << 20, Disk: &DiskOptions{Path: filepath.Join(file, "sub"), MaxBytes: 1 << 20}})
+	if err != nil {
+		t.Fatalf("an unusable directory is fatal: %v", err)
+	}
+	defer s.Close()
+	s.Set("k", entry("/k", 10, time.Now(), time.Hour))
+	s.WaitDisk()
+	if _, ok := s.Get("k"); !ok {
+		t.Error("RAM does not serve with the disk unusable")
+	}
+	if s.DiskErrors(DiskOpOpen) == 0 || s.DiskErrors(DiskOpWrite) == 0 {
+		t.Errorf("errors: open %d, write %d; want both counted", s.DiskErrors(DiskOpOpen), s.DiskErrors(DiskOpWrite))
+	}
+}
+
+// FuzzDecodeRecord: the record decoder reads files a crash or a damaged
+// disk may have cut or scrambled; it must never panic, and what it accepts
+// re-encodes to the same bytes.
+func FuzzDecodeRecord(f *testing.F) {
+	e := &Entry{Status: 200, Header: Header{"Content-Type", "text/plain", "Etag", `"x"`}, Distribution: "E1", Path: "/a",
+		Query: "q=1", Stored: time.Unix(1700000000, 5), TTL: time.Hour, InitialAge: time.Second, StaleIfError: NoStaleIfError}
+	f.Add(encodeRecord("key", e, 10, 123, 42))
+	f.Add(encodeRecord("", &Entry{}, 0, 0, 1))
+	f.Add([]byte(recordMagic + strings.Repeat("\xff", 40)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err != nil {
+			return
+		}
+		again := encodeRecord(r.key, &r.entry, r.bodyLen, r.bodyCRC, r.gen)
+		if !bytes.Equal(again, b[:recordPrefix+r.metaLen]) {
+			t.Errorf("decoded record re-encodes differently:\n%x\n%x", again, b[:recordPrefix+r.metaLen])
+		}
+	})
+}
