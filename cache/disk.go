@@ -108,17 +108,17 @@ type diskTier struct {
 	now       func() time.Time
 	log       *slog.Logger
 
-	mu       sync.Mutex
-	items    map[objectID]*diskItem
-	head     *diskItem // most recently used
-	tail     *diskItem
-	bytes    int64
-	dirs     map[string]bool // directories known to exist
+	mu    sync.Mutex
+	items map[objectID]*diskItem
+	head  *diskItem // most recently used
+	tail  *diskItem
+	bytes int64
+	dirs  map[string]bool // directories known to exist
 	// tmpPrefix starts the names of this process's temporary files: the
 	// scan removes only other processes' (a crash's leftovers).
 	tmpPrefix string
-	scanDone atomic.Bool
-	scanned  chan struct{} // closed when the scan is over
+	scanDone  atomic.Bool
+	scanned   chan struct{} // closed when the scan is over
 
 	queue   chan diskWrite
 	pending atomic.Int64 // body bytes in queue
