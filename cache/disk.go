@@ -444,9 +444,11 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 	id := idOf(key)
 	t.mu.Lock()
 	it := t.items[id]
+	verified := false
 	if it != nil {
 		t.unlink(it)
 		t.pushFront(it)
+		verified = it.verified
 	}
 	t.mu.Unlock()
 	if it == nil && t.scanDone.Load() {
@@ -474,7 +476,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		t.fail(DiskOpRead, err)
 	case r.key != key:
 		err = errors.New("another key under this name") // a SHA-256 prefix collision: not served
-	case it != nil && it.gen != r.gen && it.verified:
+	case it != nil && it.gen != r.gen && verified:
 		// Rewritten since it was indexed by another writer than ours:
 		// take the file as it is now.
 		it = nil
@@ -493,13 +495,14 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		return nil, false
 	}
 	if it == nil || it.gen != r.gen {
+		verified = false
 		it = &diskItem{id: id, size: r.size(), until: e.until, gen: r.gen}
 		t.mu.Lock()
 		victims := t.insertLocked(it)
 		t.mu.Unlock()
 		t.remove(victims...)
 	}
-	if !it.verified {
+	if !verified {
 		if err := verifyBody(f, r); err != nil {
 			t.fail(DiskOpVerify, fmt.Errorf("%s: %w", t.path(id), err))
 			t.drop(id, r.gen)

@@ -573,3 +573,57 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestDiskConcurrent: lookups, reads, stores, invalidations and evictions
+// from many goroutines at once (run with -race): every body read is the
+// one stored under its key, whole.
+func TestDiskConcurrent(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 100_000, MaxObjectSize: 20_000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 400_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const workers, keys, rounds = 8, 60, 300
+	size := func(k int) int { return 1000 + k*700 } // some over RAM's largest
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range rounds {
+				k := (w*31 + i*7) % keys
+				key := "k" + strconv.Itoa(k)
+				switch i % 5 {
+				case 0:
+					s.Set(key, &Entry{Status: 200, Body: body(key, size(k)), Distribution: "E1", Path: "/" + key, Stored: clk.Now(), TTL: time.Hour})
+				case 1:
+					if w == 0 && i%50 == 1 {
+						s.Invalidate("E1", "/"+key, clk.Now())
+					}
+				default:
+					e, ok := s.Get(key)
+					if !ok {
+						continue
+					}
+					b, err := e.Open()
+					if err != nil {
+						continue // removed since the lookup: a miss
+					}
+					var buf bytes.Buffer
+					err = b.WriteRange(&buf, 0, b.Len())
+					b.Close()
+					if err != nil || !bytes.Equal(buf.Bytes(), body(key, size(k))) {
+						t.Errorf("%s: read %d bytes, err %v; not the body stored", key, buf.Len(), err)
+					}
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	s.WaitDisk()
+	if st := s.DiskStats(); st.Bytes > 400_000 {
+		t.Errorf("disk holds %d bytes, bound 400,000", st.Bytes)
+	}
+}

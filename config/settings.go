@@ -22,8 +22,8 @@ const (
 	DefaultCacheSize = 512 << 20 // bytes; the max object size defaults to 1/8 of the cache size
 	// DefaultDiskMaxObjectSize is cache.disk.maxObjectSize's default.
 	DefaultDiskMaxObjectSize = 1 << 30
-	DefaultPop       = "LOCAL1-C1"
-	DefaultTLSMode   = TLSSelfSigned
+	DefaultPop               = "LOCAL1-C1"
+	DefaultTLSMode           = TLSSelfSigned
 )
 
 // TLS modes.

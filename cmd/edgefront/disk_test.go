@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -229,8 +230,8 @@ func TestDiskRestartChildProcess(t *testing.T) {
 			o := httptest.NewServer(origin)
 			defer o.Close()
 			dir := t.TempDir()
-			httpAddr, adminAddr := freeAddr(t), freeAddr(t)
-			args := []string{"serve", "--origin", o.URL, "--http", httpAddr, "--https", "", "--admin", adminAddr,
+			httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+			args := []string{"serve", "--origin", o.URL, "--http", httpAddr, "--https", httpsAddr, "--admin", adminAddr,
 				"--http3=false", "--cache-size", "16MiB", "--cache-disk", dir + ":64MiB"}
 			base := "http://" + httpAddr
 
@@ -288,8 +289,23 @@ func TestDiskRestartChildProcess(t *testing.T) {
 			if resp, _ := diskFetch(t, base+"/gone"); resp.Header.Get("X-Cache") != "Miss from cloudfront" || origin.count("/gone") != 2 {
 				t.Errorf("/gone, invalidated before the restart: X-Cache %q, %d origin requests", resp.Header.Get("X-Cache"), origin.count("/gone"))
 			}
-			if v := metricValue(t, adminAddr, "edgefront_h1_sendfile_total"); v < 2 {
-				t.Errorf("edgefront_h1_sendfile_total = %v: disk hits did not use sendfile", v)
+			sendfiles := metricValue(t, adminAddr, "edgefront_h1_sendfile_total")
+			if sendfiles < 2 {
+				t.Errorf("edgefront_h1_sendfile_total = %v: disk hits did not use sendfile", sendfiles)
+			}
+			// TLS: the same file, read and written by the TLS connection.
+			tc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableCompression: true}}
+			tresp, err := tc.Get("https://" + httpsAddr + "/large")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb, err := io.ReadAll(tresp.Body)
+			tresp.Body.Close()
+			if err != nil || !bytes.Equal(tb, objectBody("/large", 3<<20)) || tresp.Header.Get("X-Cache") != "Hit from cloudfront" {
+				t.Errorf("https /large: %v, %d bytes, %q", err, len(tb), tresp.Header.Get("X-Cache"))
+			}
+			if v := metricValue(t, adminAddr, "edgefront_h1_sendfile_total"); v != sendfiles {
+				t.Errorf("a TLS response counted as sendfile (%v → %v)", sendfiles, v)
 			}
 			if v := metricValue(t, adminAddr, `edgefront_cache_hits_total{tier="disk"}`); v < 3 {
 				t.Errorf(`edgefront_cache_hits_total{tier="disk"} = %v, want at least 3`, v)
