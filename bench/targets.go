@@ -144,8 +144,10 @@ func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 	return bin, nil
 }
 
-// newEdgefront is the real edgefront binary in quick mode in front of origin.
-func newEdgefront(bin, run, originURL string) (*target, error) {
+// newEdgefront is the real edgefront binary in quick mode in front of
+// origin; extra are more serve flags (the disk scenarios' --cache-size and
+// --cache-disk).
+func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) {
 	p, err := freePorts(3)
 	if err != nil {
 		return nil, err
@@ -155,8 +157,9 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 		admin: "http://127.0.0.1:" + p[2],
 	}
 	t.start = func(ctx context.Context) error {
-		err := t.run(filepath.Join(run, "edgefront.log"), bin, "serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
-			"--http", "127.0.0.1:"+p[0], "--https", "127.0.0.1:"+p[1], "--admin", "127.0.0.1:"+p[2], "--log-level", "warn")
+		args := append([]string{"serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
+			"--http", "127.0.0.1:" + p[0], "--https", "127.0.0.1:" + p[1], "--admin", "127.0.0.1:" + p[2], "--log-level", "warn"}, extra...)
+		err := t.run(filepath.Join(run, "edgefront.log"), bin, args...)
 		if err != nil {
 			return err
 		}
@@ -169,6 +172,13 @@ func newEdgefront(bin, run, originURL string) (*target, error) {
 // peers.sh fills it in for its "shared" setup (worker_processes auto,
 // sendfile on, tcp_nopush off, cache on /dev/shm).
 func newNginx(peersDir, run, originPort string) (*target, error) {
+	return newNginxCache(peersDir, run, originPort, fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid()), "")
+}
+
+// newNginxCache is newNginx with its cache files in cache and, when
+// maxSize is not "", proxy_cache_path's max_size set to it (the disk
+// scenario: cache files on disk, bounded like edgefront's disk tier).
+func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, error) {
 	tmpl, err := os.ReadFile(filepath.Join(peersDir, "nginx", "nginx.conf.in"))
 	if err != nil {
 		return nil, fmt.Errorf("nginx template: %w", err)
@@ -178,7 +188,9 @@ func newNginx(peersDir, run, originPort string) (*target, error) {
 		return nil, err
 	}
 	dir := filepath.Join(run, "nginx")
-	cache := fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid())
+	if maxSize != "" {
+		tmpl = regexp.MustCompile(`max_size=\S+`).ReplaceAll(tmpl, []byte("max_size="+maxSize))
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o755); err != nil {
 		return nil, err
 	}

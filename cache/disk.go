@@ -74,9 +74,11 @@ const (
 var DiskOps = []string{DiskOpOpen, DiskOpWrite, DiskOpRead, DiskOpVerify, DiskOpRemove, DiskOpScan, DiskOpBans}
 
 // writeQueue bounds the writes waiting for the writer: in objects, and in
-// bytes of bodies they keep alive (the fixed margin over --cache-size).
+// bytes of bodies they keep alive (the fixed margin over --cache-size). A
+// write that does not fit is dropped (counted): the object then lives in
+// RAM only.
 const (
-	writeQueue      = 1024
+	writeQueue      = 16384
 	writeQueueBytes = 64 << 20
 )
 
@@ -122,6 +124,10 @@ type diskTier struct {
 
 	queue   chan diskWrite
 	pending atomic.Int64 // body bytes in queue
+	// queued holds the entries waiting for the writer (under mu): a
+	// lookup finds an object evicted from RAM before it reached the disk,
+	// and a Delete or invalidation cancels its write.
+	queued map[objectID]*Entry
 	promote chan promotion
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -167,7 +173,7 @@ func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier,
 	}
 	t := &diskTier{
 		dir: o.Path, max: o.MaxBytes, maxObject: min(o.MaxObjectSize, o.MaxBytes), now: now, log: log,
-		items: map[objectID]*diskItem{}, dirs: map[string]bool{},
+		items: map[objectID]*diskItem{}, dirs: map[string]bool{}, queued: map[objectID]*Entry{},
 		queue: make(chan diskWrite, writeQueue), promote: make(chan promotion, 64), stop: make(chan struct{}), scanned: make(chan struct{}),
 		errs:      map[string]*atomic.Int64{},
 		writeFile: (*os.File).Write,
@@ -256,6 +262,9 @@ func (t *diskTier) removeLocked(it *diskItem) {
 // drop removes id's file if the index still holds it at gen (0: any).
 func (t *diskTier) drop(id objectID, gen uint64) {
 	t.mu.Lock()
+	if gen == 0 {
+		delete(t.queued, id) // a Delete: cancel its write too
+	}
 	it := t.items[id]
 	if it == nil || gen != 0 && it.gen != gen {
 		t.mu.Unlock()
@@ -297,14 +306,38 @@ func (t *diskTier) enqueue(key string, e *Entry) bool {
 		t.drops.Add(1)
 		return false
 	}
+	id := idOf(key)
+	t.mu.Lock()
+	t.queued[id] = e
+	t.mu.Unlock()
 	select {
 	case t.queue <- diskWrite{key: key, e: e}:
 		return true
 	default:
+		t.unqueue(id, e)
 		t.pending.Add(-n)
 		t.drops.Add(1)
 		return false
 	}
+}
+
+// unqueue forgets e's queued write if it is still the one for id; it
+// reports whether it was.
+func (t *diskTier) unqueue(id objectID, e *Entry) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.queued[id] != e {
+		return false
+	}
+	delete(t.queued, id)
+	return true
+}
+
+// queuedEntry returns the entry of key waiting for the writer, if any.
+func (t *diskTier) queuedEntry(key string) *Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.queued[idOf(key)]
 }
 
 // flush returns once the writes queued before it are done.
@@ -349,7 +382,16 @@ func (t *diskTier) write(w diskWrite) {
 		return
 	}
 	defer t.pending.Add(-int64(len(w.e.Body)))
-	if err := t.writeRecord(w.key, w.e); err != nil {
+	id := idOf(w.key)
+	t.mu.Lock()
+	current := t.queued[id] == w.e
+	t.mu.Unlock()
+	if !current {
+		return // deleted, or superseded by a later write of the key
+	}
+	err := t.writeRecord(w.key, w.e)
+	t.unqueue(id, w.e) // (after the index has it: no lookup misses between)
+	if err != nil {
 		t.fail(DiskOpWrite, err)
 	}
 }

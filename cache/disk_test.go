@@ -627,3 +627,39 @@ func TestDiskConcurrent(t *testing.T) {
 		t.Errorf("disk holds %d bytes, bound 400,000", st.Bytes)
 	}
 }
+
+// TestDiskQueuedWrite: an object waiting for the disk writer is found in
+// memory (it left RAM, or never fitted there, before reaching the disk);
+// a Delete cancels its write.
+func TestDiskQueuedWrite(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 100, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := make(chan struct{})
+	s.disk.writeFile = func(f *os.File, p []byte) (int, error) {
+		<-release
+		return f.Write(p)
+	}
+	want := body("a", 5000)
+	s.Set("a", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/a", Stored: clk.Now(), TTL: time.Hour})
+	s.Set("b", &Entry{Status: 200, Body: body("b", 5000), Distribution: "E1", Path: "/b", Stored: clk.Now(), TTL: time.Hour})
+	e, ok := s.Get("a")
+	if !ok || e.OnDisk() || !bytes.Equal(e.Body, want) {
+		t.Fatalf("queued object: ok %v; want it from memory", ok)
+	}
+	s.Delete("b")
+	if _, ok := s.Get("b"); ok {
+		t.Error("a deleted queued object is a hit")
+	}
+	close(release)
+	s.WaitDisk()
+	if e, ok := s.Get("a"); !ok || !e.OnDisk() {
+		t.Errorf("after the write: ok %v; want a disk hit", ok)
+	}
+	if _, ok := s.Get("b"); ok {
+		t.Error("the deleted object was written")
+	}
+}

@@ -51,6 +51,14 @@ func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 	if s.disk == nil {
 		return nil, false
 	}
+	if e := s.disk.queuedEntry(key); e != nil {
+		// Evicted from RAM before the writer got to it: still in memory.
+		if now.UnixNano() >= e.until || s.bans.banned(e) {
+			return nil, false
+		}
+		s.ramHits.Add(1)
+		return e, true
+	}
 	e, ok := s.disk.get(key, now)
 	if !ok {
 		return nil, false
@@ -151,6 +159,15 @@ func (s *Store) DiskErrors(op string) int64 {
 		return 0
 	}
 	return s.disk.errs[op].Load()
+}
+
+// DiskWritesDropped reports the objects not written to disk because the
+// writer's queue was full.
+func (s *Store) DiskWritesDropped() int64 {
+	if s.disk == nil {
+		return 0
+	}
+	return s.disk.drops.Load()
 }
 
 // DiskScanned reports whether the disk tier's start-up scan is over
