@@ -127,7 +127,7 @@ type diskTier struct {
 	// queued holds the entries waiting for the writer (under mu): a
 	// lookup finds an object evicted from RAM before it reached the disk,
 	// and a Delete or invalidation cancels its write.
-	queued map[objectID]*Entry
+	queued  map[objectID]*Entry
 	promote chan promotion
 	stop    chan struct{}
 	wg      sync.WaitGroup
