@@ -71,7 +71,9 @@ const (
 )
 
 // DiskOps lists the disk error operations.
-var DiskOps = []string{DiskOpOpen, DiskOpWrite, DiskOpRead, DiskOpVerify, DiskOpRemove, DiskOpScan, DiskOpBans}
+func DiskOps() []string {
+	return []string{DiskOpOpen, DiskOpWrite, DiskOpRead, DiskOpVerify, DiskOpRemove, DiskOpScan, DiskOpBans}
+}
 
 // writeQueue bounds the writes waiting for the writer: in objects, and in
 // bytes of bodies they keep alive (the fixed margin over --cache-size). A
@@ -120,13 +122,14 @@ type diskTier struct {
 	// scan removes only other processes' (a crash's leftovers).
 	tmpPrefix string
 	scanDone  atomic.Bool
+	closed    atomic.Bool   // lookups miss once the store is closed
 	scanned   chan struct{} // closed when the scan is over
 
 	queue   chan diskWrite
 	pending atomic.Int64 // body bytes in queue
 	// queued holds the entries waiting for the writer (under mu): a
 	// lookup finds an object evicted from RAM before it reached the disk,
-	// and a Delete or invalidation cancels its write.
+	// and a Delete cancels its write.
 	queued  map[objectID]*Entry
 	promote chan promotion
 	stop    chan struct{}
@@ -179,7 +182,7 @@ func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier,
 		writeFile: (*os.File).Write,
 		tmpPrefix: fmt.Sprintf("%d-%x-", os.Getpid(), randomGen()),
 	}
-	for _, op := range DiskOps {
+	for _, op := range DiskOps() {
 		t.errs[op] = new(atomic.Int64)
 	}
 	if err := os.MkdirAll(o.Path, 0o755); err != nil {
@@ -483,6 +486,9 @@ func randomGen() uint64 {
 // object's metadata (and, the first time this process serves an object it
 // did not write, its whole body, to check it).
 func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
+	if t.closed.Load() {
+		return nil, false
+	}
 	id := idOf(key)
 	t.mu.Lock()
 	it := t.items[id]
@@ -752,6 +758,7 @@ func (t *diskTier) waitPromotions() {
 
 // close stops the scan and the promoter, and writes what is queued.
 func (t *diskTier) close() {
+	t.closed.Store(true)
 	close(t.stop)
 	t.wg.Wait()
 }

@@ -663,3 +663,41 @@ func TestDiskQueuedWrite(t *testing.T) {
 		t.Error("the deleted object was written")
 	}
 }
+
+// TestDiskCloseUnderWrites: Close while stores, lookups and promotions are
+// under way returns, and so do they (no lock order between the write
+// path, the promoter and Close can deadlock).
+func TestDiskCloseUnderWrites(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 50_000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := "k" + strconv.Itoa((w*1000+i)%200)
+				s.Set(key, &Entry{Status: 200, Body: body(key, 2000), Distribution: "E1", Path: "/" + key, Stored: clk.Now(), TTL: time.Hour})
+				if e, ok := s.Get("k" + strconv.Itoa(i%200)); ok {
+					if b, err := e.Open(); err == nil {
+						b.Close()
+					}
+				}
+			}
+		}()
+	}
+	s.WaitDisk()
+	s.Close()
+	close(stop)
+	for range 4 {
+		<-done
+	}
+}

@@ -81,7 +81,16 @@ func (s *Store) diskSet(key string, e *Entry) bool {
 	}
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
-	if s.closed || s.bans.banned(e) {
+	if s.closed {
+		return false
+	}
+	return s.diskEnqueue(key, e)
+}
+
+// diskEnqueue is diskSet for a caller holding closeMu (shared): a second
+// RLock could wait behind Close's Lock, which waits for the first.
+func (s *Store) diskEnqueue(key string, e *Entry) bool {
+	if s.bans.banned(e) {
 		return false
 	}
 	if e.until == 0 {

@@ -220,7 +220,7 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 	s.noteUntil(until.UnixNano())
 	e.cost, e.until = cost, until.UnixNano()
 	if toDisk && s.disk != nil {
-		s.diskSet(key, e) // before RAM: a larger object goes to disk only
+		s.diskEnqueue(key, e) // before RAM: a larger object goes to disk only
 	}
 	if cost > s.c.MaxCost() || int64(len(e.Body)) > s.ramMax {
 		return false

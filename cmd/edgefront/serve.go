@@ -737,7 +737,7 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 		Namespace: "edgefront", Name: "cache_disk_writes_dropped_total",
 		Help: "Objects not written to the disk cache because its writer's queue was full (they stay in memory only).",
 	}, func() float64 { return float64(store.DiskWritesDropped()) }))
-	for _, op := range cache.DiskOps {
+	for _, op := range cache.DiskOps() {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "edgefront", Name: "cache_disk_errors_total",
 			Help:        "Disk cache errors by operation (open, write, read, verify, remove, scan, bans); the node serves from memory and the origin meanwhile.",
