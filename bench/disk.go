@@ -97,6 +97,12 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 	if bad := warm(ctx, base+"z", keys, 16, &done); bad > 0 {
 		b.prog.logf("WARN disk warm on %s: %d failures", t.name, bad)
 	}
+	if t.admin != "" {
+		// The steady state: the disk tier writes off the request path,
+		// NGINX before its responses end.
+		b.prog.set(label+": waiting for the disk writes", 0, nil)
+		waitDiskItems(ctx, t, keys)
+	}
 	ram0, disk0 := tierHits(t)
 	spec := loadSpec{conns: b.o.conns, duration: b.o.duration, url: base, zipfKeys: keys}
 	var live atomic.Int64
@@ -125,6 +131,18 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 	b.prog.logf("%-28s %9.0f req/s  p99 %7.2f ms  hit ratio %.3f (%d origin requests) %s %s",
 		label, r.rps, ms(r.p99), res.hitRatio, res.origin, res.tiers, r.note)
 	return nil
+}
+
+// waitDiskItems waits (up to 60 s) until edgefront's disk tier holds n
+// objects.
+func waitDiskItems(ctx context.Context, t *target, n int) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if v, err := metric(t.admin, `edgefront_cache_tier_items{tier="disk"}`); err == nil && v >= float64(n) {
+			return
+		}
+		sleepCtx(ctx, 50*time.Millisecond)
+	}
 }
 
 // tierHits reads edgefront's hits per tier.
@@ -169,14 +187,8 @@ func (b *bench) restartRun(ctx context.Context, t *target, rep int) error {
 		return fmt.Errorf("%s: %d failures caching", label, bad)
 	}
 	// The disk tier writes off the request path: wait until it has them
-	// all (or 30 s), as an operator's deploy would not restart mid-write.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if v, err := metric(t.admin, `edgefront_cache_tier_items{tier="disk"}`); err == nil && v >= restartN {
-			break
-		}
-		sleepCtx(ctx, 50*time.Millisecond)
-	}
+	// all, as an operator's deploy would not restart mid-write.
+	waitDiskItems(ctx, t, restartN)
 	t.stop() // SIGTERM: a graceful stop
 	b.prog.set(label+": restarting", 0, nil)
 	start := time.Now()

@@ -20,8 +20,8 @@ import (
 	"time"
 )
 
-// This file is the disk tier: one file per object (diskrecord.go) under
-// two levels of hashed directories, named by the SHA-256 of its cache key,
+// This file is the disk tier: one file per object (diskrecord.go) in one
+// of 256 hashed directories, named by the SHA-256 of its cache key,
 // and an index in memory (size, retention end, recency) built from the
 // files themselves.
 //
@@ -205,10 +205,13 @@ func (t *diskTier) fail(op string, err error) {
 	}
 }
 
-// path is the file of id: dir/ab/cd/abcd….
+// path is the file of id: dir/ab/abcd…. One level of 256 directories
+// (created as first needed) keeps a directory to a few thousand files for
+// a 50 GiB disk of 100 KiB objects; a second level would cost a mkdir on
+// nearly every write until there are millions of objects.
 func (t *diskTier) path(id objectID) string {
 	h := hex.EncodeToString(id[:])
-	return filepath.Join(t.dir, h[:2], h[2:4], h)
+	return filepath.Join(t.dir, h[:2], h)
 }
 
 // --- the recency list; the caller holds mu.
@@ -517,7 +520,12 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		}
 		return nil, false
 	}
-	defer f.Close()
+	kept := false // f goes with the entry, for its first response
+	defer func() {
+		if !kept {
+			f.Close()
+		}
+	}()
 	r, err := readRecord(f)
 	switch {
 	case err != nil:
@@ -560,7 +568,9 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		it.verified = true
 		t.mu.Unlock()
 	}
-	e.disk = &diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC}
+	e.disk = &diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC, off: r.bodyOffset()}
+	e.disk.pre.Store(f)
+	kept = true
 	e.cost = int64(r.metaLen) + entryOverhead
 	return &e, true
 }
@@ -636,14 +646,14 @@ func (t *diskTier) scan(banned func(*Entry) bool) {
 			return nil
 		}
 		if d.IsDir() {
-			// Objects are at dir/ab/cd/name: deeper directories are not ours.
+			// Objects are at dir/ab/name: deeper directories are not ours.
 			switch rel, _ := filepath.Rel(t.dir, path); {
 			case rel == ".":
-			case strings.Count(rel, string(filepath.Separator)) == 1:
+			case !strings.ContainsRune(rel, filepath.Separator):
 				t.mu.Lock()
 				t.dirs[path] = true
 				t.mu.Unlock()
-			case strings.Count(rel, string(filepath.Separator)) > 1:
+			default:
 				return filepath.SkipDir
 			}
 			return nil

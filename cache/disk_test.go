@@ -125,6 +125,7 @@ func TestDiskPromotion(t *testing.T) {
 		t.Fatalf("Get after restart = %v, %v; want a disk hit", e, ok)
 	}
 	s2.disk.waitPromotions()
+	s2.c.Wait() // (a promotion does not wait for ristretto's buffers)
 	e, ok := s2.Get("k")
 	if !ok || e.OnDisk() || len(e.Body) != 1000 {
 		t.Fatalf("Get after promotion: ok %v, on disk %v; want a RAM hit", ok, ok && e.OnDisk())
@@ -373,7 +374,7 @@ func TestDiskFull(t *testing.T) {
 	if int64(hits) != onDisk {
 		t.Errorf("%d hits after restart, %d objects were on disk", hits, onDisk)
 	}
-	entries, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.tmp"))
+	entries, _ := filepath.Glob(filepath.Join(dir, "*", "*.tmp"))
 	if len(entries) != 0 {
 		t.Errorf("temporary files left: %v", entries)
 	}
@@ -439,6 +440,7 @@ func TestDiskLargeObjectDiskOnly(t *testing.T) {
 		t.Error("body differs")
 	}
 	s.disk.waitPromotions()
+	s.c.Wait()
 	if e, _ := s.Get("big"); !e.OnDisk() {
 		t.Error("an object over RAM's MaxObjectSize was promoted")
 	}
@@ -473,6 +475,12 @@ func TestDiskRefreshKeepsBody(t *testing.T) {
 	}
 	if !bytes.Equal(readBody(t, got), want) {
 		t.Error("body lost in the refresh")
+	}
+	// The entry read before the refresh: its lookup's descriptor still
+	// reads the version it describes; opening it again finds the new one
+	// and refuses.
+	if b := readBody(t, old); !bytes.Equal(b, want) {
+		t.Error("the old entry's body differs")
 	}
 	if _, err := old.Open(); err == nil {
 		t.Error("the entry read before the refresh opens the new file")

@@ -6,16 +6,24 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
-// diskBody is the body of a file-backed entry: n bytes at the end of the
-// object's file, as written with generation gen.
+// diskBody is the body of a file-backed entry: n bytes at off, the end of
+// the object's file, as written with generation gen.
+//
+// pre is the descriptor the lookup opened and checked, which the entry's
+// first Open takes (a disk hit opens its file once); later Opens open the
+// file again. One never taken (an entry looked up and not served) is
+// closed by the *os.File's own cleanup when the entry is collected.
 type diskBody struct {
 	t   *diskTier
 	id  objectID
 	gen uint64
 	n   int64
+	off int64
 	crc uint32
+	pre atomic.Pointer[os.File]
 }
 
 // errReplaced is the error of opening a body whose file was replaced or
@@ -89,6 +97,10 @@ func (e *Entry) inMemory(b []byte) *Entry {
 func (e *Entry) Open() (Body, error) {
 	if e.disk == nil {
 		return Body{b: e.Body, n: int64(len(e.Body))}, nil
+	}
+	if f := e.disk.pre.Swap(nil); f != nil {
+		e.disk.t.hits.Add(1)
+		return Body{f: f, off: e.disk.off, n: e.disk.n}, nil
 	}
 	f, off, err := e.disk.open()
 	if err != nil {

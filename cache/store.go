@@ -231,6 +231,9 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 		s.items.Add(1)
 		s.bytes.Add(cost)
 		if s.c.SetWithTTL(key, e, cost, ttl) {
+			if !toDisk {
+				return true // a promotion from disk: nobody waits to see it
+			}
 			s.c.Wait()
 			cur, ok := s.c.Get(key)
 			return ok && cur == e
