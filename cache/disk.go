@@ -196,8 +196,11 @@ func (t *diskTier) fail(op string, err error) {
 	t.errs[op].Add(1)
 	cause := err.Error()
 	var errno syscall.Errno
-	if errors.As(err, &errno) {
+	switch {
+	case errors.As(err, &errno):
 		cause = errno.Error() // one line per cause, not per file
+	case errors.Is(err, errRecord):
+		cause = errRecord.Error()
 	}
 	if _, seen := t.logged.LoadOrStore(op+"\x00"+cause, struct{}{}); !seen {
 		t.log.Warn("disk cache: serving from memory and the origin where the disk fails (logged once per cause)",
@@ -528,6 +531,8 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 	}()
 	r, err := readRecord(f)
 	switch {
+	case errors.Is(err, errRecord):
+		t.fail(DiskOpVerify, fmt.Errorf("%s: %w", t.path(id), err))
 	case err != nil:
 		t.fail(DiskOpRead, err)
 	case r.key != key:
@@ -696,6 +701,9 @@ func (t *diskTier) scanFile(path string, id objectID, now int64, banned func(*En
 	r, err := readRecord(f)
 	f.Close()
 	if err != nil || idOf(r.key) != id {
+		if err != nil {
+			t.fail(DiskOpVerify, fmt.Errorf("%s: %w", path, err))
+		}
 		t.removeFile(path)
 		return
 	}

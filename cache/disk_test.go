@@ -177,6 +177,9 @@ func TestDiskTornWritesDiscarded(t *testing.T) {
 					t.Fatalf("scan %v: a damaged file is a hit (read: %v)", scan, err)
 				}
 				s2.WaitDiskScan()
+				if n := s2.DiskErrors(DiskOpVerify); n == 0 {
+					t.Errorf("scan %v: the damaged file was not counted", scan)
+				}
 				if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("scan %v: the temporary file is still there (%v)", scan, err)
 				}
@@ -380,9 +383,9 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
-// TestDiskBounded: a working set ten times the disk size stays within it
-// (the least recently used go), and the files on disk are what the index
-// counts.
+// TestDiskBounded: a working set ten times the disk size (forty times
+// RAM's) stays within both (the least recently used go), and the files on
+// disk are what the index counts.
 func TestDiskBounded(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	const diskMax = 200_000
@@ -395,6 +398,9 @@ func TestDiskBounded(t *testing.T) {
 		}
 	}
 	s.WaitDisk()
+	if ram := s.RAMStats(); ram.Bytes > 50_000 {
+		t.Errorf("RAM holds %d bytes, bound 50,000", ram.Bytes)
+	}
 	st := s.DiskStats()
 	if st.Bytes > diskMax || st.Items == 0 {
 		t.Errorf("disk holds %d bytes in %d objects, bound %d", st.Bytes, st.Items, diskMax)

@@ -769,6 +769,11 @@ func (e *edge) reload() {
 		e.log.Error("reload refused; the running configuration keeps serving", "file", e.flags.config, "err", err)
 		return
 	}
+	if e.cfg != nil && cfg.Cache.Disk != e.cfg.Cache.Disk {
+		// The store (and its files) is the process's: not rebuilt by a reload.
+		e.log.Warn("cache.disk changed: the running disk cache keeps its settings until the next start", "file", e.flags.config,
+			"running", e.cfg.Cache.Disk.Path, "configured", cfg.Cache.Disk.Path)
+	}
 	e.log.Info("configuration reloaded", "file", e.flags.config, "distributions", len(cfg.Distributions))
 }
 
