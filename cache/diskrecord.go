@@ -133,7 +133,9 @@ func decodeRecord(b []byte) (*record, error) {
 	if r.bodyLen < 0 || r.bodyLen > 1<<50 {
 		return nil, fmt.Errorf("%w: body of %d bytes", errRecord, r.bodyLen)
 	}
-	d := decoder{b: meta}
+	// One string of the metadata: every field is a substring of it (one
+	// allocation, not one per field).
+	d := decoder{b: string(meta)}
 	r.key = d.string()
 	e := &r.entry
 	e.Status = int(d.uvarint(999))
@@ -144,8 +146,8 @@ func decodeRecord(b []byte) (*record, error) {
 	e.StaleWhileRevalidate = time.Duration(d.varint())
 	e.StaleIfError = time.Duration(d.varint())
 	e.StaleUntil = d.varint()
-	n := d.uvarint(uint64(len(meta)))
-	if n%2 != 0 {
+	n := d.uvarint(^uint64(0))
+	if n%2 != 0 || n > uint64(len(d.b)) { // (each value takes a byte at least)
 		d.err = true
 	}
 	if !d.err && n > 0 {
@@ -162,7 +164,7 @@ func decodeRecord(b []byte) (*record, error) {
 
 // decoder reads the metadata's fields; err sticks at the first problem.
 type decoder struct {
-	b   []byte
+	b   string
 	err bool
 }
 
@@ -170,34 +172,41 @@ func (d *decoder) uvarint(limit uint64) uint64 {
 	if d.err {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || v > limit {
-		d.err = true
-		return 0
+	var v uint64
+	for i := 0; i < len(d.b) && i < binary.MaxVarintLen64; i++ {
+		c := d.b[i]
+		if i == binary.MaxVarintLen64-1 && c > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if v > limit {
+				break
+			}
+			d.b = d.b[i+1:]
+			return v
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.err = true
+	return 0
 }
 
 func (d *decoder) varint() int64 {
-	if d.err {
-		return 0
+	ux := d.uvarint(^uint64(0))
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 func (d *decoder) string() string {
-	n := d.uvarint(uint64(len(d.b)))
-	if d.err {
+	n := d.uvarint(^uint64(0))
+	if d.err || n > uint64(len(d.b)) { // (the length's own bytes are consumed)
+		d.err = true
 		return ""
 	}
-	s := string(d.b[:n])
+	s := d.b[:n]
 	d.b = d.b[n:]
 	return s
 }
