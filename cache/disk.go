@@ -100,7 +100,11 @@ type diskItem struct {
 	gen   uint64
 	// verified: the body's checksum was checked (or this process wrote
 	// it), so it is served without reading it first.
-	verified   bool
+	verified bool
+	// hits counts the lookups since the object was last offered to RAM:
+	// it is offered on its second (a doorkeeper, as TinyLFU's, against
+	// reading one-hit objects for an admission they would not get).
+	hits uint8
 	prev, next *diskItem // recency list, most recent at head
 }
 
@@ -490,27 +494,31 @@ func randomGen() uint64 {
 
 // get returns the file-backed entry of key, or false. It reads the
 // object's metadata (and, the first time this process serves an object it
-// did not write, its whole body, to check it).
-func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
+// did not write, its whole body, to check it). promote says the object was
+// looked up twice since it was last offered to RAM.
+func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 	if t.closed.Load() {
-		return nil, false
+		return nil, false, false
 	}
 	id := idOf(key)
 	t.mu.Lock()
 	it := t.items[id]
-	verified := false
+	verified, promote := false, false
 	if it != nil {
 		t.unlink(it)
 		t.pushFront(it)
 		verified = it.verified
+		if it.hits++; it.hits >= 2 {
+			it.hits, promote = 0, true
+		}
 	}
 	t.mu.Unlock()
 	if it == nil && t.scanDone.Load() {
-		return nil, false
+		return nil, false, false
 	}
 	if it != nil && now.UnixNano() >= it.until {
 		t.drop(id, it.gen)
-		return nil, false
+		return nil, false, false
 	}
 	f, err := os.Open(t.path(id))
 	if err != nil {
@@ -521,7 +529,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 			}
 			t.drop(id, it.gen)
 		}
-		return nil, false
+		return nil, false, false
 	}
 	kept := false // f goes with the entry, for its first response
 	defer func() {
@@ -546,18 +554,18 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		if it != nil {
 			t.drop(id, it.gen)
 		}
-		return nil, false
+		return nil, false, false
 	}
 	e := r.entry
 	e.until = e.Stored.Add(Retention(&e)).UnixNano()
 	if now.UnixNano() >= e.until {
 		t.drop(id, 0)
 		os.Remove(t.path(id))
-		return nil, false
+		return nil, false, false
 	}
 	if it == nil || it.gen != r.gen {
 		verified = false
-		it = &diskItem{id: id, size: r.size(), until: e.until, gen: r.gen}
+		it = &diskItem{id: id, size: r.size(), until: e.until, gen: r.gen, hits: 1}
 		t.mu.Lock()
 		victims := t.insertLocked(it)
 		t.mu.Unlock()
@@ -567,7 +575,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 		if err := verifyBody(f, r); err != nil {
 			t.fail(DiskOpVerify, fmt.Errorf("%s: %w", t.path(id), err))
 			t.drop(id, r.gen)
-			return nil, false
+			return nil, false, false
 		}
 		t.mu.Lock()
 		it.verified = true
@@ -577,7 +585,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool) {
 	e.disk.pre.Store(f)
 	kept = true
 	e.cost = int64(r.metaLen) + entryOverhead
-	return &e, true
+	return &e, promote, true
 }
 
 // readRecord reads and decodes the metadata at the start of f, and checks

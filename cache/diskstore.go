@@ -45,8 +45,9 @@ func (s *Store) diskBanned(e *Entry) bool {
 	return e.Stored.UnixNano() < s.diskNotBefore || s.bans.banned(e)
 }
 
-// diskGet looks key up on disk after a RAM miss; a hit small enough for RAM
-// is offered to it (RAM's admission policy decides).
+// diskGet looks key up on disk after a RAM miss; a hit small enough for RAM,
+// looked up twice since it was last offered, is offered to it (RAM's
+// admission policy decides).
 func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 	if s.disk == nil {
 		return nil, false
@@ -59,7 +60,7 @@ func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 		s.ramHits.Add(1)
 		return e, true
 	}
-	e, ok := s.disk.get(key, now)
+	e, promote, ok := s.disk.get(key, now)
 	if !ok {
 		return nil, false
 	}
@@ -67,7 +68,7 @@ func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 		s.disk.drop(e.disk.id, e.disk.gen)
 		return nil, false
 	}
-	if e.disk.n <= s.ramMax {
+	if promote && e.disk.n <= s.ramMax {
 		s.disk.offer(strings.Clone(key), e)
 	}
 	return e, true
