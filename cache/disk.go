@@ -104,7 +104,7 @@ type diskItem struct {
 	// hits counts the lookups since the object was last offered to RAM:
 	// it is offered on its second (a doorkeeper, as TinyLFU's, against
 	// reading one-hit objects for an admission they would not get).
-	hits uint8
+	hits       uint8
 	prev, next *diskItem // recency list, most recent at head
 }
 
