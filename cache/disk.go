@@ -143,6 +143,8 @@ type diskTier struct {
 	errs        map[string]*atomic.Int64
 	logged      sync.Map // op + cause → struct{}: logged once
 
+	lock *os.File // held locked while the tier is open (nil: no lock)
+
 	// writeFile writes one record's bytes to f; tests replace it to
 	// simulate a full disk.
 	writeFile func(f *os.File, p []byte) (int, error)
@@ -191,9 +193,30 @@ func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier,
 	}
 	if err := os.MkdirAll(o.Path, 0o755); err != nil {
 		t.fail(DiskOpOpen, err)
+		return t, nil
 	}
+	// One process per directory: another's scan would take this one's
+	// temporary files for a crash's leftovers. The lock goes with the
+	// process (kill -9 included).
+	lock, err := os.OpenFile(filepath.Join(o.Path, lockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.fail(DiskOpOpen, err)
+		return t, nil
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("cache: disk %s: another process uses it", o.Path)
+		}
+		t.fail(DiskOpOpen, err)
+		return t, nil
+	}
+	t.lock = lock
 	return t, nil
 }
+
+// lockFile is the file a tier holds locked in its directory.
+const lockFile = "lock"
 
 // fail counts an error of op and logs it the first time its cause is seen.
 func (t *diskTier) fail(op string, err error) {
@@ -787,4 +810,11 @@ func (t *diskTier) close() {
 	t.closed.Store(true)
 	close(t.stop)
 	t.wg.Wait()
+}
+
+// unlock lets another process use the directory.
+func (t *diskTier) unlock() {
+	if t.lock != nil {
+		t.lock.Close() // (releases the lock)
+	}
 }

@@ -412,7 +412,7 @@ func TestDiskBounded(t *testing.T) {
 	}
 	var files, size int64
 	_ = filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() && fi.Name() != bansFile {
+		if err == nil && !fi.IsDir() && filepath.Dir(path) != dir { // (the bans and lock files are at the top)
 			files++
 			size += fi.Size()
 		}
@@ -545,6 +545,19 @@ func TestDiskBodyRanges(t *testing.T) {
 	if err := b.WriteRange(io.Discard, 99_999, 2); err == nil {
 		t.Error("a range past the end was written")
 	}
+}
+
+// TestDiskOneProcessPerDirectory: a second store on a directory in use is
+// an error (its scan would remove the first one's temporary files); once
+// the first is closed, it opens.
+func TestDiskOneProcessPerDirectory(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s := diskStore(t, dir, 1<<20, 1<<30, clk)
+	if _, err := New(Options{MaxBytes: 1 << 20, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}}); err == nil || !strings.Contains(err.Error(), "another process uses it") {
+		t.Errorf("a second store on %s: %v", dir, err)
+	}
+	s.Close()
+	diskStore(t, dir, 1<<20, 1<<30, clk)
 }
 
 // TestNewDiskBadOptions: options that cannot work are errors; a directory

@@ -129,6 +129,7 @@ func (s *Store) closeDisk() {
 	}
 	s.disk.close()
 	s.saveBans()
+	s.disk.unlock()
 }
 
 // WaitDisk returns once every object queued for the disk tier before the
