@@ -40,6 +40,8 @@ type diskResult struct {
 	origin   int64
 	hitRatio float64
 	tiers    string // edgefront: RAM and disk hits during the run
+	rssKB    int64  // of the process tree after the run
+	diskKB   int64  // the cache directory's size after the run
 }
 
 // restartResult is one restart-scenario run.
@@ -119,7 +121,8 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
-	res := diskResult{target: t.name, rep: rep, keys: keys, load: r, origin: b.origin.requests() - reqs0, hitRatio: math.NaN()}
+	res := diskResult{target: t.name, rep: rep, keys: keys, load: r, origin: b.origin.requests() - reqs0, hitRatio: math.NaN(),
+		rssKB: treeMem(t.pid()).rss, diskKB: dirKB(filepath.Join(b.runDir, t.name+"-disk"))}
 	if r.requests > 0 {
 		res.hitRatio = 1 - float64(res.origin)/float64(r.requests)
 	}
@@ -128,8 +131,8 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 		res.tiers = fmt.Sprintf("RAM hits %s, disk hits %s", commas(ram1-ram0), commas(disk1-disk0))
 	}
 	b.disks = append(b.disks, res)
-	b.prog.logf("%-28s %9.0f req/s  p99 %7.2f ms  hit ratio %.3f (%d origin requests) %s %s",
-		label, r.rps, ms(r.p99), res.hitRatio, res.origin, res.tiers, r.note)
+	b.prog.logf("%-28s %9.0f req/s  p99 %7.2f ms  hit ratio %.3f (%d origin requests) %s; RSS %d MiB, cache files %d MiB %s",
+		label, r.rps, ms(r.p99), res.hitRatio, res.origin, res.tiers, res.rssKB>>10, res.diskKB>>10, r.note)
 	return nil
 }
 
@@ -143,6 +146,20 @@ func waitDiskItems(ctx context.Context, t *target, n int) {
 		}
 		sleepCtx(ctx, 50*time.Millisecond)
 	}
+}
+
+// dirKB is the size of the files under dir, in KiB.
+func dirKB(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n >> 10
 }
 
 // tierHits reads edgefront's hits per tier.
@@ -229,9 +246,10 @@ func (b *bench) diskReport() string {
 	if len(b.disks) > 0 {
 		w("## Disk: Zipf over %s objects of %s (4× edgefront's RAM tier of %s); edgefront --cache-disk and NGINX proxy_cache on disk, %s each\n\n",
 			commas(float64(b.disks[0].keys)), diskObject, diskRAM, diskSize)
-		w("| target | rep | req/s | p99 ms | hit ratio | origin reqs | tiers | notes |\n|---|---:|---:|---:|---:|---:|---|---|\n")
+		w("| target | rep | req/s | p99 ms | hit ratio | origin reqs | tiers | RSS MiB | cache files MiB | notes |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---|\n")
 		for _, d := range b.disks {
-			w("| %s | %d | %s | %.2f | %.3f | %d | %s | %s |\n", d.target, d.rep, commas(d.load.rps), ms(d.load.p99), d.hitRatio, d.origin, d.tiers, d.load.note)
+			w("| %s | %d | %s | %.2f | %.3f | %d | %s | %d | %d | %s |\n", d.target, d.rep, commas(d.load.rps), ms(d.load.p99), d.hitRatio, d.origin, d.tiers,
+				d.rssKB>>10, d.diskKB>>10, d.load.note)
 		}
 		var rps, hits []float64
 		for _, e := range b.disks {
