@@ -144,6 +144,8 @@ type diskTier struct {
 	logged      sync.Map // op + cause → struct{}: logged once
 
 	lock *os.File // held locked while the tier is open (nil: no lock)
+	// recBufs holds the buffers lookups read metadata into.
+	recBufs sync.Pool
 
 	// writeFile writes one record's bytes to f; tests replace it to
 	// simulate a full disk.
@@ -560,7 +562,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 			f.Close()
 		}
 	}()
-	r, err := readRecord(f)
+	r, err := t.readRecord(f, !verified)
 	switch {
 	case errors.Is(err, errRecord):
 		t.fail(DiskOpVerify, fmt.Errorf("%s: %w", t.path(id), err))
@@ -611,10 +613,28 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 	return &e, promote, true
 }
 
-// readRecord reads and decodes the metadata at the start of f, and checks
-// that the file is as long as the record says.
-func readRecord(f *os.File) (*record, error) {
-	buf := make([]byte, 4096)
+// readRecord reads and decodes the metadata at the start of f, and, with
+// checkSize, checks that the file is as long as the record says. A file
+// this process wrote or has checked is not fstat'ed again on every hit: if
+// something outside cut it short since, sendfile comes up short and the
+// response is cut (never presented as complete).
+func (t *diskTier) readRecord(f *os.File, checkSize bool) (*record, error) {
+	bp, _ := t.recBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+		*bp = make([]byte, recordRead)
+	}
+	defer t.recBufs.Put(bp)
+	return readRecord(f, *bp, checkSize)
+}
+
+// recordRead is how much of a file a lookup reads at first: the prefix
+// and a typical object's metadata in one read.
+const recordRead = 4096
+
+// readRecord is diskTier.readRecord reading into buf (whose contents the
+// record does not keep).
+func readRecord(f *os.File, buf []byte, checkSize bool) (*record, error) {
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
@@ -631,8 +651,8 @@ func readRecord(f *os.File) (*record, error) {
 		}
 	}
 	r, err := decodeRecord(buf)
-	if err != nil {
-		return nil, err
+	if err != nil || !checkSize {
+		return r, err
 	}
 	st, err := f.Stat()
 	if err != nil {
@@ -729,7 +749,7 @@ func (t *diskTier) scanFile(path string, id objectID, now int64, banned func(*En
 		}
 		return
 	}
-	r, err := readRecord(f)
+	r, err := t.readRecord(f, true)
 	f.Close()
 	if err != nil || idOf(r.key) != id {
 		if err != nil {

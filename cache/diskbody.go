@@ -37,7 +37,7 @@ func (d *diskBody) open() (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	r, err := readRecord(f)
+	r, err := d.t.readRecord(f, true)
 	if err != nil {
 		f.Close()
 		return nil, 0, err
