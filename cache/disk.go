@@ -105,6 +105,7 @@ type diskItem struct {
 	// it is offered on its second (a doorkeeper, as TinyLFU's, against
 	// reading one-hit objects for an admission they would not get).
 	hits       uint8
+	hot        *hotFile  // its open file and decoded entry (diskhot.go)
 	prev, next *diskItem // recency list, most recent at head
 }
 
@@ -144,6 +145,10 @@ type diskTier struct {
 	logged      sync.Map // op + cause → struct{}: logged once
 
 	lock *os.File // held locked while the tier is open (nil: no lock)
+
+	// The open-file cache (diskhot.go), under mu.
+	hotHead, hotTail *hotFile
+	hotCount, maxHot int
 	// recBufs holds the buffers lookups read metadata into.
 	recBufs sync.Pool
 
@@ -189,6 +194,7 @@ func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier,
 		errs:      map[string]*atomic.Int64{},
 		writeFile: (*os.File).Write,
 		tmpPrefix: fmt.Sprintf("%d-%x-", os.Getpid(), randomGen()),
+		maxHot:    maxHot(),
 	}
 	for _, op := range DiskOps() {
 		t.errs[op] = new(atomic.Int64)
@@ -279,6 +285,7 @@ func (t *diskTier) insertLocked(it *diskItem) (victims []*diskItem) {
 	if old := t.items[it.id]; old != nil {
 		t.unlink(old)
 		t.bytes -= old.size
+		t.releaseHotLocked(old)
 	}
 	t.items[it.id] = it
 	t.pushFront(it)
@@ -292,6 +299,7 @@ func (t *diskTier) insertLocked(it *diskItem) (victims []*diskItem) {
 }
 
 func (t *diskTier) removeLocked(it *diskItem) {
+	t.releaseHotLocked(it)
 	t.unlink(it)
 	delete(t.items, it.id)
 	t.bytes -= it.size
@@ -529,6 +537,7 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 	t.mu.Lock()
 	it := t.items[id]
 	verified, promote := false, false
+	var hot *Entry
 	if it != nil {
 		t.unlink(it)
 		t.pushFront(it)
@@ -536,8 +545,14 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 		if it.hits++; it.hits >= 2 {
 			it.hits, promote = 0, true
 		}
+		if now.UnixNano() < it.until {
+			hot = t.hotGetLocked(it)
+		}
 	}
 	t.mu.Unlock()
+	if hot != nil {
+		return hot, promote, true // no system call
+	}
 	if it == nil && t.scanDone.Load() {
 		return nil, false, false
 	}
@@ -607,9 +622,8 @@ func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
 		t.mu.Unlock()
 	}
 	e.disk = &diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC, off: r.bodyOffset()}
-	e.disk.pre.Store(f)
-	kept = true
 	e.cost = int64(r.metaLen) + entryOverhead
+	kept = t.makeHot(it, f, &e)
 	return &e, promote, true
 }
 
@@ -830,6 +844,7 @@ func (t *diskTier) close() {
 	t.closed.Store(true)
 	close(t.stop)
 	t.wg.Wait()
+	t.releaseAllHot()
 }
 
 // unlock lets another process use the directory.

@@ -309,11 +309,17 @@ func TestDiskFileDeletedUnderIt(t *testing.T) {
 		t.Errorf("reading a removed file: %v, %d bytes", err, buf.Len())
 	}
 	b.Close()
+	// The open-file cache still reads the removed file's data (the
+	// object as it was stored) until the object leaves the index.
+	if e2, ok := s2.Get("k"); ok && !bytes.Equal(readBody(t, e2), want) {
+		t.Error("a hit on a removed file's open descriptor serves other bytes")
+	}
+	s2.disk.drop(idOf("k"), 0) // (eviction, invalidation)
 	if _, err := e.Open(); err == nil {
-		t.Error("Open of a removed file succeeded")
+		t.Error("Open of a removed file succeeded once it left the index")
 	}
 	if _, ok := s2.Get("k"); ok {
-		t.Error("hit after the file was removed")
+		t.Error("hit after the removed file left the index")
 	}
 	if n := s2.DiskErrors(DiskOpRead); n != 0 {
 		t.Errorf("a removed file counted %d read errors", n)
@@ -487,33 +493,37 @@ func TestDiskRefreshKeepsBody(t *testing.T) {
 	if !bytes.Equal(readBody(t, got), want) {
 		t.Error("body lost in the refresh")
 	}
-	// The entry read before the refresh: its lookup's descriptor still
-	// reads the version it describes; opening it again finds the new one
-	// and refuses.
-	if b := readBody(t, old); !bytes.Equal(b, want) {
-		t.Error("the old entry's body differs")
-	}
+	// The entry read before the refresh: its open file left the cache
+	// with the old version; opening it finds the new one and refuses.
 	if _, err := old.Open(); err == nil {
 		t.Error("the entry read before the refresh opens the new file")
 	}
 }
 
-// captureReaderFrom is a writer with ReadFrom, recording what it was given.
-type captureReaderFrom struct {
+// captureFileSender is a writer with SendFile and ReadFrom, recording
+// whether it was handed the file.
+type captureFileSender struct {
 	bytes.Buffer
 	file bool
 }
 
-func (c *captureReaderFrom) ReadFrom(r io.Reader) (int64, error) {
+func (c *captureFileSender) SendFile(f *os.File, off, n int64) (int64, error) {
+	c.file = true
+	return c.Buffer.ReadFrom(io.NewSectionReader(f, off, n))
+}
+
+func (c *captureFileSender) ReadFrom(r io.Reader) (int64, error) {
 	if lr, ok := r.(*io.LimitedReader); ok {
 		_, c.file = lr.R.(*os.File)
 	}
 	return c.Buffer.ReadFrom(r)
 }
 
-// TestDiskBodyRanges: a file body's ranges reach the writer's ReadFrom as a
-// LimitedReader over the file (the form sendfile takes), with the right
-// bytes.
+// TestDiskBodyRanges: a file body's ranges reach the writer as the file
+// itself — its SendFile for a shared open file (a second lookup's), its
+// ReadFrom with a LimitedReader over the file otherwise (the form
+// net.TCPConn sends with sendfile) — with the right bytes, and concurrent
+// readers of one shared descriptor do not disturb each other.
 func TestDiskBodyRanges(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	s := diskStore(t, dir, 1<<20, 1<<30, clk)
@@ -525,24 +535,38 @@ func TestDiskBodyRanges(t *testing.T) {
 	if !ok {
 		t.Fatal("miss")
 	}
-	b, err := e.Open()
-	if err != nil {
-		t.Fatal(err)
+	bodies := make([]Body, 3)
+	for i := range bodies {
+		b, err := e.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		bodies[i] = b
 	}
-	defer b.Close()
-	for _, r := range [][2]int64{{0, 100_000}, {0, 1}, {99_999, 1}, {5000, 12345}, {100_000, 0}} {
-		var w captureReaderFrom
-		if err := b.WriteRange(&w, r[0], r[1]); err != nil {
-			t.Fatalf("range %v: %v", r, err)
-		}
-		if !bytes.Equal(w.Bytes(), want[r[0]:r[0]+r[1]]) {
-			t.Errorf("range %v: wrong bytes", r)
-		}
-		if r[1] > 0 && !w.file {
-			t.Errorf("range %v: ReadFrom did not get the file", r)
-		}
+	done := make(chan struct{})
+	for i, b := range bodies {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for _, r := range [][2]int64{{0, 100_000}, {0, 1}, {99_999, 1}, {5000, 12345}, {100_000, 0}, {int64(i) * 777, 4000}} {
+				var w captureFileSender
+				if err := b.WriteRange(&w, r[0], r[1]); err != nil {
+					t.Errorf("range %v: %v", r, err)
+					return
+				}
+				if !bytes.Equal(w.Bytes(), want[r[0]:r[0]+r[1]]) {
+					t.Errorf("range %v: wrong bytes", r)
+				}
+				if r[1] > 0 && !w.file {
+					t.Errorf("range %v: the writer did not get the file", r)
+				}
+			}
+		}()
 	}
-	if err := b.WriteRange(io.Discard, 99_999, 2); err == nil {
+	for range bodies {
+		<-done
+	}
+	if err := bodies[0].WriteRange(io.Discard, 99_999, 2); err == nil {
 		t.Error("a range past the end was written")
 	}
 }

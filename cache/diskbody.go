@@ -6,16 +6,12 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"sync/atomic"
 )
 
 // diskBody is the body of a file-backed entry: n bytes at off, the end of
-// the object's file, as written with generation gen.
-//
-// pre is the descriptor the lookup opened and checked, which the entry's
-// first Open takes (a disk hit opens its file once); later Opens open the
-// file again. One never taken (an entry looked up and not served) is
-// closed by the *os.File's own cleanup when the entry is collected.
+// the object's file, as written with generation gen. hot, when set, is
+// the open-file cache's descriptor of that version (diskhot.go), which
+// Open shares while the cache keeps it.
 type diskBody struct {
 	t   *diskTier
 	id  objectID
@@ -23,7 +19,7 @@ type diskBody struct {
 	n   int64
 	off int64
 	crc uint32
-	pre atomic.Pointer[os.File]
+	hot *hotFile // set once, under the tier's mutex, before the entry is shared
 }
 
 // errReplaced is the error of opening a body whose file was replaced or
@@ -49,13 +45,21 @@ func (d *diskBody) open() (*os.File, int64, error) {
 	return f, r.bodyOffset(), nil
 }
 
-// readAll reads the whole body, checking its checksum.
+// readAll reads the whole body, checking its checksum (from the open-file
+// cache's descriptor when it has one: positioned reads share it).
 func (d *diskBody) readAll() ([]byte, error) {
-	f, off, err := d.open()
-	if err != nil {
-		return nil, err
+	var f *os.File
+	off := d.off
+	if h := d.hot; h != nil && d.t.acquire(h) {
+		defer d.t.release(h)
+		f = h.f
+	} else {
+		var err error
+		if f, off, err = d.open(); err != nil {
+			return nil, err
+		}
+		defer f.Close()
 	}
-	defer f.Close()
 	b := make([]byte, d.n)
 	if _, err := f.ReadAt(b, off); err != nil {
 		d.t.fail(DiskOpRead, err)
@@ -98,9 +102,9 @@ func (e *Entry) Open() (Body, error) {
 	if e.disk == nil {
 		return Body{b: e.Body, n: int64(len(e.Body))}, nil
 	}
-	if f := e.disk.pre.Swap(nil); f != nil {
+	if h := e.disk.hot; h != nil && e.disk.t.acquire(h) {
 		e.disk.t.hits.Add(1)
-		return Body{f: f, off: e.disk.off, n: e.disk.n}, nil
+		return Body{f: h.f, off: e.disk.off, n: e.disk.n, hot: h, t: e.disk.t}, nil
 	}
 	f, off, err := e.disk.open()
 	if err != nil {
@@ -125,6 +129,10 @@ type Body struct {
 	f   *os.File
 	off int64
 	n   int64
+	// hot: f is the open-file cache's, shared (never seeked): released to
+	// t on Close.
+	hot *hotFile
+	t   *diskTier
 }
 
 // Len is the body's length.
@@ -152,6 +160,9 @@ func (b Body) WriteRange(w io.Writer, first, n int64) error {
 	if n == 0 {
 		return nil
 	}
+	if b.hot != nil {
+		return sendShared(w, b.f, b.off+first, n)
+	}
 	if _, err := b.f.Seek(b.off+first, io.SeekStart); err != nil {
 		return err
 	}
@@ -169,9 +180,35 @@ func (b Body) WriteRange(w io.Writer, first, n int64) error {
 	return err
 }
 
+// FileSender is a writer that sends n bytes of f from off itself, without
+// moving f's position (h1's response: sendfile(2) with an offset), so one
+// descriptor serves concurrent responses.
+type FileSender interface {
+	SendFile(f *os.File, off, n int64) (int64, error)
+}
+
+// sendShared writes n bytes of the shared f from off to w: through its
+// SendFile, else with positioned reads (io.SectionReader).
+func sendShared(w io.Writer, f *os.File, off, n int64) error {
+	var written int64
+	var err error
+	if fs, ok := w.(FileSender); ok {
+		written, err = fs.SendFile(f, off, n)
+	} else {
+		written, err = io.Copy(w, io.NewSectionReader(f, off, n))
+	}
+	if err == nil && written != n {
+		err = fmt.Errorf("cache: body file ended after %d of %d bytes: %w", written, n, io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
 // Close releases the body's file.
 func (b Body) Close() error {
-	if b.f != nil {
+	switch {
+	case b.hot != nil:
+		b.t.release(b.hot)
+	case b.f != nil:
 		return b.f.Close()
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
+	"syscall"
 )
 
 // ReadFrom implements io.ReaderFrom. A body read from a file — an
@@ -64,3 +66,91 @@ func (w writeOnly) Write(p []byte) (int, error) { return w.r.Write(p) }
 // SendfileWrites reports how many response bodies (or ranges of them) the
 // server handed to sendfile(2) (response.ReadFrom) since it started.
 func (s *Server) SendfileWrites() int64 { return s.sendfiles.Load() }
+
+// SendFile sends n bytes of f from offset off as body bytes, without
+// moving f's position, so that one descriptor can serve concurrent
+// responses (the disk cache's open files, cache.FileSender): on a plain
+// TCP connection with a Content-Length it is sendfile(2) with an explicit
+// offset, waiting for the socket through the runtime's poller; otherwise
+// the bytes are read with pread and written as Write does. A file shorter
+// than off+n leaves the response short (the connection closes after it).
+func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	tc, plain := r.c.nc.(*net.TCPConn)
+	if !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 {
+		return io.Copy(writeOnly{r}, io.NewSectionReader(f, off, n))
+	}
+	if r.c.werr != nil {
+		return 0, r.c.werr
+	}
+	if r.written+n > r.contentLength {
+		return 0, http.ErrContentLength
+	}
+	if !r.committed {
+		r.commit()
+	}
+	if err := r.c.flush(); err != nil {
+		return 0, err
+	}
+	r.c.srv.sendfiles.Add(1)
+	written, err := sendfileAt(tc, f, off, n)
+	r.written += written
+	if err != nil {
+		return written, r.c.fail(err)
+	}
+	if written < n {
+		return written, io.ErrUnexpectedEOF
+	}
+	return written, nil
+}
+
+// sendfileAt is sendfile(2) from f at off to the connection, n bytes,
+// retrying when the socket is full once the poller says it is writable.
+// It stops early (written < n, no error) at the end of the file.
+func sendfileAt(tc *net.TCPConn, f *os.File, off, n int64) (int64, error) {
+	fc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var src int
+	if err := fc.Control(func(fd uintptr) { src = int(fd) }); err != nil {
+		return 0, err
+	}
+	sc, err := tc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var written int64
+	var serr error
+	err = sc.Write(func(dst uintptr) bool {
+		for written < n {
+			chunk := min(n-written, 1<<30)
+			k, err := syscall.Sendfile(int(dst), src, &off, int(chunk))
+			if k > 0 {
+				written += int64(k)
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false // wait until writable
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				serr = err
+				return true
+			case k == 0:
+				return true // the file ended
+			}
+		}
+		return true
+	})
+	runtime.KeepAlive(f) // (f's descriptor is used past Control)
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return written, os.NewSyscallError("sendfile", err)
+	}
+	return written, nil
+}

@@ -136,3 +136,59 @@ func TestSendfileShortFile(t *testing.T) {
 		t.Errorf("read %d bytes, err %v; want 1000 and an unexpected EOF", n, err)
 	}
 }
+
+// TestSendFileShared: SendFile sends sections of one shared descriptor to
+// concurrent connections with sendfile at explicit offsets (counted), each
+// viewer getting its own bytes — 4 MiB each, more than a socket buffer, so
+// the sends wait for the socket — and the descriptor's position unmoved.
+func TestSendFileShared(t *testing.T) {
+	content := make([]byte, 5<<20)
+	for i := range content {
+		content[i] = byte(i*13 + i>>12)
+	}
+	path := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const n = 4 << 20
+	ts := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		off, _ := strconv.ParseInt(r.URL.Query().Get("off"), 10, 64)
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		if k, err := w.(interface {
+			SendFile(*os.File, int64, int64) (int64, error)
+		}).SendFile(f, off, n); err != nil || k != n {
+			t.Errorf("SendFile = %d, %v", k, err)
+		}
+	}))
+	offsets := []int64{0, 12345, 1 << 20}
+	done := make(chan struct{})
+	for _, off := range offsets {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			resp, err := http.Get("http://" + ts.addr + "/?off=" + strconv.FormatInt(off, 10))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(got, content[off:off+n]) {
+				t.Errorf("offset %d: %d bytes, err %v (equal %v)", off, len(got), err, bytes.Equal(got, content[off:off+n]))
+			}
+		}()
+	}
+	for range offsets {
+		<-done
+	}
+	if got := ts.SendfileWrites(); got != int64(len(offsets)) {
+		t.Errorf("sendfile writes = %d, want %d", got, len(offsets))
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != 0 {
+		t.Errorf("the shared descriptor moved to %d", pos)
+	}
+}

@@ -4,12 +4,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/edgefront/edgefront/accesslog"
+	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/signed"
@@ -144,6 +146,28 @@ func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	w.bytes += n
 	return n, err
+}
+
+// SendFile hands a section of a shared file (the disk cache's open files)
+// to the viewer's writer's SendFile (sendfile with an offset on a plain
+// HTTP/1.1 connection), else copies it with positioned reads; counted as
+// Write is.
+func (w *countingWriter) SendFile(f *os.File, off, n int64) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.firstByte.IsZero() {
+		w.firstByte = time.Now()
+	}
+	var written int64
+	var err error
+	if fs, ok := w.ResponseWriter.(cache.FileSender); ok {
+		written, err = fs.SendFile(f, off, n)
+	} else {
+		written, err = io.Copy(w.ResponseWriter, io.NewSectionReader(f, off, n))
+	}
+	w.bytes += written
+	return written, err
 }
 
 // Unwrap lets http.ResponseController reach the connection.
