@@ -79,8 +79,8 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 		r.WriteHeader(http.StatusOK)
 	}
 	tc, plain := r.c.nc.(*net.TCPConn)
-	if !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 {
-		return io.Copy(writeOnly{r}, io.NewSectionReader(f, off, n))
+	if !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 || n <= 0 {
+		return io.Copy(writeOnly{r}, io.NewSectionReader(f, off, max(n, 0)))
 	}
 	if r.c.werr != nil {
 		return 0, r.c.werr
@@ -91,11 +91,13 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 	if !r.committed {
 		r.commit()
 	}
-	if err := r.c.flush(); err != nil {
-		return 0, err
-	}
+	// The head (and whatever else is buffered) goes out with MSG_MORE,
+	// so that the kernel sends it in one segment with the body's first
+	// bytes, not a small packet of its own.
 	r.c.srv.sendfiles.Add(1)
-	written, err := sendfileAt(tc, f, off, n)
+	head := r.c.wbuf
+	r.c.wbuf = r.c.wbuf[:0]
+	written, err := sendfileAt(tc, head, f, off, n)
 	r.written += written
 	if err != nil {
 		return written, r.c.fail(err)
@@ -106,10 +108,11 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 	return written, nil
 }
 
-// sendfileAt is sendfile(2) from f at off to the connection, n bytes,
-// retrying when the socket is full once the poller says it is writable.
-// It stops early (written < n, no error) at the end of the file.
-func sendfileAt(tc *net.TCPConn, f *os.File, off, n int64) (int64, error) {
+// sendfileAt sends head (with MSG_MORE), then n bytes of f from off with
+// sendfile(2), retrying when the socket is full once the poller says it
+// is writable. It stops early (written < n, no error) at the end of the
+// file; written counts f's bytes only.
+func sendfileAt(tc *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
 	fc, err := f.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -125,6 +128,21 @@ func sendfileAt(tc *net.TCPConn, f *os.File, off, n int64) (int64, error) {
 	var written int64
 	var serr error
 	err = sc.Write(func(dst uintptr) bool {
+		for len(head) > 0 {
+			k, err := syscall.SendmsgN(int(dst), head, nil, nil, syscall.MSG_MORE)
+			if k > 0 {
+				head = head[k:]
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				serr = err
+				return true
+			}
+		}
 		for written < n {
 			chunk := min(n-written, 1<<30)
 			k, err := syscall.Sendfile(int(dst), src, &off, int(chunk))
