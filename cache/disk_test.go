@@ -493,10 +493,16 @@ func TestDiskRefreshKeepsBody(t *testing.T) {
 	if !bytes.Equal(readBody(t, got), want) {
 		t.Error("body lost in the refresh")
 	}
-	// The entry read before the refresh: its open file left the cache
-	// with the old version; opening it finds the new one and refuses.
+	// The entry read before the refresh (its open file left the cache with
+	// the old version) still opens: the new file has the same body.
+	if !bytes.Equal(readBody(t, old), want) {
+		t.Error("the entry read before the refresh reads another body")
+	}
+	// Once the object is replaced by another body, it does not.
+	s.Set("k", &Entry{Status: 200, Header: Header{"Etag", `"2"`}, Body: body("k2", 50_000), Distribution: "E1", Path: "/k", Stored: clk.Now(), TTL: time.Hour})
+	s.WaitDisk()
 	if _, err := old.Open(); err == nil {
-		t.Error("the entry read before the refresh opens the new file")
+		t.Error("the entry read before a new body opens the new file")
 	}
 }
 

@@ -27,7 +27,7 @@ type diskBody struct {
 var errReplaced = errors.New("cache: the object's file was replaced or removed")
 
 // open opens the body's file and returns it with the body's offset, after
-// checking that the file still holds this generation.
+// checking that the file still holds this generation, or the same body.
 func (d *diskBody) open() (*os.File, int64, error) {
 	f, err := os.Open(d.t.path(d.id))
 	if err != nil {
@@ -38,7 +38,10 @@ func (d *diskBody) open() (*os.File, int64, error) {
 		f.Close()
 		return nil, 0, err
 	}
-	if r.gen != d.gen || r.bodyLen != d.n {
+	// Another version of the file serves if its body is the same (a 304
+	// refresh rewrites the file with new headers and the same body): same
+	// length and CRC-32C.
+	if r.gen != d.gen && (r.bodyLen != d.n || r.bodyCRC != d.crc) {
 		f.Close()
 		return nil, 0, errReplaced
 	}
