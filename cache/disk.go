@@ -34,17 +34,19 @@ import (
 // the scan.
 //
 // Every object stored in RAM is also written here (write-through, off the
-// request path, by one writer goroutine fed through a bounded queue), so
-// both an eviction from RAM and a restart — graceful or kill -9 — find it
-// on disk. A disk hit is served from its file (sendfile on plain
-// connections) and offered to the RAM tier, whose admission policy
-// decides.
+// request path, by one writer goroutine fed through a bounded queue whose
+// entries lookups find meanwhile), so both an eviction from RAM and a
+// restart — graceful or kill -9 — find it on disk. A disk hit is served
+// from its file (sendfile on plain connections) and, on its second lookup,
+// offered to the RAM tier, whose admission policy decides.
 //
 // Files are unlinked while responses may still be reading them (eviction,
 // invalidation, replacement): on Linux (and every POSIX system) an
 // unlinked file stays readable through the descriptors open on it, and its
-// blocks are freed when the last one closes. Each response opens its own
-// descriptor (Entry.Open), so no reference count is needed.
+// blocks are freed when the last one closes. A response reads either a
+// descriptor of its own (Entry.Open) or one of the open-file cache's,
+// reference-counted so that it is closed only when its last reader is
+// done (diskhot.go).
 
 // DiskOptions configures the disk tier of a Store.
 type DiskOptions struct {
@@ -171,9 +173,10 @@ type promotion struct {
 	done chan struct{} // a barrier (waitPromotions): closed when reached
 }
 
-// openDisk opens (creating) the tier's directory. It fails only for bad
-// options; a directory it cannot create or write is logged and counted,
-// and the tier keeps trying (every write fails until it can).
+// openDisk opens (creating) the tier's directory. It fails for bad options
+// and for a directory another process uses; a directory it cannot create
+// or write is logged and counted, and the tier keeps trying (every write
+// fails until it can), the node serving from RAM meanwhile.
 func openDisk(o DiskOptions, now func() time.Time, log *slog.Logger) (*diskTier, error) {
 	if o.Path == "" {
 		return nil, errors.New("cache: disk: Path is required")

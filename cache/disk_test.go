@@ -783,3 +783,51 @@ func TestDiskCloseUnderWrites(t *testing.T) {
 		<-done
 	}
 }
+
+// TestDiskEvictionWhileReading: an object evicted (its file unlinked) while
+// responses read it through the open-file cache's shared descriptor is
+// read to its end by each of them, and the descriptor is closed when the
+// last one is done, not before.
+func TestDiskEvictionWhileReading(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 100, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 150_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := body("v", 100_000)
+	s.Set("v", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/v", Stored: clk.Now(), TTL: time.Hour})
+	s.WaitDisk()
+	e, ok := s.Get("v")
+	if !ok || e.disk.hot == nil {
+		t.Fatalf("Get: ok %v; want a disk hit from the open-file cache", ok)
+	}
+	a, errA := e.Open()
+	b, errB := e.Open()
+	if errA != nil || errB != nil || a.hot == nil || a.hot != b.hot {
+		t.Fatalf("Open: %v %v; want two readers of one shared descriptor", errA, errB)
+	}
+	// Another object evicts it: the index drops it, the file is unlinked.
+	s.Set("w", &Entry{Status: 200, Body: body("w", 100_000), Distribution: "E1", Path: "/w", Stored: clk.Now(), TTL: time.Hour})
+	s.WaitDisk()
+	if _, err := os.Stat(s.disk.path(idOf("v"))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the evicted object's file is still there: %v", err)
+	}
+	hot := a.hot
+	for i, r := range []Body{a, b} {
+		var buf bytes.Buffer
+		if err := r.WriteRange(&buf, 0, r.Len()); err != nil || !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("reader %d after the eviction: %v, %d bytes", i, err, buf.Len())
+		}
+		r.Close()
+		s.disk.mu.Lock()
+		closed := hot.closed
+		s.disk.mu.Unlock()
+		if closed != (i == 1) {
+			t.Errorf("after reader %d closed: descriptor closed %v", i, closed)
+		}
+	}
+	if _, ok := s.Get("v"); ok {
+		t.Error("the evicted object is a hit")
+	}
+}
