@@ -31,7 +31,11 @@ import (
 // crash, damaged records, expired and invalidated objects) while the node
 // serves; until the scan is done, a lookup that the index cannot answer
 // opens the object's file by its name, so the first hits do not wait for
-// the scan.
+// the scan. Measured (this repository's 2-core VM, 10,000 objects): the
+// scan takes 334 ms, an object's write 159 us; an embedded index would
+// rebuild in 19 ms (pebble) or 1.2 ms (bbolt) but add 1.4 us / 17 us per
+// write unsynced — and then lose or invent entries in a crash, needing
+// this scan anyway — or 203 us / 277 us synced.
 //
 // Every object stored in RAM is also written here (write-through, off the
 // request path, by one writer goroutine fed through a bounded queue whose
