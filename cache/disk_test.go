@@ -831,3 +831,38 @@ func TestDiskEvictionWhileReading(t *testing.T) {
 		t.Error("the evicted object is a hit")
 	}
 }
+
+// TestDiskOpenFileCacheBounded: the open-file cache keeps at most maxHot
+// files open, the most recently looked up, closing the others.
+func TestDiskOpenFileCacheBounded(t *testing.T) {
+	dir, clk := t.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.disk.mu.Lock()
+	s.disk.maxHot = 4
+	s.disk.mu.Unlock()
+	var hots []*hotFile
+	for i := range 10 {
+		key := "k" + strconv.Itoa(i)
+		s.Set(key, &Entry{Status: 200, Body: body(key, 1000), Distribution: "E1", Path: "/" + key, Stored: clk.Now(), TTL: time.Hour})
+		s.WaitDisk()
+		e, ok := s.Get(key)
+		if !ok || e.disk.hot == nil {
+			t.Fatalf("%s: not in the open-file cache", key)
+		}
+		hots = append(hots, e.disk.hot)
+	}
+	s.disk.mu.Lock()
+	defer s.disk.mu.Unlock()
+	if s.disk.hotCount != 4 {
+		t.Errorf("%d files open, bound 4", s.disk.hotCount)
+	}
+	for i, h := range hots {
+		if h.closed != (i < 6) {
+			t.Errorf("object %d: closed %v, want %v (the 4 most recent open)", i, h.closed, i < 6)
+		}
+	}
+}
