@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,5 +318,41 @@ func TestDiskRestartChildProcess(t *testing.T) {
 			}
 			second.stop(t, syscall.SIGTERM)
 		})
+	}
+}
+
+// TestDiskUnusableKeepsServing: a --cache-disk that cannot be created (a
+// path under a regular file) is not fatal: edgefront serves from memory
+// and the origin, and counts the disk's errors.
+func TestDiskUnusableKeepsServing(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = io.WriteString(w, "body of "+r.URL.Path)
+	}))
+	defer o.Close()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := testEdge(t, serveFlags{origin: o.URL, cacheDisk: filepath.Join(file, "cache") + ":1GiB"})
+	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for i, want := range []string{"Miss from cloudfront", "Hit from cloudfront"} {
+		resp, body := get(t, c, "http://"+e.addrs["http"]+"/a")
+		if resp.StatusCode != 200 || body != "body of /a" || resp.Header.Get("X-Cache") != want {
+			t.Errorf("request %d: %d %q %q", i, resp.StatusCode, body, resp.Header.Get("X-Cache"))
+		}
+	}
+	e.store.WaitDisk()
+	_, metrics := get(t, c, "http://"+e.addrs["admin"]+"/metrics")
+	for _, want := range []string{
+		`edgefront_cache_disk_errors_total{op="open"} 1`,
+		`edgefront_cache_disk_errors_total{op="write"} 1`,
+		`edgefront_cache_tier_items{tier="disk"} 0`,
+		`edgefront_cache_tier_items{tier="ram"} 1`,
+		`edgefront_cache_hits_total{tier="ram"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
