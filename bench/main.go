@@ -37,7 +37,7 @@ import (
 	"time"
 )
 
-var allScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "memory", "hit-ratio"}
+var allScenarios = []string{"hit-1k", "hit-100k", "hit-1m", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "disk", "restart", "memory", "hit-ratio"}
 
 // options are the command line.
 type options struct {
@@ -170,14 +170,16 @@ type bench struct {
 	edge    *target
 	cluster []clusterResult
 
-	results []runResult
-	storms  []stormResult
-	larges  []largeResult
-	mems    []memResult
-	bans    []bansResult
-	fns     []fnResult
-	ratios  []ratioResult
-	env     []string
+	results  []runResult
+	storms   []stormResult
+	larges   []largeResult
+	mems     []memResult
+	bans     []bansResult
+	fns      []fnResult
+	ratios   []ratioResult
+	disks    []diskResult
+	restarts []restartResult
+	env      []string
 }
 
 func (b *bench) has(s string) bool { return contains(b.o.scenarios, s) }
@@ -256,6 +258,16 @@ func (b *bench) main(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.has("disk") {
+		if err := b.diskPhase(ctx, bin); err != nil {
+			return err
+		}
+	}
+	if b.has("restart") {
+		if err := b.restartPhase(ctx, bin); err != nil {
+			return err
+		}
+	}
 	if b.has("memory") {
 		if err := b.memoryPhase(ctx); err != nil {
 			return err
@@ -326,14 +338,16 @@ func (b *bench) rotated(rep int) []*target {
 	return out
 }
 
-var throughputScenarios = []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls", "zipf"}
+var throughputScenarios = []string{"hit-1k", "hit-100k", "hit-1m", "hit-1k-h2", "hit-1k-tls", "zipf"}
 
 // loadPhases runs every scenario but memory and hit-ratio (which restart
 // the targets themselves), targets interleaved per rep.
 func (b *bench) loadPhases(ctx context.Context) error {
 	needLoad := false
 	for _, s := range b.o.scenarios {
-		if s != "memory" && s != "hit-ratio" {
+		switch s {
+		case "memory", "hit-ratio", "disk", "restart": // (each starts its own targets)
+		default:
 			needLoad = true
 		}
 	}
@@ -345,7 +359,7 @@ func (b *bench) loadPhases(ctx context.Context) error {
 		if err := t.start(ctx); err != nil {
 			return err
 		}
-		for _, p := range []string{"/obj/1k", "/obj/100k"} {
+		for _, p := range []string{"/obj/1k", "/obj/100k", "/obj/1m"} {
 			if err := b.warmCheck(ctx, t, p); err != nil {
 				return err
 			}
@@ -437,6 +451,8 @@ func (b *bench) throughput(ctx context.Context, sc string, t *target, rep int) e
 		spec.url = t.h1 + "/obj/1k"
 	case "hit-100k":
 		spec.url = t.h1 + "/obj/100k"
+	case "hit-1m":
+		spec.url = t.h1 + "/obj/1m"
 	case "hit-1k-h2":
 		spec.url, spec.h2, proto = t.h2+"/obj/1k", true, t.h2Note
 	case "hit-1k-tls":

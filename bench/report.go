@@ -78,6 +78,7 @@ func (b *bench) report() string {
 	sb.WriteString(b.fnReport())
 	sb.WriteString(b.bansReport())
 	sb.WriteString(b.hitRatioReport())
+	sb.WriteString(b.diskReport())
 	if len(b.storms) > 0 {
 		w("## Miss storm: %d simultaneous cold requests for one key, origin answers in %d ms\n\n", b.o.stormN, b.o.stormMS)
 		w("| target | rep | ok | origin reqs | origin's own time ms | waiters p50 ms | p99 ms | max ms | p99 ÷ origin | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
@@ -182,6 +183,7 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 	ratioRow("1 KiB h1 ≥ 1.0× NGINX", "hit-1k", "nginx")
 	ratioRow("1 KiB h1 ≥ 1.0× Varnish", "hit-1k", "varnish")
 	ratioRow("100 KiB h1 ≥ 1.0× NGINX", "hit-100k", "nginx")
+	ratioRow("1 MiB h1 ≥ 1.0× NGINX (issue 19)", "hit-1m", "nginx")
 	ratioRow("h2 TLS ≥ 1.0× NGINX TLS", "hit-1k-h2", "nginx")
 	ratioRow("1 KiB HTTPS h1 ≥ 1.0× NGINX TLS", "hit-1k-tls", "nginx")
 	for _, sc := range []string{"hit-1k", "hit-100k", "hit-1k-h2", "hit-1k-tls"} {

@@ -149,7 +149,7 @@ func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // newEdgefront is the real edgefront binary in quick mode in front of origin,
-// with extra command-line arguments (e.g. --cache-size).
+// with extra command-line arguments (e.g. --cache-size, --cache-disk).
 func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) {
 	p, err := freePorts(3)
 	if err != nil {
@@ -183,6 +183,12 @@ var nginxMaxSize = regexp.MustCompile(`max_size=\S+`)
 // newNginxSized is newNginx with the cache's max_size set to maxSize (as
 // NGINX writes sizes; "" keeps the template's).
 func newNginxSized(peersDir, run, originPort, maxSize string) (*target, error) {
+	return newNginxCache(peersDir, run, originPort, fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid()), maxSize)
+}
+
+// newNginxCache is newNginxSized with its cache files in cache (the disk
+// scenario: cache files on disk, bounded like edgefront's disk tier).
+func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, error) {
 	tmpl, err := os.ReadFile(filepath.Join(peersDir, "nginx", "nginx.conf.in"))
 	if err != nil {
 		return nil, fmt.Errorf("nginx template: %w", err)
@@ -195,7 +201,6 @@ func newNginxSized(peersDir, run, originPort, maxSize string) (*target, error) {
 		return nil, err
 	}
 	dir := filepath.Join(run, "nginx")
-	cache := fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid())
 	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o755); err != nil {
 		return nil, err
 	}

@@ -37,14 +37,17 @@ type Entry struct {
 	// refresh it (ServeStale).
 	StaleUntil int64
 
-	// until (Stored + retention, in Unix nanoseconds) is set by Store.Set
-	// before the entry is published and never changes after: the store
-	// keeps it here rather than in a wrapper of its own, one allocation
-	// less per cached object. The entry's cost is not kept: Size is
-	// computed again when it leaves the store (8 B less per object, and a
-	// 184-byte Entry was a 192-byte allocation, a 176-byte one is 176).
-	until int64
+	// disk is the body's file when the entry was read from the disk tier
+	// (Body is then nil); see Open. The end of retention is not kept
+	// (until, computed from the fields above), nor the entry's cost (Size
+	// is computed again when it leaves the store): a 176-byte Entry is a
+	// 176-byte allocation, a 184-byte one 192.
+	disk *diskBody
 }
+
+// until is the end of the entry's retention (Stored + Retention), in Unix
+// nanoseconds.
+func (e *Entry) until() int64 { return e.StoredNano + int64(Retention(e)) }
 
 // Stored is when the response was received from the origin (StoredNano).
 func (e *Entry) Stored() time.Time { return time.Unix(0, e.StoredNano) }

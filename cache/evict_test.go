@@ -19,9 +19,9 @@ func TestEvictionReasons(t *testing.T) {
 		item                   *ristretto.Item[*Entry]
 		evictions, expirations int64
 	}{
-		{"retention not ended", &ristretto.Item[*Entry]{Key: 1, Value: &Entry{until: now + int64(time.Hour)}}, 1, 0},
-		{"retention ended", &ristretto.Item[*Entry]{Key: 2, Value: &Entry{until: now - int64(time.Second)}}, 0, 1},
-		{"retention ends now", &ristretto.Item[*Entry]{Key: 3, Value: &Entry{until: now}}, 0, 1},
+		{"retention not ended", &ristretto.Item[*Entry]{Key: 1, Value: &Entry{StoredNano: now}}, 1, 0},
+		{"retention ended", &ristretto.Item[*Entry]{Key: 2, Value: &Entry{StoredNano: now - int64(StaleGrace+time.Second)}}, 0, 1},
+		{"retention ends now", &ristretto.Item[*Entry]{Key: 3, Value: &Entry{StoredNano: now - int64(StaleGrace)}}, 0, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

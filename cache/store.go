@@ -6,6 +6,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,14 @@ type Options struct {
 	MaxBytes int64 // total cost the store may hold
 	// Now is the clock (time.Now when nil); tests pass a fake one.
 	Now func() time.Time
+	// MaxObjectSize is the largest object kept in RAM (MaxBytes/8 when
+	// 0): larger ones go to the disk tier only, and disk hits up to it are
+	// offered to RAM.
+	MaxObjectSize int64
+	// Disk, when set, adds the persistent disk tier (disk.go).
+	Disk *DiskOptions
+	// Logger receives the disk tier's errors, once per cause.
+	Logger *slog.Logger
 }
 
 // Store is the in-memory cache. It is safe for concurrent use.
@@ -49,6 +58,12 @@ type Store struct {
 	// Close exclusively. Get takes no lock.
 	closeMu sync.RWMutex
 	closed  bool
+
+	// The disk tier (nil without one) and what it needs (diskstore.go).
+	disk          *diskTier
+	ramMax        int64
+	diskNotBefore int64 // disk objects stored before this are not served
+	ramHits       atomic.Int64
 }
 
 // StaleGrace is how long an entry is kept past its TTL at least: the
@@ -120,6 +135,10 @@ func New(o Options) (*Store, error) {
 	}
 	s.c = c
 	s.door = newDoorkeeper(int(min(objects*4, maxWindow)), rand.Uint64())
+	if err := s.attachDisk(o); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -145,7 +164,7 @@ func (s *Store) onExit(e *Entry) {
 // evicted when room is needed; until then it is bounded by MaxBytes like
 // any other.
 func (s *Store) onEvict(it *ristretto.Item[*Entry]) {
-	if it.Value != nil && s.now().UnixNano() >= it.Value.until {
+	if it.Value != nil && s.now().UnixNano() >= it.Value.until() {
 		s.expirations.Add(1)
 		return
 	}
@@ -172,15 +191,16 @@ func (s *Store) Get(key string) (*Entry, bool) {
 func (s *Store) GetAt(key string, now time.Time) (*Entry, bool) {
 	e, ok := s.c.Get(key)
 	if !ok || e == nil {
-		return nil, false
+		return s.diskGet(key, now)
 	}
-	if now.UnixNano() >= e.until {
+	if now.UnixNano() >= e.until() {
 		return nil, false // past retention; evicted when room is needed (onEvict)
 	}
 	if s.bans.banned(e) {
 		s.deleteIfSame(key, e)
 		return nil, false
 	}
+	s.ramHits.Add(1)
 	return e, true
 }
 
@@ -219,16 +239,20 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 // store is full and the key is used less than the entries it would evict),
 // or was dropped by ristretto's write buffer on every attempt.
 //
-// The store keeps e itself (no copy) when e has not been stored before, so
-// e must not be modified once passed to Set; an entry already stored is
-// copied.
+// The store keeps e itself (no copy) and does not modify it, so e must not
+// be modified once passed to Set.
 func (s *Store) Set(key string, e *Entry) bool {
+	return s.set(key, e, true)
+}
+
+// set is Set; toDisk writes the entry through to the disk tier (false for
+// an entry promoted from it).
+func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 	if e == nil {
 		return false
 	}
-	if e.until != 0 {
-		c := *e
-		e = &c
+	if e.disk != nil {
+		return s.diskSet(key, e) // a file-backed entry stays on disk
 	}
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
@@ -240,17 +264,26 @@ func (s *Store) Set(key string, e *Entry) bool {
 		return false
 	}
 	cost := e.Size()
-	if cost > s.c.MaxCost() || !s.admit(key, cost, s.c.MaxCost()-s.bytes.Load()) {
+	// One admission decision for both tiers (admit), the key offered to
+	// the doorkeeper once for this request: each tier takes the object if
+	// it fits in its free bytes, or, full, if the key was offered before.
+	seen := s.door.offer(key)
+	s.noteUntil(until.UnixNano())
+	if toDisk && s.disk != nil && (seen || e.BodyLen() <= s.disk.free()) {
+		s.diskEnqueue(key, e) // before RAM: a larger object goes to disk only
+	}
+	if cost > s.c.MaxCost() || int64(len(e.Body)) > s.ramMax || !seen && cost > s.c.MaxCost()-s.bytes.Load() {
 		return false
 	}
-	s.noteUntil(until.UnixNano())
-	e.until = until.UnixNano()
 	for range setAttempts {
 		// Count first: ristretto may evict or reject the value (and so
 		// call onExit) before Set returns.
 		s.items.Add(1)
 		s.bytes.Add(cost)
 		if s.c.Set(key, e, cost) {
+			if !toDisk {
+				return true // a promotion from disk: nobody waits to see it
+			}
 			s.c.Wait()
 			// GetTTL, not Get: Get would count a second access to key
 			// in the admission policy's sketch for every miss.
@@ -299,6 +332,7 @@ func (s *Store) Delete(key string) {
 	defer s.closeMu.RUnlock()
 	if !s.closed {
 		s.c.Del(key)
+		s.diskDelete(key)
 	}
 }
 
@@ -326,6 +360,7 @@ func (s *Store) InvalidateBatch(distribution string, patterns []string, at time.
 		expires = at
 	}
 	s.bans.add(distribution, patterns, at, expires.Add(banSlack), now)
+	s.saveBans()
 }
 
 // Bans prunes the expired bans and returns the number of active ones.
@@ -351,9 +386,13 @@ func (s *Store) Stats() (items int64, bytes int64) {
 // Writes after Close are ignored; Get finds nothing.
 func (s *Store) Close() {
 	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if !s.closed {
+	first := !s.closed
+	if first {
 		s.closed = true
 		s.c.Close()
+	}
+	s.closeMu.Unlock()
+	if first {
+		s.closeDisk() // outside the lock: the promoter may be waiting for it
 	}
 }

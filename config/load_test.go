@@ -374,6 +374,23 @@ func TestParseSettingsErrors(t *testing.T) {
 			`s.yaml: cache.maxObjectSize: is larger than cache.size (2097152 > 1048576 bytes)`,
 			`s.yaml: distributions: at least one distribution is required`,
 		}},
+		{"disk without path or size", "cache: {disk: {}}\ndistributions: []", []string{
+			`s.yaml: cache.disk.path: is required (the directory of the cache files)`,
+			`s.yaml: cache.disk.size: is required (the most the cache files may take, like "50GiB")`,
+			`s.yaml: distributions: at least one distribution is required`,
+		}},
+		{"disk bad size", "cache: {disk: {path: /c, size: 10 bananas}}\ndistributions: []", []string{
+			`s.yaml: cache.disk.size: size "10 bananas": unknown unit " bananas" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)`,
+			`s.yaml: distributions: at least one distribution is required`,
+		}},
+		{"disk object too big", "cache: {disk: {path: /c, size: 1GiB, maxObjectSize: 2GiB}}\ndistributions: []", []string{
+			`s.yaml: cache.disk.maxObjectSize: is larger than cache.disk.size (2147483648 > 1073741824 bytes)`,
+			`s.yaml: distributions: at least one distribution is required`,
+		}},
+		{"disk unknown key", "cache: {disk: {path: /c, size: 1GiB, sise: 2}}\ndistributions: []", []string{
+			`s.yaml: cache.disk.sise: unknown field (did you mean size?)`,
+			`s.yaml: distributions: at least one distribution is required`,
+		}},
 		{"unknown key", "listen: {htp: x}\ndistributions: []", []string{
 			`s.yaml: distributions: at least one distribution is required`,
 			`s.yaml: listen.htp: unknown field (did you mean http?)`,
@@ -407,6 +424,57 @@ distributions: []`, []string{
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestDiskSettings: cache.disk as written, with its defaults; a relative
+// path is relative to the settings file.
+func TestDiskSettings(t *testing.T) {
+	const dist = "\ndistributions: [{config: {Origins: {Items: [{Id: o, DomainName: o.example.com}]}, DefaultCacheBehavior: {TargetOriginId: o, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}}}]"
+	for _, tc := range []struct {
+		doc  string
+		want DiskCache
+	}{
+		{"cache: {disk: {path: /var/cache/edgefront, size: 50GiB}}", DiskCache{Path: "/var/cache/edgefront", Size: 50 << 30, MaxObjectSize: 1 << 30}},
+		{"cache: {disk: {path: /c, size: 100MiB}}", DiskCache{Path: "/c", Size: 100 << 20, MaxObjectSize: 100 << 20}},
+		{"cache: {disk: {path: cache, size: 2GiB, maxObjectSize: 10MiB}}", DiskCache{Path: filepath.Join("conf", "cache"), Size: 2 << 30, MaxObjectSize: 10 << 20}},
+		{"cache: {size: 1GiB}", DiskCache{}},
+	} {
+		cfg, err := Parse("conf/s.yaml", []byte(tc.doc+dist))
+		if err != nil {
+			t.Errorf("%s: %v", tc.doc, err)
+			continue
+		}
+		if cfg.Cache.Disk != tc.want {
+			t.Errorf("%s: Disk = %+v, want %+v", tc.doc, cfg.Cache.Disk, tc.want)
+		}
+	}
+}
+
+// TestParseDiskFlag: --cache-disk PATH:SIZE.
+func TestParseDiskFlag(t *testing.T) {
+	for _, tc := range []struct {
+		v       string
+		want    DiskCache
+		wantErr string
+	}{
+		{v: "/var/cache/e:50GiB", want: DiskCache{Path: "/var/cache/e", Size: 50 << 30, MaxObjectSize: 1 << 30}},
+		{v: "/c:512MiB", want: DiskCache{Path: "/c", Size: 512 << 20, MaxObjectSize: 512 << 20}},
+		{v: "/c", wantErr: `"/c": want PATH:SIZE, like /var/cache/edgefront:50GiB`},
+		{v: "/c:", wantErr: `"/c:": want PATH:SIZE, like /var/cache/edgefront:50GiB`},
+		{v: ":1GiB", wantErr: `":1GiB": want PATH:SIZE, like /var/cache/edgefront:50GiB`},
+		{v: "/c:lots", wantErr: `"/c:lots": size "lots": expected a number of bytes, optionally with a unit like MiB or GB`},
+	} {
+		got, err := ParseDiskFlag(tc.v)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("ParseDiskFlag(%q) error = %v, want %s", tc.v, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseDiskFlag(%q) = %+v, %v; want %+v", tc.v, got, err, tc.want)
+		}
 	}
 }
 

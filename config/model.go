@@ -49,7 +49,16 @@ type Listen struct {
 // Cache holds the cache settings.
 type Cache struct {
 	Size          int64 // bytes of bodies and headers the cache may hold
-	MaxObjectSize int64 // larger objects are passed through uncached
+	MaxObjectSize int64 // larger objects are passed through uncached (or stored on Disk only)
+	Disk          DiskCache
+}
+
+// DiskCache is the persistent disk tier (cache.disk); Path is empty when
+// there is none.
+type DiskCache struct {
+	Path          string // directory of the cache files
+	Size          int64  // bytes the files may take
+	MaxObjectSize int64  // larger objects are not stored on disk
 }
 
 // TLS holds the https listener's certificate settings.

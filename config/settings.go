@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -19,8 +20,10 @@ const (
 	DefaultHTTPSAddr = "127.0.0.1:8443"
 	DefaultAdminAddr = "127.0.0.1:9090"
 	DefaultCacheSize = 512 << 20 // bytes; the max object size defaults to 1/8 of the cache size
-	DefaultPop       = "LOCAL1-C1"
-	DefaultTLSMode   = TLSSelfSigned
+	// DefaultDiskMaxObjectSize is cache.disk.maxObjectSize's default.
+	DefaultDiskMaxObjectSize = 1 << 30
+	DefaultPop               = "LOCAL1-C1"
+	DefaultTLSMode           = TLSSelfSigned
 )
 
 // TLS modes.
@@ -64,6 +67,14 @@ type listenSettings struct {
 }
 
 type cacheSettings struct {
+	Size          byteSize      `json:"size"`
+	MaxObjectSize byteSize      `json:"maxObjectSize"`
+	Disk          *diskSettings `json:"disk"`
+}
+
+// diskSettings is cache.disk: the persistent disk tier.
+type diskSettings struct {
+	Path          string   `json:"path"`
 	Size          byteSize `json:"size"`
 	MaxObjectSize byteSize `json:"maxObjectSize"`
 }
@@ -177,6 +188,9 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 			cfg.Cache.Size = c.Size.n
 		}
 		cfg.Cache.MaxObjectSize = c.MaxObjectSize.n
+		if c.Disk != nil {
+			cfg.Cache.Disk = compileDisk(p, c.Disk, dir)
+		}
 	}
 	if cfg.Cache.MaxObjectSize == 0 {
 		cfg.Cache.MaxObjectSize = max(cfg.Cache.Size/8, 1)
@@ -240,6 +254,44 @@ func compileSettings(p *problems, s *settingsFile, dir string, cfg *Config) {
 	compileFunctions(p, s.Functions, s.KeyValueStores, dir, cfg)
 	compileLambda(p, s.LambdaFunctions, s.LambdaEndpoint, dir, cfg)
 	compileCluster(p, s.Cluster, dir, cfg)
+}
+
+// compileDisk checks cache.disk: a path and a size are required; the
+// largest object defaults to DefaultDiskMaxObjectSize, never above the size.
+func compileDisk(p *problems, d *diskSettings, dir string) DiskCache {
+	out := DiskCache{Size: d.Size.n, MaxObjectSize: d.MaxObjectSize.n}
+	if d.Path == "" {
+		p.add("cache.disk.path", "is required (the directory of the cache files)")
+	} else {
+		out.Path = resolve(dir, d.Path)
+	}
+	if !d.Size.set {
+		p.add("cache.disk.size", "is required (the most the cache files may take, like \"50GiB\")")
+	}
+	switch {
+	case out.MaxObjectSize == 0:
+		out.MaxObjectSize = min(DefaultDiskMaxObjectSize, max(out.Size, 1))
+	case out.Size > 0 && out.MaxObjectSize > out.Size:
+		p.add("cache.disk.maxObjectSize", "is larger than cache.disk.size (%d > %d bytes)", out.MaxObjectSize, out.Size)
+	}
+	return out
+}
+
+// ParseDiskFlag parses the --cache-disk value PATH:SIZE ("/var/cache/edgefront:50GiB").
+func ParseDiskFlag(v string) (DiskCache, error) {
+	i := strings.LastIndexByte(v, ':')
+	if i <= 0 || i == len(v)-1 {
+		return DiskCache{}, fmt.Errorf("%q: want PATH:SIZE, like /var/cache/edgefront:50GiB", v)
+	}
+	n, err := ParseSize(v[i+1:])
+	if err != nil {
+		return DiskCache{}, fmt.Errorf("%q: %w", v, err)
+	}
+	path, err := filepath.Abs(v[:i])
+	if err != nil {
+		return DiskCache{}, fmt.Errorf("%q: %w", v, err)
+	}
+	return DiskCache{Path: path, Size: n, MaxObjectSize: min(DefaultDiskMaxObjectSize, n)}, nil
 }
 
 // setAddr sets a listener address; an explicit "" disables the listener.

@@ -99,6 +99,9 @@ type Server struct {
 	wbufs sync.Pool
 
 	dateNow atomic.Pointer[dateValue]
+
+	// sendfiles counts the bodies written with sendfile (sendfile.go).
+	sendfiles atomic.Int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.

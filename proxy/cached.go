@@ -77,13 +77,19 @@ func (s *Server) serveCached(x *exchange) {
 		s.fetchShared(x, key(), enc, nil)
 		return
 	}
+	// (serveEntry fails only for an object on disk whose file went away
+	// since the lookup: then it is a miss.)
 	validate := mustValidate(&x.rcc, e, now)
 	if e.Fresh(now) && !validate {
-		s.serveEntry(x, e, hitPhase(e))
+		if !s.serveEntry(x, e, hitPhase(e)) {
+			s.fetchShared(x, key(), enc, nil)
+		}
 		return
 	}
 	if staleAllowed(&x.rcc, e, now) {
-		s.serveEntry(x, e, phaseStale) // the viewer's max-stale (§5.2.1.2)
+		if !s.serveEntry(x, e, phaseStale) { // the viewer's max-stale (§5.2.1.2)
+			s.fetchShared(x, key(), enc, nil)
+		}
 		return
 	}
 	if x.rcc.OnlyIfCached {
@@ -102,14 +108,18 @@ func (s *Server) serveCached(x *exchange) {
 	if e.ServeStale(now) {
 		// The origin failed to refresh it moments ago: stale, without
 		// asking again before the error caching time is over.
-		s.serveEntry(x, e, phaseStale)
+		if !s.serveEntry(x, e, phaseStale) {
+			s.fetchShared(x, key(), enc, nil)
+		}
 		return
 	}
 	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
 		s.revalidateInBackground(x, key(), enc, e)
-		s.serveEntry(x, e, phaseStale)
+		if !s.serveEntry(x, e, phaseStale) {
+			s.fetchShared(x, key(), enc, nil)
+		}
 		return
 	}
 	// Expired: ask the origin, conditionally when the entry has validators;
@@ -230,23 +240,32 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 	return job
 }
 
-// serveEntry answers from a cached entry. Plain GETs and HEADs take the
-// fast path; conditional and Range requests on a 200 go through
-// http.ServeContent, which answers 304, 206 and 416 from the whole object.
-func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) {
+// serveEntry answers from a cached entry. Plain GETs and HEADs of a body in
+// memory take the fast path; conditional and Range requests on a 200, and
+// bodies read from the disk tier's files (sent with sendfile where the
+// connection allows), go through serveRangeFrom, which answers 304, 206
+// and 416 from the whole object. It returns false, having written
+// nothing, when the entry's file went away since the lookup.
+func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
+	body, err := e.Open()
+	if err != nil {
+		return false
+	}
+	defer body.Close()
 	h := x.w.Header()
 	e.Header.CopyTo(h)
 	if p != phaseMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
 	a := answer{status: e.Status, phase: p, timing: p.result(), page: true, served: true, entry: e}
-	if e.Status == http.StatusOK && conditionalOrRange(x.r) {
+	if body.File() || e.Status == http.StatusOK && conditionalOrRange(x.r) {
 		if status := s.begin(x, a); status != 0 {
-			x.done(p, serveRange(x.w, x.r, status, e.Header, e.Body)) // 206, 304 or 416
+			x.done(p, serveRangeFrom(x.w, x.r, status, e.Header, body)) // 206, 304 or 416
 		}
-		return
+		return true
 	}
 	s.respond(x, a, e.Body)
+	return true
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
@@ -283,6 +302,8 @@ type flightHead struct {
 	initialAge time.Duration
 	fromOrigin bool
 	originAge  []string
+	// entry is the stored object on disk that answers (shareEntry).
+	entry *cache.Entry
 }
 
 // setAge sets the Age header of a viewer answered from a flight.
@@ -519,7 +540,15 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		n, err = fillCompressed(f, resp.Body, enc)
 		tooLarge = n > limit
 	} else {
-		tooLarge, err = f.Fill(ctx, resp.Body, limit, resp.ContentLength)
+		var body io.Reader = resp.Body
+		spool := s.spool(j, resp, hdr, d, start, limit)
+		if spool != nil {
+			body = io.TeeReader(resp.Body, spool) // (a spool's Write never fails)
+		}
+		tooLarge, err = f.Fill(ctx, body, limit, resp.ContentLength)
+		if spool != nil && (err != nil || !tooLarge || !spool.Commit()) {
+			spool.Abort()
+		}
 	}
 	resp.Body.Close()
 	if err != nil {
@@ -563,6 +592,22 @@ func (j *flightJob) entry(resp *origin.Response, hdr http.Header, body []byte, d
 		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
 		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 	}
+}
+
+// spool returns the disk tier's writer for an object too large for RAM
+// (its Content-Length over limit) that the disk takes, or nil: the object
+// goes to disk as it streams to its viewers, and later viewers are served
+// from its file.
+func (s *Server) spool(j *flightJob, resp *origin.Response, hdr http.Header, d cache.Decision, start time.Time, limit int64) *cache.Spool {
+	if resp.ContentLength <= limit || !s.store.HasDisk() {
+		return nil
+	}
+	return s.store.NewSpool(j.key, &cache.Entry{
+		Status: resp.StatusCode, Header: cache.NewHeader(hdr),
+		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
+		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+	}, resp.ContentLength)
 }
 
 // filterVary keeps in h's Vary the names CloudFront returns to viewers
@@ -634,8 +679,13 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 	s.shareEntry(f, &e, phaseStale)
 }
 
-// shareEntry answers every viewer of a flight from a cached entry.
+// shareEntry answers every viewer of a flight from a cached entry; an
+// entry on disk is served by each viewer from its file (serveFlight).
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
+	if e.OnDisk() {
+		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge, entry: e}, nil)
+		return
+	}
 	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge}, e.Body)
 }
 
@@ -867,6 +917,18 @@ func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header 
 // body as it arrives.
 func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 	hd := f.Head()
+	if hd.entry != nil {
+		// An object on disk answers: each viewer reads its file.
+		s.flights.Leave(f)
+		p := hd.phase
+		if !leader && p == phaseMiss {
+			p = phaseHit
+		}
+		if !s.serveEntry(x, hd.entry, p) {
+			s.passThrough(x) // its file went away meanwhile
+		}
+		return
+	}
 	rd := f.NewReader(func() {
 		// The viewer took nothing for the flight's stall time while the
 		// others waited: fail its write, so it leaves.

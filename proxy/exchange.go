@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,6 +137,49 @@ func (w *countingWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// ReadFrom hands a body read from a file to the viewer's writer's
+// ReadFrom (sendfile on a plain HTTP/1.1 connection), counting it as Write
+// does.
+func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.firstByte.IsZero() {
+		w.firstByte = time.Now()
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(w.ResponseWriter, r)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// SendFile hands a section of a shared file (the disk cache's open files)
+// to the viewer's writer's SendFile (sendfile with an offset on a plain
+// HTTP/1.1 connection), else copies it with positioned reads; counted as
+// Write is.
+func (w *countingWriter) SendFile(f *os.File, off, n int64) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.firstByte.IsZero() {
+		w.firstByte = time.Now()
+	}
+	var written int64
+	var err error
+	if fs, ok := w.ResponseWriter.(cache.FileSender); ok {
+		written, err = fs.SendFile(f, off, n)
+	} else {
+		written, err = io.Copy(w.ResponseWriter, io.NewSectionReader(f, off, n))
+	}
+	w.bytes += written
+	return written, err
 }
 
 // Unwrap lets http.ResponseController reach the connection.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgefront/edgefront/cache"
 )
 
 // This file answers range and conditional requests from a whole cached
@@ -164,6 +166,12 @@ func parseDigits(s string) (int64, bool) {
 type headerGetter interface{ Get(string) string }
 
 func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGetter, body []byte) int {
+	return serveRangeFrom(w, r, status, h, cache.BytesBody(body))
+}
+
+// serveRangeFrom is serveRange for a body in memory or in a file of the
+// disk tier (cache.Body).
+func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h headerGetter, body cache.Body) int {
 	wh := w.Header()
 	if h == nil {
 		h = wh
@@ -188,7 +196,7 @@ func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGett
 	if len(values) == 0 || (r.Method != http.MethodGet && !head) || !ifRangeMatches(r, h) {
 		return writeWhole(w, head, http.StatusOK, body)
 	}
-	size := int64(len(body))
+	size := body.Len()
 	ranges, code := parseRange(strings.Join(values, ","), size)
 	switch code {
 	case http.StatusOK:
@@ -207,7 +215,7 @@ func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGett
 		wh["Content-Length"] = []string{strconv.FormatInt(b.length(), 10)}
 		w.WriteHeader(http.StatusPartialContent)
 		if !head {
-			_, _ = w.Write(body[b.first : b.last+1])
+			writeBody(w, body, b.first, b.length())
 		}
 		return http.StatusPartialContent
 	}
@@ -216,23 +224,37 @@ func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGett
 }
 
 // writeWhole writes the whole object with status.
-func writeWhole(w http.ResponseWriter, head bool, status int, body []byte) int {
+func writeWhole(w http.ResponseWriter, head bool, status int, body cache.Body) int {
 	wh := w.Header()
 	delete(wh, "Content-Range")
-	wh["Content-Length"] = []string{strconv.Itoa(len(body))}
+	wh["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
 	w.WriteHeader(status)
 	if !head {
-		_, _ = w.Write(body)
+		writeBody(w, body, 0, body.Len())
 	}
 	return status
+}
+
+// writeBody writes n bytes of body from first; it reports whether they all
+// went out. A body read from a file that fails part way (a read error, a
+// file cut short, the viewer gone) aborts the response: the connection is
+// cut, so that a viewer never takes a short body for a complete one.
+func writeBody(w http.ResponseWriter, body cache.Body, first, n int64) bool {
+	if err := body.WriteRange(w, first, n); err != nil {
+		if body.File() {
+			panic(http.ErrAbortHandler)
+		}
+		return false
+	}
+	return true
 }
 
 // writeMultipart writes a 206 multipart/byteranges answer (RFC 9110
 // §14.6): one part per range, each with the object's Content-Type and its
 // Content-Range, with an exact Content-Length.
-func writeMultipart(w http.ResponseWriter, head bool, ranges []byteRange, contentType string, body []byte) {
+func writeMultipart(w http.ResponseWriter, head bool, ranges []byteRange, contentType string, body cache.Body) {
 	boundary := newBoundary()
-	size := int64(len(body))
+	size := body.Len()
 	heads := make([]string, len(ranges))
 	total := int64(0)
 	for i, b := range ranges {
@@ -263,7 +285,7 @@ func writeMultipart(w http.ResponseWriter, head bool, ranges []byteRange, conten
 		if _, err := w.Write([]byte(heads[i])); err != nil {
 			return
 		}
-		if _, err := w.Write(body[b.first : b.last+1]); err != nil {
+		if !writeBody(w, body, b.first, b.length()) {
 			return
 		}
 	}

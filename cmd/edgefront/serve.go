@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,6 +86,7 @@ type serveFlags struct {
 	parameters              parameterFlag    // a template's parameter values and imports (--parameter)
 	http, https, admin      string
 	cacheSize               string
+	cacheDisk               string          // PATH:SIZE of the disk tier
 	set                     map[string]bool // flags given on the command line
 	logFormat, logLevelName string
 	accessLog, accessFormat string
@@ -116,6 +118,7 @@ func serveFlagSet(f *serveFlags, stdout, stderr io.Writer) *flagSet {
 	fs.Var((*addrValue)(&f.https), "https", "HTTPS viewer listener `ADDR`, HTTP/1.1 and HTTP/2 (\"\" to disable)")
 	fs.Var((*addrValue)(&f.admin), "admin", "admin listener `ADDR`: the CloudFront API (/2020-05-31/), /metrics, /healthz (\"\" to disable)")
 	fs.StringVar(&f.cacheSize, "cache-size", "", "cache memory `SIZE`, e.g. 512MiB or 2GiB (default from config, else 512MiB)")
+	fs.StringVar(&f.cacheDisk, "cache-disk", "", "persistent disk cache `PATH:SIZE`, e.g. /var/cache/edgefront:50GiB: objects survive restarts, and objects evicted from memory or larger than its largest are served from disk (default from config cache.disk, else none)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&f.logLevelName, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
 	fs.StringVar(&f.accessLog, "access-log", "", "write CloudFront standard access logs to `FILE` (\"-\" for stdout; rotated by size)")
@@ -294,9 +297,12 @@ type edge struct {
 	cluster   *cluster.Node // the cluster this node is part of (nil: none; cluster.go)
 	lambda    *lambdaHooks
 	servers   []server
-	fastTLS   *h1.Server        // h1 on the https listener (nil when --fast-http1=false)
-	addrs     map[string]string // listener name → bound address
-	failed    chan error
+	fastTLS   *h1.Server // h1 on the https listener (nil when --fast-http1=false)
+	// plainH1 is the plain-HTTP listener's h1 server, for its sendfile
+	// count (nil before listen, or with --fast-http1=false).
+	plainH1 atomic.Pointer[h1.Server]
+	addrs   map[string]string // listener name → bound address
+	failed  chan error
 }
 
 // server is a listener's server: net/http's, or h1's in front of it.
@@ -355,6 +361,13 @@ func (e *edge) loadConfig(ctx context.Context) (*config.Config, error) {
 		if c.Cache.MaxObjectSize > n {
 			c.Cache.MaxObjectSize = n
 		}
+	}
+	if f.cacheDisk != "" {
+		d, err := config.ParseDiskFlag(f.cacheDisk)
+		if err != nil {
+			return nil, fmt.Errorf("--cache-disk: %w", err)
+		}
+		c.Cache.Disk = d
 	}
 	return &c, nil
 }
@@ -428,7 +441,11 @@ func (e *edge) build(ctx context.Context) error {
 	if err := checkAdminExposure(cfg.Listen.Admin, adminSource(f), creds, f.adminInsecure, log); err != nil {
 		return err
 	}
-	e.store, err = cache.New(cache.Options{MaxBytes: cfg.Cache.Size})
+	co := cache.Options{MaxBytes: cfg.Cache.Size, MaxObjectSize: cfg.Cache.MaxObjectSize, Logger: log}
+	if d := cfg.Cache.Disk; d.Path != "" {
+		co.Disk = &cache.DiskOptions{Path: d.Path, MaxBytes: d.Size, MaxObjectSize: d.MaxObjectSize}
+	}
+	e.store, err = cache.New(co)
 	if err != nil {
 		return err
 	}
@@ -445,6 +462,15 @@ func (e *edge) build(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerCacheMetrics(reg, e.store)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "edgefront", Name: "h1_sendfile_total",
+		Help: "Response bodies (or ranges) read from the disk cache's files and sent with sendfile(2) on plain HTTP/1.1 connections.",
+	}, func() float64 {
+		if s := e.plainH1.Load(); s != nil {
+			return float64(s.SendfileWrites())
+		}
+		return 0
+	}))
 	if e.access, err = openAccessLog(f, e.stdout); err != nil {
 		return err
 	}
@@ -589,6 +615,7 @@ func (e *edge) listen() error {
 			fast := &h1.Server{Handler: srv.Handler, General: srv, ReadHeaderTimeout: srv.ReadHeaderTimeout,
 				IdleTimeout: srv.IdleTimeout, ErrorLog: srv.ErrorLog, TooLarge: e.proxy.TooLarge}
 			e.servers = append(e.servers, fast)
+			e.plainH1.Store(fast)
 			e.onClose(func() { _ = fast.Close() })
 			serveFn = func() error { return fast.Serve(ln) }
 		default:
@@ -791,6 +818,35 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 			Namespace: "edgefront", Name: "invalidation_bans_active", Help: "Invalidations (bans) still able to match a cached object.",
 		}, func() float64 { return float64(store.Bans()) }),
 	)
+	tiers := []struct {
+		name  string
+		stats func() cache.TierStats
+	}{{"ram", store.RAMStats}, {"disk", store.DiskStats}}
+	for _, t := range tiers {
+		labels := prometheus.Labels{"tier": t.name}
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "edgefront", Name: "cache_tier_items", Help: "Objects in each tier of the cache (ram, disk).", ConstLabels: labels,
+			}, func() float64 { return float64(t.stats().Items) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "edgefront", Name: "cache_tier_bytes", Help: "Bytes of each tier of the cache: what RAM's objects cost, the disk's file sizes.", ConstLabels: labels,
+			}, func() float64 { return float64(t.stats().Bytes) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "edgefront", Name: "cache_hits_total", Help: "Lookups answered by each tier of the cache (a disk hit is counted when its file is opened for a response).", ConstLabels: labels,
+			}, func() float64 { return float64(t.stats().Hits) }),
+		)
+	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "edgefront", Name: "cache_disk_writes_dropped_total",
+		Help: "Objects not written to the disk cache because its writer's queue was full (they stay in memory only).",
+	}, func() float64 { return float64(store.DiskWritesDropped()) }))
+	for _, op := range cache.DiskOps() {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "cache_disk_errors_total",
+			Help:        "Disk cache errors by operation (open, write, read, verify, remove, scan, bans); the node serves from memory and the origin meanwhile.",
+			ConstLabels: prometheus.Labels{"op": op},
+		}, func() float64 { return float64(store.DiskErrors(op)) }))
+	}
 }
 
 // reload re-reads the configuration file; a bad one is refused and logged,
@@ -815,6 +871,11 @@ func (e *edge) reload() {
 	if err != nil {
 		e.log.Error("reload refused; the running configuration keeps serving", "file", e.flags.config, "err", err)
 		return
+	}
+	if e.cfg != nil && cfg.Cache.Disk != e.cfg.Cache.Disk {
+		// The store (and its files) is the process's: not rebuilt by a reload.
+		e.log.Warn("cache.disk changed: the running disk cache keeps its settings until the next start", "file", e.flags.config,
+			"running", e.cfg.Cache.Disk.Path, "configured", cfg.Cache.Disk.Path)
 	}
 	e.log.Info("configuration reloaded", "file", e.flags.config, "distributions", len(cfg.Distributions))
 }

@@ -1,0 +1,174 @@
+package h1
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"syscall"
+)
+
+// ReadFrom implements io.ReaderFrom. A body read from a file — an
+// *io.LimitedReader over an *os.File positioned at its first byte, as
+// cache.Body.WriteRange passes it — on a plain TCP connection, with a
+// Content-Length, goes to the socket with sendfile(2) through
+// net.TCPConn.ReadFrom: the head is flushed first, then the kernel copies
+// the file's pages to the socket without a pass through user space.
+// Anything else (no length, chunked, HEAD, another reader, a connection
+// that is not plain TCP, such as TLS) is copied through Write.
+//
+// A file shorter than the LimitedReader's N leaves the response short of
+// its Content-Length: the connection is closed after it (finish), so the
+// viewer never takes it for complete.
+func (r *response) ReadFrom(src io.Reader) (int64, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	lr, limited := src.(*io.LimitedReader)
+	tc, plain := r.c.nc.(*net.TCPConn)
+	fileBody := false
+	if limited {
+		_, fileBody = lr.R.(*os.File)
+	}
+	if !fileBody || !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 {
+		return io.Copy(writeOnly{r}, src)
+	}
+	if r.c.werr != nil {
+		return 0, r.c.werr
+	}
+	if r.written+lr.N > r.contentLength {
+		return 0, http.ErrContentLength
+	}
+	if !r.committed {
+		r.commit()
+	}
+	if err := r.c.flush(); err != nil {
+		return 0, err
+	}
+	r.c.srv.sendfiles.Add(1)
+	n, err := tc.ReadFrom(lr)
+	r.written += n
+	if err != nil {
+		return n, r.c.fail(err)
+	}
+	if lr.N > 0 {
+		return n, io.ErrUnexpectedEOF
+	}
+	return n, nil
+}
+
+// writeOnly hides response's ReadFrom from io.Copy.
+type writeOnly struct{ r *response }
+
+func (w writeOnly) Write(p []byte) (int, error) { return w.r.Write(p) }
+
+// SendfileWrites reports how many response bodies (or ranges of them) the
+// server handed to sendfile(2) (response.ReadFrom) since it started.
+func (s *Server) SendfileWrites() int64 { return s.sendfiles.Load() }
+
+// SendFile sends n bytes of f from offset off as body bytes, without
+// moving f's position, so that one descriptor can serve concurrent
+// responses (the disk cache's open files, cache.FileSender): on a plain
+// TCP connection with a Content-Length it is sendfile(2) with an explicit
+// offset, waiting for the socket through the runtime's poller; otherwise
+// the bytes are read with pread and written as Write does. A file shorter
+// than off+n leaves the response short (the connection closes after it).
+func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	tc, plain := r.c.nc.(*net.TCPConn)
+	if !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 || n <= 0 {
+		return io.Copy(writeOnly{r}, io.NewSectionReader(f, off, max(n, 0)))
+	}
+	if r.c.werr != nil {
+		return 0, r.c.werr
+	}
+	if r.written+n > r.contentLength {
+		return 0, http.ErrContentLength
+	}
+	if !r.committed {
+		r.commit()
+	}
+	// The head (and whatever else is buffered) goes out with MSG_MORE,
+	// so that the kernel sends it in one segment with the body's first
+	// bytes, not a small packet of its own.
+	r.c.srv.sendfiles.Add(1)
+	head := r.c.wbuf
+	r.c.wbuf = r.c.wbuf[:0]
+	written, err := sendfileAt(tc, head, f, off, n)
+	r.written += written
+	if err != nil {
+		return written, r.c.fail(err)
+	}
+	if written < n {
+		return written, io.ErrUnexpectedEOF
+	}
+	return written, nil
+}
+
+// sendfileAt sends head (with MSG_MORE), then n bytes of f from off with
+// sendfile(2), retrying when the socket is full once the poller says it
+// is writable. It stops early (written < n, no error) at the end of the
+// file; written counts f's bytes only.
+func sendfileAt(tc *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
+	fc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var src int
+	if err := fc.Control(func(fd uintptr) { src = int(fd) }); err != nil {
+		return 0, err
+	}
+	sc, err := tc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var written int64
+	var serr error
+	err = sc.Write(func(dst uintptr) bool {
+		for len(head) > 0 {
+			k, err := syscall.SendmsgN(int(dst), head, nil, nil, syscall.MSG_MORE)
+			if k > 0 {
+				head = head[k:]
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				serr = err
+				return true
+			}
+		}
+		for written < n {
+			chunk := min(n-written, 1<<30)
+			k, err := syscall.Sendfile(int(dst), src, &off, int(chunk))
+			if k > 0 {
+				written += int64(k)
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false // wait until writable
+			case err == syscall.EINTR:
+				continue
+			case err != nil:
+				serr = err
+				return true
+			case k == 0:
+				return true // the file ended
+			}
+		}
+		return true
+	})
+	runtime.KeepAlive(f) // (f's descriptor is used past Control)
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return written, os.NewSyscallError("sendfile", err)
+	}
+	return written, nil
+}
