@@ -1,13 +1,10 @@
 package main
 
 import (
-	"container/heap"
-	"container/list"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/edgefront/edgefront/cache/cachesim"
 )
 
 // The hit-ratio scenario (issue 19 item 7): a Zipf trace (s = 1.01, fixed
@@ -49,90 +48,6 @@ type ratioResult struct {
 	took       time.Duration
 }
 
-// zipfKeys is the trace: n keys in 0…keys-1 by a Zipf law, s = 1.01.
-func zipfKeys(n, keys int) []int {
-	z := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.01, 1, uint64(keys-1))
-	out := make([]int, n)
-	for i := range out {
-		out[i] = int(z.Uint64())
-	}
-	return out
-}
-
-// lruHitRatio is the hit ratio of an LRU cache of objects entries on trace.
-func lruHitRatio(trace []int, objects int) float64 {
-	order := list.New()
-	at := make(map[int]*list.Element, objects+1)
-	hits := 0
-	for _, k := range trace {
-		if e, ok := at[k]; ok {
-			hits++
-			order.MoveToFront(e)
-			continue
-		}
-		at[k] = order.PushFront(k)
-		if order.Len() > objects {
-			last := order.Back()
-			order.Remove(last)
-			delete(at, last.Value.(int))
-		}
-	}
-	return float64(hits) / float64(len(trace))
-}
-
-// lfuEntry is a key cached by lfuHitRatio, with its count, in a min-heap.
-type lfuEntry struct{ key, count, index int }
-
-// lfuHeap orders the cached keys by count, least counted first.
-type lfuHeap []*lfuEntry
-
-func (h lfuHeap) Len() int           { return len(h) }
-func (h lfuHeap) Less(i, j int) bool { return h[i].count < h[j].count }
-func (h lfuHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *lfuHeap) Push(x any) { e := x.(*lfuEntry); e.index = len(*h); *h = append(*h, e) }
-func (h *lfuHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
-}
-
-// lfuHitRatio is the hit ratio of a perfect LFU cache of objects entries on
-// trace: exact counts of every key since the start, a missed key admitted
-// when it is now counted more often than the least counted cached one. On
-// a stationary Zipf trace no frequency-based policy that learns online does
-// better (a W-TinyLFU with exact counts does as well): it is the ceiling
-// for edgefront's TinyLFU, and shows how much better than LRU the trace
-// lets any such policy be.
-func lfuHitRatio(trace []int, objects int) float64 {
-	counts := map[int]int{}
-	cached := map[int]*lfuEntry{}
-	h := &lfuHeap{}
-	hits := 0
-	for _, k := range trace {
-		counts[k]++
-		if e, ok := cached[k]; ok {
-			hits++
-			e.count = counts[k]
-			heap.Fix(h, e.index)
-			continue
-		}
-		if len(cached) == objects {
-			if (*h)[0].count >= counts[k] {
-				continue
-			}
-			delete(cached, heap.Pop(h).(*lfuEntry).key)
-		}
-		e := &lfuEntry{key: k, count: counts[k]}
-		heap.Push(h, e)
-		cached[k] = e
-	}
-	return float64(hits) / float64(len(trace))
-}
-
 // hitRatioPhase runs the trace against every target at every size. Like the
 // memory phase it restarts each target alone, so it runs after the load
 // phases.
@@ -140,7 +55,7 @@ func (b *bench) hitRatioPhase(ctx context.Context, bin string) error {
 	for _, t := range b.targets {
 		t.stop()
 	}
-	trace := zipfKeys(b.o.ratioRequests, b.o.ratioKeys)
+	trace := cachesim.ZipfTrace(b.o.ratioRequests, b.o.ratioKeys)
 	cost, err := b.edgefrontObjectCost(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("hit-ratio: %w", err)
@@ -176,8 +91,8 @@ func (b *bench) hitRatioPhase(ctx context.Context, bin string) error {
 				return err
 			}
 			if t.name == "edgefront" && r.objects > 0 {
-				r.lru = lruHitRatio(trace, int(r.objects))
-				r.lfu = lfuHitRatio(trace, int(r.objects))
+				r.lru = cachesim.LRU(trace, int(r.objects))
+				r.lfu = cachesim.LFU(trace, int(r.objects))
 			}
 			b.ratios = append(b.ratios, r)
 			b.prog.logf("hit-ratio %2.0f%% %-10s %.4f (%d of %d requests reached the origin); objects %d, bytes %d %s",

@@ -200,7 +200,13 @@ func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, e
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(run, "nginx")
+	// A directory of its own: the disk and hit-ratio scenarios start
+	// other NGINXes beside the main one, whose configuration (its ports)
+	// must survive them for its restart in the memory scenario.
+	dir, err := os.MkdirTemp(run, "nginx-")
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o755); err != nil {
 		return nil, err
 	}

@@ -1,99 +1,14 @@
 package cache
 
 import (
-	"container/heap"
-	"container/list"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgefront/edgefront/cache/cachesim"
 )
-
-// zipfTrace is issue 19 item 7's trace: n requests for keys 0…keys-1 drawn
-// by a Zipf law with s = 1.01, from a fixed seed (the same trace every run).
-func zipfTrace(n, keys int) []int {
-	z := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.01, 1, uint64(keys-1))
-	tr := make([]int, n)
-	for i := range tr {
-		tr[i] = int(z.Uint64())
-	}
-	return tr
-}
-
-// lruRatio is the hit ratio of an LRU cache of objects entries on trace.
-func lruRatio(trace []int, objects int) float64 {
-	order := list.New()
-	at := make(map[int]*list.Element, objects+1)
-	hits := 0
-	for _, k := range trace {
-		if e, ok := at[k]; ok {
-			hits++
-			order.MoveToFront(e)
-			continue
-		}
-		at[k] = order.PushFront(k)
-		if order.Len() > objects {
-			last := order.Back()
-			order.Remove(last)
-			delete(at, last.Value.(int))
-		}
-	}
-	return float64(hits) / float64(len(trace))
-}
-
-// lfuEntry is a cached key of lfuRatio with its count, in a min-heap.
-type lfuEntry struct{ key, count, index int }
-
-// lfuHeap orders the cached keys by count, least counted first.
-type lfuHeap []*lfuEntry
-
-func (h lfuHeap) Len() int           { return len(h) }
-func (h lfuHeap) Less(i, j int) bool { return h[i].count < h[j].count }
-func (h lfuHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *lfuHeap) Push(x any) { e := x.(*lfuEntry); e.index = len(*h); *h = append(*h, e) }
-func (h *lfuHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
-}
-
-// lfuRatio is the hit ratio of a perfect LFU cache of objects entries on
-// trace: exact counts of every key since the start (no sketch, no
-// sampling, no ageing), a missed key admitted when it is now counted more
-// often than the least counted cached one. On a stationary Zipf trace no
-// frequency-based policy learning online does better; it is the ceiling
-// the store is measured against.
-func lfuRatio(trace []int, objects int) float64 {
-	counts := map[int]int{}
-	cached := map[int]*lfuEntry{}
-	h := &lfuHeap{}
-	hits := 0
-	for _, k := range trace {
-		counts[k]++
-		if e, ok := cached[k]; ok {
-			hits++
-			e.count = counts[k]
-			heap.Fix(h, e.index)
-			continue
-		}
-		if len(cached) == objects {
-			if (*h)[0].count >= counts[k] {
-				continue
-			}
-			delete(cached, heap.Pop(h).(*lfuEntry).key)
-		}
-		e := &lfuEntry{key: k, count: counts[k]}
-		heap.Push(h, e)
-		cached[k] = e
-	}
-	return float64(hits) / float64(len(trace))
-}
 
 // replay runs trace through s from workers goroutines as proxy does (Get;
 // on a miss, Peek as a new flight does, then Set) and returns the hit
@@ -144,7 +59,7 @@ func replay(s *Store, trace []int, workers int, entryOf func(k int) (string, *En
 // time, so they move by a few tenths of a point, less than the margins.
 // Under the race detector they are only logged (see raceEnabled).
 func TestHitRatioBeatsLRU(t *testing.T) {
-	trace := zipfTrace(200_000, 100_000)
+	trace := cachesim.ZipfTrace(200_000, 100_000)
 	now := time.Date(2026, 11, 25, 2, 46, 11, 0, time.UTC)
 	body := make([]byte, 1024) // shared: the test measures ratios, not memory
 	hdr := NewHeader(memoryHeader())
@@ -175,7 +90,7 @@ func TestHitRatioBeatsLRU(t *testing.T) {
 			s.now = func() time.Time { return now }
 			got := replay(s, trace, c.workers, entryOf)
 			held, _ := s.Stats()
-			lru, lfu := lruRatio(trace, int(held)), lfuRatio(trace, int(held))
+			lru, lfu := cachesim.LRU(trace, int(held)), cachesim.LFU(trace, int(held))
 			t.Logf("%d objects held: store %.4f, LRU %.4f (%+.1f points), perfect LFU %.4f",
 				held, got, lru, 100*(got-lru), lfu)
 			if raceEnabled {
