@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/edgetls"
+	"github.com/edgefront/edgefront/h2"
 )
 
 // viewerLimits bound what one HTTP/2 viewer connection on the https
@@ -40,14 +41,15 @@ type viewerLimits struct {
 	Resets int
 }
 
-// Default viewer limits (documented in serveHelp and the README).
+// Default viewer limits (documented in serveHelp and the README): h2's,
+// for net/http's HTTP/2 server and HTTP/3 too.
 const (
-	defaultViewerSilent     = 10 * time.Second
-	defaultViewerPing       = 10 * time.Second
-	defaultViewerBody       = 60 * time.Second
-	defaultViewerWriteStall = 30 * time.Second
-	defaultViewerMaxStreams = 100
-	defaultViewerResets     = 100
+	defaultViewerSilent     = h2.DefaultPingAfter
+	defaultViewerPing       = h2.DefaultPingTimeout
+	defaultViewerBody       = h2.DefaultBodyTimeout
+	defaultViewerWriteStall = h2.DefaultWriteStallTimeout
+	defaultViewerMaxStreams = h2.DefaultMaxConcurrentStreams
+	defaultViewerResets     = h2.DefaultMaxResets
 )
 
 // withDefaults fills in the zero fields.
