@@ -2,7 +2,8 @@
 // shares, so each is written once: how a comma-separated field value is
 // split into its elements (RFC 9110 §5.6.1), and which fields describe one
 // connection rather than the message and so are never forwarded (RFC 9110
-// §7.6.1) — from viewer to origin and from origin to viewer alike.
+// §7.6.1) — from viewer to origin and from origin to viewer alike — and
+// the Date value edgefront's own servers (h1, h2) render once a second.
 package fields
 
 import (

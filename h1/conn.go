@@ -270,7 +270,7 @@ func (c *conn) refuse() {
 	c.takeWriteBuffer()
 	b := append(c.wbuf, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: 15\r\nConnection: close\r\nDate: "...)
-	b = append(b, c.srv.date()...)
+	b = append(b, c.srv.dateNow.Now()...)
 	c.wbuf = append(b, "\r\n\r\n400 Bad Request"...)
 	if c.flush() == nil {
 		drain(c.nc)

@@ -214,7 +214,7 @@ func (r *response) commit() {
 	b = appendFields(b, h)
 	if _, ok := h["Date"]; !ok {
 		b = append(b, "Date: "...)
-		b = append(b, c.srv.date()...)
+		b = append(b, c.srv.dateNow.Now()...)
 		b = append(b, "\r\n"...)
 	}
 	switch {

@@ -44,6 +44,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // Buffer sizes per connection. A request head that does not fit in
@@ -98,7 +100,7 @@ type Server struct {
 	// that thousands of idle keep-alive connections hold none.
 	wbufs sync.Pool
 
-	dateNow atomic.Pointer[dateValue]
+	dateNow fields.Date
 
 	// sendfiles counts the bodies written with sendfile (sendfile.go).
 	sendfiles atomic.Int64
@@ -296,23 +298,6 @@ func (s *Server) Answered() int64 {
 		n += c.answered.Load()
 	}
 	return n
-}
-
-// dateValue is a Date header value and the second it is for.
-type dateValue struct {
-	sec int64
-	s   string
-}
-
-// date is the Date header value for now, rendered once per second.
-func (s *Server) date() string {
-	now := time.Now()
-	if d := s.dateNow.Load(); d != nil && d.sec == now.Unix() {
-		return d.s
-	}
-	d := &dateValue{now.Unix(), now.UTC().Format(http.TimeFormat)}
-	s.dateNow.Store(d)
-	return d.s
 }
 
 func (s *Server) logf(format string, args ...any) {

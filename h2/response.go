@@ -163,9 +163,9 @@ func (w *responseWriter) commit(final bool) error {
 	c.fields(h, false)
 	if _, ok := h["Date"]; !ok {
 		if w.fast {
-			c.field("date", c.srv.dateAt(c.batchAt)) // answered as the batch came
+			c.field("date", c.srv.dateNow.At(c.batchAt)) // answered as the batch came
 		} else {
-			c.field("date", c.srv.date())
+			c.field("date", c.srv.dateNow.Now())
 		}
 	}
 	if w.contentLength >= 0 && w.bodyAllowed() {

@@ -67,6 +67,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // FastHandler is a handler that can answer some requests without blocking.
@@ -164,7 +166,7 @@ type Server struct {
 	streams sync.Pool // *stream
 	bufs    sync.Pool // *[]byte write buffers of idle connections
 
-	dateNow atomic.Pointer[dateValue]
+	dateNow fields.Date
 }
 
 // ErrServerClosed is returned by ServeConn after Shutdown or Close.
@@ -302,25 +304,6 @@ func (s *Server) limits() limits {
 		l.flood = DefaultFloodFrames
 	}
 	return l
-}
-
-// dateValue is a Date header value and the second it is for.
-type dateValue struct {
-	sec int64
-	s   string
-}
-
-// date is the Date header value for now, rendered once per second.
-func (s *Server) date() string { return s.dateAt(time.Now()) }
-
-// dateAt is the Date header value for now.
-func (s *Server) dateAt(now time.Time) string {
-	if d := s.dateNow.Load(); d != nil && d.sec == now.Unix() {
-		return d.s
-	}
-	d := &dateValue{now.Unix(), now.UTC().Format(http.TimeFormat)}
-	s.dateNow.Store(d)
-	return d.s
 }
 
 func (s *Server) logf(format string, args ...any) {
