@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -172,42 +169,6 @@ func (b *bench) ratioRun(ctx context.Context, t *target, trace []int, frac float
 		r.objects, r.usedBytes = varnishUse(t.workDir)
 	}
 	return r, nil
-}
-
-// replayTrace sends GET base+key for every key of trace, in order, from
-// workers keep-alive connections, and returns the number of failures.
-func replayTrace(ctx context.Context, base string, trace []int, workers int, done *atomic.Int64) int64 {
-	tr := &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var next, bad atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := next.Add(1) - 1
-				if i >= int64(len(trace)) {
-					return
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+strconv.Itoa(trace[i]), nil)
-				resp, err := client.Do(req)
-				if err != nil {
-					bad.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					bad.Add(1)
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return bad.Load()
 }
 
 // diskUse is the number of files under dir and the space they occupy

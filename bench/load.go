@@ -489,24 +489,36 @@ func runBurst(s burstSpec) burstOutput {
 	return o
 }
 
-// warm requests base+"{prefix}{0..n-1}" with c workers; it returns the
-// number of failures.
+// warm requests base+"{0..n-1}" with c workers; it returns the number of
+// failures.
 func warm(ctx context.Context, base string, n, c int, done *atomic.Int64) int64 {
-	tr := &http.Transport{MaxIdleConnsPerHost: c, DisableCompression: true}
+	keys := make([]int, n)
+	for i := range keys {
+		keys[i] = i
+	}
+	return replayTrace(ctx, base, keys, c, done)
+}
+
+// replayTrace sends GET base+key for every key of trace, in order, from
+// workers keep-alive connections, and returns the number of failures;
+// done (when not nil) counts the requests made.
+func replayTrace(ctx context.Context, base string, trace []int, workers int, done *atomic.Int64) int64 {
+	tr := &http.Transport{MaxIdleConnsPerHost: workers, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var next, bad atomic.Int64
 	var wg sync.WaitGroup
-	for range c {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
-				if i >= int64(n) {
+				if i >= int64(len(trace)) {
 					return
 				}
-				resp, err := client.Get(base + strconv.FormatInt(i, 10))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+strconv.Itoa(trace[i]), nil)
+				resp, err := client.Do(req)
 				if err != nil {
 					bad.Add(1)
 					continue
