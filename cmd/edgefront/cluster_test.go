@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,17 +30,7 @@ func TestServeCluster(t *testing.T) {
 		io.WriteString(w, r.URL.Path)
 	}))
 	defer o.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsAddr := ln.Addr().String()
-	ln.Close()
-	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	peersAddr := ln.Addr().String()
-	ln.Close()
+	natsAddr, peersAddr := freeAddr(t), freeAddr(t)
 	tests := []struct {
 		name    string
 		cluster string
@@ -152,14 +141,7 @@ func TestServeThreeNodes(t *testing.T) {
 		defer mu.Unlock()
 		return hits[path]
 	}
-	free := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().String()
-	}
+	free := func() string { return freeAddr(t) }
 	const n = 3
 	var routes []string
 	routeAddrs := make([]string, n)

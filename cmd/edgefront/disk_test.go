@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -107,15 +108,22 @@ func (c *child) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time.
+// freeAddr returns a loopback address with a port free at the time, chosen
+// below the kernel's ephemeral range (32768 and up): a port the kernel
+// hands out for port 0 or as a client connection's own port — which the
+// other test packages running beside this one use by the thousand — may
+// be taken again before the server this address is for binds it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
 }
 
 // originObjects is what the test origin serves: path → size.
