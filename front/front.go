@@ -18,8 +18,9 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/edgefront/edgefront/h1"
 )
 
 // ConnServer serves connections another loop accepted and handshook.
@@ -82,24 +83,14 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 
-	var delay time.Duration
 	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
-				// Out of descriptors and the like: back off, as net/http does.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logf("front: accept error: %v; retrying in %v", err, delay)
-				time.Sleep(delay)
-				continue
-			}
+		nc, err := h1.Accept(ln, s.closing.Load, func(format string, args ...any) { s.logf("front: "+format, args...) })
+		switch {
+		case errors.Is(err, h1.ErrServerClosed):
+			return ErrServerClosed
+		case err != nil:
 			return fmt.Errorf("front: accept: %w", err)
 		}
-		delay = 0
 		if !s.track(nc, true) {
 			_ = nc.Close()
 			continue

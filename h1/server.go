@@ -42,7 +42,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/edgefront/edgefront/fields"
@@ -126,24 +125,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.startGeneral(ln.Addr())
 	s.mu.Unlock()
 
-	var delay time.Duration
 	for {
-		nc, err := ln.Accept()
+		nc, err := Accept(ln, s.closing.Load, func(format string, args ...any) { s.logf("h1: "+format, args...) })
 		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
-				// Out of descriptors and the like: back off, as net/http does.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logf("h1: accept error: %v; retrying in %v", err, delay)
-				time.Sleep(delay)
-				continue
-			}
 			return err
 		}
-		delay = 0
 		c := s.newConn(nil, nc)
 		if c == nil {
 			continue
