@@ -342,29 +342,5 @@ func BenchmarkServe1KTLS(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := []byte("GET /obj HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-	c.Write(req)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	var size int
-	for k, vs := range resp.Header {
-		for _, v := range vs {
-			size += len(k) + 2 + len(v) + 2
-		}
-	}
-	size += len("HTTP/1.1 200 OK\r\n") + 2 + len(body)
-	buf := make([]byte, size)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := c.Write(req); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, buf); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRequests(b, c, len(body))
 }
