@@ -58,9 +58,14 @@ func (s *Server) serveCached(x *exchange) {
 	now := x.start
 	if x.ds.dist.RFC9111() {
 		readRequestDirectives(x)
-		if m, ok := s.store.GetAt(varyKey(string(x.keyBuf)), now); ok {
+		// The marker's key is looked up in place, like the key itself.
+		n := len(x.keyBuf)
+		x.keyBuf = append(x.keyBuf, varySuffix...)
+		m, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
+		x.keyBuf = x.keyBuf[:n]
+		if ok {
 			// The object has variants: this request's is its key.
-			x.variantAt = len(x.keyBuf)
+			x.variantAt = n
 			x.keyBuf = appendVariant(x.keyBuf, []string{m.Header.Get("Vary")}, x.r.Header)
 		}
 	}

@@ -21,8 +21,12 @@ import (
 // latest response's Vary): a response whose Vary names other fields
 // replaces the marker, and with it every older variant is out of reach.
 
+// varySuffix makes a cache key the key of the marker of the variants
+// cached under it.
+const varySuffix = "\x00vary"
+
 // varyKey is the key of the marker of the variants cached under key.
-func varyKey(key string) string { return key + "\x00vary" }
+func varyKey(key string) string { return key + varySuffix }
 
 // appendVariant appends to key the secondary key of the request header h
 // for the Vary field values vary: the names sorted, each with its values
