@@ -85,7 +85,7 @@ func TestInvalidateOlderOnly(t *testing.T) {
 	if !s.Set("a", fresh) {
 		t.Fatal("Set refused the entry stored after the ban")
 	}
-	if got, ok := s.Get("a"); !ok || got != fresh {
+	if got, ok := s.Get("a"); !ok || !sameEntry(t, got, fresh) {
 		t.Error("entry stored after the ban is not a hit")
 	}
 }

@@ -132,7 +132,7 @@ func TestDiskPromotion(t *testing.T) {
 	}
 	s2.c.Wait() // (a promotion does not wait for ristretto's buffers)
 	e, ok := s2.Get("k")
-	if !ok || e.OnDisk() || len(e.Body) != 1000 {
+	if !ok || e.OnDisk() || e.BodyLen() != 1000 {
 		t.Fatalf("Get after promotion: ok %v, on disk %v; want a RAM hit", ok, ok && e.OnDisk())
 	}
 	if st := s2.RAMStats(); st.Items != 1 || st.Hits != 1 {

@@ -77,13 +77,22 @@ func (d *diskBody) readAll() ([]byte, error) {
 	return b, nil
 }
 
-// BodyLen is the length of the entry's body, in memory or on disk.
+// BodyLen is the length of the entry's body, in hand, in the arena or on
+// disk.
 func (e *Entry) BodyLen() int64 {
-	if e.disk != nil {
+	switch {
+	case e.disk != nil:
 		return e.disk.n
+	case e.mem != nil:
+		return e.mem.n
 	}
 	return int64(len(e.Body))
 }
+
+// InStore reports whether the entry's body is the store's — in the RAM
+// tier's arena or in a disk tier file — rather than in Body (which is then
+// nil): it is read with Open, which may fail once the store let it go.
+func (e *Entry) InStore() bool { return e.disk != nil || e.mem != nil }
 
 // OnDisk reports whether the entry's body is in a file of the disk tier
 // rather than in Body (which is then nil).
@@ -92,16 +101,28 @@ func (e *Entry) OnDisk() bool { return e.disk != nil }
 // inMemory returns a copy of the file-backed e with body b in memory.
 func (e *Entry) inMemory(b []byte) *Entry {
 	c := *e
-	c.disk = nil
+	c.disk, c.mem = nil, nil
 	c.Body = b
 	return &c
 }
 
+// errReleased is the error of opening a body the RAM tier let go of
+// (evicted, replaced, deleted) since the entry was looked up.
+var errReleased = errors.New("cache: the object left the RAM tier")
+
 // Open opens the entry's body for one response; the caller closes it when
-// the response is written. A body in memory never fails to open; a body on
-// disk fails when its file was removed or replaced since the lookup (the
-// caller treats the entry as not found).
+// the response is written. A body in hand never fails to open; a body in
+// the arena fails when the store let it go since the lookup, and a body on
+// disk when its file was removed or replaced (the caller treats the entry
+// as not found). A body from the arena is held — its block not reused —
+// until Close.
 func (e *Entry) Open() (Body, error) {
+	if m := e.mem; m != nil {
+		if !m.acquire() {
+			return Body{}, errReleased
+		}
+		return Body{b: m.bytes(), f: m.a.file, off: m.off, n: m.n, mem: m}, nil
+	}
 	if e.disk == nil {
 		return Body{b: e.Body, n: int64(len(e.Body))}, nil
 	}
@@ -124,9 +145,11 @@ func (e *Entry) Open() (Body, error) {
 // BytesBody is a Body of b, for a response made from bytes in hand.
 func BytesBody(b []byte) Body { return Body{b: b, n: int64(len(b))} }
 
-// Body is an entry's body opened for one response: bytes in memory, or a
-// section of an open file, which WriteRange sends with sendfile(2) where
-// the writer can (an io.ReaderFrom over a plain TCP connection).
+// Body is an entry's body opened for one response: bytes in memory, a
+// section of an open file, or both for a body in the RAM tier's arena (its
+// mapping and its memory file), which WriteRange sends with sendfile(2)
+// where the writer can (an io.ReaderFrom or FileSender over a plain TCP
+// connection).
 type Body struct {
 	b   []byte
 	f   *os.File
@@ -136,16 +159,26 @@ type Body struct {
 	// t on Close.
 	hot *hotFile
 	t   *diskTier
+	// mem: b is the arena block's, held until Close; f is the arena's
+	// memory file, shared like hot's.
+	mem *memBlock
 }
+
+// sendfileMin is the smallest body from the arena that WriteRange sends
+// with sendfile(2) rather than writes from the mapping: below it, the
+// copy costs less than the extra system call (the response's head is
+// flushed on its own first).
+const sendfileMin = 16 << 10
 
 // Len is the body's length.
 func (b Body) Len() int64 { return b.n }
 
-// File reports whether the body is read from a file.
-func (b Body) File() bool { return b.f != nil }
+// File reports whether the body is best sent from a file: a disk tier's,
+// or a large body of the RAM tier's arena.
+func (b Body) File() bool { return b.f != nil && (b.mem == nil || b.n >= sendfileMin) }
 
 // Bytes returns the body in memory, or nil, false for a file.
-func (b Body) Bytes() ([]byte, bool) { return b.b, b.f == nil }
+func (b Body) Bytes() ([]byte, bool) { return b.b, b.f == nil || b.mem != nil }
 
 // WriteRange writes n bytes of the body from first to w. A file's bytes go
 // through w's ReadFrom when it has one, with an *io.LimitedReader over the
@@ -155,6 +188,16 @@ func (b Body) Bytes() ([]byte, bool) { return b.b, b.f == nil }
 func (b Body) WriteRange(w io.Writer, first, n int64) error {
 	if first < 0 || n < 0 || first+n > b.n {
 		return fmt.Errorf("cache: range %d+%d of a %d-byte body", first, n, b.n)
+	}
+	if b.mem != nil {
+		// From the arena: sent from its memory file by a FileSender
+		// (sendfile(2) on a plain TCP connection), else written from the
+		// mapping, with no read into a buffer first.
+		if _, ok := w.(FileSender); ok && b.File() && n > 0 {
+			return sendShared(w, b.f, b.off+first, n)
+		}
+		_, err := w.Write(b.b[first : first+n])
+		return err
 	}
 	if b.f == nil {
 		_, err := w.Write(b.b[first : first+n])
@@ -206,9 +249,11 @@ func sendShared(w io.Writer, f *os.File, off, n int64) error {
 	return err
 }
 
-// Close releases the body's file.
+// Close releases the body's block or file.
 func (b Body) Close() error {
 	switch {
+	case b.mem != nil:
+		b.mem.release()
 	case b.hot != nil:
 		b.t.release(b.hot)
 	case b.f != nil:

@@ -99,6 +99,16 @@ func (s *Store) diskEnqueue(key string, e *Entry) bool {
 		return false
 	}
 	s.noteUntil(until)
+	if e.Body == nil && e.mem != nil {
+		// A copy of the store's entry (new headers after a 304, a stale
+		// answer kept): the writer gets the body in hand, as it outlives
+		// the block's references.
+		b, err := e.mem.copyOut()
+		if err != nil {
+			return false
+		}
+		e = e.inMemory(b)
+	}
 	return s.disk.enqueue(key, e)
 }
 
@@ -148,6 +158,27 @@ type TierStats struct {
 func (s *Store) RAMStats() TierStats {
 	items, bytes := s.Stats()
 	return TierStats{Items: items, Bytes: bytes, Hits: s.ramHits.Load()}
+}
+
+// ArenaStats describes the RAM tier's arena (arena.go): its size, the
+// bytes of its blocks in use (bodies and their 8-byte headers, including
+// bodies evicted while a response still sends them), and how many bodies
+// found no room in it (not kept in RAM).
+type ArenaStats struct {
+	Size, Used, Failures int64
+}
+
+// ArenaStats reports the RAM tier's arena.
+func (s *Store) ArenaStats() ArenaStats {
+	return ArenaStats{Size: s.arena.capacity(), Used: s.arena.inUse(), Failures: s.arena.failures.Load()}
+}
+
+// HeapBytes is the part of the RAM tier's cost (Stats) that is on the Go
+// heap — entries, headers, the store's bookkeeping — rather than bodies in
+// the arena: what the garbage collector's target has to follow.
+func (s *Store) HeapBytes() int64 {
+	_, bytes := s.Stats()
+	return max(bytes-s.arena.inUse(), 0)
 }
 
 // DiskStats reports the disk tier (zero without one).

@@ -4,8 +4,14 @@ import (
 	"time"
 )
 
-// Entry is one cached response. Entries are immutable once stored: Header and
-// Body are shared, read-only, by every response served from them.
+// Entry is one cached response. Entries are immutable once stored: Header
+// and the body are shared, read-only, by every response served from them.
+//
+// Body is the body in hand, of an entry being built and stored. The store
+// keeps its own copy of an entry, with the body moved out of the Go heap
+// into the RAM tier's arena (or read from the disk tier's file): Body is nil
+// in the entries Get returns, and their body is read through Open, which
+// holds it for the response.
 type Entry struct {
 	Status int
 	Header Header // the origin's headers as stored (hop-by-hop removed)
@@ -37,12 +43,15 @@ type Entry struct {
 	// refresh it (ServeStale).
 	StaleUntil int64
 
-	// disk is the body's file when the entry was read from the disk tier
-	// (Body is then nil); see Open. The end of retention is not kept
-	// (until, computed from the fields above), nor the entry's cost (Size
-	// is computed again when it leaves the store): a 176-byte Entry is a
+	// disk is the body's file when the entry was read from the disk tier,
+	// mem its block in the RAM tier's arena when the entry is the store's
+	// (Body is nil in both cases); see Open. Copies of an entry share mem
+	// and its reference count. The end of retention is not kept (until,
+	// computed from the fields above), nor the entry's cost (Size is
+	// computed again when it leaves the store): a 176-byte Entry is a
 	// 176-byte allocation, a 184-byte one 192.
 	disk *diskBody
+	mem  *memBlock
 }
 
 // until is the end of the entry's retention (Stored + Retention), in Unix
@@ -97,17 +106,20 @@ func (e *Entry) Fresh(now time.Time) bool {
 	return e.sinceStored(now) < e.TTL
 }
 
-// Size is the entry's cost in the store: body plus headers plus a fixed
-// overhead, what the entry takes on the heap (TestMemoryPerEntry holds it
-// within 3 % of the measurement for a 1 KiB object). It must not change once
-// the entry is stored: the store subtracts it again when the entry leaves.
+// Size is the entry's cost in the RAM tier: its body's block in the arena
+// (the body and an 8-byte header, rounded up to 8 bytes), plus headers,
+// plus a fixed overhead, what the entry takes on the heap
+// (TestMemoryPerEntry holds it within 3 % of the measurement for a 1 KiB
+// object). It is the same for an entry with its body in hand and for the
+// store's copy, and must not change once the entry is stored: the store
+// subtracts it again when the entry leaves.
 func (e *Entry) Size() int64 {
-	n := int64(len(e.Body)) + entryOverhead + int64(len(e.Distribution)+len(e.Path)+len(e.Query))
+	n := blockSize(e.BodyLen()) + entryOverhead + int64(len(e.Distribution)+len(e.Path)+len(e.Query))
 	return n + e.Header.size()
 }
 
 // entryOverhead is what an entry costs beyond its body, headers and
-// strings: the Entry struct (160 B), ristretto's bookkeeping (~104 B: its
-// map of items, its policy's map of costs) and the rounding up of the path's
-// allocation (~8 B).
-const entryOverhead = 272
+// strings: the Entry struct (176 B), its memBlock (32 B), ristretto's
+// bookkeeping (~104 B: its map of items, its policy's map of costs) and the
+// rounding up of the path's allocation (~8 B).
+const entryOverhead = 320

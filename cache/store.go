@@ -59,6 +59,9 @@ type Store struct {
 	closeMu sync.RWMutex
 	closed  bool
 
+	// arena holds the RAM tier's bodies, off the Go heap (arena.go).
+	arena *arena
+
 	// The disk tier (nil without one) and what it needs (diskstore.go).
 	disk          *diskTier
 	ramMax        int64
@@ -121,6 +124,11 @@ func New(o Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	a, err := newArena(arenaSize(o.MaxBytes))
+	if err != nil {
+		return nil, err
+	}
+	s.arena = a
 	objects := max(o.MaxBytes/smallEntry, 64)
 	c, err := ristretto.NewCache(&ristretto.Config[string, *Entry]{
 		NumCounters:        min(objects*countersPerObject, maxCounters),
@@ -142,15 +150,34 @@ func New(o Options) (*Store, error) {
 	return s, nil
 }
 
+// arenaSize is the capacity of the arena for a store of maxBytes. The
+// bodies of the entries stored cost at most maxBytes in all (Size counts
+// each body's block); the rest is room for what the allocator cannot use
+// (free space split between blocks) and for bodies evicted while responses
+// still send them, which keep their blocks until the last one is done.
+// When the arena is full anyway, an object is not kept in RAM (counted:
+// RAMStats).
+func arenaSize(maxBytes int64) int64 {
+	return maxBytes + maxBytes/8 + arenaSlack
+}
+
+// arenaSlack is the arena's fixed room beyond maxBytes/8.
+const arenaSlack = 4 << 20
+
 // onExit is called by ristretto whenever a value leaves the store
 // (eviction, rejection by the admission policy, deletion, replacement, TTL
-// expiry), exactly once per value it accepted into its write buffer.
+// expiry), exactly once per value it accepted into its write buffer. The
+// store's reference to the entry's block goes: the block is reused once
+// no response holds it either.
 func (s *Store) onExit(e *Entry) {
 	if e == nil {
 		return
 	}
 	s.items.Add(-1)
 	s.bytes.Add(-e.Size()) // what Set added: e has not changed since
+	if e.mem != nil {
+		e.mem.release()
+	}
 }
 
 // onEvict is called by ristretto for an entry it evicts to make room for
@@ -239,8 +266,10 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 // store is full and the key is used less than the entries it would evict),
 // or was dropped by ristretto's write buffer on every attempt.
 //
-// The store keeps e itself (no copy) and does not modify it, so e must not
-// be modified once passed to Set.
+// The store keeps a copy of e whose body is in the RAM tier's arena: e's
+// Body is copied there (an entry whose body is already the store's, such
+// as a copy of one Get returned, shares that body). e itself is not
+// modified or kept.
 func (s *Store) Set(key string, e *Entry) bool {
 	return s.set(key, e, true)
 }
@@ -272,7 +301,11 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 	if toDisk && s.disk != nil && (seen || e.BodyLen() <= s.disk.free()) {
 		s.diskEnqueue(key, e) // before RAM: a larger object goes to disk only
 	}
-	if cost > s.c.MaxCost() || int64(len(e.Body)) > s.ramMax || !seen && cost > s.c.MaxCost()-s.bytes.Load() {
+	if cost > s.c.MaxCost() || e.BodyLen() > s.ramMax || !seen && cost > s.c.MaxCost()-s.bytes.Load() {
+		return false
+	}
+	stored := s.inArena(e)
+	if stored == nil {
 		return false
 	}
 	for range setAttempts {
@@ -280,7 +313,7 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 		// call onExit) before Set returns.
 		s.items.Add(1)
 		s.bytes.Add(cost)
-		if s.c.Set(key, e, cost) {
+		if s.c.Set(key, stored, cost) {
 			if !toDisk {
 				return true // a promotion from disk: nobody waits to see it
 			}
@@ -295,7 +328,27 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 		s.bytes.Add(-cost)
 		s.c.Wait()
 	}
+	stored.mem.release()
 	return false
+}
+
+// inArena returns the store's copy of e, holding a reference to its body's
+// block in the arena: e's Body copied into a new block, or e's own block
+// shared. It returns nil when the arena has no room (counted) or e's block
+// was let go meanwhile.
+func (s *Store) inArena(e *Entry) *Entry {
+	m := e.mem
+	switch {
+	case m != nil && !m.acquire():
+		return nil
+	case m == nil:
+		if m = s.arena.newMemBlock(e.Body); m == nil {
+			return nil
+		}
+	}
+	c := *e
+	c.Body, c.mem = nil, m
+	return &c
 }
 
 // admit is the store's admission decision, one for every tier (RAM in Set,

@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"crypto/tls"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net"
 	"net/http"
@@ -254,7 +255,7 @@ func BenchmarkServe1K(b *testing.B) {
 // net/http's HTTP/2 serving the same proxy.
 func BenchmarkProxyHit1K(b *testing.B) {
 	body := bytes.Repeat([]byte("x"), 1<<10)
-	p := proxyServer(b, body)
+	p := proxyServer(b, body, prometheus.NewRegistry())
 	// Warm the cache.
 	w := httptest_recorder()
 	r, _ := http.NewRequest("GET", "https://localhost/obj/1k", nil)

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 
@@ -21,7 +23,7 @@ import (
 
 // proxyServer is a proxy.Server in quick mode (CachingOptimized) in front
 // of an origin answering body, cacheable for an hour.
-func proxyServer(t testing.TB, body []byte) *proxy.Server {
+func proxyServer(t testing.TB, body []byte, reg *prometheus.Registry) *proxy.Server {
 	t.Helper()
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -37,7 +39,7 @@ func proxyServer(t testing.TB, body []byte) *proxy.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry(),
+	srv, err := proxy.New(proxy.Options{Store: store, Registry: reg,
 		NodeID: "0123456789abcdef0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +54,7 @@ func proxyServer(t testing.TB, body []byte) *proxy.Server {
 // countingProxy counts how requests were served.
 type countingProxy struct {
 	*proxy.Server
+	reg        *prometheus.Registry
 	fast, slow atomic.Int64
 }
 
@@ -61,6 +64,35 @@ func (p *countingProxy) ServeFast(w http.ResponseWriter, r *http.Request) bool {
 		p.fast.Add(1)
 	}
 	return ok
+}
+
+// settle waits until the proxy has no origin fetch under way
+// (edgefront_origin_fetches_in_flight is 0): a miss's viewer can have its
+// whole answer before the fetch has stored it, and a request sent meanwhile
+// joins the fetch (a hit, from a handler) rather than finding the stored
+// object (a hit from the reader).
+func (p *countingProxy) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mfs, err := p.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := -1.0
+		for _, mf := range mfs {
+			if mf.GetName() == "edgefront_origin_fetches_in_flight" {
+				pending = mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("origin fetches still in flight after 5s: %v", pending)
+		}
+		runtime.Gosched()
+	}
 }
 
 func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +105,8 @@ func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // same headers a handler would send.
 func TestProxyFastPath(t *testing.T) {
 	body := bytes.Repeat([]byte("k"), 1<<10)
-	p := &countingProxy{Server: proxyServer(t, body)}
+	reg := prometheus.NewRegistry()
+	p := &countingProxy{Server: proxyServer(t, body, reg), reg: reg}
 	ts := newTestServer(t, p)
 	c := ts.client()
 	tests := []struct {
@@ -93,6 +126,7 @@ func TestProxyFastPath(t *testing.T) {
 			}
 			got, _ := io.ReadAll(res.Body)
 			res.Body.Close()
+			p.settle(t)
 			if res.StatusCode != 200 || !bytes.Equal(got, body) {
 				t.Fatalf("%d, %d bytes", res.StatusCode, len(got))
 			}
@@ -114,7 +148,7 @@ func TestProxyFastPath(t *testing.T) {
 
 // proxyFromYAML is a proxy.Server on an edgefront settings document whose
 // "{{web}}" is an origin answering body, cacheable for an hour.
-func proxyFromYAML(t testing.TB, settings string, body []byte) *proxy.Server {
+func proxyFromYAML(t testing.TB, settings string, body []byte, reg *prometheus.Registry) *proxy.Server {
 	t.Helper()
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -129,7 +163,7 @@ func proxyFromYAML(t testing.TB, settings string, body []byte) *proxy.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Options{Store: store, Registry: prometheus.NewRegistry()})
+	srv, err := proxy.New(proxy.Options{Store: store, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +218,8 @@ func TestProxyFastDecisions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &countingProxy{Server: proxyFromYAML(t, fmt.Sprintf(fastDist, tt.extra), body)}
+			reg := prometheus.NewRegistry()
+			p := &countingProxy{Server: proxyFromYAML(t, fmt.Sprintf(fastDist, tt.extra), body, reg), reg: reg}
 			ts := newTestServer(t, p)
 			rc := ts.dial(t)
 			for i, q := range tt.reqs {
@@ -195,6 +230,7 @@ func TestProxyFastDecisions(t *testing.T) {
 				if r := l.streams[id]; r.status != fmt.Sprint(tt.status[i]) {
 					t.Fatalf("%s %s%s: %+v", q.method, q.host, q.path, r)
 				}
+				p.settle(t)
 			}
 			if got := p.fast.Load(); got != tt.fast {
 				t.Errorf("answered in the reader %d, want %d (handlers: %d)", got, tt.fast, p.slow.Load())

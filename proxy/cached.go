@@ -269,7 +269,8 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 		}
 		return true
 	}
-	s.respond(x, a, e.Body)
+	b, _ := body.Bytes()
+	s.respond(x, a, b)
 	return true
 }
 
@@ -685,9 +686,10 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 }
 
 // shareEntry answers every viewer of a flight from a cached entry; an
-// entry on disk is served by each viewer from its file (serveFlight).
+// entry whose body is the store's (in the RAM tier's arena or a disk file)
+// is opened by each viewer (serveFlight), which holds it while it sends it.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
-	if e.OnDisk() {
+	if e.InStore() {
 		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge, entry: e}, nil)
 		return
 	}

@@ -64,7 +64,10 @@ func (s *Server) ServeFast(w http.ResponseWriter, r *http.Request) bool {
 		served = false
 		return false
 	}
-	s.serveEntry(x, e, p)
+	if !s.serveEntry(x, e, p) { // the store let the body go since the lookup
+		served = false
+		return false
+	}
 	return true
 }
 
@@ -84,7 +87,7 @@ func (s *Server) lookupFast(x *exchange) (*cache.Entry, phase) {
 	now := x.start
 	e, ok := s.store.GetAt(unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf)), now)
 	switch {
-	case !ok || len(e.Body) > maxFastBody:
+	case !ok || e.BodyLen() > maxFastBody:
 		return nil, phaseNone
 	case e.Fresh(now):
 		return e, hitPhase(e)

@@ -46,6 +46,10 @@ func partKey(key string, i int64) string {
 	return key + "\x00part\x00" + strconv.FormatInt(i, 10)
 }
 
+// partsBeforeHead is how many parts of a range are in the cache (fetched
+// when missing) before its answer's headers are sent.
+const partsBeforeHead = 8
+
 // errNoParts is a part fetch's answer when the origin no longer serves the
 // object in parts (the marker is dropped).
 var errNoParts = errors.New("proxy: the origin did not answer a part of the object")
@@ -92,7 +96,19 @@ func (s *Server) serveParts(x *exchange, key string) bool {
 	first, last := b.first/partSize, b.last/partSize
 	// The first part comes before the headers: its failure is still an
 	// answer of its own.
+	// The first parts, up to partsBeforeHead, come before the headers
+	// too: a part of another version (the object changed at the origin)
+	// then sends the request on as before rather than cutting the answer.
 	e, hit, err := s.part(x, key, first, m, total)
+	for i := first + 1; err == nil && i <= last; i++ {
+		h := false
+		if i-first < partsBeforeHead {
+			_, h, err = s.part(x, key, i, m, total)
+		} else {
+			_, h = s.storedPart(x, key, i, m)
+		}
+		hit = hit && h
+	}
 	switch {
 	case errors.Is(err, errNoParts):
 		return false
@@ -101,9 +117,6 @@ func (s *Server) serveParts(x *exchange, key string) bool {
 			s.fail(x, failureOf(err))
 		}
 		return true
-	}
-	for i := first + 1; hit && i <= last; i++ {
-		_, hit = s.storedPart(x, key, i, m)
 	}
 	p := phaseMiss
 	if hit {
@@ -123,15 +136,29 @@ func (s *Server) serveParts(x *exchange, key string) bool {
 	x.w.WriteHeader(code)
 	for i := first; ; {
 		lo := i * partSize
-		_, _ = x.w.Write(e.Body[max(b.first-lo, 0):min(b.last-lo+1, int64(len(e.Body)))])
+		if !writePart(x.w, e, max(b.first-lo, 0), b.last-lo+1) {
+			// Never a partial body presented as complete.
+			panic(http.ErrAbortHandler)
+		}
 		if i++; i > last {
 			return true
 		}
 		if e, _, err = s.part(x, key, i, m, total); err != nil {
-			// Never a partial body presented as complete.
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// writePart writes the bytes of part e from first up to end (or its
+// end), holding its body while it does; it reports whether they all went
+// out (false too when the store let the part go since the lookup).
+func writePart(w http.ResponseWriter, e *cache.Entry, first, end int64) bool {
+	body, err := e.Open()
+	if err != nil {
+		return false
+	}
+	defer body.Close()
+	return body.WriteRange(w, first, min(end, body.Len())-first) == nil
 }
 
 // storedPart returns part i of the object under key when the cache holds

@@ -28,13 +28,14 @@ const (
 const liveHeapMetric = "/gc/heap/live:bytes"
 
 // tuneGC keeps the heap's growth between collections proportional to what
-// the cache holds (cached: its accounted bytes, cache.Store.Stats) rather
-// than to the whole live heap, until ctx ends; serve runs it as a goroutine
-// (--gc-tuning).
+// the cache holds on the heap (cached: cache.Store.HeapBytes, its entries,
+// headers and bookkeeping; the bodies are in the RAM tier's arena, outside
+// the heap) rather than to the whole live heap, until ctx ends; serve runs
+// it as a goroutine (--gc-tuning).
 //
-// A cache's live heap is mostly cached bodies, which stay live until they
+// A cache's live heap is mostly its entries, which stay live until they
 // are evicted, so with GOGC=100 alone the heap grows to about twice what
-// the store holds before each collection. Every gcInterval tuneGC sets
+// the store holds there before each collection. Every gcInterval tuneGC sets
 //
 //	GOGC = (base + bytes/8) × 100 / live
 //

@@ -47,9 +47,7 @@ func newStore(t *testing.T, maxBytes int64) *cache.Store {
 }
 
 // storedBytes is what tuneGC reads of a store.
-func storedBytes(s *cache.Store) func() int64 {
-	return func() int64 { _, b := s.Stats(); return b }
-}
+func storedBytes(s *cache.Store) func() int64 { return s.HeapBytes }
 
 // TestGCPercentFor: the heap may grow by base + bytes/8 before the next
 // collection, never by less than 10 % nor more than the ceiling (the
@@ -133,7 +131,7 @@ func TestTuneGCRun(t *testing.T) {
 }
 
 // TestTuneGCKeepsHeapNearLive warms a store the way a cache warms (every
-// body stays live) with and without the tuner and compares the heap goal
+// entry stays live) with and without the tuner and compares the heap goal
 // the runtime ends with: without the tuner GOGC=100 sets it to twice the
 // live heap, with it the heap may grow only by about base + bytes/8. The
 // goal is read after a full collection, so the result does not depend on
@@ -153,8 +151,8 @@ func TestTuneGCKeepsHeapNearLive(t *testing.T) {
 				runGCTuner(ctx, storedBytes(s), 8<<20, tick)
 			}()
 		}
-		for i := range 64 { // 64 × 1 MiB of 16 KiB entries
-			fill(t, s, i*64, 64, 16<<10)
+		for i := range 64 { // 64 × 1,024 entries of 1 KiB: their bodies in the arena, the rest on the heap
+			fill(t, s, i*1024, 1024, 1<<10)
 			if tune {
 				tick <- time.Time{}
 			}

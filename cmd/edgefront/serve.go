@@ -76,7 +76,7 @@ Flags:
 `
 
 // gcBase is the garbage the GC tuning lets the process make between
-// collections beyond an eighth of what the cache holds.
+// collections beyond an eighth of what the cache holds on the heap.
 const gcBase = 32 << 20
 
 // serveFlags are the serve command's flags.
@@ -455,7 +455,7 @@ func (e *edge) build(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			tuneGC(tctx, func() int64 { _, b := e.store.Stats(); return b }, gcBase)
+			tuneGC(tctx, e.store.HeapBytes, gcBase)
 		}()
 		e.onClose(func() { cancel(); <-done }) // puts back the GOGC it started from
 	}
@@ -836,6 +836,22 @@ func registerCacheMetrics(reg prometheus.Registerer, store *cache.Store) {
 			}, func() float64 { return float64(t.stats().Hits) }),
 		)
 	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "edgefront", Name: "cache_ram_arena_bytes",
+			Help:        "The RAM tier's arena, where cached bodies are kept off the Go heap: its size, and the bytes of its blocks in use.",
+			ConstLabels: prometheus.Labels{"state": "size"},
+		}, func() float64 { return float64(store.ArenaStats().Size) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "edgefront", Name: "cache_ram_arena_bytes",
+			Help:        "The RAM tier's arena, where cached bodies are kept off the Go heap: its size, and the bytes of its blocks in use.",
+			ConstLabels: prometheus.Labels{"state": "used"},
+		}, func() float64 { return float64(store.ArenaStats().Used) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "edgefront", Name: "cache_ram_arena_full_total",
+			Help: "Objects not kept in the RAM tier because its arena had no free block large enough.",
+		}, func() float64 { return float64(store.ArenaStats().Failures) }),
+	)
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "edgefront", Name: "cache_disk_writes_dropped_total",
 		Help: "Objects not written to the disk cache because its writer's queue was full (they stay in memory only).",
