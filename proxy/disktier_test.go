@@ -1,9 +1,7 @@
 package proxy_test
 
 import (
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,19 +15,7 @@ import (
 // they do from memory, and plain HTTP/1.1 sends the bodies with sendfile.
 func TestDiskTierThroughProxy(t *testing.T) {
 	const body = "0123456789abcdefghij"
-	var hits, revalidations atomic.Int64
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("ETag", `"v1"`)
-		if r.Header.Get("If-None-Match") == `"v1"` {
-			revalidations.Add(1)
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte(body))
-	})
+	o, hits, revalidations := revalidatingOrigin(t, map[string][]byte{"/d.txt": []byte(body)})
 	var store *cache.Store
 	e := newEdgeWith(t, oneOrigin, map[string]string{"web": o.URL}, func(opts *proxy.Options) {
 		var err error

@@ -362,3 +362,23 @@ func cachePolicy(id, name string, minTTL int, headers, cookies string) string {
         QueryStringsConfig: {QueryStringBehavior: none}
 `, id, name, minTTL, headers, cookies)
 }
+
+// revalidatingOrigin serves bodies[path] with Cache-Control max-age=60 and
+// ETag "v1", and answers a request for "v1" (If-None-Match) with 304; it
+// counts the requests and the revalidations among them.
+func revalidatingOrigin(t *testing.T, bodies map[string][]byte) (o *origin, requests, revalidations *atomic.Int64) {
+	requests, revalidations = new(atomic.Int64), new(atomic.Int64)
+	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			revalidations.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(bodies[r.URL.Path])
+	})
+	return o, requests, revalidations
+}

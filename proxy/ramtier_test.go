@@ -35,23 +35,7 @@ func patterned(n int, seed byte) []byte {
 // the arena's memory file, a small one (1 KiB) is written.
 func TestRAMTierThroughProxy(t *testing.T) {
 	big, small := patterned(100<<10, 1), patterned(1<<10, 7)
-	var requests, revalidations atomic.Int64
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("ETag", `"v1"`)
-		if r.Header.Get("If-None-Match") == `"v1"` {
-			revalidations.Add(1)
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		if r.URL.Path == "/big" {
-			_, _ = w.Write(big)
-		} else {
-			_, _ = w.Write(small)
-		}
-	})
+	o, requests, revalidations := revalidatingOrigin(t, map[string][]byte{"/big": big, "/small": small})
 	e := newEdge(t, oneOrigin, map[string]string{"web": o.URL})
 	for _, p := range []string{"/big", "/small"} {
 		if r := e.do("GET", p); r.status != 200 || r.xcache() != "Miss from cloudfront" {
