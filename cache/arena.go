@@ -47,7 +47,6 @@ type arena struct {
 
 	used     int64        // bytes of blocks in use (headers included); under mu
 	failures atomic.Int64 // allocations that found no block
-	leaked   atomic.Int64 // bytes of paged blocks never reused: their punch failed
 }
 
 // Allocator constants: blocks are multiples of blockAlign; a block is at
@@ -265,10 +264,10 @@ func (a *arena) alloc(n int64) (int64, bool) {
 // first (see arena).
 func (a *arena) free(payload, n int64) {
 	if paged(n) && a.file != nil {
-		if err := punch(a.file, payload, (n+pageSize-1)&^(pageSize-1)); err != nil {
+		if punch(a.file, payload, (n+pageSize-1)&^(pageSize-1)) != nil {
 			// Without the punch, the pages must never be written again:
-			// the block is left out of the free lists for good (counted).
-			a.leaked.Add(blockSize(n))
+			// the block is left out of the free lists for good (it stays
+			// counted in used).
 			return
 		}
 	}
