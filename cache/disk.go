@@ -393,13 +393,6 @@ func (t *diskTier) unqueue(id objectID, e *Entry) bool {
 	return true
 }
 
-// queuedEntry returns the entry of key waiting for the writer, if any.
-func (t *diskTier) queuedEntry(key string) *Entry {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.queued[idOf(key)]
-}
-
 // flush returns once the writes queued before it are done.
 func (t *diskTier) flush() {
 	done := make(chan struct{})
@@ -536,16 +529,31 @@ func randomGen() uint64 {
 
 // --- reading
 
-// get returns the file-backed entry of key, or false. It reads the
-// object's metadata (and, the first time this process serves an object it
-// did not write, its whole body, to check it). promote says the object was
-// looked up twice since it was last offered to RAM.
-func (t *diskTier) get(key string, now time.Time) (*Entry, bool, bool) {
-	if t.closed.Load() {
-		return nil, false, false
-	}
+// get returns the entry of key waiting for the writer (queued), else its
+// file-backed entry, or false. It reads the object's metadata (and, the
+// first time this process serves an object it did not write, its whole
+// body, to check it) unless the open-file cache has it. promote says the
+// object was looked up twice since it was last offered to RAM. One hash
+// of the key and one hold of the mutex answer a hit in the open-file
+// cache.
+func (t *diskTier) get(key string, now time.Time) (e *Entry, queued, promote, ok bool) {
 	id := idOf(key)
 	t.mu.Lock()
+	if q := t.queued[id]; q != nil {
+		t.mu.Unlock()
+		return q, true, false, true
+	}
+	if t.closed.Load() {
+		t.mu.Unlock()
+		return nil, false, false, false
+	}
+	e, promote, ok = t.getLocked(key, id, now)
+	return e, false, promote, ok
+}
+
+// getLocked is get past the writer's queue; it is called with mu held
+// and unlocks it.
+func (t *diskTier) getLocked(key string, id objectID, now time.Time) (*Entry, bool, bool) {
 	it := t.items[id]
 	verified, promote := false, false
 	var hot *Entry

@@ -52,17 +52,17 @@ func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 	if s.disk == nil {
 		return nil, false
 	}
-	if e := s.disk.queuedEntry(key); e != nil {
+	e, queued, promote, ok := s.disk.get(key, now)
+	if !ok {
+		return nil, false
+	}
+	if queued {
 		// Evicted from RAM before the writer got to it: still in memory.
 		if now.UnixNano() >= e.until() || s.bans.banned(e) {
 			return nil, false
 		}
 		s.ramHits.Add(1)
 		return e, true
-	}
-	e, promote, ok := s.disk.get(key, now)
-	if !ok {
-		return nil, false
 	}
 	if s.diskBanned(e) {
 		s.disk.drop(e.disk.id, e.disk.gen)
