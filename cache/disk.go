@@ -117,8 +117,8 @@ type diskItem struct {
 	// tier, 17 % disk hits), offering on every second lookup read 71,000
 	// bodies in 10 s for 10,500 admissions.
 	hits, offers uint8
-	hot        *hotFile  // its open file and decoded entry (diskhot.go)
-	prev, next *diskItem // recency list, most recent at head
+	hot          *hotFile  // its open file and decoded entry (diskhot.go)
+	prev, next   *diskItem // recency list, most recent at head
 }
 
 // diskTier is the persistent tier of a Store.
