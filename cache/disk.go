@@ -41,8 +41,9 @@ import (
 // request path, by one writer goroutine fed through a bounded queue whose
 // entries lookups find meanwhile), so both an eviction from RAM and a
 // restart — graceful or kill -9 — find it on disk. A disk hit is served
-// from its file (sendfile on plain connections) and, on its second lookup,
-// offered to the RAM tier, whose admission policy decides.
+// from its file (sendfile on plain connections) and, on its second lookup
+// (then its 4th, 8th and every 16th while it stays on disk), offered to
+// the RAM tier, whose admission policy decides.
 //
 // Files are unlinked while responses may still be reading them (eviction,
 // invalidation, replacement): on Linux (and every POSIX system) an
@@ -539,7 +540,7 @@ func randomGen() uint64 {
 // file-backed entry, or false. It reads the object's metadata (and, the
 // first time this process serves an object it did not write, its whole
 // body, to check it) unless the open-file cache has it. promote says the
-// object was looked up twice since it was last offered to RAM. One hash
+// object is due for an offer to RAM (diskItem.hits). One hash
 // of the key and one hold of the mutex answer a hit in the open-file
 // cache.
 func (t *diskTier) get(key string, now time.Time) (e *Entry, queued, promote, ok bool) {
