@@ -62,6 +62,10 @@ type options struct {
 	keep          bool
 }
 
+// edgefrontPprof adds --pprof to every edgefront the bench starts (the
+// --pprof flag), so that go tool pprof can read it during a run.
+var edgefrontPprof bool
+
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,6 +101,7 @@ func run(args []string) error {
 	fs.IntVar(&o.ratioKeys, "hit-ratio-keys", 100000, "hit-ratio: distinct 1 KiB objects in the trace")
 	fs.BoolVar(&o.goLoad, "go-load", false, "use the built-in Go load generator even when wrk and h2load are installed")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs, configs)")
+	fs.BoolVar(&edgefrontPprof, "pprof", false, "start edgefront with --pprof: its profiles at /debug/pprof/ on its admin listener during the runs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -162,6 +162,9 @@ func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) 
 	t.start = func(ctx context.Context) error {
 		args := append([]string{"serve", "--origin", originURL, "--cache-policy", "CachingOptimized",
 			"--http", "127.0.0.1:" + p[0], "--https", "127.0.0.1:" + p[1], "--admin", "127.0.0.1:" + p[2], "--log-level", "warn"}, extra...)
+		if edgefrontPprof {
+			args = append(args, "--pprof")
+		}
 		err := t.run(filepath.Join(run, "edgefront.log"), bin, args...)
 		if err != nil {
 			return err

@@ -112,3 +112,34 @@ func BenchmarkDiskGet(b *testing.B) {
 		body.Close()
 	}
 }
+
+// BenchmarkDiskGetParallel is BenchmarkDiskGet from every P at once: disk
+// hits in the open-file cache contending for the tier.
+func BenchmarkDiskGetParallel(b *testing.B) {
+	dir, clk := b.TempDir(), newClock()
+	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 40}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = "key/" + strconv.Itoa(i)
+		s.Set(keys[i], &Entry{Status: 200, Body: make([]byte, 1024), Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	}
+	s.WaitDisk()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			e, ok := s.Get(keys[i%len(keys)])
+			if !ok {
+				b.Fatal("miss")
+			}
+			body, err := e.Open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			body.Close()
+		}
+	})
+}

@@ -45,24 +45,24 @@ func (s *Store) diskBanned(e *Entry) bool {
 	return e.StoredNano < s.diskNotBefore || s.bans.banned(e)
 }
 
-// diskGet looks key up on disk after a RAM miss; a hit small enough for RAM,
-// looked up twice since it was last offered, is offered to it (RAM's
-// admission policy decides).
+// diskGet looks key up on disk after a RAM miss; a hit small enough for RAM
+// is offered to it on its second lookup, then on its 4th, 8th and every
+// 16th while it stays on disk (RAM's admission policy decides).
 func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 	if s.disk == nil {
 		return nil, false
 	}
-	if e := s.disk.queuedEntry(key); e != nil {
+	e, queued, promote, ok := s.disk.get(key, now)
+	if !ok {
+		return nil, false
+	}
+	if queued {
 		// Evicted from RAM before the writer got to it: still in memory.
 		if now.UnixNano() >= e.until() || s.bans.banned(e) {
 			return nil, false
 		}
 		s.ramHits.Add(1)
 		return e, true
-	}
-	e, promote, ok := s.disk.get(key, now)
-	if !ok {
-		return nil, false
 	}
 	if s.diskBanned(e) {
 		s.disk.drop(e.disk.id, e.disk.gen)
