@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -24,8 +25,12 @@ const (
 
 // conn is one viewer connection served by this server.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
+	srv *Server
+	nc  net.Conn
+	// raw is nc's RawConn and sf the state of its sendfile(2) responses,
+	// set up by the first (sendfileAt).
+	raw    syscall.RawConn
+	sf     sendfileOp
 	remote string
 	tls    *tls.ConnectionState // nil on a plain connection
 	// answered counts the requests answered here (Server.Answered).

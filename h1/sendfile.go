@@ -97,7 +97,7 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 	r.c.srv.sendfiles.Add(1)
 	head := r.c.wbuf
 	r.c.wbuf = r.c.wbuf[:0]
-	written, err := sendfileAt(tc, head, f, off, n)
+	written, err := r.c.sendfileAt(tc, head, f, off, n)
 	r.written += written
 	if err != nil {
 		return written, r.c.fail(err)
@@ -108,65 +108,81 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 	return written, nil
 }
 
+// sendfileOp is one sendfileAt: its state, and the step the socket's
+// RawConn.Write runs until the socket would block. A connection keeps one
+// (conn.sf), with step bound once, so that a response sent with sendfile
+// allocates nothing.
+type sendfileOp struct {
+	head         []byte
+	src          int
+	off, n, done int64
+	err          error
+	step         func(fd uintptr) bool
+}
+
+// run sends what is left of the head, then of the file, to the socket dst;
+// it returns false to wait until dst is writable again.
+func (o *sendfileOp) run(dst uintptr) bool {
+	for len(o.head) > 0 {
+		k, err := syscall.SendmsgN(int(dst), o.head, nil, nil, syscall.MSG_MORE)
+		if k > 0 {
+			o.head = o.head[k:]
+		}
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			o.err = err
+			return true
+		}
+	}
+	for o.done < o.n {
+		chunk := min(o.n-o.done, 1<<30)
+		k, err := syscall.Sendfile(int(dst), o.src, &o.off, int(chunk))
+		if k > 0 {
+			o.done += int64(k)
+		}
+		switch {
+		case err == syscall.EAGAIN:
+			return false // wait until writable
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			o.err = err
+			return true
+		case k == 0:
+			return true // the file ended
+		}
+	}
+	return true
+}
+
 // sendfileAt sends head (with MSG_MORE), then n bytes of f from off with
 // sendfile(2), retrying when the socket is full once the poller says it
 // is writable. It stops early (written < n, no error) at the end of the
 // file; written counts f's bytes only.
-func sendfileAt(tc *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
-	fc, err := f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var src int
-	if err := fc.Control(func(fd uintptr) { src = int(fd) }); err != nil {
-		return 0, err
-	}
-	sc, err := tc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var written int64
-	var serr error
-	err = sc.Write(func(dst uintptr) bool {
-		for len(head) > 0 {
-			k, err := syscall.SendmsgN(int(dst), head, nil, nil, syscall.MSG_MORE)
-			if k > 0 {
-				head = head[k:]
-			}
-			switch {
-			case err == syscall.EAGAIN:
-				return false
-			case err == syscall.EINTR:
-				continue
-			case err != nil:
-				serr = err
-				return true
-			}
+func (c *conn) sendfileAt(tc *net.TCPConn, head []byte, f *os.File, off, n int64) (int64, error) {
+	if c.raw == nil {
+		raw, err := tc.SyscallConn()
+		if err != nil {
+			return 0, err
 		}
-		for written < n {
-			chunk := min(n-written, 1<<30)
-			k, err := syscall.Sendfile(int(dst), src, &off, int(chunk))
-			if k > 0 {
-				written += int64(k)
-			}
-			switch {
-			case err == syscall.EAGAIN:
-				return false // wait until writable
-			case err == syscall.EINTR:
-				continue
-			case err != nil:
-				serr = err
-				return true
-			case k == 0:
-				return true // the file ended
-			}
-		}
-		return true
-	})
-	runtime.KeepAlive(f) // (f's descriptor is used past Control)
+		c.raw = raw
+		c.sf.step = c.sf.run
+	}
+	o := &c.sf
+	// Fd, not SyscallConn: no allocation, and a regular file's descriptor
+	// is not in the poller (the blocking mode Fd sets changes nothing).
+	o.head, o.src, o.off, o.n, o.done, o.err = head, int(f.Fd()), off, n, 0, nil
+	err := c.raw.Write(o.step)
+	runtime.KeepAlive(f) // (f's descriptor is used past Fd)
+	written := o.done
 	if err == nil {
-		err = serr
+		err = o.err
 	}
+	o.head, o.err = nil, nil
 	if err != nil {
 		return written, os.NewSyscallError("sendfile", err)
 	}

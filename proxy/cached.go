@@ -263,14 +263,28 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
 	a := answer{status: e.Status, phase: p, timing: p.result(), page: true, served: true, entry: e}
-	if body.File() || e.Status == http.StatusOK && conditionalOrRange(x.r) {
+	switch {
+	case e.Status == http.StatusOK && conditionalOrRange(x.r):
 		if status := s.begin(x, a); status != 0 {
 			x.done(p, serveRangeFrom(x.w, x.r, status, e.Header, body)) // 206, 304 or 416
 		}
-		return true
+	case body.File():
+		// Sent from its file, with sendfile(2) where the connection allows.
+		status := s.begin(x, a)
+		if status == 0 {
+			return true
+		}
+		if _, ok := h["Content-Length"]; !ok {
+			h["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
+		}
+		x.w.WriteHeader(status)
+		if x.r.Method != http.MethodHead {
+			writeBody(x.w, body, 0, body.Len())
+		}
+	default:
+		b, _ := body.Bytes()
+		s.respond(x, a, b)
 	}
-	b, _ := body.Bytes()
-	s.respond(x, a, b)
 	return true
 }
 
