@@ -84,7 +84,7 @@ func (e *Entry) BodyLen() int64 {
 	case e.disk != nil:
 		return e.disk.n
 	case e.mem != nil:
-		return e.mem.n
+		return e.mem.len()
 	}
 	return int64(len(e.Body))
 }
@@ -121,7 +121,8 @@ func (e *Entry) Open() (Body, error) {
 		if !m.acquire() {
 			return Body{}, errReleased
 		}
-		return Body{b: m.bytes(), f: m.a.file, off: m.off, n: m.n, mem: m}, nil
+		b := m.bytes()
+		return Body{b: b, f: m.a.file, off: m.off, n: int64(len(b)), mem: m}, nil
 	}
 	if e.disk == nil {
 		return Body{b: e.Body, n: int64(len(e.Body))}, nil

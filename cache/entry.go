@@ -119,7 +119,7 @@ func (e *Entry) Size() int64 {
 }
 
 // entryOverhead is what an entry costs beyond its body, headers and
-// strings: the Entry struct (176 B), its memBlock (32 B), ristretto's
+// strings: the Entry struct (176 B), its memBlock (24 B), ristretto's
 // bookkeeping (~104 B: its map of items, its policy's map of costs) and the
 // rounding up of the path's allocation (~8 B).
-const entryOverhead = 320
+const entryOverhead = 312
