@@ -118,7 +118,7 @@ func (s *Server) serveCached(x *exchange) {
 		}
 		return
 	}
-	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate {
+	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate() {
 		// stale-while-revalidate: the stale object now, a refresh in the
 		// background (one per key at a time).
 		s.revalidateInBackground(x, key(), enc, e)
@@ -163,7 +163,7 @@ func mustValidate(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
 // and not an entry that must be revalidated (must-revalidate,
 // proxy-revalidate, s-maxage: §5.2.2.2) or an error.
 func staleAllowed(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
-	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError == cache.NoStaleIfError || rc.NoCache {
+	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError() == cache.NoStaleIfError || rc.NoCache {
 		return false
 	}
 	return rc.MaxStale < 0 || now.Sub(e.Stored())-e.TTL <= rc.MaxStale
@@ -468,7 +468,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		}
 		// (Under RFC 9111 only with the origin's stale-if-error: a 5xx is
 		// not a disconnection, §4.2.4.)
-		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError > 0) {
+		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError() > 0) {
 			// CloudFront serves the cached object when the origin fails
 			// with a 5xx (HTTPStatusCodes: "The requested object is in the
 			// edge cache").
@@ -578,9 +578,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		e := j.entry(resp, stored, body, d, start)
 		key := j.key
 		if vary != nil {
-			marker := *e
-			marker.Body = nil
-			key = s.variantKey(j, vary, &marker)
+			key = s.variantKey(j, vary, cache.NewEntry(*e, nil, e.Extra()))
 		}
 		s.store.Set(key, e)
 	}
@@ -590,13 +588,28 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 // entry is the cache entry of j's origin answer resp, fetched at start:
 // its status, the stored header hdr, body, and the lifetimes d decided.
 func (j *flightJob) entry(resp *origin.Response, hdr http.Header, body []byte, d cache.Decision, start time.Time) *cache.Entry {
-	return &cache.Entry{
-		Status: resp.StatusCode, Header: cache.NewHeader(hdr), Body: body,
-		// Path and Query are copied: as substrings of the request line
-		// they would keep all of it alive as long as the entry.
-		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
-		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+	return cache.NewEntry(j.meta(resp, hdr, d, start), body, j.extra(resp, d))
+}
+
+// meta is the cache entry of j's origin answer resp (fetched at start)
+// but for its body and Extra: its status, the stored header hdr, and the
+// TTL decided (d).
+func (j *flightJob) meta(resp *origin.Response, hdr http.Header, d cache.Decision, start time.Time) cache.Entry {
+	return cache.Entry{
+		Status: resp.StatusCode, Header: cache.NewHeader(hdr),
+		// Path is copied: as a substring of the request line it would
+		// keep all of it alive as long as the entry (Query too: extra).
+		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path),
+		StoredNano: start.UnixNano(), TTL: d.TTL,
+	}
+}
+
+// extra is the Extra of the cache entry of j's origin answer resp, with
+// the lifetimes d decided; its Query is copied, as meta's Path is.
+func (j *flightJob) extra(resp *origin.Response, d cache.Decision) cache.Extra {
+	return cache.Extra{
+		Query: strings.Clone(j.query), InitialAge: cache.InitialAge(resp.Header),
+		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 	}
 }
 
@@ -608,12 +621,7 @@ func (s *Server) spool(j *flightJob, resp *origin.Response, hdr http.Header, d c
 	if resp.ContentLength <= limit || !s.store.HasDisk() {
 		return nil
 	}
-	return s.store.NewSpool(j.key, &cache.Entry{
-		Status: resp.StatusCode, Header: cache.NewHeader(hdr),
-		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
-		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-	}, resp.ContentLength)
+	return s.store.NewSpool(j.key, cache.NewEntry(j.meta(resp, hdr, d, start), nil, j.extra(resp, d)), resp.ContentLength)
 }
 
 // filterVary keeps in h's Vary the names CloudFront returns to viewers
@@ -680,7 +688,9 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 // status (cache.Entry.ServeStale).
 func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 	e := *j.stale
-	e.StaleUntil = s.now().Add(j.ds.dist.ErrorCachingMinTTL(status)).UnixNano()
+	x := e.Extra()
+	x.StaleUntil = s.now().Add(j.ds.dist.ErrorCachingMinTTL(status)).UnixNano()
+	e.SetExtra(x)
 	s.store.Set(j.key, &e)
 	s.shareEntry(f, &e, phaseStale)
 }
@@ -690,10 +700,10 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 // is opened by each viewer (serveFlight), which holds it while it sends it.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
 	if e.InStore() {
-		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge, entry: e}, nil)
+		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge(), entry: e}, nil)
 		return
 	}
-	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge}, e.Body)
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge()}, e.Body())
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -725,9 +735,9 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	}
 	delete(hdr, "Age")
 	e := *old
-	e.StaleUntil = 0
-	e.Header, e.StoredNano, e.InitialAge = cache.NewHeader(hdr), at.UnixNano(), cache.InitialAge(h)
-	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
+	e.Header, e.StoredNano, e.TTL = cache.NewHeader(hdr), at.UnixNano(), d.TTL
+	e.SetExtra(cache.Extra{Query: old.Query(), InitialAge: cache.InitialAge(h),
+		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError})
 	return &e
 }
 
@@ -774,10 +784,10 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	// (Under RFC 9111 an answer edgefront made has no freshness: not
 	// stored.)
 	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled && !j.ds.dist.RFC9111() {
-		s.store.Set(j.key, &cache.Entry{
-			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+		s.store.Set(j.key, cache.NewEntry(cache.Entry{
+			Status: status, Header: cache.NewHeader(hdr), Distribution: j.ds.dist.ID, Path: strings.Clone(j.path),
 			StoredNano: start.UnixNano(), TTL: ttl,
-		})
+		}, body, cache.Extra{Query: strings.Clone(j.query)}))
 	}
 	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
 }
@@ -984,7 +994,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			hdr = maps.Clone(hdr)
 			hdr["Age"] = hd.originAge
 		}
-		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), Body: body, StoredNano: hd.stored.UnixNano(), InitialAge: hd.initialAge}
+		e := cache.NewEntry(cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), StoredNano: hd.stored.UnixNano()}, body, cache.Extra{InitialAge: hd.initialAge})
 		if hd.stored.IsZero() {
 			e.StoredNano = s.now().UnixNano()
 		}
