@@ -120,11 +120,16 @@ func (s *Server) serveCached(x *exchange) {
 	}
 	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate() {
 		// stale-while-revalidate: the stale object now, a refresh in the
-		// background (one per key at a time).
-		s.revalidateInBackground(x, key(), enc, e)
-		if !s.serveEntry(x, e, phaseStale) {
+		// background (one per key at a time). The stale body is opened
+		// first: the refresh may replace it in the store (letting its
+		// block go) before this response would have opened it.
+		body, err := e.Open()
+		if err != nil {
 			s.fetchShared(x, key(), enc, nil)
+			return
 		}
+		s.revalidateInBackground(x, key(), enc, e)
+		s.serveBody(x, e, body, phaseStale)
 		return
 	}
 	// Expired: ask the origin, conditionally when the entry has validators;
@@ -256,6 +261,12 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 	if err != nil {
 		return false
 	}
+	s.serveBody(x, e, body, p)
+	return true
+}
+
+// serveBody is serveEntry with e's body already opened; it closes it.
+func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase) {
 	defer body.Close()
 	h := x.w.Header()
 	e.Header.CopyTo(h)
@@ -267,11 +278,10 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 		if status := s.begin(x, a); status != 0 {
 			x.done(p, serveRangeFrom(x.w, x.r, status, e.Header, body)) // 206, 304 or 416
 		}
-		return true
+		return
 	}
 	b, _ := body.Bytes()
 	s.respond(x, a, b)
-	return true
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
