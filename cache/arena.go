@@ -309,34 +309,57 @@ func (a *arena) inUse() int64 {
 // goes back to the arena when the count reaches zero, and a memBlock never
 // comes back to life: acquire fails once it is zero. Copies of an Entry
 // share its memBlock, so they count together.
+//
+// The store holds one per entry, so it is kept to 24 bytes: the payload's
+// length and the count share one word (refs): the length in the high
+// 64-refBits bits (bodies of up to 1 TiB), the count in the low refBits.
 type memBlock struct {
 	a    *arena
 	off  int64 // the payload's offset in a.mem
-	n    int64
-	refs atomic.Int64
+	refs atomic.Uint64
 }
+
+// refBits is the width of memBlock's reference count; refMask masks it.
+// The count never reaches refMask: acquire fails first (a response then
+// treats the body as gone), so a count of refMask is one released too
+// often.
+const (
+	refBits = 24
+	refMask = 1<<refBits - 1
+)
+
+// maxMemBlock is the largest body a memBlock holds.
+const maxMemBlock = 1<<(64-refBits) - 1
 
 // newMemBlock copies b into a new block holding one reference, or
 // returns nil when the arena has no room.
 func (a *arena) newMemBlock(b []byte) *memBlock {
+	if len(b) > maxMemBlock {
+		a.failures.Add(1)
+		return nil
+	}
 	off, ok := a.alloc(int64(len(b)))
 	if !ok {
 		return nil
 	}
 	copy(a.mem[off:off+int64(len(b))], b)
-	m := &memBlock{a: a, off: off, n: int64(len(b))}
-	m.refs.Store(1)
+	m := &memBlock{a: a, off: off}
+	m.refs.Store(uint64(len(b))<<refBits | 1)
 	return m
 }
 
-// acquire takes a reference, unless the block is already gone.
+// len is the payload's length.
+func (m *memBlock) len() int64 { return int64(m.refs.Load() >> refBits) }
+
+// acquire takes a reference, unless the block is already gone (or held
+// by as many as the count can hold).
 func (m *memBlock) acquire() bool {
 	for {
-		r := m.refs.Load()
-		if r <= 0 {
+		w := m.refs.Load()
+		if r := w & refMask; r == 0 || r >= refMask-1 {
 			return false
 		}
-		if m.refs.CompareAndSwap(r, r+1) {
+		if m.refs.CompareAndSwap(w, w+1) {
 			return true
 		}
 	}
@@ -344,10 +367,10 @@ func (m *memBlock) acquire() bool {
 
 // release drops a reference; the last one returns the block.
 func (m *memBlock) release() {
-	switch r := m.refs.Add(-1); {
-	case r == 0:
-		m.a.free(m.off, m.n)
-	case r < 0:
+	switch w := m.refs.Add(^uint64(0)); w & refMask {
+	case 0:
+		m.a.free(m.off, int64(w>>refBits))
+	case refMask:
 		panic("cache: memBlock released more often than acquired")
 	}
 }
@@ -364,8 +387,9 @@ func (m *memBlock) copyOut() ([]byte, error) {
 
 // bytes is the block's payload. It is only valid while a reference is held.
 func (m *memBlock) bytes() []byte {
-	return m.a.mem[m.off : m.off+m.n : m.off+m.n]
+	end := m.off + m.len()
+	return m.a.mem[m.off:end:end]
 }
 
 // size is what the block takes in the arena.
-func (m *memBlock) size() int64 { return blockSize(m.n) }
+func (m *memBlock) size() int64 { return blockSize(m.len()) }

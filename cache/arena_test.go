@@ -108,7 +108,7 @@ func TestArenaAllocFree(t *testing.T) {
 		if len(blocks) > 0 && rng.IntN(3) == 0 {
 			j := rng.IntN(len(blocks))
 			b := blocks[j]
-			if !bytes.Equal(b.m.bytes(), bytes.Repeat([]byte{b.fill}, int(b.m.n))) {
+			if !bytes.Equal(b.m.bytes(), bytes.Repeat([]byte{b.fill}, int(b.m.len()))) {
 				t.Fatalf("step %d: block at %d was overwritten", i, b.m.off)
 			}
 			b.m.release()
@@ -190,6 +190,46 @@ func TestMemBlockRefs(t *testing.T) {
 	if a.newMemBlock(make([]byte, 30<<10)) == nil {
 		t.Fatal("the freed block was not returned")
 	}
+}
+
+// TestMemBlockCountSaturates: the reference count, which shares a word
+// with the body's length, refuses a reference before it would overflow
+// into the length, and the length survives every reference taken and let
+// go.
+func TestMemBlockCountSaturates(t *testing.T) {
+	a, err := newArena(64 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := a.newMemBlock(bytes.Repeat([]byte{'x'}, 5000))
+	m.refs.Add(refMask - 3) // as if refMask-3 more viewers held it
+	if !m.acquire() {
+		t.Fatal("acquire below the largest count failed")
+	}
+	if m.acquire() {
+		t.Fatal("acquire at the largest count succeeded")
+	}
+	if m.len() != 5000 {
+		t.Fatalf("length %d after %d references, want 5000", m.len(), refMask-1)
+	}
+	m.refs.Add(^uint64(refMask - 5)) // all but three of them let go (-(refMask-4))
+	m.release()
+	m.release()
+	if got := m.refs.Load(); got != 5000<<refBits|1 {
+		t.Fatalf("word %#x once the references went, want the length and one reference", got)
+	}
+	m.release()
+	if m.acquire() {
+		t.Fatal("acquire of a freed block")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a release more than acquired did not panic")
+			}
+		}()
+		m.release()
+	}()
 }
 
 // FuzzArena runs allocation and free sequences decoded from the input and

@@ -224,7 +224,7 @@ func (l *banList) banned(e *Entry) bool {
 		return false
 	}
 	d := (*t)[e.Distribution]
-	return d != nil && d.banned(e.Path, e.Query, e.Stored())
+	return d != nil && d.banned(e.Path, e.Query(), e.Stored())
 }
 
 // add publishes one ban per pattern of dist, each expiring at expires, and

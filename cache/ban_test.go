@@ -43,7 +43,8 @@ func TestInvalidate(t *testing.T) {
 			clk := newClock()
 			s := newStore(t, 1<<20, clk)
 			e := entry(tt.path, 10, clk.Now(), time.Hour)
-			e.Distribution, e.Query = tt.dist, tt.query
+			e.Distribution = tt.dist
+			e.SetExtra(Extra{Query: tt.query})
 			if !s.Set("k", e) {
 				t.Fatal("Set refused")
 			}

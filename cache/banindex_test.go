@@ -74,7 +74,7 @@ func TestBanIndexMatchesReference(t *testing.T) {
 					want = true
 				}
 			}
-			e := &Entry{Distribution: "E1", Path: path, Query: query, StoredNano: stored.UnixNano()}
+			e := NewEntry(Entry{Distribution: "E1", Path: path, StoredNano: stored.UnixNano()}, nil, Extra{Query: query})
 			if got := l.banned(e); got != want {
 				t.Fatalf("round %d: bans %v, entry %q?%q stored at +%v: banned=%v, want %v",
 					round, bans, path, query, stored.Sub(base), got, want)

@@ -364,7 +364,7 @@ func (t *diskTier) stats() (items, bytes int64) {
 // enqueue hands e, stored under key, to the writer; it reports false when
 // the queue is full (the object then lives in RAM only).
 func (t *diskTier) enqueue(key string, e *Entry) bool {
-	n := int64(len(e.Body))
+	n := int64(len(e.Body()))
 	if e.BodyLen() > t.maxObject {
 		return false
 	}
@@ -441,7 +441,7 @@ func (t *diskTier) write(w diskWrite) {
 		close(w.done)
 		return
 	}
-	defer t.pending.Add(-int64(len(w.e.Body)))
+	defer t.pending.Add(-int64(len(w.e.Body())))
 	id := idOf(w.key)
 	t.mu.Lock()
 	current := t.queued[id] == w.e
@@ -470,15 +470,15 @@ func (t *diskTier) writeRecord(key string, e *Entry) error {
 	}
 	var src *os.File // the body of a file-backed entry (a refreshed header)
 	var srcOff int64
-	bodyLen := int64(len(e.Body))
-	bodyCRC := crc32.Checksum(e.Body, castagnoli)
-	if e.disk != nil {
-		f, off, err := e.disk.open()
+	bodyLen := int64(len(e.Body()))
+	bodyCRC := crc32.Checksum(e.Body(), castagnoli)
+	if e.disk() != nil {
+		f, off, err := e.disk().open()
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		src, srcOff, bodyLen, bodyCRC = f, off, e.disk.n, e.disk.crc
+		src, srcOff, bodyLen, bodyCRC = f, off, e.disk().n, e.disk().crc
 	}
 	gen := randomGen()
 	rec := encodeRecord(key, e, bodyLen, bodyCRC, gen)
@@ -504,7 +504,7 @@ func (t *diskTier) writeRecord(key string, e *Entry) error {
 		if n, err := tmp.ReadFrom(&io.LimitedReader{R: src, N: bodyLen}); err != nil || n != bodyLen {
 			return fmt.Errorf("copying the body: %d of %d bytes: %w", n, bodyLen, err)
 		}
-	} else if _, err := t.writeFile(tmp, e.Body); err != nil {
+	} else if _, err := t.writeFile(tmp, e.Body()); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
@@ -648,9 +648,9 @@ func (t *diskTier) getLocked(key string, id objectID, now time.Time) (*Entry, bo
 		it.verified = true
 		t.mu.Unlock()
 	}
-	e.disk = &diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC, off: r.bodyOffset()}
-	kept = t.makeHot(it, f, &e)
-	return &e, promote, true
+	ep := e.withDisk(&diskBody{t: t, id: id, gen: r.gen, n: r.bodyLen, crc: r.bodyCRC, off: r.bodyOffset()})
+	kept = t.makeHot(it, f, ep)
+	return ep, promote, true
 }
 
 // readRecord reads and decodes the metadata at the start of f, and, with
@@ -833,7 +833,7 @@ func (t *diskTier) promoter(set func(key string, e *Entry)) {
 				close(p.done)
 				continue
 			}
-			b, err := p.e.disk.readAll()
+			b, err := p.e.disk().readAll()
 			if err != nil {
 				continue // counted by readAll; the file serves meanwhile
 			}

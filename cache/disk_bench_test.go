@@ -24,8 +24,8 @@ func BenchmarkDiskWrite(b *testing.B) {
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
 			clk := newClock()
 			s := diskStore(b, b.TempDir(), 1<<20, 1<<40, clk)
-			e := &Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain", "Etag", `"abc"`)), Body: make([]byte, size),
-				Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}
+			e := NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain", "Etag", `"abc"`)),
+				Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, size), Extra{})
 			b.ResetTimer()
 			for i := range b.N {
 				if err := s.disk.writeRecord("key/"+strconv.Itoa(i), e); err != nil {
@@ -66,8 +66,8 @@ func BenchmarkDiskScan(b *testing.B) {
 	s := diskStore(b, dir, 1<<20, 1<<40, clk)
 	const n = 10_000
 	for i := range n {
-		e := &Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain")), Body: make([]byte, 1024),
-			Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}
+		e := NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain")),
+			Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, 1024), Extra{})
 		if err := s.disk.writeRecord("key/"+strconv.Itoa(i), e); err != nil {
 			b.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func BenchmarkDiskGet(b *testing.B) {
 	}
 	defer s.Close()
 	for i := range 1000 {
-		s.Set("key/"+strconv.Itoa(i), &Entry{Status: 200, Body: make([]byte, 1024), Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		s.Set("key/"+strconv.Itoa(i), NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, 1024), Extra{}))
 	}
 	s.WaitDisk()
 	b.ResetTimer()
@@ -125,7 +125,7 @@ func BenchmarkDiskGetParallel(b *testing.B) {
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = "key/" + strconv.Itoa(i)
-		s.Set(keys[i], &Entry{Status: 200, Body: make([]byte, 1024), Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		s.Set(keys[i], NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, 1024), Extra{}))
 	}
 	s.WaitDisk()
 	b.ResetTimer()

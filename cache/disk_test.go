@@ -70,9 +70,9 @@ func TestDiskRestartKeepsHits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, clk := t.TempDir(), newClock()
 			s := diskStore(t, dir, 1<<20, 1<<30, clk)
-			e := &Entry{Status: 200, Header: NewHeader(hdr("Etag", `"v1"`, "Last-Modified", "Fri, 02 Jan 2026 00:00:00 GMT")),
-				Body: body("/a", 5000), Distribution: "E1", Path: "/a", Query: "v=1", StoredNano: clk.Now().UnixNano(), InitialAge: 7 * time.Second,
-				TTL: time.Hour, StaleWhileRevalidate: time.Minute, StaleIfError: 2 * time.Minute}
+			e := NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Etag", `"v1"`, "Last-Modified", "Fri, 02 Jan 2026 00:00:00 GMT")),
+				Distribution: "E1", Path: "/a", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body("/a", 5000),
+				Extra{Query: "v=1", InitialAge: 7 * time.Second, StaleWhileRevalidate: time.Minute, StaleIfError: 2 * time.Minute})
 			stored(t, s, "key-a", e)
 			s.Close()
 
@@ -88,9 +88,8 @@ func TestDiskRestartKeepsHits(t *testing.T) {
 			if !got.OnDisk() {
 				t.Error("the first hit after a restart is not from disk")
 			}
-			if got.Status != 200 || got.StoredNano != e.StoredNano || got.InitialAge != e.InitialAge || got.TTL != e.TTL ||
-				got.StaleWhileRevalidate != e.StaleWhileRevalidate || got.StaleIfError != e.StaleIfError ||
-				got.Distribution != "E1" || got.Path != "/a" || got.Query != "v=1" {
+			if got.Status != 200 || got.StoredNano != e.StoredNano || got.TTL != e.TTL || got.Extra() != e.Extra() ||
+				got.Distribution != "E1" || got.Path != "/a" || got.Query() != "v=1" {
 				t.Errorf("entry after restart = %+v, want the stored fields of %+v", got, e)
 			}
 			if got.Header.Get("ETag") != `"v1"` || got.Header.Get("Last-Modified") == "" {
@@ -102,7 +101,7 @@ func TestDiskRestartKeepsHits(t *testing.T) {
 			if !got.Fresh(clk.Now()) {
 				t.Error("not fresh 10 minutes into a 1 h TTL")
 			}
-			if !bytes.Equal(readBody(t, got), e.Body) {
+			if !bytes.Equal(readBody(t, got), e.Body()) {
 				t.Error("body differs after restart")
 			}
 			if _, ok := s2.Get("key-b"); ok {
@@ -284,7 +283,7 @@ func TestDiskFileDeletedUnderIt(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	s := diskStore(t, dir, 1<<20, 1<<30, clk)
 	want := body("k", 200_000)
-	stored(t, s, "k", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	stored(t, s, "k", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, want, Extra{}))
 	s.Close()
 	// (RAM takes nothing over 1000 bytes: the object stays on disk only.)
 	s2, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1000, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 30}})
@@ -354,7 +353,7 @@ func TestDiskFull(t *testing.T) {
 	const n = 20
 	for i := range n {
 		key := "k" + strconv.Itoa(i)
-		stored(t, s, key, &Entry{Status: 200, Body: body(key, 10_000), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		stored(t, s, key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, 10_000), Extra{}))
 	}
 	s.WaitDisk()
 	if s.DiskErrors(DiskOpWrite) == 0 {
@@ -404,7 +403,7 @@ func TestDiskBounded(t *testing.T) {
 	for i := range 200 {
 		key := "k" + strconv.Itoa(i)
 		s.door.offer(key) // asked for before: admitted to a full tier (admit)
-		s.Set(key, &Entry{Status: 200, Body: body(key, 10_000), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		s.Set(key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, 10_000), Extra{}))
 		if i%20 == 0 {
 			s.WaitDisk()
 		}
@@ -446,7 +445,7 @@ func TestDiskLargeObjectDiskOnly(t *testing.T) {
 	}
 	defer s.Close()
 	want := body("big", 300_000)
-	if s.Set("big", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/big", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}) {
+	if s.Set("big", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/big", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, want, Extra{})) {
 		t.Error("RAM took an object over its MaxObjectSize")
 	}
 	s.WaitDisk()
@@ -474,7 +473,7 @@ func TestDiskRefreshKeepsBody(t *testing.T) {
 	}
 	defer s.Close()
 	want := body("k", 50_000)
-	s.Set("k", &Entry{Status: 200, Header: NewHeader(hdr("Etag", `"1"`)), Body: want, Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Minute})
+	s.Set("k", NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Etag", `"1"`)), Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Minute}, want, Extra{}))
 	s.WaitDisk()
 	old, ok := s.Get("k")
 	if !ok {
@@ -500,7 +499,7 @@ func TestDiskRefreshKeepsBody(t *testing.T) {
 		t.Error("the entry read before the refresh reads another body")
 	}
 	// Once the object is replaced by another body, it does not.
-	s.Set("k", &Entry{Status: 200, Header: NewHeader(hdr("Etag", `"2"`)), Body: body("k2", 50_000), Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	s.Set("k", NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Etag", `"2"`)), Distribution: "E1", Path: "/k", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body("k2", 50_000), Extra{}))
 	s.WaitDisk()
 	if _, err := old.Open(); err == nil {
 		t.Error("the entry read before a new body opens the new file")
@@ -535,7 +534,7 @@ func TestDiskBodyRanges(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	s := diskStore(t, dir, 1<<20, 1<<30, clk)
 	want := body("r", 100_000)
-	stored(t, s, "r", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/r", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	stored(t, s, "r", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/r", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, want, Extra{}))
 	s.Close()
 	s2 := diskStore(t, dir, 1<<20, 1<<30, clk)
 	e, ok := s2.Get("r")
@@ -622,8 +621,8 @@ func TestNewDiskBadOptions(t *testing.T) {
 // decoded as it is and with its metadata checksum made right, so that the
 // fuzzer reaches the fields' decoding past the checksum.
 func FuzzDecodeRecord(f *testing.F) {
-	e := &Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain", "Etag", `"x"`)), Distribution: "E1", Path: "/a",
-		Query: "q=1", StoredNano: time.Unix(1700000000, 5).UnixNano(), TTL: time.Hour, InitialAge: time.Second, StaleIfError: NoStaleIfError}
+	e := NewEntry(Entry{Status: 200, Header: NewHeader(hdr("Content-Type", "text/plain", "Etag", `"x"`)), Distribution: "E1", Path: "/a",
+		StoredNano: time.Unix(1700000000, 5).UnixNano(), TTL: time.Hour}, nil, Extra{Query: "q=1", InitialAge: time.Second, StaleIfError: NoStaleIfError})
 	f.Add(encodeRecord("key", e, 10, 123, 42))
 	f.Add(encodeRecord("", &Entry{}, 0, 0, 1))
 	f.Add([]byte(recordMagic + strings.Repeat("\xff", 40)))
@@ -638,10 +637,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		a, b2 := r.entry, again.entry
 		if r.key != again.key || r.bodyLen != again.bodyLen || r.gen != again.gen || r.bodyCRC != again.bodyCRC ||
-			a.Status != b2.Status || a.Distribution != b2.Distribution || a.Path != b2.Path || a.Query != b2.Query ||
-			a.StoredNano != b2.StoredNano || a.InitialAge != b2.InitialAge || a.TTL != b2.TTL ||
-			a.StaleWhileRevalidate != b2.StaleWhileRevalidate || a.StaleIfError != b2.StaleIfError ||
-			a.StaleUntil != b2.StaleUntil || strings.Join(pairs(a.Header), "\x00") != strings.Join(pairs(b2.Header), "\x00") {
+			a.Status != b2.Status || a.Distribution != b2.Distribution || a.Path != b2.Path ||
+			a.StoredNano != b2.StoredNano || a.TTL != b2.TTL || a.Extra() != b2.Extra() || strings.Join(pairs(a.Header), "\x00") != strings.Join(pairs(b2.Header), "\x00") {
 			t.Errorf("round trip differs:\n%+v\n%+v", r, again)
 		}
 	}
@@ -678,7 +675,7 @@ func TestDiskConcurrent(t *testing.T) {
 				key := "k" + strconv.Itoa(k)
 				switch i % 5 {
 				case 0:
-					s.Set(key, &Entry{Status: 200, Body: body(key, size(k)), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+					s.Set(key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, size(k)), Extra{}))
 				case 1:
 					if w == 0 && i%50 == 1 {
 						s.Invalidate("E1", "/"+key, clk.Now())
@@ -727,10 +724,10 @@ func TestDiskQueuedWrite(t *testing.T) {
 		return f.Write(p)
 	}
 	want := body("a", 5000)
-	s.Set("a", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/a", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
-	s.Set("b", &Entry{Status: 200, Body: body("b", 5000), Distribution: "E1", Path: "/b", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	s.Set("a", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/a", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, want, Extra{}))
+	s.Set("b", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/b", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body("b", 5000), Extra{}))
 	e, ok := s.Get("a")
-	if !ok || e.OnDisk() || !bytes.Equal(e.Body, want) {
+	if !ok || e.OnDisk() || !bytes.Equal(e.Body(), want) {
 		t.Fatalf("queued object: ok %v; want it from memory", ok)
 	}
 	s.Delete("b")
@@ -768,7 +765,7 @@ func TestDiskCloseUnderWrites(t *testing.T) {
 				default:
 				}
 				key := "k" + strconv.Itoa((w*1000+i)%200)
-				s.Set(key, &Entry{Status: 200, Body: body(key, 2000), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+				s.Set(key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, 2000), Extra{}))
 				if e, ok := s.Get("k" + strconv.Itoa(i%200)); ok {
 					if b, err := e.Open(); err == nil {
 						b.Close()
@@ -797,10 +794,10 @@ func TestDiskEvictionWhileReading(t *testing.T) {
 	}
 	defer s.Close()
 	want := body("v", 100_000)
-	s.Set("v", &Entry{Status: 200, Body: want, Distribution: "E1", Path: "/v", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	s.Set("v", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/v", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, want, Extra{}))
 	s.WaitDisk()
 	e, ok := s.Get("v")
-	if !ok || e.disk.hot == nil {
+	if !ok || e.disk().hot == nil {
 		t.Fatalf("Get: ok %v; want a disk hit from the open-file cache", ok)
 	}
 	a, errA := e.Open()
@@ -810,7 +807,7 @@ func TestDiskEvictionWhileReading(t *testing.T) {
 	}
 	// Another object evicts it: the index drops it, the file is unlinked.
 	s.door.offer("w") // (asked for before: admitted to the full disk)
-	s.Set("w", &Entry{Status: 200, Body: body("w", 100_000), Distribution: "E1", Path: "/w", StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+	s.Set("w", NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/w", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body("w", 100_000), Extra{}))
 	s.WaitDisk()
 	if _, err := os.Stat(s.disk.path(idOf("v"))); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the evicted object's file is still there: %v", err)
@@ -849,13 +846,13 @@ func TestDiskOpenFileCacheBounded(t *testing.T) {
 	var hots []*hotFile
 	for i := range 10 {
 		key := "k" + strconv.Itoa(i)
-		s.Set(key, &Entry{Status: 200, Body: body(key, 1000), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		s.Set(key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, 1000), Extra{}))
 		s.WaitDisk()
 		e, ok := s.Get(key)
-		if !ok || e.disk.hot == nil {
+		if !ok || e.disk().hot == nil {
 			t.Fatalf("%s: not in the open-file cache", key)
 		}
-		hots = append(hots, e.disk.hot)
+		hots = append(hots, e.disk().hot)
 	}
 	s.disk.mu.Lock()
 	defer s.disk.mu.Unlock()
@@ -880,7 +877,7 @@ func TestDiskAdmission(t *testing.T) {
 	}
 	defer s.Close()
 	set := func(key string) {
-		s.Set(key, &Entry{Status: 200, Body: body(key, 10_000), Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour})
+		s.Set(key, NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/" + key, StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, body(key, 10_000), Extra{}))
 		s.WaitDisk()
 	}
 	set("a")

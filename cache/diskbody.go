@@ -80,30 +80,29 @@ func (d *diskBody) readAll() ([]byte, error) {
 // BodyLen is the length of the entry's body, in hand, in the arena or on
 // disk.
 func (e *Entry) BodyLen() int64 {
-	switch {
-	case e.disk != nil:
-		return e.disk.n
-	case e.mem != nil:
-		return e.mem.n
+	if e.mem != nil {
+		return e.mem.len()
 	}
-	return int64(len(e.Body))
+	if d := e.disk(); d != nil {
+		return d.n
+	}
+	return int64(len(e.Body()))
 }
 
 // InStore reports whether the entry's body is the store's — in the RAM
-// tier's arena or in a disk tier file — rather than in Body (which is then
+// tier's arena or in a disk tier file — rather than in hand (Body is then
 // nil): it is read with Open, which may fail once the store let it go.
-func (e *Entry) InStore() bool { return e.disk != nil || e.mem != nil }
+func (e *Entry) InStore() bool { return e.mem != nil || e.disk() != nil }
 
 // OnDisk reports whether the entry's body is in a file of the disk tier
-// rather than in Body (which is then nil).
-func (e *Entry) OnDisk() bool { return e.disk != nil }
+// rather than in hand (Body is then nil).
+func (e *Entry) OnDisk() bool { return e.disk() != nil }
 
 // inMemory returns a copy of the file-backed e with body b in memory.
 func (e *Entry) inMemory(b []byte) *Entry {
 	c := *e
-	c.disk, c.mem = nil, nil
-	c.Body = b
-	return &c
+	c.mem = nil
+	return newEntry(c, entryMore{Extra: e.Extra(), body: b})
 }
 
 // errReleased is the error of opening a body the RAM tier let go of
@@ -121,25 +120,28 @@ func (e *Entry) Open() (Body, error) {
 		if !m.acquire() {
 			return Body{}, errReleased
 		}
-		return Body{b: m.bytes(), f: m.a.file, off: m.off, n: m.n, mem: m}, nil
+		b := m.bytes()
+		return Body{b: b, f: m.a.file, off: m.off, n: int64(len(b)), mem: m}, nil
 	}
-	if e.disk == nil {
-		return Body{b: e.Body, n: int64(len(e.Body))}, nil
+	d := e.disk()
+	if d == nil {
+		b := e.Body()
+		return Body{b: b, n: int64(len(b))}, nil
 	}
-	if h := e.disk.hot; h != nil && e.disk.t.acquire(h) {
-		e.disk.t.hits.Add(1)
-		return Body{f: h.f, off: e.disk.off, n: e.disk.n, hot: h, t: e.disk.t}, nil
+	if h := d.hot; h != nil && d.t.acquire(h) {
+		d.t.hits.Add(1)
+		return Body{f: h.f, off: d.off, n: d.n, hot: h, t: d.t}, nil
 	}
-	f, off, err := e.disk.open()
+	f, off, err := d.open()
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errReplaced) {
-			e.disk.t.fail(DiskOpRead, err)
+			d.t.fail(DiskOpRead, err)
 		}
-		e.disk.t.drop(e.disk.id, e.disk.gen)
+		d.t.drop(d.id, d.gen)
 		return Body{}, err
 	}
-	e.disk.t.hits.Add(1)
-	return Body{f: f, off: off, n: e.disk.n}, nil
+	d.t.hits.Add(1)
+	return Body{f: f, off: off, n: d.n}, nil
 }
 
 // BytesBody is a Body of b, for a response made from bytes in hand.

@@ -71,7 +71,7 @@ func (t *diskTier) makeHot(it *diskItem, f *os.File, e *Entry) bool {
 	}
 	h := &hotFile{f: f, e: e, item: it}
 	it.hot = h
-	e.disk.hot = h
+	e.disk().hot = h
 	t.hotPush(h)
 	t.hotCount++
 	for t.hotCount > t.maxHot && t.hotTail != nil && t.hotTail != h {

@@ -65,12 +65,12 @@ func encodeRecord(key string, e *Entry, bodyLen int64, bodyCRC uint32, gen uint6
 	b = binary.AppendUvarint(b, uint64(e.Status))
 	b = appendString(b, e.Distribution)
 	b = appendString(b, e.Path)
-	b = appendString(b, e.Query)
+	b = appendString(b, e.Query())
 	b = binary.AppendVarint(b, e.StoredNano)
-	for _, d := range []time.Duration{e.InitialAge, e.TTL, e.StaleWhileRevalidate, e.StaleIfError} {
+	for _, d := range []time.Duration{e.InitialAge(), e.TTL, e.StaleWhileRevalidate(), e.StaleIfError()} {
 		b = binary.AppendVarint(b, int64(d))
 	}
-	b = binary.AppendVarint(b, e.StaleUntil)
+	b = binary.AppendVarint(b, e.StaleUntil())
 	b = binary.AppendUvarint(b, uint64(2*e.Header.Len()))
 	for name, value := range e.Header.All() {
 		b = appendString(b, name)
@@ -141,13 +141,15 @@ func decodeRecord(b []byte) (*record, error) {
 	r.key = d.string()
 	e := &r.entry
 	e.Status = int(d.uvarint(999))
-	e.Distribution, e.Path, e.Query = d.string(), d.string(), d.string()
+	var x Extra
+	e.Distribution, e.Path, x.Query = d.string(), d.string(), d.string()
 	e.StoredNano = d.varint()
-	e.InitialAge = time.Duration(d.varint())
+	x.InitialAge = time.Duration(d.varint())
 	e.TTL = time.Duration(d.varint())
-	e.StaleWhileRevalidate = time.Duration(d.varint())
-	e.StaleIfError = time.Duration(d.varint())
-	e.StaleUntil = d.varint()
+	x.StaleWhileRevalidate = time.Duration(d.varint())
+	x.StaleIfError = time.Duration(d.varint())
+	x.StaleUntil = d.varint()
+	e.SetExtra(x)
 	n := d.uvarint(^uint64(0))
 	if n%2 != 0 || n > uint64(len(d.b)) { // (each value takes a byte at least)
 		d.err = true

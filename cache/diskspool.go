@@ -39,7 +39,7 @@ func (s *Store) NewSpool(key string, e *Entry, length int64) *Spool {
 	}
 	t := s.disk
 	sp := &Spool{t: t, key: key, e: *e, want: length, crc: crc32.New(castagnoli), gen: randomGen()}
-	sp.e.Body, sp.e.disk = nil, nil
+	sp.e.dropBody()
 	dir := filepath.Dir(t.path(idOf(key)))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.fail(DiskOpWrite, err)

@@ -65,10 +65,10 @@ func (s *Store) diskGet(key string, now time.Time) (*Entry, bool) {
 		return e, true
 	}
 	if s.diskBanned(e) {
-		s.disk.drop(e.disk.id, e.disk.gen)
+		s.disk.drop(e.disk().id, e.disk().gen)
 		return nil, false
 	}
-	if promote && e.disk.n <= s.ramMax {
+	if promote && e.disk().n <= s.ramMax {
 		s.disk.offer(strings.Clone(key), e)
 	}
 	return e, true
@@ -99,7 +99,7 @@ func (s *Store) diskEnqueue(key string, e *Entry) bool {
 		return false
 	}
 	s.noteUntil(until)
-	if e.Body == nil && e.mem != nil {
+	if e.Body() == nil && e.mem != nil {
 		// A copy of the store's entry (new headers after a 304, a stale
 		// answer kept): the writer gets the body in hand, as it outlives
 		// the block's references.

@@ -65,8 +65,8 @@ func TestHitRatioBeatsLRU(t *testing.T) {
 	hdr := NewHeader(memoryHeader())
 	entryOf := func(k int) (string, *Entry) {
 		path := "/obj/1k/z" + strconv.Itoa(k)
-		return "E1\x00" + path, &Entry{Status: 200, Header: hdr, Body: body, Distribution: "E1", Path: path,
-			StoredNano: now.UnixNano(), TTL: 24 * time.Hour}
+		return "E1\x00" + path, NewEntry(Entry{Status: 200, Header: hdr, Distribution: "E1", Path: path,
+			StoredNano: now.UnixNano(), TTL: 24 * time.Hour}, body, Extra{})
 	}
 	_, sample := entryOf(50_000)
 

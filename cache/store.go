@@ -202,7 +202,7 @@ func (s *Store) onEvict(it *ristretto.Item[*Entry]) {
 // longest of its stale-while-revalidate and stale-if-error windows and
 // StaleGrace.
 func Retention(e *Entry) time.Duration {
-	return max(e.TTL, 0) + max(e.StaleWhileRevalidate, e.StaleIfError, StaleGrace)
+	return max(e.TTL, 0) + max(e.StaleWhileRevalidate(), e.StaleIfError(), StaleGrace)
 }
 
 // Get returns the entry for key, unless it is absent or banned by an
@@ -267,9 +267,9 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 // or was dropped by ristretto's write buffer on every attempt.
 //
 // The store keeps a copy of e whose body is in the RAM tier's arena: e's
-// Body is copied there (an entry whose body is already the store's, such
-// as a copy of one Get returned, shares that body). e itself is not
-// modified or kept.
+// body in hand is copied there (an entry whose body is already the
+// store's, such as a copy of one Get returned, shares that body). e itself
+// is not modified or kept.
 func (s *Store) Set(key string, e *Entry) bool {
 	return s.set(key, e, true)
 }
@@ -280,7 +280,7 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 	if e == nil {
 		return false
 	}
-	if e.disk != nil {
+	if e.disk() != nil {
 		return s.diskSet(key, e) // a file-backed entry stays on disk
 	}
 	s.closeMu.RLock()
@@ -333,8 +333,9 @@ func (s *Store) set(key string, e *Entry, toDisk bool) bool {
 }
 
 // inArena returns the store's copy of e, holding a reference to its body's
-// block in the arena: e's Body copied into a new block, or e's own block
-// shared. It returns nil when the arena has no room (counted) or e's block
+// block in the arena: e's body in hand copied into a new block, or e's own
+// block shared. The copy's Extra is its own (one allocation with the
+// copy), not e's, which may share one with e's body in hand. It returns nil when the arena has no room (counted) or e's block
 // was let go meanwhile.
 func (s *Store) inArena(e *Entry) *Entry {
 	m := e.mem
@@ -342,13 +343,13 @@ func (s *Store) inArena(e *Entry) *Entry {
 	case m != nil && !m.acquire():
 		return nil
 	case m == nil:
-		if m = s.arena.newMemBlock(e.Body); m == nil {
+		if m = s.arena.newMemBlock(e.Body()); m == nil {
 			return nil
 		}
 	}
 	c := *e
-	c.Body, c.mem = nil, m
-	return &c
+	c.mem = m
+	return newEntry(c, entryMore{Extra: e.Extra()})
 }
 
 // admit is the store's admission decision, one for every tier (RAM in Set,

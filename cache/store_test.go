@@ -43,15 +43,14 @@ func entry(path string, body int, stored time.Time, ttl time.Duration) *Entry {
 	for i := range b { // bodies that tell entries apart (sameEntry)
 		b[i] = path[i%len(path)] + byte(ttl>>20)
 	}
-	return &Entry{
+	return NewEntry(Entry{
 		Status:       200,
 		Header:       NewHeader(http.Header{"Content-Type": {"text/plain"}}),
-		Body:         b,
 		Distribution: "E1",
 		Path:         path,
 		StoredNano:   stored.UnixNano(),
 		TTL:          ttl,
-	}
+	}, b, Extra{})
 }
 
 // sameEntry reports whether got, from the store, is the store's copy of
@@ -59,7 +58,7 @@ func entry(path string, body int, stored time.Time, ttl time.Duration) *Entry {
 func sameEntry(t *testing.T, got, want *Entry) bool {
 	t.Helper()
 	return got != nil && got.Status == want.Status && got.Path == want.Path && got.StoredNano == want.StoredNano &&
-		got.TTL == want.TTL && got.Body == nil && bytes.Equal(readBody(t, got), want.Body)
+		got.TTL == want.TTL && got.Body() == nil && bytes.Equal(readBody(t, got), want.Body())
 }
 
 func TestNewRejectsBadSize(t *testing.T) {
@@ -218,14 +217,13 @@ func TestRetention(t *testing.T) {
 		keep   time.Duration
 	}{
 		{"TTL and the grace", func(*Entry) {}, 10*time.Second + StaleGrace},
-		{"stale-while-revalidate within the grace", func(e *Entry) { e.StaleWhileRevalidate = 30 * time.Second }, 10*time.Second + StaleGrace},
+		{"stale-while-revalidate within the grace", func(e *Entry) { e.SetExtra(Extra{StaleWhileRevalidate: 30 * time.Second}) }, 10*time.Second + StaleGrace},
 		{"ETag: the same grace", func(e *Entry) { e.Header = NewHeader(http.Header{"Content-Type": {"text/plain"}, "Etag": {`"v1"`}}) }, 10*time.Second + StaleGrace},
-		{"stale-while-revalidate longer than the grace", func(e *Entry) { e.StaleWhileRevalidate = 3 * time.Hour }, 10*time.Second + 3*time.Hour},
+		{"stale-while-revalidate longer than the grace", func(e *Entry) { e.SetExtra(Extra{StaleWhileRevalidate: 3 * time.Hour}) }, 10*time.Second + 3*time.Hour},
 		{"stale-if-error longer than the grace", func(e *Entry) {
-			e.StaleWhileRevalidate = 30 * time.Second
-			e.StaleIfError = 2 * time.Hour
+			e.SetExtra(Extra{StaleWhileRevalidate: 30 * time.Second, StaleIfError: 2 * time.Hour})
 		}, 10*time.Second + 2*time.Hour},
-		{"stale-if-error=0 keeps the grace", func(e *Entry) { e.StaleIfError = NoStaleIfError }, 10*time.Second + StaleGrace},
+		{"stale-if-error=0 keeps the grace", func(e *Entry) { e.SetExtra(Extra{StaleIfError: NoStaleIfError}) }, 10*time.Second + StaleGrace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,5 +311,49 @@ func TestSetStoredEntryAgain(t *testing.T) {
 	}
 	if items, bytes := s.Stats(); items != 3 || bytes != 3*e.Size() {
 		t.Errorf("Stats = %d items, %d bytes; want 3, %d", items, bytes, 3*e.Size())
+	}
+}
+
+// TestEntryExtra: an entry's Extra goes with it into the store and costs
+// the same there as in hand (Size); SetExtra on a copy of the store's
+// entry, as proxy's refreshed and shareStale change one, leaves the
+// store's entry as it was and keeps the body the copy shares with it.
+func TestEntryExtra(t *testing.T) {
+	clk := newClock()
+	s := newStore(t, 1<<20, clk)
+	x := Extra{Query: "v=1", InitialAge: 3 * time.Second, StaleWhileRevalidate: time.Minute, StaleIfError: NoStaleIfError}
+	e := entry("/x", 100, clk.Now(), time.Hour)
+	e.SetExtra(x)
+	if e.Extra() != x || e.BodyLen() != 100 {
+		t.Fatalf("in hand: Extra %+v, body %d bytes; want %+v and the body", e.Extra(), e.BodyLen(), x)
+	}
+	plain := entry("/x", 100, clk.Now(), time.Hour)
+	if d := e.Size() - plain.Size(); d != extraOverhead+int64(len(x.Query)) {
+		t.Errorf("Size with Extra %d B over without, want %d", d, extraOverhead+int64(len(x.Query)))
+	}
+	if !s.Set("k", e) {
+		t.Fatal("Set refused")
+	}
+	got, ok := s.Get("k")
+	if !ok || got.Extra() != x || got.Query() != "v=1" || got.InitialAge() != 3*time.Second ||
+		got.StaleWhileRevalidate() != time.Minute || got.StaleIfError() != NoStaleIfError || got.StaleUntil() != 0 {
+		t.Fatalf("the store's copy: %v, Extra %+v; want %+v", ok, got.Extra(), x)
+	}
+	if got.Size() != e.Size() {
+		t.Errorf("Size of the store's copy %d, of the entry in hand %d", got.Size(), e.Size())
+	}
+	c := *got
+	y := c.Extra()
+	y.StaleUntil = clk.Now().Add(time.Minute).UnixNano()
+	c.SetExtra(y)
+	if got.StaleUntil() != 0 || c.StaleUntil() != y.StaleUntil || c.Query() != "v=1" {
+		t.Errorf("after SetExtra on a copy: the store's StaleUntil %d, the copy's %d, its Query %q", got.StaleUntil(), c.StaleUntil(), c.Query())
+	}
+	if !c.InStore() || !bytes.Equal(readBody(t, &c), e.Body()) {
+		t.Error("the copy does not share the store's body")
+	}
+	c.SetExtra(Extra{})
+	if c.Extra() != (Extra{}) || !bytes.Equal(readBody(t, &c), e.Body()) {
+		t.Error("a copy without Extra lost its body")
 	}
 }

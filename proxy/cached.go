@@ -118,13 +118,18 @@ func (s *Server) serveCached(x *exchange) {
 		}
 		return
 	}
-	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate {
+	if e.Status < 400 && now.Sub(e.Stored()) < e.TTL+e.StaleWhileRevalidate() {
 		// stale-while-revalidate: the stale object now, a refresh in the
-		// background (one per key at a time).
-		s.revalidateInBackground(x, key(), enc, e)
-		if !s.serveEntry(x, e, phaseStale) {
+		// background (one per key at a time). The stale body is opened
+		// first: the refresh may replace it in the store (letting its
+		// block go) before this response would have opened it.
+		body, err := e.Open()
+		if err != nil {
 			s.fetchShared(x, key(), enc, nil)
+			return
 		}
+		s.revalidateInBackground(x, key(), enc, e)
+		s.serveBody(x, e, body, phaseStale)
 		return
 	}
 	// Expired: ask the origin, conditionally when the entry has validators;
@@ -163,7 +168,7 @@ func mustValidate(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
 // and not an entry that must be revalidated (must-revalidate,
 // proxy-revalidate, s-maxage: §5.2.2.2) or an error.
 func staleAllowed(rc *cache.CacheControl, e *cache.Entry, now time.Time) bool {
-	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError == cache.NoStaleIfError || rc.NoCache {
+	if !rc.HasMaxStale || e.Fresh(now) || e.Status >= 400 || e.StaleIfError() == cache.NoStaleIfError || rc.NoCache {
 		return false
 	}
 	return rc.MaxStale < 0 || now.Sub(e.Stored())-e.TTL <= rc.MaxStale
@@ -245,17 +250,23 @@ func (s *Server) newJob(x *exchange, key, enc string, stale *cache.Entry) *fligh
 	return job
 }
 
-// serveEntry answers from a cached entry. Plain GETs and HEADs of a body in
-// memory take the fast path; conditional and Range requests on a 200, and
-// bodies read from the disk tier's files (sent with sendfile where the
-// connection allows), go through serveRangeFrom, which answers 304, 206
-// and 416 from the whole object. It returns false, having written
-// nothing, when the entry's file went away since the lookup.
+// serveEntry answers from a cached entry. Conditional and Range requests on
+// a 200 go through serveRangeFrom, which answers 304, 206 and 416 from the
+// whole object; a body best sent from its file (the disk tier's, a large
+// one in the RAM tier's arena) goes out with sendfile where the connection
+// allows; the rest is written from memory. It returns false, having
+// written nothing, when the store let the body go since the lookup.
 func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 	body, err := e.Open()
 	if err != nil {
 		return false
 	}
+	s.serveBody(x, e, body, p)
+	return true
+}
+
+// serveBody is serveEntry with e's body already opened; it closes it.
+func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase) {
 	defer body.Close()
 	h := x.w.Header()
 	e.Header.CopyTo(h)
@@ -272,7 +283,7 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 		// Sent from its file, with sendfile(2) where the connection allows.
 		status := s.begin(x, a)
 		if status == 0 {
-			return true
+			return
 		}
 		if _, ok := h["Content-Length"]; !ok {
 			h["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
@@ -285,7 +296,6 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 		b, _ := body.Bytes()
 		s.respond(x, a, b)
 	}
-	return true
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
@@ -482,7 +492,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		}
 		// (Under RFC 9111 only with the origin's stale-if-error: a 5xx is
 		// not a disconnection, §4.2.4.)
-		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError > 0) {
+		if resp.StatusCode >= 500 && j.stale.StaleOnError(start) && (!j.ds.dist.RFC9111() || j.stale.StaleIfError() > 0) {
 			// CloudFront serves the cached object when the origin fails
 			// with a 5xx (HTTPStatusCodes: "The requested object is in the
 			// edge cache").
@@ -592,9 +602,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		e := j.entry(resp, stored, body, d, start)
 		key := j.key
 		if vary != nil {
-			marker := *e
-			marker.Body = nil
-			key = s.variantKey(j, vary, &marker)
+			key = s.variantKey(j, vary, cache.NewEntry(*e, nil, e.Extra()))
 		}
 		s.store.Set(key, e)
 	}
@@ -604,13 +612,28 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 // entry is the cache entry of j's origin answer resp, fetched at start:
 // its status, the stored header hdr, body, and the lifetimes d decided.
 func (j *flightJob) entry(resp *origin.Response, hdr http.Header, body []byte, d cache.Decision, start time.Time) *cache.Entry {
-	return &cache.Entry{
-		Status: resp.StatusCode, Header: cache.NewHeader(hdr), Body: body,
-		// Path and Query are copied: as substrings of the request line
-		// they would keep all of it alive as long as the entry.
-		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
-		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
+	return cache.NewEntry(j.meta(resp, hdr, d, start), body, j.extra(resp, d))
+}
+
+// meta is the cache entry of j's origin answer resp (fetched at start)
+// but for its body and Extra: its status, the stored header hdr, and the
+// TTL decided (d).
+func (j *flightJob) meta(resp *origin.Response, hdr http.Header, d cache.Decision, start time.Time) cache.Entry {
+	return cache.Entry{
+		Status: resp.StatusCode, Header: cache.NewHeader(hdr),
+		// Path is copied: as a substring of the request line it would
+		// keep all of it alive as long as the entry (Query too: extra).
+		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path),
+		StoredNano: start.UnixNano(), TTL: d.TTL,
+	}
+}
+
+// extra is the Extra of the cache entry of j's origin answer resp, with
+// the lifetimes d decided; its Query is copied, as meta's Path is.
+func (j *flightJob) extra(resp *origin.Response, d cache.Decision) cache.Extra {
+	return cache.Extra{
+		Query: strings.Clone(j.query), InitialAge: cache.InitialAge(resp.Header),
+		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
 	}
 }
 
@@ -622,12 +645,7 @@ func (s *Server) spool(j *flightJob, resp *origin.Response, hdr http.Header, d c
 	if resp.ContentLength <= limit || !s.store.HasDisk() {
 		return nil
 	}
-	return s.store.NewSpool(j.key, &cache.Entry{
-		Status: resp.StatusCode, Header: cache.NewHeader(hdr),
-		Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
-		StoredNano: start.UnixNano(), InitialAge: cache.InitialAge(resp.Header),
-		TTL: d.TTL, StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError,
-	}, resp.ContentLength)
+	return s.store.NewSpool(j.key, cache.NewEntry(j.meta(resp, hdr, d, start), nil, j.extra(resp, d)), resp.ContentLength)
 }
 
 // filterVary keeps in h's Vary the names CloudFront returns to viewers
@@ -694,7 +712,9 @@ func (s *Server) storedMeanwhile(x *exchange, key string, f *flight) bool {
 // status (cache.Entry.ServeStale).
 func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 	e := *j.stale
-	e.StaleUntil = s.now().Add(j.ds.dist.ErrorCachingMinTTL(status)).UnixNano()
+	x := e.Extra()
+	x.StaleUntil = s.now().Add(j.ds.dist.ErrorCachingMinTTL(status)).UnixNano()
+	e.SetExtra(x)
 	s.store.Set(j.key, &e)
 	s.shareEntry(f, &e, phaseStale)
 }
@@ -704,10 +724,10 @@ func (s *Server) shareStale(f *flight, j *flightJob, status int) {
 // is opened by each viewer (serveFlight), which holds it while it sends it.
 func (s *Server) shareEntry(f *flight, e *cache.Entry, p phase) {
 	if e.InStore() {
-		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge, entry: e}, nil)
+		f.Answer(collapse.Stored, flightHead{status: e.Status, phase: p, stored: e.Stored(), initialAge: e.InitialAge(), entry: e}, nil)
 		return
 	}
-	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge}, e.Body)
+	f.Answer(collapse.Stored, flightHead{status: e.Status, header: e.Header.Clone(), phase: p, stored: e.Stored(), initialAge: e.InitialAge()}, e.Body())
 }
 
 // refreshed is the stale entry of j made fresh again by a 304: its body, its
@@ -739,9 +759,9 @@ func (s *Server) refreshed(j *flightJob, h http.Header, at time.Time) *cache.Ent
 	}
 	delete(hdr, "Age")
 	e := *old
-	e.StaleUntil = 0
-	e.Header, e.StoredNano, e.InitialAge = cache.NewHeader(hdr), at.UnixNano(), cache.InitialAge(h)
-	e.TTL, e.StaleWhileRevalidate, e.StaleIfError = d.TTL, d.StaleWhileRevalidate, d.StaleIfError
+	e.Header, e.StoredNano, e.TTL = cache.NewHeader(hdr), at.UnixNano(), d.TTL
+	e.SetExtra(cache.Extra{Query: old.Query(), InitialAge: cache.InitialAge(h),
+		StaleWhileRevalidate: d.StaleWhileRevalidate, StaleIfError: d.StaleIfError})
 	return &e
 }
 
@@ -788,10 +808,10 @@ func (s *Server) failFlight(f *flight, j *flightJob, err error, start time.Time)
 	// (Under RFC 9111 an answer edgefront made has no freshness: not
 	// stored.)
 	if ttl := j.ds.dist.ErrorCachingMinTTL(status); ttl > 0 && !canceled && !j.ds.dist.RFC9111() {
-		s.store.Set(j.key, &cache.Entry{
-			Status: status, Header: cache.NewHeader(hdr), Body: body, Distribution: j.ds.dist.ID, Path: strings.Clone(j.path), Query: strings.Clone(j.query),
+		s.store.Set(j.key, cache.NewEntry(cache.Entry{
+			Status: status, Header: cache.NewHeader(hdr), Distribution: j.ds.dist.ID, Path: strings.Clone(j.path),
 			StoredNano: start.UnixNano(), TTL: ttl,
-		})
+		}, body, cache.Extra{Query: strings.Clone(j.query)}))
 	}
 	f.Answer(collapse.Failed, flightHead{status: status, header: hdr, err: err, phase: phaseError}, body)
 }
@@ -998,7 +1018,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 			hdr = maps.Clone(hdr)
 			hdr["Age"] = hd.originAge
 		}
-		e := &cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), Body: body, StoredNano: hd.stored.UnixNano(), InitialAge: hd.initialAge}
+		e := cache.NewEntry(cache.Entry{Status: hd.status, Header: cache.NewHeader(hdr), StoredNano: hd.stored.UnixNano()}, body, cache.Extra{InitialAge: hd.initialAge})
 		if hd.stored.IsZero() {
 			e.StoredNano = s.now().UnixNano()
 		}

@@ -96,8 +96,8 @@ func (s *Server) debugHeaders(x *exchange, h http.Header, a answer) {
 func (s *Server) entryRule(x *exchange, e *cache.Entry) string {
 	hdr := http.Header{}
 	e.Header.CopyTo(hdr)
-	if e.InitialAge > 0 {
-		hdr["Age"] = ageValue(int64(e.InitialAge / time.Second))
+	if e.InitialAge() > 0 {
+		hdr["Age"] = ageValue(int64(e.InitialAge() / time.Second))
 	}
 	if x.ds.dist.RFC9111() {
 		return cache.FreshnessRFC9111(e.Status, hdr, x.b.CachePolicy, e.Stored()).Rule

@@ -29,7 +29,7 @@ func TestServeFromFileCutShortAborts(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			s.Set("k", &cache.Entry{Status: 200, Body: bytes.Repeat([]byte("x"), 100_000), Distribution: "E1", Path: "/k", StoredNano: time.Now().UnixNano(), TTL: time.Hour})
+			s.Set("k", cache.NewEntry(cache.Entry{Status: 200, Distribution: "E1", Path: "/k", StoredNano: time.Now().UnixNano(), TTL: time.Hour}, bytes.Repeat([]byte("x"), 100_000), cache.Extra{}))
 			s.WaitDisk()
 			e, ok := s.Get("k")
 			if !ok || !e.OnDisk() {

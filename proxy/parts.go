@@ -213,7 +213,7 @@ func (s *Server) part(x *exchange, key string, i int64, m *cache.Entry, total in
 	if hd.err != nil {
 		return nil, false, hd.err
 	}
-	return &cache.Entry{Status: hd.status, Header: cache.NewHeader(hd.header), Body: body, StoredNano: hd.stored.UnixNano(), InitialAge: hd.initialAge}, false, nil
+	return cache.NewEntry(cache.Entry{Status: hd.status, Header: cache.NewHeader(hd.header), StoredNano: hd.stored.UnixNano()}, body, cache.Extra{InitialAge: hd.initialAge}), false, nil
 }
 
 // fetchPart fetches part b of the object under key (j asks for it; j.key

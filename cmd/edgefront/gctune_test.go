@@ -27,8 +27,8 @@ func fill(t *testing.T, s *cache.Store, from, n, size int) {
 	t.Helper()
 	now := time.Now()
 	for i := from; i < from+n; i++ {
-		s.Set("k"+strconv.Itoa(i), &cache.Entry{Status: 200, Body: make([]byte, size), Distribution: "E1",
-			Path: "/m" + strconv.Itoa(i), StoredNano: now.UnixNano(), TTL: time.Hour})
+		s.Set("k"+strconv.Itoa(i), cache.NewEntry(cache.Entry{Status: 200, Distribution: "E1",
+			Path: "/m" + strconv.Itoa(i), StoredNano: now.UnixNano(), TTL: time.Hour}, make([]byte, size), cache.Extra{}))
 	}
 	if _, b := s.Stats(); b <= 0 {
 		t.Fatalf("store holds %d bytes after %d Sets", b, n)
