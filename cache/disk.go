@@ -561,6 +561,10 @@ func (t *diskTier) get(key string, now time.Time) (e *Entry, queued, promote, ok
 // getLocked is get past the writer's queue; it is called with mu held
 // and unlocks it.
 func (t *diskTier) getLocked(key string, id objectID, now time.Time) (*Entry, bool, bool) {
+	// Read before the index: a scan that ends after this lookup found
+	// nothing may have indexed the object since (it says it is done only
+	// after its last insertion), and the file is then opened by name.
+	scanned := t.scanDone.Load()
 	it := t.items[id]
 	verified, promote := false, false
 	var hot *Entry
@@ -580,7 +584,7 @@ func (t *diskTier) getLocked(key string, id objectID, now time.Time) (*Entry, bo
 	if hot != nil {
 		return hot, promote, true // no system call
 	}
-	if it == nil && t.scanDone.Load() {
+	if it == nil && scanned {
 		return nil, false, false
 	}
 	if it != nil && now.UnixNano() >= it.until {
