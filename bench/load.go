@@ -492,9 +492,14 @@ func runBurst(s burstSpec) burstOutput {
 // warm requests base+"{0..n-1}" with c workers; it returns the number of
 // failures.
 func warm(ctx context.Context, base string, n, c int, done *atomic.Int64) int64 {
-	keys := make([]int, n)
-	for i := range keys {
-		keys[i] = i
+	return warmRange(ctx, base, 0, n, c, done)
+}
+
+// warmRange is warm for keys from to to-1.
+func warmRange(ctx context.Context, base string, from, to, c int, done *atomic.Int64) int64 {
+	keys := make([]int, 0, max(to-from, 0))
+	for i := from; i < to; i++ {
+		keys = append(keys, i)
 	}
 	return replayTrace(ctx, base, keys, c, done)
 }

@@ -112,13 +112,14 @@ func (b *bench) report() string {
 	if len(b.mems) > 0 {
 		w("## Memory: %d distinct 1 KiB objects\n\n", b.o.memoryN)
 		hdr := b.mems[0].headerBytes
-		w("| target | RSS before → after MiB | PSS before → after MiB | /dev/shm Δ MiB | bytes per object | overhead beyond body (1024 B) + headers (%d B) | held | failures |\n|---|---|---|---:|---:|---:|---|---:|\n", hdr)
+		w("| target | RSS before → after MiB | PSS before → middle → after MiB | /dev/shm Δ MiB | bytes per object | overhead beyond body (1024 B) + headers (%d B) | overhead of each of the second half | held | failures |\n|---|---|---|---:|---:|---:|---:|---|---:|\n", hdr)
 		for _, m := range b.mems {
-			w("| %s | %d → %d | %d → %d | %d | %.0f | %.0f | %s | %d |\n", m.target, m.before.rss>>10, m.after.rss>>10,
-				m.before.pss>>10, m.after.pss>>10, (m.shm1-m.shm0)>>10, m.perObject, m.overheadPerObj, m.stored, m.bad)
+			w("| %s | %d → %d | %d → %d → %d | %d | %.0f | %.0f | %.0f | %s | %d |\n", m.target, m.before.rss>>10, m.after.rss>>10,
+				m.before.pss>>10, m.mid.pss>>10, m.after.pss>>10, (m.shm1-m.shm0)>>10, m.perObject, m.overheadPerObj, m.marginal, m.stored, m.bad)
 		}
 		w("\nbytes per object = (ΔPSS of the process tree + Δ/dev/shm used) ÷ objects, 2 s after warming (peers.sh's method); "+
-			"overhead = bytes per object − the 1024 B body − the origin's response header as sent (%d B: \"Name: value\\r\\n\" per value, measured once, the same for every target).\n\n", hdr)
+			"overhead = bytes per object − the 1024 B body − the origin's response header as sent (%d B: \"Name: value\\r\\n\" per value, measured once, the same for every target); "+
+			"the second half's overhead is the same from the readings after the first half and after the second (what a process holds whatever it caches, and the GC's fixed headroom, left out).\n\n", hdr)
 	}
 	sb.WriteString(b.clusterReport())
 	b.targetsSection(w)
@@ -209,13 +210,14 @@ func (b *bench) targetsSection(w func(string, ...any)) {
 			fmt.Sprintf("p99 = %s× origin (median of %d reps; worst %s×)", f2(med), len(ratios), f2(maxOr(ratios, math.NaN()))), verdict(med <= 1.10, known)})
 	}
 	{
-		v, known := math.NaN(), false
+		v, marginal, known := math.NaN(), math.NaN(), false
 		for _, m := range b.mems {
 			if m.target == "edgefront" {
-				v, known = m.overheadPerObj, true
+				v, marginal, known = m.overheadPerObj, m.marginal, true
 			}
 		}
-		rows = append(rows, row{"memory ≤ 300 B overhead per object beyond body and headers", fmt.Sprintf("%.0f B", v), verdict(v <= 300, known)})
+		rows = append(rows, row{"memory ≤ 300 B overhead per object beyond body and headers",
+			fmt.Sprintf("%.0f B (%.0f B for each object of the second half)", v, marginal), verdict(v <= 300, known)})
 	}
 	{
 		var ratios []float64

@@ -88,58 +88,53 @@ func BenchmarkDiskScan(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/n, "µs/object")
 }
 
-func BenchmarkDiskGet(b *testing.B) {
+// diskHitStore is a store whose 1,000 objects (1 KiB) are on disk only,
+// and their keys.
+func diskHitStore(b *testing.B) (*Store, []string) {
 	dir, clk := b.TempDir(), newClock()
 	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 40}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	for i := range 1000 {
-		s.Set("key/"+strconv.Itoa(i), NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, 1024), Extra{}))
-	}
-	s.WaitDisk()
-	b.ResetTimer()
-	for i := range b.N {
-		e, ok := s.Get("key/" + strconv.Itoa(i%1000))
-		if !ok {
-			b.Fatal("miss")
-		}
-		body, err := e.Open()
-		if err != nil {
-			b.Fatal(err)
-		}
-		body.Close()
-	}
-}
-
-// BenchmarkDiskGetParallel is BenchmarkDiskGet from every P at once: disk
-// hits in the open-file cache contending for the tier.
-func BenchmarkDiskGetParallel(b *testing.B) {
-	dir, clk := b.TempDir(), newClock()
-	s, err := New(Options{MaxBytes: 1 << 20, MaxObjectSize: 1, Now: clk.Now, Disk: &DiskOptions{Path: dir, MaxBytes: 1 << 40}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	b.Cleanup(s.Close)
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = "key/" + strconv.Itoa(i)
 		s.Set(keys[i], NewEntry(Entry{Status: 200, Distribution: "E1", Path: "/x", StoredNano: clk.Now().UnixNano(), TTL: time.Hour}, make([]byte, 1024), Extra{}))
 	}
 	s.WaitDisk()
+	return s, keys
+}
+
+// diskHit looks key up and opens and closes its body, as a disk hit does.
+func diskHit(b *testing.B, s *Store, key string) {
+	e, ok := s.Get(key)
+	if !ok {
+		b.Fatal("miss")
+	}
+	body, err := e.Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body.Close()
+}
+
+func BenchmarkDiskGet(b *testing.B) {
+	s, keys := diskHitStore(b)
+	b.ResetTimer()
+	for i := range b.N {
+		diskHit(b, s, keys[i%len(keys)])
+	}
+}
+
+// BenchmarkDiskGetParallel is BenchmarkDiskGet from every P at once: disk
+// hits in the open-file cache contending for the tier.
+func BenchmarkDiskGetParallel(b *testing.B) {
+	s, keys := diskHitStore(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 0; pb.Next(); i++ {
-			e, ok := s.Get(keys[i%len(keys)])
-			if !ok {
-				b.Fatal("miss")
-			}
-			body, err := e.Open()
-			if err != nil {
-				b.Fatal(err)
-			}
-			body.Close()
+			diskHit(b, s, keys[i%len(keys)])
 		}
 	})
 }
