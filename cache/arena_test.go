@@ -3,8 +3,11 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
+	"time"
 )
 
 // checkArena walks every block of a and fails t unless the allocator's
@@ -256,4 +259,66 @@ func FuzzArena(f *testing.F) {
 			checkArena(t, a)
 		}
 	})
+}
+
+// senderProbe is a writer that records whether a body reached it through
+// SendFile or Write; sends says what its SendsFiles answers.
+type senderProbe struct {
+	sends         bool
+	sent, written int64
+	bytes.Buffer
+}
+
+func (p *senderProbe) SendFile(f *os.File, off, n int64) (int64, error) {
+	p.sent += n
+	return io.Copy(&p.Buffer, io.NewSectionReader(f, off, n))
+}
+
+func (p *senderProbe) Write(b []byte) (int, error) {
+	p.written += int64(len(b))
+	return p.Buffer.Write(b)
+}
+
+func (p *senderProbe) SendsFiles() bool { return p.sends }
+
+// TestArenaBodyWriteRange: a body from the arena goes to a writer that can
+// sendfile(2) it (a large body, the writer saying it would) through
+// SendFile, from the memory file; anything else is written from the
+// mapping — a small body, or a writer that would only read the file back
+// (TLS, HTTP/2) — and the bytes are the body's either way.
+func TestArenaBodyWriteRange(t *testing.T) {
+	s := newStore(t, 1<<20, nil)
+	for _, tc := range []struct {
+		name     string
+		size     int
+		sends    bool
+		sendfile bool
+	}{
+		{"large, writer sends files", 100 << 10, true, true},
+		{"large, writer would copy", 100 << 10, false, false},
+		{"small, writer sends files", 1 << 10, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := entry("/"+tc.name, tc.size, time.Now(), time.Hour)
+			if !s.Set(tc.name, e) {
+				t.Fatal("Set refused")
+			}
+			got, _ := s.Get(tc.name)
+			body, err := got.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer body.Close()
+			p := &senderProbe{sends: tc.sends}
+			if err := body.WriteRange(p, 10, int64(tc.size-20)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(p.Bytes(), e.Body()[10:tc.size-10]) {
+				t.Fatal("wrong bytes")
+			}
+			if (p.sent > 0) != tc.sendfile || p.sent+p.written != int64(tc.size-20) {
+				t.Errorf("sent %d, written %d; want sendfile %v", p.sent, p.written, tc.sendfile)
+			}
+		})
+	}
 }

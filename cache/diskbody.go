@@ -195,7 +195,7 @@ func (b Body) WriteRange(w io.Writer, first, n int64) error {
 		// From the arena: sent from its memory file by a FileSender
 		// (sendfile(2) on a plain TCP connection), else written from the
 		// mapping, with no read into a buffer first.
-		if _, ok := w.(FileSender); ok && b.File() && n > 0 {
+		if fs, ok := w.(FileSender); ok && b.File() && n > 0 && sendsFiles(fs) {
 			return sendShared(w, b.f, b.off+first, n)
 		}
 		_, err := w.Write(b.b[first : first+n])
@@ -233,6 +233,13 @@ func (b Body) WriteRange(w io.Writer, first, n int64) error {
 // descriptor serves concurrent responses.
 type FileSender interface {
 	SendFile(f *os.File, off, n int64) (int64, error)
+}
+
+// sendsFiles reports whether fs would send with sendfile(2) (it says so
+// with a SendsFiles method; one that does not is taken to).
+func sendsFiles(fs FileSender) bool {
+	c, ok := fs.(interface{ SendsFiles() bool })
+	return !ok || c.SendsFiles()
 }
 
 // sendShared writes n bytes of the shared f from off to w: through its

@@ -63,6 +63,25 @@ type writeOnly struct{ r *response }
 
 func (w writeOnly) Write(p []byte) (int, error) { return w.r.Write(p) }
 
+// SendsFiles reports whether SendFile would send with sendfile(2) now
+// (cache.FileSender): false on a TLS connection, for a HEAD, a chunked
+// body, or no Content-Length, where it would read the file and write it —
+// a body also in memory is better written from there.
+func (r *response) SendsFiles() bool {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	_, ok := r.sendfileConn()
+	return ok
+}
+
+// sendfileConn is the connection SendFile sends with sendfile(2) on, and
+// whether it may now.
+func (r *response) sendfileConn() (*net.TCPConn, bool) {
+	tc, plain := r.c.nc.(*net.TCPConn)
+	return tc, plain && !r.head && !r.chunked && r.bodyAllowed() && r.contentLength >= 0
+}
+
 // SendfileWrites reports how many response bodies (or ranges of them) the
 // server handed to sendfile(2) (response.ReadFrom) since it started.
 func (s *Server) SendfileWrites() int64 { return s.sendfiles.Load() }
@@ -78,8 +97,8 @@ func (r *response) SendFile(f *os.File, off, n int64) (int64, error) {
 	if !r.wroteHeader {
 		r.WriteHeader(http.StatusOK)
 	}
-	tc, plain := r.c.nc.(*net.TCPConn)
-	if !plain || r.head || r.chunked || !r.bodyAllowed() || r.contentLength < 0 || n <= 0 {
+	tc, ok := r.sendfileConn()
+	if !ok || n <= 0 {
 		return io.Copy(writeOnly{r}, io.NewSectionReader(f, off, max(n, 0)))
 	}
 	if r.c.werr != nil {

@@ -182,6 +182,13 @@ func (w *countingWriter) SendFile(f *os.File, off, n int64) (int64, error) {
 	return written, err
 }
 
+// SendsFiles reports whether SendFile would send with sendfile(2): when
+// the viewer's writer says it would (h1 on a plain connection).
+func (w *countingWriter) SendsFiles() bool {
+	c, ok := w.ResponseWriter.(interface{ SendsFiles() bool })
+	return ok && c.SendsFiles()
+}
+
 // Unwrap lets http.ResponseController reach the connection.
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
