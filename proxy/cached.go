@@ -334,7 +334,15 @@ type flightHead struct {
 	originAge  []string
 	// entry is the stored object on disk that answers (shareEntry).
 	entry *cache.Entry
+	// hitLayer is the cache layer that had the object when it is not this
+	// node's cache (hitLayerShared), for Server-Timing's cdn-hit-layer.
+	hitLayer string
 }
+
+// hitLayerShared is Server-Timing's cdn-hit-layer for an object another
+// node of the POP's shared tier had: CloudFront's name for the cache layer
+// behind the edge's own, the regional edge cache.
+const hitLayerShared = "REC"
 
 // setAge sets the Age header of a viewer answered from a flight.
 func (s *Server) setAge(h http.Header, hd *flightHead, leader bool) {
@@ -537,7 +545,7 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 	if enc != "" {
 		hdr = compressedHeader(hdr, enc)
 	}
-	p := phaseMiss
+	p, layer := phaseMiss, ""
 	switch {
 	case resp.StatusCode >= 400:
 		p = phaseError
@@ -547,13 +555,13 @@ func (s *Server) runFlight(ctx context.Context, f *flight, j *flightJob) {
 		// cache layer (Server-Timing shows "which cache layer served a
 		// cache hit": cdn-hit-layer EDGE, REC or Origin Shield; API
 		// reference, ResponseHeadersPolicyServerTimingHeadersConfig).
-		p = phaseHit
+		p, layer = phaseHit, hitLayerShared
 	}
 	if resp.ContentLength > limit && partsCacheable(resp, enc) {
 		s.noteParts(j, resp, hdr, d, start)
 	}
 	// Viewers have the headers: they go out now.
-	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, decision: d, endpoint: resp.Endpoint,
+	f.Begin(flightHead{status: resp.StatusCode, header: hdr, phase: p, hitLayer: layer, decision: d, endpoint: resp.Endpoint,
 		stored: start, initialAge: cache.InitialAge(resp.Header), fromOrigin: true, originAge: resp.Header["Age"]})
 	if enc == "" && resp.ContentLength > 0 && resp.ContentLength <= limit {
 		// After the headers: a large allocation can take a while (zeroing,
@@ -1041,7 +1049,7 @@ func (s *Server) serveFlight(x *exchange, f *flight, leader bool) {
 		h["Content-Length"] = contentLength(int64(len(body)))
 	}
 	a := answer{status: hd.status, phase: p, timing: p.result(), upstream: leader && hd.phase == phaseMiss, page: true, served: true,
-		endpoint: hd.endpoint}
+		endpoint: hd.endpoint, hitLayer: hd.hitLayer}
 	if s.debug && hd.decision.Rule != "" {
 		d := hd.decision // a copy: a pointer into hd would move hd to the heap
 		a.decision = &d

@@ -86,6 +86,9 @@ type answer struct {
 	// the origin was asked for this viewer.
 	timing   string
 	upstream bool
+	// hitLayer is Server-Timing's cdn-hit-layer for a hit another cache
+	// layer served ("" for this node's cache: EDGE).
+	hitLayer string
 	// page: the distribution's CustomErrorResponse page for status, if it
 	// has one, replaces this response.
 	page bool
@@ -154,7 +157,7 @@ func (s *Server) decorate(x *exchange, h http.Header, a answer) {
 	if !a.bare && !x.peer {
 		// (A peer's answer is the object as stored: the asking node
 		// applies the policy.)
-		s.responseHeaders(x, h, a.timing, a.upstream)
+		s.responseHeaders(x, h, a)
 	}
 	if s.debug {
 		s.debugHeaders(x, h, a)

@@ -33,7 +33,13 @@ type peerEdge struct {
 
 func newPeerEdge(t *testing.T, originURL string) *peerEdge {
 	t.Helper()
-	e := &peerEdge{edge: newEdge(t, oneOrigin, map[string]string{"web": originURL})}
+	return newPeerEdgeWith(t, oneOrigin, originURL)
+}
+
+// newPeerEdgeWith is newPeerEdge with its own settings.
+func newPeerEdgeWith(t *testing.T, settings, originURL string) *peerEdge {
+	t.Helper()
+	e := &peerEdge{edge: newEdge(t, settings, map[string]string{"web": originURL})}
 	h := e.srv.PeerHandler()
 	e.peer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.served.Add(1)
@@ -60,6 +66,29 @@ func (e *peerEdge) asks(t *testing.T, base, from string) {
 // get it, without waiting on each other); an owner that is gone or cannot
 // serve the request is the origin's to answer, never a viewer error.
 func TestPeerTier(t *testing.T) {
+	t.Run("Server-Timing names the shared tier as the hit's layer", func(t *testing.T) {
+		o := newOrigin(t, static("owned", "Cache-Control", "max-age=300"))
+		settings := policyDist(rhpPolicies, "CachingOptimized", ", ResponseHeadersPolicyId: 00000000-0000-0000-0000-0000000000a1")
+		a, b := newPeerEdgeWith(t, settings, o.URL), newPeerEdgeWith(t, settings, o.URL)
+		b.do("GET", "/k.txt")
+		a.asks(t, b.peer.URL, "a")
+		for _, step := range []struct {
+			who   *peerEdge
+			layer string
+		}{
+			{b, `cdn-hit-layer;desc="EDGE"`}, // the owner's own hit
+			{a, `cdn-hit-layer;desc="REC"`},  // the owner's copy, through the tier
+			{a, `cdn-hit-layer;desc="EDGE"`}, // a's own copy since
+		} {
+			r := step.who.do("GET", "/k.txt", "Pragma", "server-timing")
+			if st := r.header.Get("Server-Timing"); r.xcache() != "Hit from cloudfront" || !strings.Contains(st, step.layer) {
+				t.Errorf("%s, Server-Timing %q; want a hit with %s", r.xcache(), st, step.layer)
+			}
+		}
+		if o.pathHits("/k.txt") != 1 {
+			t.Errorf("origin asked %d times, want once", o.pathHits("/k.txt"))
+		}
+	})
 	t.Run("the owner's cached object is the asker's hit", func(t *testing.T) {
 		o := newOrigin(t, static("owned", "Cache-Control", "max-age=300", "Content-Type", "text/plain"))
 		a, b := newPeerEdge(t, o.URL), newPeerEdge(t, o.URL)

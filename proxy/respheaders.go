@@ -402,8 +402,9 @@ func timingOf(result string) string {
 }
 
 // responseHeaders applies the behaviour's response headers policy, if any,
-// to a viewer response; upstream says whether the origin was asked for it.
-func (s *Server) responseHeaders(x *exchange, h http.Header, result string, upstream bool) {
+// to the viewer response a (whose Server-Timing reports its result, the
+// cache layer of a hit, and whether the origin was asked for it).
+func (s *Server) responseHeaders(x *exchange, h http.Header, a answer) {
 	if x.b == nil || x.b.ResponseHeadersPolicy == nil {
 		return
 	}
@@ -411,6 +412,6 @@ func (s *Server) responseHeaders(x *exchange, h http.Header, result string, upst
 	if len(x.pop) > 0 {
 		pop = x.pop[0]
 	}
-	applyResponseHeaders(h, x.r, x.b.ResponseHeadersPolicy, serverTiming{cache: timingOf(result), pop: pop, requestID: x.id,
-		upstream: upstream, downstreamFBL: s.now().Sub(x.start), roll: s.rand})
+	applyResponseHeaders(h, x.r, x.b.ResponseHeadersPolicy, serverTiming{cache: timingOf(a.timing), pop: pop, requestID: x.id,
+		hitLayer: a.hitLayer, upstream: a.upstream, downstreamFBL: s.now().Sub(x.start), roll: s.rand})
 }
