@@ -34,6 +34,9 @@ import (
 // next block reads to find it when prevFree is set). A zero-size used
 // header at the end stops the walk.
 //
+// Pages wholly inside free space are punched out of the file as blocks are
+// freed (release), so the memory the arena holds follows the bytes in use.
+//
 // The allocator's state is guarded by mu; a block's bytes belong to its
 // memBlock, whose reference count says when the block goes back (release).
 type arena struct {
@@ -295,6 +298,26 @@ func (a *arena) free(payload, n int64) {
 	next := off + size
 	a.setWord(next, a.getWord(next)|prevFree)
 	a.insert(off, size)
+	a.release(off, size, payload-headerSize, payload-headerSize+blockSize(n))
+}
+
+// release gives the memory file's pages that lie wholly inside the free
+// block at off of size, and near the block just freed at [lo, hi), back to
+// the kernel (mu held: nothing can be allocated there meanwhile). Every
+// page wholly inside a free block is so released — the pages further from
+// [lo, hi) were when their own blocks were freed — so that the memory the
+// arena holds follows the bytes in use, not the most it ever held. The
+// free block's own header, links and tag stay (its first 24 and last 8
+// bytes).
+func (a *arena) release(off, size, lo, hi int64) {
+	if a.file == nil {
+		return
+	}
+	start := max((off+24+pageSize-1)&^(pageSize-1), (lo-pageSize)&^(pageSize-1))
+	end := min((off+size-8)&^(pageSize-1), (hi+pageSize)&^(pageSize-1))
+	if end > start {
+		_ = punch(a.file, start, end-start) // a failure leaves the pages held, nothing worse
+	}
 }
 
 // inUse reports the bytes of blocks in use, headers included.

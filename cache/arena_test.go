@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -320,5 +321,56 @@ func TestArenaBodyWriteRange(t *testing.T) {
 				t.Errorf("sent %d, written %d; want sendfile %v", p.sent, p.written, tc.sendfile)
 			}
 		})
+	}
+}
+
+// fileBytes is the memory the arena's file holds (its allocated blocks).
+func fileBytes(t *testing.T, a *arena) int64 {
+	t.Helper()
+	st, err := a.file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Blocks * 512
+}
+
+// TestArenaReleasesFreedPages: the memory the arena holds follows the
+// bytes in use — pages wholly inside free space go back to the kernel as
+// blocks are freed — rather than staying at the most it ever held.
+func TestArenaReleasesFreedPages(t *testing.T) {
+	a, err := newArena(16 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.file == nil {
+		t.Skip("no memory file on this system: the arena is plain heap memory")
+	}
+	var blocks []*memBlock
+	for i := range 4000 {
+		if m := a.newMemBlock(bytes.Repeat([]byte{byte(i)}, 3000)); m != nil {
+			blocks = append(blocks, m)
+		}
+	}
+	full := fileBytes(t, a)
+	if full < 11<<20 {
+		t.Fatalf("12 MB of bodies written, the file holds %d B", full)
+	}
+	for i := 0; i < len(blocks); i += 2 {
+		blocks[i].release()
+	}
+	half := fileBytes(t, a)
+	for i := 1; i < len(blocks); i += 2 {
+		b := blocks[i]
+		if b.bytes()[0] != byte(i) || b.bytes()[2999] != byte(i) {
+			t.Fatalf("block %d changed when its neighbours were freed", i)
+		}
+		b.release()
+	}
+	checkArena(t, a)
+	empty := fileBytes(t, a)
+	t.Logf("file: %d B in use, %d B with every other block freed, %d B with none", full, half, empty)
+	if half > full || empty > 64<<10 {
+		t.Errorf("file holds %d B with every other 3,000-byte block freed (%d B full), %d B with all freed: want the freed pages back",
+			half, full, empty)
 	}
 }
