@@ -357,17 +357,26 @@ const maxMemBlock = 1<<(64-refBits) - 1
 // newMemBlock copies b into a new block holding one reference, or
 // returns nil when the arena has no room.
 func (a *arena) newMemBlock(b []byte) *memBlock {
-	if len(b) > maxMemBlock {
+	return a.newMemBlockFrom(int64(len(b)), func(p []byte) error { copy(p, b); return nil })
+}
+
+// newMemBlockFrom is newMemBlock for an n-byte body that fill writes into
+// the block; it returns nil, the block freed, when fill fails.
+func (a *arena) newMemBlockFrom(n int64, fill func([]byte) error) *memBlock {
+	if n > maxMemBlock {
 		a.failures.Add(1)
 		return nil
 	}
-	off, ok := a.alloc(int64(len(b)))
+	off, ok := a.alloc(n)
 	if !ok {
 		return nil
 	}
-	copy(a.mem[off:off+int64(len(b))], b)
+	if fill(a.mem[off:off+n:off+n]) != nil {
+		a.free(off, n)
+		return nil
+	}
 	m := &memBlock{a: a, off: off}
-	m.refs.Store(uint64(len(b))<<refBits | 1)
+	m.refs.Store(uint64(n)<<refBits | 1)
 	return m
 }
 

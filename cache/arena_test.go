@@ -374,3 +374,21 @@ func TestArenaReleasesFreedPages(t *testing.T) {
 			half, full, empty)
 	}
 }
+
+// TestArenaFillFails: a block whose filling fails (a disk body that does
+// not match its checksum, read for promotion) goes back to the arena.
+func TestArenaFillFails(t *testing.T) {
+	a, err := newArena(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{100, 40 << 10} {
+		if m := a.newMemBlockFrom(n, func([]byte) error { return errRecord }); m != nil {
+			t.Fatalf("%d bytes: a block whose fill failed was kept", n)
+		}
+		if a.inUse() != 0 {
+			t.Fatalf("%d bytes: %d B in use after a failed fill", n, a.inUse())
+		}
+		checkArena(t, a)
+	}
+}

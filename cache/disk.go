@@ -825,8 +825,9 @@ func (t *diskTier) removeFile(path string) {
 
 // --- promotion to RAM
 
-// promoter reads disk hits offered to RAM and hands them to set.
-func (t *diskTier) promoter(set func(key string, e *Entry)) {
+// promoter hands the disk hits offered to RAM, one at a time, to promote
+// (Store.promote: read into the arena and stored in RAM).
+func (t *diskTier) promoter(promote func(key string, e *Entry)) {
 	defer t.wg.Done()
 	for {
 		select {
@@ -837,12 +838,7 @@ func (t *diskTier) promoter(set func(key string, e *Entry)) {
 				close(p.done)
 				continue
 			}
-			b, err := p.e.disk().readAll()
-			if err != nil {
-				continue // counted by readAll; the file serves meanwhile
-			}
-			e := p.e.inMemory(b)
-			set(p.key, e)
+			promote(p.key, p.e)
 		}
 	}
 }

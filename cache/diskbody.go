@@ -48,9 +48,13 @@ func (d *diskBody) open() (*os.File, int64, error) {
 	return f, r.bodyOffset(), nil
 }
 
-// readAll reads the whole body, checking its checksum (from the open-file
-// cache's descriptor when it has one: positioned reads share it).
-func (d *diskBody) readAll() ([]byte, error) {
+// readInto reads the whole body into b (len(b) == d.n), checking its
+// checksum (from the open-file cache's descriptor when it has one:
+// positioned reads share it).
+func (d *diskBody) readInto(b []byte) error {
+	if int64(len(b)) != d.n {
+		return fmt.Errorf("cache: reading a %d-byte body into %d bytes", d.n, len(b))
+	}
 	var f *os.File
 	off := d.off
 	if h := d.hot; h != nil && d.t.acquire(h) {
@@ -59,22 +63,21 @@ func (d *diskBody) readAll() ([]byte, error) {
 	} else {
 		var err error
 		if f, off, err = d.open(); err != nil {
-			return nil, err
+			return err
 		}
 		defer f.Close()
 	}
-	b := make([]byte, d.n)
 	if _, err := f.ReadAt(b, off); err != nil {
 		d.t.fail(DiskOpRead, err)
-		return nil, err
+		return err
 	}
 	if crc32.Checksum(b, castagnoli) != d.crc {
 		err := fmt.Errorf("%s: %w: body checksum", d.t.path(d.id), errRecord)
 		d.t.fail(DiskOpVerify, err)
 		d.t.drop(d.id, d.gen)
-		return nil, err
+		return err
 	}
-	return b, nil
+	return nil
 }
 
 // BodyLen is the length of the entry's body, in hand, in the arena or on

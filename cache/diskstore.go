@@ -35,7 +35,7 @@ func (s *Store) attachDisk(o Options) error {
 	s.disk = t
 	t.wg.Add(3)
 	go t.writer()
-	go t.promoter(func(key string, e *Entry) { s.set(key, e, false) })
+	go t.promoter(s.promote)
 	go t.scan(s.diskBanned)
 	return nil
 }
@@ -219,4 +219,20 @@ func (s *Store) WaitDiskScan() {
 	if s.disk != nil {
 		<-s.disk.scanned
 	}
+}
+
+// promote offers the disk tier's entry e, stored under key, to the RAM
+// tier: its body is read from its file straight into a block of the arena
+// (checked against its checksum), which the RAM tier's copy then holds.
+// Read errors are counted by readInto; the file serves meanwhile.
+func (s *Store) promote(key string, e *Entry) {
+	d := e.disk()
+	m := s.arena.newMemBlockFrom(d.n, d.readInto)
+	if m == nil {
+		return
+	}
+	c := *e
+	c.mem = m
+	s.set(key, newEntry(c, entryMore{Extra: e.Extra()}), false) // takes its own reference
+	m.release()
 }
