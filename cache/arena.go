@@ -35,10 +35,12 @@ import (
 // header at the end stops the walk.
 //
 // Pages wholly inside free space are punched out of the file as blocks are
-// freed (release), so the memory the arena holds follows the bytes in use.
+// freed (arena.release), so the memory the arena holds follows the bytes in
+// use.
 //
 // The allocator's state is guarded by mu; a block's bytes belong to its
-// memBlock, whose reference count says when the block goes back (release).
+// memBlock, whose reference count says when the block goes back
+// (memBlock.release).
 type arena struct {
 	mu   sync.Mutex
 	mem  []byte
@@ -72,8 +74,7 @@ var errArenaSize = errors.New("cache: RAM arena smaller than one block")
 
 // newArena maps an arena of capacity bytes (rounded up to the page size).
 func newArena(capacity int64) (*arena, error) {
-	page := int64(os.Getpagesize())
-	capacity = (capacity + page - 1) / page * page
+	capacity = pageUp(capacity)
 	if capacity < 2*minBlock {
 		return nil, errArenaSize
 	}
@@ -107,6 +108,10 @@ func (a *arena) setWord(off int64, v uint64) { *a.word(off) = v }
 // pageSize is the memory page size, the unit of a paged block.
 var pageSize = int64(os.Getpagesize())
 
+// pageUp and pageDown round n to a page boundary.
+func pageUp(n int64) int64   { return (n + pageSize - 1) &^ (pageSize - 1) }
+func pageDown(n int64) int64 { return n &^ (pageSize - 1) }
+
 // paged reports whether an n-byte body gets pages of its own (see arena).
 func paged(n int64) bool { return n >= sendfileMin }
 
@@ -115,7 +120,7 @@ func paged(n int64) bool { return n >= sendfileMin }
 // pages.
 func blockSize(n int64) int64 {
 	if paged(n) {
-		return headerSize + (n+pageSize-1)&^(pageSize-1)
+		return headerSize + pageUp(n)
 	}
 	return max((n+headerSize+blockAlign-1)&^(blockAlign-1), minBlock)
 }
@@ -235,7 +240,7 @@ func (a *arena) alloc(n int64) (int64, bool) {
 	if pages {
 		// The free space before the page-aligned payload stays free, as a
 		// block of its own (at least minBlock: else the next page).
-		gap := (off+headerSize+pageSize-1)&^(pageSize-1) - headerSize - off
+		gap := pageUp(off+headerSize) - headerSize - off
 		if gap > 0 && gap < minBlock {
 			gap += pageSize
 		}
@@ -267,7 +272,7 @@ func (a *arena) alloc(n int64) (int64, bool) {
 // first (see arena).
 func (a *arena) free(payload, n int64) {
 	if paged(n) && a.file != nil {
-		if punch(a.file, payload, (n+pageSize-1)&^(pageSize-1)) != nil {
+		if punch(a.file, payload, pageUp(n)) != nil {
 			// Without the punch, the pages must never be written again:
 			// the block is left out of the free lists for good (it stays
 			// counted in used).
@@ -313,8 +318,8 @@ func (a *arena) release(off, size, lo, hi int64) {
 	if a.file == nil {
 		return
 	}
-	start := max((off+24+pageSize-1)&^(pageSize-1), (lo-pageSize)&^(pageSize-1))
-	end := min((off+size-8)&^(pageSize-1), (hi+pageSize)&^(pageSize-1))
+	start := max(pageUp(off+24), pageDown(lo-pageSize))
+	end := min(pageDown(off+size-8), pageDown(hi+pageSize))
 	if end > start {
 		_ = punch(a.file, start, end-start) // a failure leaves the pages held, nothing worse
 	}
