@@ -264,7 +264,8 @@ func (s *Store) deleteIfSame(key string, e *Entry) {
 // by an invalidation, is not admitted (admit: the store is full and the key
 // was not offered before), was refused by ristretto's admission policy (the
 // store is full and the key is used less than the entries it would evict),
-// or was dropped by ristretto's write buffer on every attempt.
+// found no room in the arena (ArenaStats.Failures), or was dropped by
+// ristretto's write buffer on every attempt.
 //
 // The store keeps a copy of e whose body is in the RAM tier's arena: e's
 // body in hand is copied there (an entry whose body is already the

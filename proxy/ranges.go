@@ -169,8 +169,8 @@ func serveRange(w http.ResponseWriter, r *http.Request, status int, h headerGett
 	return serveRangeFrom(w, r, status, h, cache.BytesBody(body))
 }
 
-// serveRangeFrom is serveRange for a body in memory or in a file of the
-// disk tier (cache.Body).
+// serveRangeFrom is serveRange for an opened body (cache.Body): bytes in
+// hand, a block of the RAM tier's arena, or a disk tier file.
 func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h headerGetter, body cache.Body) int {
 	wh := w.Header()
 	if h == nil {
