@@ -171,8 +171,8 @@ type Body struct {
 
 // sendfileMin is the smallest body from the arena that WriteRange sends
 // with sendfile(2) rather than writes from the mapping: below it, the
-// copy costs less than the extra system call (the response's head is
-// flushed on its own first).
+// copy costs less than the extra system call (with sendfile the head goes
+// in one of its own; written, head and body go in one writev).
 const sendfileMin = 16 << 10
 
 // Len is the body's length.
@@ -182,7 +182,8 @@ func (b Body) Len() int64 { return b.n }
 // or a large body of the RAM tier's arena.
 func (b Body) File() bool { return b.f != nil && (b.mem == nil || b.n >= sendfileMin) }
 
-// Bytes returns the body in memory, or nil, false for a file.
+// Bytes returns the body in memory (an arena body's mapping too), or nil,
+// false for a disk tier file.
 func (b Body) Bytes() ([]byte, bool) { return b.b, b.f == nil || b.mem != nil }
 
 // WriteRange writes n bytes of the body from first to w. A file's bytes go
@@ -194,17 +195,14 @@ func (b Body) WriteRange(w io.Writer, first, n int64) error {
 	if first < 0 || n < 0 || first+n > b.n {
 		return fmt.Errorf("cache: range %d+%d of a %d-byte body", first, n, b.n)
 	}
-	if b.mem != nil {
-		// From the arena: sent from its memory file by a FileSender
-		// (sendfile(2) on a plain TCP connection), else written from the
-		// mapping, with no read into a buffer first.
-		if fs, ok := w.(FileSender); ok && b.File() && n > 0 && sendsFiles(fs) {
-			return sendShared(w, b.f, b.off+first, n)
-		}
-		_, err := w.Write(b.b[first : first+n])
-		return err
+	if fs, ok := w.(FileSender); ok && b.mem != nil && b.File() && n > 0 && sendsFiles(fs) {
+		// A large body from the arena: sent from its memory file
+		// (sendfile(2) on a plain TCP connection).
+		return sendShared(w, b.f, b.off+first, n)
 	}
-	if b.f == nil {
+	if b.f == nil || b.mem != nil {
+		// In memory (an arena body too: written from the mapping, with no
+		// read into a buffer first).
 		_, err := w.Write(b.b[first : first+n])
 		return err
 	}
