@@ -231,8 +231,6 @@ func (s *Store) promote(key string, e *Entry) {
 	if m == nil {
 		return
 	}
-	c := *e
-	c.mem = m
-	s.set(key, newEntry(c, entryMore{Extra: e.Extra()}), false) // takes its own reference
+	s.set(key, e.withMem(m), false) // takes its own reference
 	m.release()
 }

@@ -156,7 +156,7 @@ func New(o Options) (*Store, error) {
 // (free space split between blocks) and for bodies evicted while responses
 // still send them, which keep their blocks until the last one is done.
 // When the arena is full anyway, an object is not kept in RAM (counted:
-// RAMStats).
+// ArenaStats.Failures).
 func arenaSize(maxBytes int64) int64 {
 	return maxBytes + maxBytes/8 + arenaSlack
 }
@@ -348,6 +348,12 @@ func (s *Store) inArena(e *Entry) *Entry {
 			return nil
 		}
 	}
+	return e.withMem(m)
+}
+
+// withMem is the store's copy of e with its body in the arena's block m
+// (and no body in hand or on disk).
+func (e *Entry) withMem(m *memBlock) *Entry {
 	c := *e
 	c.mem = m
 	return newEntry(c, entryMore{Extra: e.Extra()})
