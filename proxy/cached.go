@@ -281,16 +281,8 @@ func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase
 		}
 	case body.File():
 		// Sent from its file, with sendfile(2) where the connection allows.
-		status := s.begin(x, a)
-		if status == 0 {
-			return
-		}
-		if _, ok := h["Content-Length"]; !ok {
-			h["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
-		}
-		x.w.WriteHeader(status)
-		if x.r.Method != http.MethodHead {
-			writeBody(x.w, body, 0, body.Len())
+		if status := s.begin(x, a); status != 0 {
+			writeWhole(x.w, x.r.Method == http.MethodHead, status, body)
 		}
 	default:
 		b, _ := body.Bytes()

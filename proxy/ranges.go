@@ -223,16 +223,26 @@ func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h header
 	return http.StatusPartialContent
 }
 
-// writeWhole writes the whole object with status.
+// writeWhole writes the whole object with status. The Content-Length is
+// the body's: the stored header's when it says so (no string made for a
+// hit), else set.
 func writeWhole(w http.ResponseWriter, head bool, status int, body cache.Body) int {
 	wh := w.Header()
 	delete(wh, "Content-Range")
-	wh["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
+	if v := wh["Content-Length"]; len(v) != 1 || !lengthIs(v[0], body.Len()) {
+		wh["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
+	}
 	w.WriteHeader(status)
 	if !head {
 		writeBody(w, body, 0, body.Len())
 	}
 	return status
+}
+
+// lengthIs reports whether the decimal v is n.
+func lengthIs(v string, n int64) bool {
+	got, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && got == n
 }
 
 // writeBody writes n bytes of body from first; it reports whether they all
