@@ -42,6 +42,7 @@ type ratioResult struct {
 	usedBytes  int64   // edgefront: cost held; NGINX: disk used; Varnish: malloc bytes (-1: not known)
 	lru        float64 // an LRU of objects entries on the same trace (edgefront's row only)
 	lfu        float64 // a perfect LFU of objects entries on the same trace (edgefront's row only)
+	opt        float64 // Belady's clairvoyant cache of objects entries on the same trace (edgefront's row only)
 	took       time.Duration
 }
 
@@ -53,6 +54,7 @@ func (b *bench) hitRatioPhase(ctx context.Context, bin string) error {
 		t.stop()
 	}
 	trace := cachesim.ZipfTrace(b.o.ratioRequests, b.o.ratioKeys)
+	b.bound = cachesim.Bound(trace)
 	cost, err := b.edgefrontObjectCost(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("hit-ratio: %w", err)
@@ -90,6 +92,7 @@ func (b *bench) hitRatioPhase(ctx context.Context, bin string) error {
 			if t.name == "edgefront" && r.objects > 0 {
 				r.lru = cachesim.LRU(trace, int(r.objects))
 				r.lfu = cachesim.LFU(trace, int(r.objects))
+				r.opt = cachesim.OPT(trace, int(r.objects))
 			}
 			b.ratios = append(b.ratios, r)
 			b.prog.logf("hit-ratio %2.0f%% %-10s %.4f (%d of %d requests reached the origin); objects %d, bytes %d %s",
@@ -106,7 +109,7 @@ func lruNote(r ratioResult) string {
 	if r.lru == 0 {
 		return ""
 	}
-	return fmt.Sprintf("(at %d objects, LRU %.4f, perfect LFU %.4f)", r.objects, r.lru, r.lfu)
+	return fmt.Sprintf("(at %d objects, LRU %.4f, perfect LFU %.4f, OPT %.4f)", r.objects, r.lru, r.lfu, r.opt)
 }
 
 // edgefrontObjectCost starts edgefront with its default cache, stores a few
@@ -229,24 +232,25 @@ func (b *bench) hitRatioReport() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
 	w("## Hit ratio: Zipf s = 1.01, %s requests over %s 1 KiB objects, %d clients\n\n",
 		commas(float64(b.o.ratioRequests)), commas(float64(b.o.ratioKeys)), hitRatioWorkers)
-	w("| cache sized for | target | cache size | hit ratio | LRU at the same objects | perfect LFU at the same objects | objects held | bytes held | origin reqs | failures | took s |\n")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| cache sized for | target | cache size | hit ratio | LRU at the same objects | perfect LFU at the same objects | OPT at the same objects | objects held | bytes held | origin reqs | failures | took s |\n")
+	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range b.ratios {
-		lru, lfu := "—", "—"
+		lru, lfu, opt := "—", "—", "—"
 		if r.lru > 0 {
-			lru, lfu = fmt.Sprintf("%.4f", r.lru), fmt.Sprintf("%.4f", r.lfu)
+			lru, lfu, opt = fmt.Sprintf("%.4f", r.lru), fmt.Sprintf("%.4f", r.lfu), fmt.Sprintf("%.4f", r.opt)
 		}
-		w("| %.0f%% of keys | %s | %s | %.4f | %s | %s | %s | %s | %s | %d | %.1f |\n", 100*r.fraction, r.target,
-			commas(float64(r.sizeBytes)), r.ratio, lru, lfu, known(r.objects), known(r.usedBytes), commas(float64(r.originReqs)), r.bad, r.took.Seconds())
+		w("| %.0f%% of keys | %s | %s | %.4f | %s | %s | %s | %s | %s | %s | %d | %.1f |\n", 100*r.fraction, r.target,
+			commas(float64(r.sizeBytes)), r.ratio, lru, lfu, opt, known(r.objects), known(r.usedBytes), commas(float64(r.originReqs)), r.bad, r.took.Seconds())
 	}
-	w("\nhit ratio: 1 − origin requests ÷ requests (collapsed misses count as hits, for every target alike). edgefront's size is the keys' share × its own cost per object (edgefront_cache_bytes ÷ items); NGINX gets it as max_size, Varnish as malloc. bytes held: edgefront's cost accounting, NGINX's cache files' allocated blocks (du), Varnish's SMA.s0.g_bytes. LRU and perfect LFU (exact counts of every key since the start: the ceiling for a frequency-based policy that learns online) are simulated on the same trace, in order, at the objects edgefront held.\n\n")
+	w("\nhit ratio: 1 − origin requests ÷ requests (collapsed misses count as hits, for every target alike). edgefront's size is the keys' share × its own cost per object (edgefront_cache_bytes ÷ items); NGINX gets it as max_size, Varnish as malloc. bytes held: edgefront's cost accounting, NGINX's cache files' allocated blocks (du), Varnish's SMA.s0.g_bytes. LRU and perfect LFU (exact counts of every key since the start: the ceiling for a frequency-based policy that learns online) and OPT (Belady's clairvoyant cache, which knows every future request: no policy gets more hits) are simulated on the same trace, in order, at the objects edgefront held. No cache of any size beats %.4f on this trace: every key's first request is a miss.\n\n", b.bound)
 	w("| cache sized for | target | measured | verdict |\n|---|---|---|---|\n")
 	for _, frac := range hitRatioFractions {
 		e, ok := b.ratioOf("edgefront", frac)
 		if !ok {
 			continue
 		}
-		w("| %.0f%% | ≥ LRU + 5 points at equal objects | %+.1f points (%.4f vs %.4f) | %s |\n", 100*frac, 100*(e.ratio-e.lru), e.ratio, e.lru, verdict(e.ratio >= e.lru+0.05))
+		w("| %.0f%% | ≥ LRU + 5 points at equal objects | %+.1f points (%.4f vs %.4f); perfect LFU %+.1f, OPT %+.1f | %s |\n", 100*frac, 100*(e.ratio-e.lru), e.ratio, e.lru,
+			100*(e.lfu-e.lru), 100*(e.opt-e.lru), verdict(e.ratio >= e.lru+0.05))
 		for _, peer := range []string{"nginx", "varnish"} {
 			if p, ok := b.ratioOf(peer, frac); ok {
 				w("| %.0f%% | ≥ %s at equal memory | %.4f vs %.4f (%s bytes held) | %s |\n", 100*frac, peer, e.ratio, p.ratio, known(p.usedBytes), verdict(e.ratio >= p.ratio))

@@ -182,6 +182,7 @@ type bench struct {
 	bans     []bansResult
 	fns      []fnResult
 	ratios   []ratioResult
+	bound    float64 // the hit-ratio trace's compulsory-miss bound (cachesim.Bound)
 	disks    []diskResult
 	restarts []restartResult
 	env      []string

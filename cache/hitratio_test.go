@@ -49,9 +49,8 @@ func replay(s *Store, trace []int, workers int, entryOf func(k int) (string, *En
 //
 // What is reachable on this trace is small: 36,774 distinct keys make
 // 18.4 % of the requests first requests, which no cache can hit. The
-// perfect LFU (lfuRatio) is LRU + 2.4 points at 10 % and + 0.4 at 20 %; a
-// clairvoyant cache (Belady's, computed once outside the test) + 7.5 and
-// + 2.3. So the margins asserted are below issue 19's 5 points: measured,
+// perfect LFU (cachesim.LFU) is LRU + 2.4 points at 10 % and + 0.4 at 20 %;
+// a clairvoyant cache (cachesim.OPT, Belady's) + 7.5 and + 2.3. So the margins asserted are below issue 19's 5 points: measured,
 // the store is LRU + 1.6 to 2.1 points at 10 % with one client, + 1.2 to
 // 2.1 with eight, and + 0.2 to 0.4 at 20 % (before issue 19's fixes: 0.0
 // to + 0.4 at 10 % and − 1.1 to 0.0 at 20 %, with one client or eight).
