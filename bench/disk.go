@@ -39,9 +39,10 @@ type diskResult struct {
 	load     loadResult
 	origin   int64
 	hitRatio float64
-	tiers    string // edgefront: RAM and disk hits during the run
-	rssKB    int64  // of the process tree after the run
-	diskKB   int64  // the cache directory's size after the run
+	tiers    string        // edgefront: RAM and disk hits during the run
+	rssKB    int64         // of the process tree after the run
+	diskKB   int64         // the cache directory's size after the run
+	cpu      time.Duration // the process tree's CPU time during the timed run
 }
 
 // restartResult is one restart-scenario run.
@@ -111,6 +112,7 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 	useGo := b.o.goLoad || !b.tools["wrk"]
 	b.prog.set(label, spec.duration, b.liveRate(t, useGo, &live))
 	reqs0 := b.origin.requests()
+	cpu0 := treeCPU(t.pid())
 	var r loadResult
 	var err error
 	if useGo {
@@ -122,7 +124,7 @@ func (b *bench) diskRun(ctx context.Context, t *target, rep, keys int) error {
 		return fmt.Errorf("%s: %w", label, err)
 	}
 	res := diskResult{target: t.name, rep: rep, keys: keys, load: r, origin: b.origin.requests() - reqs0, hitRatio: math.NaN(),
-		rssKB: treeMem(t.pid()).rss, diskKB: dirKB(filepath.Join(b.runDir, t.name+"-disk"))}
+		rssKB: treeMem(t.pid()).rss, diskKB: dirKB(filepath.Join(b.runDir, t.name+"-disk")), cpu: treeCPU(t.pid()) - cpu0}
 	if r.requests > 0 {
 		res.hitRatio = 1 - float64(res.origin)/float64(r.requests)
 	}
@@ -246,10 +248,14 @@ func (b *bench) diskReport() string {
 	if len(b.disks) > 0 {
 		w("## Disk: Zipf over %s objects of %s (4× edgefront's RAM tier of %s); edgefront --cache-disk and NGINX proxy_cache on disk, %s each\n\n",
 			commas(float64(b.disks[0].keys)), diskObject, diskRAM, diskSize)
-		w("| target | rep | req/s | p99 ms | hit ratio | origin reqs | tiers | RSS MiB | cache files MiB | notes |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---|\n")
+		w("| target | rep | req/s | p99 ms | hit ratio | origin reqs | tiers | CPU µs/req | generator µs/req | RSS MiB | cache files MiB | notes |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n")
 		for _, d := range b.disks {
-			w("| %s | %d | %s | %.2f | %.3f | %d | %s | %d | %d | %s |\n", d.target, d.rep, commas(d.load.rps), ms(d.load.p99), d.hitRatio, d.origin, d.tiers,
-				d.rssKB>>10, d.diskKB>>10, d.load.note)
+			cpu, gen := math.NaN(), math.NaN()
+			if n := float64(d.load.requests); n > 0 {
+				cpu, gen = float64(d.cpu/time.Microsecond)/n, float64(d.load.genCPU/time.Microsecond)/n
+			}
+			w("| %s | %d | %s | %.2f | %.3f | %d | %s | %s | %s | %d | %d | %s |\n", d.target, d.rep, commas(d.load.rps), ms(d.load.p99), d.hitRatio, d.origin, d.tiers,
+				oneDecimal(cpu), oneDecimal(gen), d.rssKB>>10, d.diskKB>>10, d.load.note)
 		}
 		var rps, hits []float64
 		for _, e := range b.disks {

@@ -35,6 +35,7 @@ type loadResult struct {
 	p99      time.Duration
 	p999     time.Duration
 	note     string
+	genCPU   time.Duration // the generator process's user + system time (wrk, h2load; 0: not known)
 }
 
 // loadSpec describes one load run.
@@ -103,7 +104,8 @@ func runWrk(ctx context.Context, run string, s loadSpec) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.duration+60*time.Second)
 	defer cancel()
 	args := []string{"-t2", "-c" + strconv.Itoa(s.conns), "-d" + strconv.Itoa(secs) + "s", "--timeout", "10s", "-s", script, u}
-	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "wrk", args...)
+	out, err := cmd.CombinedOutput()
 	m := wrkLine.FindSubmatch(out)
 	if m == nil {
 		return loadResult{}, fmt.Errorf("wrk %s: %v: %s", strings.Join(args, " "), err, lastLines(out, 5))
@@ -115,6 +117,7 @@ func runWrk(ctx context.Context, run string, s loadSpec) (loadResult, error) {
 		p999: time.Duration(n(5)) * time.Microsecond, errors: n(6) + n(7),
 	}
 	r.rps = float64(r.requests) / r.elapsed.Seconds()
+	r.genCPU = processCPU(cmd)
 	if n(6) > 0 {
 		r.note = fmt.Sprintf("%d socket errors", n(6))
 	}
@@ -122,6 +125,15 @@ func runWrk(ctx context.Context, run string, s loadSpec) (loadResult, error) {
 		r.note = strings.TrimSpace(r.note + fmt.Sprintf(" %d non-2xx/3xx", n(7)))
 	}
 	return r, nil
+}
+
+// processCPU is the user + system time of cmd's process once it has
+// exited (0 when it did not run).
+func processCPU(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 func pathOf(u string) string {
@@ -146,7 +158,8 @@ func runH2load(ctx context.Context, run string, s loadSpec) (loadResult, error) 
 	ctx, cancel := context.WithTimeout(ctx, s.duration+60*time.Second)
 	defer cancel()
 	args := []string{"-D", strconv.Itoa(secs), "-c", strconv.Itoa(s.conns), "-m", "10", "-t", "2", "--log-file=" + logf, s.url}
-	out, err := exec.CommandContext(ctx, "h2load", args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "h2load", args...)
+	out, err := cmd.CombinedOutput()
 	fm, rm := h2Finished.FindSubmatch(out), h2Requests.FindSubmatch(out)
 	if fm == nil || rm == nil {
 		return loadResult{}, fmt.Errorf("h2load %s: %v: %s", strings.Join(args, " "), err, lastLines(out, 5))
@@ -159,6 +172,7 @@ func runH2load(ctx context.Context, run string, s loadSpec) (loadResult, error) 
 	}
 	r.elapsed = time.Duration(d * float64(time.Second))
 	r.requests, _ = strconv.ParseInt(string(rm[4]), 10, 64)
+	r.genCPU = processCPU(cmd)
 	failed, _ := strconv.ParseInt(string(rm[5]), 10, 64)
 	errored, _ := strconv.ParseInt(string(rm[6]), 10, 64)
 	r.errors = failed + errored

@@ -444,6 +444,8 @@ type runResult struct {
 	loadResult
 	originReqs   int64
 	allocsPerReq float64 // edgefront only (NaN otherwise)
+	cpuPerReq    float64 // µs of the target's process tree's CPU time per request (NaN: not known)
+	genPerReq    float64 // µs of the load generator's CPU time per request (NaN: not known)
 	rssKB        int64
 	proto        string
 }
@@ -481,6 +483,7 @@ func (b *bench) throughput(ctx context.Context, sc string, t *target, rep int) e
 		}
 	}
 	reqs0 := b.origin.requests()
+	cpu0 := treeCPU(t.pid())
 	var r loadResult
 	var err error
 	switch {
@@ -498,7 +501,16 @@ func (b *bench) throughput(ctx context.Context, sc string, t *target, rep int) e
 		return fmt.Errorf("%s: %w", label, err)
 	}
 	res := runResult{scenario: sc, target: t.name, rep: rep, loadResult: r, originReqs: b.origin.requests() - reqs0,
-		allocsPerReq: math.NaN(), rssKB: treeMem(t.pid()).rss, proto: proto}
+		allocsPerReq: math.NaN(), cpuPerReq: math.NaN(), genPerReq: math.NaN(), rssKB: treeMem(t.pid()).rss, proto: proto}
+	if r.requests > 0 {
+		us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(r.requests) }
+		if cpu := treeCPU(t.pid()) - cpu0; cpu > 0 {
+			res.cpuPerReq = us(cpu)
+		}
+		if r.genCPU > 0 {
+			res.genPerReq = us(r.genCPU)
+		}
+	}
 	if t.admin != "" && !math.IsNaN(mallocs0) && r.requests > 0 {
 		if v, err := metric(t.admin, "go_memstats_mallocs_total"); err == nil {
 			res.allocsPerReq = (v - mallocs0) / float64(r.requests)

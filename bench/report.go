@@ -23,8 +23,8 @@ func (b *bench) report() string {
 
 	if len(b.results) > 0 {
 		w("## Hits: throughput and latency (median of %d reps)\n\n", b.o.reps)
-		w("| scenario | target | proto | req/s | min–max req/s | p50 ms | p99 ms | p99.9 ms | origin reqs | allocs/req | RSS MiB | notes |\n")
-		w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		w("| scenario | target | proto | req/s | min–max req/s | p50 ms | p99 ms | p99.9 ms | origin reqs | allocs/req | CPU µs/req | generator µs/req | RSS MiB | notes |\n")
+		w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, sc := range throughputScenarios {
 			for _, t := range b.targets {
 				rs := b.runsOf(sc, t.name)
@@ -44,16 +44,18 @@ func (b *bench) report() string {
 				if a := median(field(rs, func(r runResult) float64 { return r.allocsPerReq })); !math.IsNaN(a) {
 					allocs = fmt.Sprintf("%.1f", a)
 				}
-				w("| %s | %s | %s | %s | %s–%s | %.2f | %.2f | %.2f | %d | %s | %.0f | %s |\n", sc, t.name, rs[0].proto,
+				w("| %s | %s | %s | %s | %s–%s | %.2f | %.2f | %.2f | %d | %s | %s | %s | %.0f | %s |\n", sc, t.name, rs[0].proto,
 					commas(median(rps)), commas(slices.Min(rps)), commas(slices.Max(rps)),
 					median(field(rs, latMS(func(r runResult) time.Duration { return r.p50 }))),
 					median(field(rs, latMS(func(r runResult) time.Duration { return r.p99 }))),
 					median(field(rs, latMS(func(r runResult) time.Duration { return r.p999 }))),
-					origin, allocs, median(field(rs, func(r runResult) float64 { return float64(r.rssKB) / 1024 })),
+					origin, allocs, oneDecimal(median(field(rs, func(r runResult) float64 { return r.cpuPerReq }))),
+					oneDecimal(median(field(rs, func(r runResult) float64 { return r.genPerReq }))),
+					median(field(rs, func(r runResult) float64 { return float64(r.rssKB) / 1024 })),
 					strings.Join(notes, "; "))
 			}
 		}
-		w("\norigin reqs: requests that reached the origin during the measured runs (all reps; 0 = every request was a hit). allocs/req: edgefront's go_memstats_mallocs_total delta ÷ requests (whole process: net/http, TLS, HTTP/2 included). RSS: of the process tree after the run.\n\n")
+		w("\norigin reqs: requests that reached the origin during the measured runs (all reps; 0 = every request was a hit). allocs/req: edgefront's go_memstats_mallocs_total delta ÷ requests (whole process: net/http, TLS, HTTP/2 included). CPU µs/req: the user + system time of the target's process tree during the run ÷ requests (the kernel's loopback work done in its system calls included); generator µs/req: the same for wrk or h2load. The two share the machine's cores, so a target's req/s is bounded by both. RSS: of the process tree after the run.\n\n")
 		if b.o.peers {
 			w("## Ratios (median over reps of the same-rep ratio)\n\n")
 			w("| scenario | req/s edgefront ÷ nginx | req/s edgefront ÷ varnish | p99 edgefront ÷ nginx | p99 edgefront ÷ varnish |\n|---|---:|---:|---:|---:|\n")
@@ -163,6 +165,14 @@ func (b *bench) sameRepRatio(sc, peer string, f func(runResult) float64) float64
 		}
 	}
 	return median(rs)
+}
+
+// oneDecimal is v with one decimal, or "—" when it is not known.
+func oneDecimal(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func f2(v float64) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -388,6 +389,36 @@ func treeMem(pid int) memUse {
 		f.Close()
 	}
 	return m
+}
+
+// clockTick is the unit of /proc/PID/stat's times (USER_HZ, 100 on every
+// Linux architecture Go runs on).
+const clockTick = 10 * time.Millisecond
+
+// treeCPU is the user + system time the processes of pid's tree have used
+// so far (threads included; processes that have exited are not).
+func treeCPU(pid int) time.Duration {
+	var ticks int64
+	for _, p := range descendants(pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces), from field 3:
+		// utime and stime are fields 14 and 15.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		fs := strings.Fields(string(b[i+1:]))
+		if len(fs) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(fs[11], 10, 64)
+		s, _ := strconv.ParseInt(fs[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * clockTick
 }
 
 // descendants is pid and every process below it.
