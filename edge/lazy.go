@@ -46,6 +46,7 @@ const (
 // that run's values.
 type lazyFields struct {
 	r   *goja.Runtime
+	js  *goja.Object // lf's JavaScript object, once made
 	src fieldsSource
 	req *http.Request // srcRequest*, srcQuery (its RawQuery)
 	h   http.Header   // srcResponse*
@@ -75,7 +76,12 @@ const indexFrom = 16
 
 // object returns the JavaScript object of lf (whose r, src and message
 // are set).
-func (lf *lazyFields) object() *goja.Object { return lf.r.NewDynamicObject(lf) }
+func (lf *lazyFields) object() *goja.Object {
+	if lf.js == nil {
+		lf.js = lf.r.NewDynamicObject(lf)
+	}
+	return lf.js
+}
 
 // fields returns the event's values: what the function was given.
 func (lf *lazyFields) fields() *fields {
@@ -252,9 +258,11 @@ func arrayIndex(name string) uint32 {
 
 // snapshot exports the entries the function reached, so that read runs no
 // JavaScript: settle calls it under the run's budget (an entry may have
-// getters), read after the run.
+// getters), read after the run. It runs once: the object is read as it
+// was when the handler returned, however many properties of the result
+// hold it.
 func (lf *lazyFields) snapshot() {
-	if !lf.dirty {
+	if !lf.dirty || lf.snapped {
 		return
 	}
 	for i := range lf.ents {

@@ -22,8 +22,9 @@ import (
 // run; a reference kept past the run reads what that run left.
 type record struct {
 	r     *goja.Runtime
-	slots []slot  // properties in the order they were added
-	arr   [5]slot // slots' first backing array: no allocation for the event's own properties
+	js    *goja.Object // rec's JavaScript object, once made
+	slots []slot       // properties in the order they were added
+	arr   [5]slot      // slots' first backing array: no allocation for the event's own properties
 }
 
 // slot is a property of a record: a JavaScript value, or (val nil) a Go
@@ -47,7 +48,12 @@ func (rec *record) init(r *goja.Runtime) {
 }
 
 // object returns the JavaScript object of rec.
-func (rec *record) object() *goja.Object { return rec.r.NewDynamicObject(rec) }
+func (rec *record) object() *goja.Object {
+	if rec.js == nil {
+		rec.js = rec.r.NewDynamicObject(rec)
+	}
+	return rec.js
+}
 
 // setString adds a string property, converted when first read.
 func (rec *record) setString(name, s string) {
@@ -168,6 +174,143 @@ func (rec *record) result() map[string]any {
 	return m
 }
 
+// readable reports whether rec, an object of event e the function
+// returned, can be read slot by slot (returned) instead of exported by
+// result(): no property is an object the function made or a record
+// (exporting those may run getters, so under the budget), querystring,
+// headers and cookies are strings, primitives or lazy objects of e, and
+// there is no statusCode (a generated response is read from result()'s
+// map). Anything else is a primitive, which exports as result() would
+// export it at any time.
+func (rec *record) readable(e *viewerEvent) bool {
+	for i := range rec.slots {
+		s := &rec.slots[i]
+		switch {
+		case s.name == "statusCode" && rec == &e.request:
+			return false
+		case s.val == nil:
+			if s.obj == nil {
+				continue
+			}
+			if _, ok := s.obj.(*lazyFields); !ok || !lazyKey(s.name) {
+				return false
+			}
+		default:
+			if o, ok := s.val.(*goja.Object); ok && (!lazyKey(s.name) || e.lazyOf(o) == nil) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// lazyKey reports whether a property of that name is read as headers,
+// cookies or a query string.
+func lazyKey(name string) bool {
+	return name == "querystring" || name == "headers" || name == "cookies"
+}
+
+// snapshot snapshots the lazy objects of e among rec's properties, in
+// their order: what result() does to them.
+func (rec *record) snapshot(e *viewerEvent) {
+	for i := range rec.slots {
+		if lf := rec.slots[i].lazy(e); lf != nil {
+			lf.snapshot()
+		}
+	}
+}
+
+// lazy returns the lazy object of e that s holds, or nil.
+func (s *slot) lazy(e *viewerEvent) *lazyFields {
+	if s.val == nil {
+		lf, _ := s.obj.(*lazyFields)
+		return lf
+	}
+	if o, ok := s.val.(*goja.Object); ok {
+		return e.lazyOf(o)
+	}
+	return nil
+}
+
+// value is what result() gives for s, a property of a readable record of
+// e: a string, another primitive's export, or a lazy object.
+func (s *slot) value(e *viewerEvent) any {
+	if lf := s.lazy(e); lf != nil {
+		return lf
+	}
+	if s.val == nil {
+		return s.str
+	}
+	return s.val.Export()
+}
+
+// stringValue returns s's value when it is a string, as value would.
+func (s *slot) stringValue() (string, bool) {
+	switch {
+	case s.val == nil:
+		return s.str, s.obj == nil
+	case goja.IsString(s.val):
+		return s.val.String(), true
+	}
+	return "", false
+}
+
+// returned is an object a handler returned, as the readers of its result
+// take it: the exported map (settle), or a readable record of the event
+// e, read slot by slot.
+type returned struct {
+	m   map[string]any
+	rec *record
+	e   *viewerEvent
+}
+
+// returnedOf returns settle's out as a returned object, false when out is
+// not an object.
+func returnedOf(out any, e *viewerEvent) (returned, bool) {
+	switch t := out.(type) {
+	case map[string]any:
+		return returned{m: t}, true
+	case *record:
+		return returned{rec: t, e: e}, true
+	}
+	return returned{}, false
+}
+
+// get returns property k.
+func (x *returned) get(k string) (any, bool) {
+	if x.rec == nil {
+		v, ok := x.m[k]
+		return v, ok
+	}
+	i := x.rec.find(k)
+	if i < 0 {
+		return nil, false
+	}
+	return x.rec.slots[i].value(x.e), true
+}
+
+// str returns property k when it is a string; ok is false when it is
+// absent or not a string.
+func (x *returned) str(k string) (s string, ok bool) {
+	if x.rec == nil {
+		s, ok = x.m[k].(string)
+		return s, ok
+	}
+	i := x.rec.find(k)
+	if i < 0 {
+		return "", false
+	}
+	return x.rec.slots[i].stringValue()
+}
+
+// asMap returns the object as settle exports it.
+func (x *returned) asMap() map[string]any {
+	if x.rec == nil {
+		return x.m
+	}
+	return x.rec.result()
+}
+
 // viewerEvent is the event of one run, in one allocation: its records and
 // lazy objects. The response parts are for viewer-response only.
 type viewerEvent struct {
@@ -176,11 +319,39 @@ type viewerEvent struct {
 	respHeaders, respCookies                  lazyFields
 }
 
+// recordOf returns the request or response record whose JavaScript
+// object o is, or nil.
+func (e *viewerEvent) recordOf(o *goja.Object) *record {
+	switch o {
+	case nil:
+	case e.request.js:
+		return &e.request
+	case e.response.js:
+		return &e.response
+	}
+	return nil
+}
+
+// lazyOf returns the lazy object of e whose JavaScript object o is, or
+// nil.
+func (e *viewerEvent) lazyOf(o *goja.Object) *lazyFields {
+	if o == nil {
+		return nil
+	}
+	for _, lf := range [...]*lazyFields{&e.query, &e.headers, &e.cookies, &e.respHeaders, &e.respCookies} {
+		if lf.js == o {
+			return lf
+		}
+	}
+	return nil
+}
+
 // build makes the event for v's run on r (and, for viewer-response, a
 // response of status with header h): {request, response?, context,
 // version, viewer}, in that key order, as the eager event had it.
 func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *goja.Object {
 	rt := v.rt
+	v.ev = e
 	e.prepare(rt, r, h)
 	e.request.init(rt)
 	e.request.setString("method", r.Method)
