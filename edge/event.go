@@ -637,7 +637,7 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 }
 
 func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request, status int, h http.Header) (int, error) {
-	e := new(viewerEvent)
+	e := newResponseEvent()
 	newStatus := status
 	err := rt.call(ctx, f, start, info, "viewer-response", func(v *vm) (*goja.Object, error) {
 		if rt.eager {
@@ -685,21 +685,21 @@ func (rt *Runtime) applyResponse(f *function, info *Info, m *returned, status in
 	var hf, cf fields
 	var err error
 	headersChanged, cookiesChanged := false, false
-	if headers, _ := m.get("headers"); !untouched(headers, &e.respHeaders) {
+	if headers, _ := m.get("headers"); !untouched(headers, &e.resp.headers) {
 		if hf, err = readHeaders("response.headers", headers); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		before := e.respHeaders.fields()
+		before := e.resp.headers.fields()
 		if err := checkHeaders("viewer-response", *before, hf); err != nil {
 			return status, validation(f, "%v", err)
 		}
 		headersChanged = !sameFields(hf, *before)
 	}
-	if cookies, _ := m.get("cookies"); !untouched(cookies, &e.respCookies) {
+	if cookies, _ := m.get("cookies"); !untouched(cookies, &e.resp.cookies) {
 		if cf, err = readFields("response.cookies", cookies); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		cookiesChanged = !sameFields(cf, *e.respCookies.fields())
+		cookiesChanged = !sameFields(cf, *e.resp.cookies.fields())
 	}
 	if headersChanged {
 		setHeaders(h, hf, "set-cookie")

@@ -46,23 +46,24 @@ const (
 // that run's values.
 type lazyFields struct {
 	r   *goja.Runtime
-	js  *goja.Object // lf's JavaScript object, once made
-	src fieldsSource
+	js  *goja.Object  // lf's JavaScript object, once made
 	req *http.Request // srcRequest*, srcQuery (its RawQuery)
 	h   http.Header   // srcResponse*
+	src fieldsSource
 
 	loaded bool
-	base   fields // the event's values, as read from the message
+	// dirty: the object may differ from base (a property was set or
+	// deleted, or an entry the function may have changed was handed out).
+	dirty   bool
+	snapped bool // snapshot ran: read uses its exports
+
+	base fields // the event's values, as read from the message
 
 	// What the function made of the object, once loaded: its properties
 	// in the order they were added, each a materialised value or (nil)
 	// base's entry not yet read.
 	ents  []lazyEntry
 	index map[string]int // name → position in ents; built for many entries, nil when stale
-	// dirty: the object may differ from base (a property was set or
-	// deleted, or an entry the function may have changed was handed out).
-	dirty   bool
-	snapped bool // snapshot ran: read uses its exports
 }
 
 type lazyEntry struct {
@@ -73,6 +74,19 @@ type lazyEntry struct {
 
 // indexFrom is how many properties make a lookup worth a map.
 const indexFrom = 16
+
+// on readies lf, a new (zero) lazyFields, to read src of req or h. It sets
+// the fields one by one rather than copying a whole struct over a zero
+// one: fewer write barriers while the GC runs.
+func (lf *lazyFields) on(r *goja.Runtime, src fieldsSource, req *http.Request, h http.Header) {
+	lf.r, lf.src = r, src
+	if req != nil {
+		lf.req = req
+	}
+	if h != nil {
+		lf.h = h
+	}
+}
 
 // object returns the JavaScript object of lf (whose r, src and message
 // are set).

@@ -23,8 +23,7 @@ import (
 type record struct {
 	r     *goja.Runtime
 	js    *goja.Object // rec's JavaScript object, once made
-	slots []slot       // properties in the order they were added
-	arr   [5]slot      // slots' first backing array: no allocation for the event's own properties
+	slots []slot       // properties in the order they were added; first in the event's array (viewerEvent.slots)
 }
 
 // slot is a property of a record: a JavaScript value, or (val nil) a Go
@@ -42,9 +41,11 @@ type eventObject interface {
 	object() *goja.Object
 }
 
-// init readies rec for r, without properties.
-func (rec *record) init(r *goja.Runtime) {
-	rec.r, rec.slots = r, rec.arr[:0]
+// init readies rec for r, without properties, its own ones to go in
+// backing (a property added beyond its length moves them to an array of
+// their own).
+func (rec *record) init(r *goja.Runtime, backing []slot) {
+	rec.r, rec.slots = r, backing[:0:len(backing)]
 }
 
 // object returns the JavaScript object of rec.
@@ -55,20 +56,30 @@ func (rec *record) object() *goja.Object {
 	return rec.js
 }
 
-// setString adds a string property, converted when first read.
-func (rec *record) setString(name, s string) {
-	rec.slots = append(rec.slots, slot{name: name, str: s})
+// add adds a property, without a value yet, and returns its slot. The
+// slots past len(rec.slots) are zero (a new event's array; Delete clears
+// the one it frees), so a slot in the backing array is written field by
+// field, not copied whole: fewer write barriers while the GC runs.
+func (rec *record) add(name string) *slot {
+	n := len(rec.slots)
+	if n == cap(rec.slots) {
+		rec.slots = append(rec.slots, slot{})
+	} else {
+		rec.slots = rec.slots[:n+1]
+	}
+	s := &rec.slots[n]
+	s.name = name
+	return s
 }
+
+// setString adds a string property, converted when first read.
+func (rec *record) setString(name, s string) { rec.add(name).str = s }
 
 // setValue adds a property.
-func (rec *record) setValue(name string, v goja.Value) {
-	rec.slots = append(rec.slots, slot{name: name, val: v})
-}
+func (rec *record) setValue(name string, v goja.Value) { rec.add(name).val = v }
 
 // setObject adds an object of the event, made when first read.
-func (rec *record) setObject(name string, o eventObject) {
-	rec.slots = append(rec.slots, slot{name: name, obj: o})
-}
+func (rec *record) setObject(name string, o eventObject) { rec.add(name).obj = o }
 
 func (rec *record) find(name string) int {
 	for i := range rec.slots {
@@ -105,7 +116,7 @@ func (rec *record) Set(key string, val goja.Value) bool {
 		rec.slots[i] = slot{name: key, val: val}
 		return true
 	}
-	rec.slots = append(rec.slots, slot{name: key, val: val})
+	rec.add(key).val = val
 	return true
 }
 
@@ -311,23 +322,57 @@ func (x *returned) asMap() map[string]any {
 	return x.rec.result()
 }
 
-// viewerEvent is the event of one run, in one allocation: its records and
-// lazy objects. The response parts are for viewer-response only.
+// viewerEvent is the event of one run, in one allocation: its records,
+// their properties and its lazy objects. A viewer-response event has its
+// response parts besides (responseEvent).
 type viewerEvent struct {
-	event, context, viewer, request, response record
-	query, headers, cookies                   lazyFields // the request's
-	respHeaders, respCookies                  lazyFields
+	event, context, viewer, request record
+	query, headers, cookies         lazyFields     // the request's
+	resp                            *responseParts // nil at viewer-request
+	slots                           [eventSlots]slot
+}
+
+// The records' properties in viewerEvent.slots: event (request, response?,
+// context, version, viewer), request (method, uri, querystring, headers,
+// cookies), context (distributionDomainName, distributionId, eventType,
+// requestId), viewer (ip).
+const (
+	eventSlots   = contextEnd + 1
+	eventEnd     = 5
+	requestEnd   = eventEnd + 5
+	contextEnd   = requestEnd + 4
+	responseSize = 4 // statusCode, statusDescription, headers, cookies
+)
+
+// responseParts are the response of a viewer-response event.
+type responseParts struct {
+	response         record
+	headers, cookies lazyFields
+	slots            [responseSize]slot
+}
+
+// responseEvent is a viewer-response event, in one allocation.
+type responseEvent struct {
+	viewerEvent
+	parts responseParts
+}
+
+// newResponseEvent returns an event for a viewer-response run.
+func newResponseEvent() *viewerEvent {
+	re := new(responseEvent)
+	re.resp = &re.parts
+	return &re.viewerEvent
 }
 
 // recordOf returns the request or response record whose JavaScript
 // object o is, or nil.
 func (e *viewerEvent) recordOf(o *goja.Object) *record {
-	switch o {
-	case nil:
-	case e.request.js:
+	switch {
+	case o == nil:
+	case o == e.request.js:
 		return &e.request
-	case e.response.js:
-		return &e.response
+	case e.resp != nil && o == e.resp.response.js:
+		return &e.resp.response
 	}
 	return nil
 }
@@ -338,9 +383,16 @@ func (e *viewerEvent) lazyOf(o *goja.Object) *lazyFields {
 	if o == nil {
 		return nil
 	}
-	for _, lf := range [...]*lazyFields{&e.query, &e.headers, &e.cookies, &e.respHeaders, &e.respCookies} {
+	for _, lf := range [...]*lazyFields{&e.query, &e.headers, &e.cookies} {
 		if lf.js == o {
 			return lf
+		}
+	}
+	if e.resp != nil {
+		for _, lf := range [...]*lazyFields{&e.resp.headers, &e.resp.cookies} {
+			if lf.js == o {
+				return lf
+			}
 		}
 	}
 	return nil
@@ -353,43 +405,45 @@ func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *
 	rt := v.rt
 	v.ev = e
 	e.prepare(rt, r, h)
-	e.request.init(rt)
+	e.request.init(rt, e.slots[eventEnd:requestEnd])
 	e.request.setString("method", r.Method)
 	e.request.setString("uri", r.URL.EscapedPath())
 	e.request.setObject("querystring", &e.query)
 	e.request.setObject("headers", &e.headers)
 	e.request.setObject("cookies", &e.cookies)
-	e.event.init(rt)
+	e.event.init(rt, e.slots[:eventEnd])
 	e.event.setObject("request", &e.request)
-	if v.eventType == "viewer-response" {
-		e.response.init(rt)
-		e.response.setValue("statusCode", rt.ToValue(status))
-		e.response.setString("statusDescription", http.StatusText(status))
-		e.response.setObject("headers", &e.respHeaders)
-		e.response.setObject("cookies", &e.respCookies)
-		e.event.setObject("response", &e.response)
+	if p := e.resp; p != nil {
+		p.response.init(rt, p.slots[:])
+		p.response.setValue("statusCode", rt.ToValue(status))
+		p.response.setString("statusDescription", http.StatusText(status))
+		p.response.setObject("headers", &p.headers)
+		p.response.setObject("cookies", &p.cookies)
+		e.event.setObject("response", &p.response)
 	}
-	e.context.init(rt)
+	e.context.init(rt, e.slots[requestEnd:contextEnd])
 	e.context.setString("distributionDomainName", v.info.DistributionDomainName)
 	e.context.setString("distributionId", v.info.DistributionID)
 	e.context.setString("eventType", v.eventType)
 	e.context.setString("requestId", v.info.RequestID)
 	e.event.setObject("context", &e.context)
 	e.event.setString("version", "1.0")
-	e.viewer.init(rt)
+	e.viewer.init(rt, e.slots[contextEnd:])
 	e.viewer.setString("ip", v.info.ViewerIP)
 	e.event.setObject("viewer", &e.viewer)
 	return e.event.object()
 }
 
-// prepare readies the lazy objects on r and h: what the results are
-// compared with.
+// prepare readies the lazy objects of a new event on r and h: what the
+// results are compared with.
 func (e *viewerEvent) prepare(rt *goja.Runtime, r *http.Request, h http.Header) {
-	e.query = lazyFields{r: rt, src: srcQuery, req: r}
-	e.headers = lazyFields{r: rt, src: srcRequestHeaders, req: r}
-	e.cookies = lazyFields{r: rt, src: srcRequestCookies, req: r}
-	e.respHeaders = lazyFields{r: rt, src: srcResponseHeaders, h: h}
-	e.respCookies = lazyFields{r: rt, src: srcResponseCookies, h: h}
+	e.query.on(rt, srcQuery, r, nil)
+	e.headers.on(rt, srcRequestHeaders, r, nil)
+	e.cookies.on(rt, srcRequestCookies, r, nil)
+	if p := e.resp; p != nil {
+		p.headers.on(rt, srcResponseHeaders, nil, h)
+		p.cookies.on(rt, srcResponseCookies, nil, h)
+	}
 }
 
 // buildEager makes the same event of ordinary objects, each header,
