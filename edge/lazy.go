@@ -51,17 +51,25 @@ type lazyFields struct {
 	h   http.Header   // srcResponse*
 	src fieldsSource
 
-	loaded bool
 	// dirty: the object may differ from base (a property was set or
 	// deleted, or an entry the function may have changed was handed out).
 	dirty   bool
 	snapped bool // snapshot ran: read uses its exports
 
+	// *lazyState is the object's values, nil until first touched: an
+	// object the function never reaches costs its event no more than
+	// the fields above.
+	*lazyState
+}
+
+// lazyState is a lazyFields' values, read from the message on the first
+// touch.
+type lazyState struct {
 	base fields // the event's values, as read from the message
 
-	// What the function made of the object, once loaded: its properties
-	// in the order they were added, each a materialised value or (nil)
-	// base's entry not yet read.
+	// What the function made of the object: its properties in the order
+	// they were added, each a materialised value or (nil) base's entry
+	// not yet read.
 	ents  []lazyEntry
 	index map[string]int // name → position in ents; built for many entries, nil when stale
 }
@@ -99,8 +107,8 @@ func (lf *lazyFields) object() *goja.Object {
 
 // fields returns the event's values: what the function was given.
 func (lf *lazyFields) fields() *fields {
-	if !lf.loaded {
-		lf.loaded = true
+	if lf.lazyState == nil {
+		lf.lazyState = new(lazyState)
 		switch lf.src {
 		case srcRequestHeaders:
 			lf.base = requestHeaders(lf.req)

@@ -26,13 +26,13 @@ type record struct {
 	slots []slot       // properties in the order they were added; first in the event's array (viewerEvent.slots)
 }
 
-// slot is a property of a record: a JavaScript value, or (val nil) a Go
-// string or an object of the event not yet made a JavaScript value.
+// slot is a property of a record: v is its JavaScript value (a
+// goja.Value), or an object of the event not yet made one (an
+// eventObject), or nil for the Go string str not yet made one.
 type slot struct {
 	name string
 	str  string
-	obj  eventObject
-	val  goja.Value
+	v    any
 }
 
 // eventObject is a record or a lazyFields: an object of the event whose
@@ -76,10 +76,10 @@ func (rec *record) add(name string) *slot {
 func (rec *record) setString(name, s string) { rec.add(name).str = s }
 
 // setValue adds a property.
-func (rec *record) setValue(name string, v goja.Value) { rec.add(name).val = v }
+func (rec *record) setValue(name string, v goja.Value) { rec.add(name).v = v }
 
 // setObject adds an object of the event, made when first read.
-func (rec *record) setObject(name string, o eventObject) { rec.add(name).obj = o }
+func (rec *record) setObject(name string, o eventObject) { rec.add(name).v = o }
 
 func (rec *record) find(name string) int {
 	for i := range rec.slots {
@@ -97,14 +97,17 @@ func (rec *record) Get(key string) goja.Value {
 		return nil
 	}
 	s := &rec.slots[i]
-	switch {
-	case s.val != nil:
-	case s.obj != nil:
-		s.val = s.obj.object()
+	var v goja.Value
+	switch t := s.v.(type) {
+	case goja.Value:
+		return t
+	case eventObject:
+		v = t.object()
 	default:
-		s.val = rec.r.ToValue(s.str)
+		v = rec.r.ToValue(s.str)
 	}
-	return s.val
+	s.v = v
+	return v
 }
 
 // Set is goja.DynamicObject's.
@@ -113,10 +116,10 @@ func (rec *record) Set(key string, val goja.Value) bool {
 		val = goja.Undefined()
 	}
 	if i := rec.find(key); i >= 0 {
-		rec.slots[i] = slot{name: key, val: val}
+		rec.slots[i] = slot{name: key, v: val}
 		return true
 	}
-	rec.add(key).val = val
+	rec.add(key).v = val
 	return true
 }
 
@@ -143,11 +146,11 @@ func (rec *record) Keys() []string {
 // exportSlot is what an ordinary object's Export gives for s, except
 // that a lazy object (headers, cookies, query string) stays as it is.
 func exportSlot(s *slot) any {
-	switch {
-	case s.val != nil:
-		return s.val.Export()
-	case s.obj != nil:
-		return s.obj
+	switch t := s.v.(type) {
+	case goja.Value:
+		return t.Export()
+	case eventObject:
+		return t
 	}
 	return s.str
 }
@@ -174,7 +177,7 @@ func (rec *record) result() map[string]any {
 				m[k] = ordered{keys: t.Keys(), m: plainExport(t).(map[string]any)}
 				continue
 			case map[string]any:
-				if sub, ok := s.val.(*goja.Object); ok {
+				if sub, ok := s.v.(*goja.Object); ok {
 					m[k] = ordered{keys: sub.Keys(), m: plainExport(t).(map[string]any)}
 					continue
 				}
@@ -196,18 +199,16 @@ func (rec *record) result() map[string]any {
 func (rec *record) readable(e *viewerEvent) bool {
 	for i := range rec.slots {
 		s := &rec.slots[i]
-		switch {
-		case s.name == "statusCode" && rec == &e.request:
+		if s.name == "statusCode" && rec == &e.request {
 			return false
-		case s.val == nil:
-			if s.obj == nil {
-				continue
-			}
-			if _, ok := s.obj.(*lazyFields); !ok || !lazyKey(s.name) {
+		}
+		switch t := s.v.(type) {
+		case *goja.Object:
+			if !lazyKey(s.name) || e.lazyOf(t) == nil {
 				return false
 			}
-		default:
-			if o, ok := s.val.(*goja.Object); ok && (!lazyKey(s.name) || e.lazyOf(o) == nil) {
+		case eventObject:
+			if _, ok := t.(*lazyFields); !ok || !lazyKey(s.name) {
 				return false
 			}
 		}
@@ -233,12 +234,11 @@ func (rec *record) snapshot(e *viewerEvent) {
 
 // lazy returns the lazy object of e that s holds, or nil.
 func (s *slot) lazy(e *viewerEvent) *lazyFields {
-	if s.val == nil {
-		lf, _ := s.obj.(*lazyFields)
-		return lf
-	}
-	if o, ok := s.val.(*goja.Object); ok {
-		return e.lazyOf(o)
+	switch t := s.v.(type) {
+	case *lazyFields:
+		return t
+	case *goja.Object:
+		return e.lazyOf(t)
 	}
 	return nil
 }
@@ -249,19 +249,18 @@ func (s *slot) value(e *viewerEvent) any {
 	if lf := s.lazy(e); lf != nil {
 		return lf
 	}
-	if s.val == nil {
-		return s.str
-	}
-	return s.val.Export()
+	return exportSlot(s)
 }
 
 // stringValue returns s's value when it is a string, as value would.
 func (s *slot) stringValue() (string, bool) {
-	switch {
-	case s.val == nil:
-		return s.str, s.obj == nil
-	case goja.IsString(s.val):
-		return s.val.String(), true
+	switch t := s.v.(type) {
+	case nil:
+		return s.str, true
+	case goja.Value:
+		if goja.IsString(t) {
+			return t.String(), true
+		}
 	}
 	return "", false
 }
