@@ -353,7 +353,6 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 
 func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request) (*Outcome, error) {
 	e := new(viewerEvent)
-	var outcome *Outcome
 	err := rt.call(ctx, f, start, info, "viewer-request", func(v *vm) (*goja.Object, error) {
 		if rt.eager {
 			return e.buildEager(v, r, 0, nil), nil
@@ -364,45 +363,42 @@ func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Ti
 		if !ok {
 			return validation(f, "the handler returned %T, not a request or response object", out)
 		}
-		if _, isResponse := x.get("statusCode"); isResponse {
+		if x.has("statusCode") {
 			resp, err := generated(f, x.asMap())
-			if err != nil {
-				return err
-			}
-			outcome = &Outcome{Response: resp}
-			return nil
+			e.outcome.Response = resp
+			return err
 		}
 		if err := applyRequest(f, &x, r, e); err != nil {
 			return err
 		}
-		var err error
-		outcome, err = rt.chosen(f, info.RequestID, choice, r)
-		return err
+		return rt.chosen(f, info.RequestID, choice, r, &e.outcome)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return outcome, nil
+	return &e.outcome, nil
 }
 
-// chosen checks the origin a run chose against the request it sends.
-func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *http.Request) (*Outcome, error) {
+// chosen checks the origin a run chose (c, nil for none) against the
+// request it sends, and sets it in out.
+func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *http.Request, out *Outcome) error {
 	if c == nil {
-		return &Outcome{}, nil
+		return nil
 	}
 	if c.err != nil {
-		return nil, validation(f, "%v", c.err)
+		return validation(f, "%v", c.err)
 	}
 	for _, name := range c.headers {
 		if _, ok := r.Header[http.CanonicalHeaderKey(name)]; ok || (name == "host" && r.Host != "") {
-			return nil, validation(f, "updateRequestOrigin: the custom header %s is also a header of the request", http.CanonicalHeaderKey(name))
+			return validation(f, "updateRequestOrigin: the custom header %s is also a header of the request", http.CanonicalHeaderKey(name))
 		}
 	}
 	if len(c.ignored) > 0 {
 		rt.log.Warn("origin settings a function chose that edgefront does not emulate", "function", f.cfg.Name,
 			"requestId", requestID, "settings", c.ignored)
 	}
-	return &Outcome{Origin: c.origin, OriginGroup: c.group}, nil
+	out.Origin, out.OriginGroup = c.origin, c.group
+	return nil
 }
 
 // applyRequest applies the request a function returned to r. An object
@@ -412,7 +408,7 @@ func applyRequest(f *function, m *returned, r *http.Request, rf *viewerEvent) er
 	if !ok || !strings.HasPrefix(uri, "/") {
 		return validation(f, "request.uri must be a string starting with /")
 	}
-	if _, ok := m.get("method"); ok {
+	if m.has("method") {
 		if meth, isString := m.str("method"); !isString || meth != r.Method {
 			return validation(f, "request.method cannot be changed")
 		}

@@ -286,6 +286,15 @@ func returnedOf(out any, e *viewerEvent) (returned, bool) {
 	return returned{}, false
 }
 
+// has reports whether there is a property k.
+func (x *returned) has(k string) bool {
+	if x.rec == nil {
+		_, ok := x.m[k]
+		return ok
+	}
+	return x.rec.find(k) >= 0
+}
+
 // get returns property k.
 func (x *returned) get(k string) (any, bool) {
 	if x.rec == nil {
@@ -329,6 +338,7 @@ type viewerEvent struct {
 	query, headers, cookies         lazyFields     // the request's
 	resp                            *responseParts // nil at viewer-request
 	slots                           [eventSlots]slot
+	outcome                         Outcome // a viewer-request run's, returned in the event's allocation
 }
 
 // The records' properties in viewerEvent.slots: event (request, response?,
