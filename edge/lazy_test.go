@@ -88,6 +88,12 @@ var lazyCases = []string{
 	`r.cookies = undefined; return r;`,
 	`r.cookies = event.context; return r;`,
 	`r.querystring = r; return r;`,
+	// the context and viewer, made when first reached
+	`delete event.viewer; event.context.extra = 1; return {statusCode: 200, body: JSON.stringify(event)};`,
+	`var c = event.context; c.eventType = 'changed'; delete c.requestId; return {statusCode: 200, body: JSON.stringify(event) + Object.keys(c).join()};`,
+	`event.viewer = {ip: 'replaced'}; return {statusCode: 200, body: JSON.stringify(event.viewer) + JSON.stringify(Object.getOwnPropertyDescriptor(event, 'context'))};`,
+	`r.headers = event.viewer; return r;`,
+	`return event.context;`,
 }
 
 // responseCases are viewer-response bodies.

@@ -149,6 +149,8 @@ func exportSlot(s *slot) any {
 	switch t := s.v.(type) {
 	case goja.Value:
 		return t.Export()
+	case pendingRecord:
+		return t.record()
 	case eventObject:
 		return t
 	}
@@ -334,24 +336,71 @@ func (x *returned) asMap() map[string]any {
 // their properties and its lazy objects. A viewer-response event has its
 // response parts besides (responseEvent).
 type viewerEvent struct {
-	event, context, viewer, request record
-	query, headers, cookies         lazyFields     // the request's
-	resp                            *responseParts // nil at viewer-request
-	slots                           [eventSlots]slot
-	outcome                         Outcome // a viewer-request run's, returned in the event's allocation
+	event, request  record
+	context, viewer record // made when the function first reaches them (contextOf, viewerOf)
+	query, headers  lazyFields
+	cookies         lazyFields     // the request's
+	resp            *responseParts // nil at viewer-request
+	env             envelope
+	slots           [eventSlots]slot
+	outcome         Outcome // a viewer-request run's, returned in the event's allocation
 }
 
 // The records' properties in viewerEvent.slots: event (request, response?,
 // context, version, viewer), request (method, uri, querystring, headers,
-// cookies), context (distributionDomainName, distributionId, eventType,
-// requestId), viewer (ip).
+// cookies).
 const (
-	eventSlots   = contextEnd + 1
+	eventSlots   = requestEnd
 	eventEnd     = 5
 	requestEnd   = eventEnd + 5
-	contextEnd   = requestEnd + 4
 	responseSize = 4 // statusCode, statusDescription, headers, cookies
 )
+
+// envelope is what the event's context and viewer say, kept for when the
+// function first reaches them: most functions never do.
+type envelope struct {
+	distributionDomainName, distributionID, eventType, requestID, viewerIP string
+}
+
+// pendingRecord is an object of the event whose record is made when first
+// reached: what it exports as is that record.
+type pendingRecord interface {
+	record() *record
+}
+
+// contextOf is an event's context before the function reaches it: an
+// eventObject the size of a pointer (a slot holds it without allocating)
+// whose record is made, with properties of its own, on first use.
+type contextOf viewerEvent
+
+func (c *contextOf) record() *record {
+	e := (*viewerEvent)(c)
+	if rec := &e.context; rec.r == nil {
+		rec.init(e.event.r, make([]slot, 4))
+		rec.setString("distributionDomainName", e.env.distributionDomainName)
+		rec.setString("distributionId", e.env.distributionID)
+		rec.setString("eventType", e.env.eventType)
+		rec.setString("requestId", e.env.requestID)
+	}
+	return &e.context
+}
+
+func (c *contextOf) object() *goja.Object { return c.record().object() }
+
+// viewerOf is an event's viewer before the function reaches it, as
+// contextOf is its context.
+type viewerOf viewerEvent
+
+func (vo *viewerOf) record() *record {
+	e := (*viewerEvent)(vo)
+	if rec := &e.viewer; rec.r == nil {
+		rec.init(e.event.r, make([]slot, 1))
+		rec.setString("ip", e.env.viewerIP)
+	}
+	return &e.viewer
+}
+
+func (vo *viewerOf) object() *goja.Object { return vo.record().object() }
 
 // responseParts are the response of a viewer-response event.
 type responseParts struct {
@@ -430,16 +479,11 @@ func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *
 		p.response.setObject("cookies", &p.cookies)
 		e.event.setObject("response", &p.response)
 	}
-	e.context.init(rt, e.slots[requestEnd:contextEnd])
-	e.context.setString("distributionDomainName", v.info.DistributionDomainName)
-	e.context.setString("distributionId", v.info.DistributionID)
-	e.context.setString("eventType", v.eventType)
-	e.context.setString("requestId", v.info.RequestID)
-	e.event.setObject("context", &e.context)
+	e.env.distributionDomainName, e.env.distributionID = v.info.DistributionDomainName, v.info.DistributionID
+	e.env.eventType, e.env.requestID, e.env.viewerIP = v.eventType, v.info.RequestID, v.info.ViewerIP
+	e.event.setObject("context", (*contextOf)(e))
 	e.event.setString("version", "1.0")
-	e.viewer.init(rt, e.slots[contextEnd:])
-	e.viewer.setString("ip", v.info.ViewerIP)
-	e.event.setObject("viewer", &e.viewer)
+	e.event.setObject("viewer", (*viewerOf)(e))
 	return e.event.object()
 }
 
