@@ -32,6 +32,17 @@ import (
 // fieldsSource is where a lazyFields reads its values from.
 type fieldsSource uint8
 
+// String names the object for a message.
+func (s fieldsSource) String() string {
+	switch s {
+	case srcRequestCookies, srcResponseCookies:
+		return "cookies"
+	case srcQuery:
+		return "query string parameters"
+	}
+	return "headers"
+}
+
 const (
 	srcRequestHeaders  fieldsSource = iota // a request's headers: Host included, Cookie and disallowed ones left out
 	srcRequestCookies                      // a request's Cookie headers
@@ -43,7 +54,7 @@ const (
 // lazyFields is one headers, cookies or query string object of an event.
 // It belongs to one run (one VM, one goroutine) and is not safe for
 // concurrent use; a reference a function keeps past its run still reads
-// that run's values.
+// that run's values, if the function read them during the run (end).
 type lazyFields struct {
 	r   *goja.Runtime
 	js  *goja.Object  // lf's JavaScript object, once made
@@ -55,6 +66,7 @@ type lazyFields struct {
 	// deleted, or an entry the function may have changed was handed out).
 	dirty   bool
 	snapped bool // snapshot ran: read uses its exports
+	ended   bool // the run ended before the object was read (end)
 
 	// *lazyState is the object's values, nil until first touched: an
 	// object the function never reaches costs its event no more than
@@ -105,9 +117,25 @@ func (lf *lazyFields) object() *goja.Object {
 	return lf.js
 }
 
+// end is the end of lf's run. The front ends reuse a connection's
+// request and header map for its next request, and the proxy goes on
+// changing a response's headers: an object the function did not read
+// during its run never reads the message after it (it would read another
+// request's values, as another goroutine writes them). A function that
+// kept it reads it as a TypeError; one it read keeps its values.
+func (lf *lazyFields) end() {
+	if lf.lazyState == nil {
+		lf.ended = true
+	}
+	lf.req, lf.h = nil, nil
+}
+
 // fields returns the event's values: what the function was given.
 func (lf *lazyFields) fields() *fields {
 	if lf.lazyState == nil {
+		if lf.ended {
+			panic(lf.r.NewTypeError("the %s of an earlier run's event were not read during that run and are gone", lf.src))
+		}
 		lf.lazyState = new(lazyState)
 		switch lf.src {
 		case srcRequestHeaders:

@@ -285,15 +285,17 @@ func FuzzLazyEventMatchesEager(f *testing.F) {
 
 // TestEventKeptPastItsRun: an object of the event that a function keeps
 // in a global (the VM, and its globals, serve the next run) reads the
-// values of the run it came from, and changing it changes nothing of a
-// later run's request: one run never sees nor changes another request
-// through it.
+// values of the run it came from (headers, cookies and query string read
+// during that run: TestLazyObjectsEndWithTheRun), and changing it changes
+// nothing of a later run's request: one run never sees nor changes
+// another request through it.
 func TestEventKeptPastItsRun(t *testing.T) {
 	fn := inline(t, "keeper", config.FunctionRuntime1, `var kept;
 function handler(event) {
 	var r = event.request;
 	if (!kept) {
 		kept = {event: event, request: r, headers: r.headers, cookies: r.cookies, query: r.querystring};
+		Object.keys(r.headers).length + Object.keys(r.cookies).length + Object.keys(r.querystring).length; // read during the run
 		return r;
 	}
 	if (r.uri === '/second') {
@@ -332,5 +334,49 @@ function handler(event) {
 		` {"first":{"value":"changed"}} {} /third`
 	if resp == nil || string(resp.Body) != want {
 		t.Fatalf("run-3 read %v, want %s", resp, want)
+	}
+}
+
+// TestLazyObjectsEndWithTheRun: the front ends reuse a connection's
+// request, URL and header map for its next request, maybe another
+// viewer's. A headers, cookies or query string object that a function
+// keeps past its run without having read it during the run must not read
+// the message then (it would read another request's values, while the
+// connection writes them): reading it in a later run throws a TypeError.
+// One read during its run keeps its values for good.
+func TestLazyObjectsEndWithTheRun(t *testing.T) {
+	fn := inline(t, "keeper-unread", config.FunctionRuntime1, `var kept, read;
+function handler(event) {
+	var r = event.request;
+	if (!kept) {
+		kept = r;
+		read = {headers: r.headers, q: r.querystring.q};
+		return r;
+	}
+	var out = [];
+	['headers', 'cookies', 'querystring'].forEach(function (k) {
+		try { out.push(k + '=' + JSON.stringify(kept[k])); } catch (e) { out.push(k + ':' + e.name); }
+	});
+	return {statusCode: 200, body: out.join(' ') + ' ' + JSON.stringify(read.q)};
+}`)
+	rt := runtimeFor(t, nil, fn)
+	r := httptest.NewRequest("GET", "/first?q=1", nil)
+	r.Header.Set("X-Viewer", "first")
+	r.Header.Set("Cookie", "a=1")
+	if _, err := rt.ViewerRequest(context.Background(), fn, testInfo, r); err != nil {
+		t.Fatal(err)
+	}
+	// The connection's next request, in the same objects.
+	clear(r.Header)
+	r.Header.Set("X-Viewer", "someone else")
+	r.Header.Set("Cookie", "b=2")
+	r.URL.RawQuery = "q=other"
+	resp, err := generatedBy(rt, fn, httptest.NewRequest("GET", "/second", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `headers:TypeError cookies:TypeError querystring={"q":{"value":"1"}} {"value":"1"}`
+	if resp == nil || string(resp.Body) != want {
+		t.Fatalf("a later run read %q, want %s", resp.Body, want)
 	}
 }

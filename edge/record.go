@@ -487,6 +487,18 @@ func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *
 	return e.event.object()
 }
 
+// end is the end of e's run, once its result is applied: its lazy objects
+// no longer read the message (lazyFields.end).
+func (e *viewerEvent) end() {
+	e.query.end()
+	e.headers.end()
+	e.cookies.end()
+	if p := e.resp; p != nil {
+		p.headers.end()
+		p.cookies.end()
+	}
+}
+
 // prepare readies the lazy objects of a new event on r and h: what the
 // results are compared with.
 func (e *viewerEvent) prepare(rt *goja.Runtime, r *http.Request, h http.Header) {

@@ -243,6 +243,9 @@ func (rt *Runtime) call(ctx context.Context, f *function, start time.Time, info 
 	} else {
 		err = use(out, choice)
 	}
+	if v.ev != nil {
+		v.ev.end()
+	}
 	v.end()
 	if !interrupted {
 		f.put(v)
