@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/edgefront/edgefront/config"
 )
@@ -39,5 +40,17 @@ func BenchmarkViewerRequestHit(b *testing.B) {
 		if err != nil || out.Response != nil || r.URL.Path != "/obj/1k" {
 			b.Fatal(err, r.URL.Path)
 		}
+	}
+}
+
+// TestEventSize: a viewer-request event is one allocation of 896 bytes or
+// less on a 64-bit machine (record.go's eventSlots says why 888 is the
+// bound): every run of every viewer-request function makes one.
+func TestEventSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes are for 64-bit machines")
+	}
+	if n := unsafe.Sizeof(viewerEvent{}); n > 888 {
+		t.Errorf("a viewer-request event is %d bytes, over 888: its allocation is in the size class of 1024", n)
 	}
 }

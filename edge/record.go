@@ -346,14 +346,18 @@ type viewerEvent struct {
 	outcome         Outcome // a viewer-request run's, returned in the event's allocation
 }
 
-// The records' properties in viewerEvent.slots: event (request, response?,
-// context, version, viewer), request (method, uri, querystring, headers,
-// cookies).
+// The records' properties in viewerEvent.slots: request (method, uri,
+// querystring, headers, cookies), then event (request, context, version,
+// viewer). A viewer-response event's event record has five (response
+// besides), in responseParts.slots after the response's four
+// (statusCode, statusDescription, headers, cookies). (An event past 888
+// bytes is allocated in a size class of 1024: 8 bytes of the allocation
+// are its type.)
 const (
-	eventSlots   = requestEnd
-	eventEnd     = 5
-	requestEnd   = eventEnd + 5
-	responseSize = 4 // statusCode, statusDescription, headers, cookies
+	requestEnd    = 5
+	eventSlots    = requestEnd + 4
+	responseEnd   = 4
+	responseSlots = responseEnd + 5
 )
 
 // envelope is what the event's context and viewer say, kept for when the
@@ -406,7 +410,7 @@ func (vo *viewerOf) object() *goja.Object { return vo.record().object() }
 type responseParts struct {
 	response         record
 	headers, cookies lazyFields
-	slots            [responseSize]slot
+	slots            [responseSlots]slot
 }
 
 // responseEvent is a viewer-response event, in one allocation.
@@ -463,16 +467,20 @@ func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *
 	rt := v.rt
 	v.ev = e
 	e.prepare(rt, r, h)
-	e.request.init(rt, e.slots[eventEnd:requestEnd])
+	e.request.init(rt, e.slots[:requestEnd])
 	e.request.setString("method", r.Method)
 	e.request.setString("uri", r.URL.EscapedPath())
 	e.request.setObject("querystring", &e.query)
 	e.request.setObject("headers", &e.headers)
 	e.request.setObject("cookies", &e.cookies)
-	e.event.init(rt, e.slots[:eventEnd])
+	if p := e.resp; p != nil {
+		e.event.init(rt, p.slots[responseEnd:])
+	} else {
+		e.event.init(rt, e.slots[requestEnd:])
+	}
 	e.event.setObject("request", &e.request)
 	if p := e.resp; p != nil {
-		p.response.init(rt, p.slots[:])
+		p.response.init(rt, p.slots[:responseEnd])
 		p.response.setValue("statusCode", rt.ToValue(status))
 		p.response.setString("statusDescription", http.StatusText(status))
 		p.response.setObject("headers", &p.headers)
