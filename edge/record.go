@@ -190,14 +190,14 @@ func (rec *record) result() map[string]any {
 	return m
 }
 
-// readable reports whether rec, an object of event e the function
-// returned, can be read slot by slot (returned) instead of exported by
-// result(): no property is an object the function made or a record
-// (exporting those may run getters, so under the budget), querystring,
-// headers and cookies are strings, primitives or lazy objects of e, and
-// there is no statusCode (a generated response is read from result()'s
-// map). Anything else is a primitive, which exports as result() would
-// export it at any time.
+// readable reports whether rec, the request or response of event e that
+// the function returned, can be read slot by slot (returned) instead of
+// exported by result(): every property is a string or another primitive
+// (which exports alike at any time), except that querystring, headers and
+// cookies may be lazy objects of e, and a request has no statusCode (a
+// generated response is read from result()'s map). An object the function
+// made, or a record, is exported by result(), under the budget: it may
+// have getters.
 func (rec *record) readable(e *viewerEvent) bool {
 	for i := range rec.slots {
 		s := &rec.slots[i]
