@@ -456,7 +456,7 @@ func applyRequest(f *function, m *returned, r *http.Request, rf *viewerEvent) er
 		}
 		cookiesChanged = !sameFields(cf, *rf.cookies.fields())
 	}
-	if uri != r.URL.EscapedPath() {
+	if uri != rf.uri {
 		path, err := url.PathUnescape(uri)
 		if err != nil {
 			return validation(f, "request.uri %q is not a valid percent-encoded path", uri)

@@ -342,6 +342,7 @@ type viewerEvent struct {
 	cookies         lazyFields     // the request's
 	resp            *responseParts // nil at viewer-request
 	env             envelope
+	uri             string // the request's, as the event gave it
 	slots           [eventSlots]slot
 	outcome         Outcome // a viewer-request run's, returned in the event's allocation
 }
@@ -469,7 +470,8 @@ func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *
 	e.prepare(rt, r, h)
 	e.request.init(rt, e.slots[:requestEnd])
 	e.request.setString("method", r.Method)
-	e.request.setString("uri", r.URL.EscapedPath())
+	e.uri = r.URL.EscapedPath()
+	e.request.setString("uri", e.uri)
 	e.request.setObject("querystring", &e.query)
 	e.request.setObject("headers", &e.headers)
 	e.request.setObject("cookies", &e.cookies)
@@ -527,7 +529,8 @@ func (e *viewerEvent) buildEager(v *vm, r *http.Request, status int, h http.Head
 	e.prepare(rt, r, h)
 	req := rt.NewObject()
 	_ = req.Set("method", r.Method)
-	_ = req.Set("uri", r.URL.EscapedPath())
+	e.uri = r.URL.EscapedPath()
+	_ = req.Set("uri", e.uri)
 	q, rh, rc := queryFields(r.URL.RawQuery), requestHeaders(r), requestCookies(r.Header)
 	_ = req.Set("querystring", q.object(rt, false))
 	_ = req.Set("headers", rh.object(rt, false))
