@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"reflect"
@@ -49,6 +50,7 @@ const (
 	srcQuery                               // a raw query string
 	srcResponseHeaders                     // a response's headers: Set-Cookie and disallowed ones left out
 	srcResponseCookies                     // a response's Set-Cookie headers, with attributes
+	srcNone                                // no message: an object whose run ended unread
 )
 
 // lazyFields is one headers, cookies or query string object of an event.
@@ -122,7 +124,8 @@ func (lf *lazyFields) object() *goja.Object {
 // changing a response's headers: an object the function did not read
 // during its run never reads the message after it (it would read another
 // request's values, as another goroutine writes them). A function that
-// kept it reads it as a TypeError; one it read keeps its values.
+// kept it gets a TypeError for any use of it (gone), and a later run that
+// returns it a validation error (read); one it read keeps its values.
 func (lf *lazyFields) end() {
 	if lf.lazyState == nil {
 		lf.ended = true
@@ -130,14 +133,22 @@ func (lf *lazyFields) end() {
 	lf.req, lf.h = nil, nil
 }
 
+// gone throws the TypeError of a use of lf after its run ended unread.
+func (lf *lazyFields) gone() {
+	if lf.ended {
+		panic(lf.r.NewTypeError("the %s of an earlier run's event, which that run did not read, are gone", lf.src))
+	}
+}
+
 // fields returns the event's values: what the function was given.
 func (lf *lazyFields) fields() *fields {
 	if lf.lazyState == nil {
-		if lf.ended {
-			panic(lf.r.NewTypeError("the %s of an earlier run's event were not read during that run and are gone", lf.src))
-		}
 		lf.lazyState = new(lazyState)
-		switch lf.src {
+		src := lf.src
+		if lf.ended {
+			src = srcNone // no values (Go readers; uses in JavaScript are gone's)
+		}
+		switch src {
 		case srcRequestHeaders:
 			lf.base = requestHeaders(lf.req)
 		case srcRequestCookies:
@@ -193,6 +204,7 @@ func (lf *lazyFields) entry(name string) *goja.Object {
 
 // Get is goja.DynamicObject's: an own property's value, nil for none.
 func (lf *lazyFields) Get(key string) goja.Value {
+	lf.gone()
 	i := lf.find(key)
 	if i < 0 {
 		return nil
@@ -207,6 +219,7 @@ func (lf *lazyFields) Get(key string) goja.Value {
 
 // Set is goja.DynamicObject's: a new property goes last.
 func (lf *lazyFields) Set(key string, val goja.Value) bool {
+	lf.gone()
 	lf.dirty = true
 	if i := lf.find(key); i >= 0 {
 		lf.ents[i].val = val
@@ -226,10 +239,14 @@ func (lf *lazyFields) Set(key string, val goja.Value) bool {
 }
 
 // Has is goja.DynamicObject's.
-func (lf *lazyFields) Has(key string) bool { return lf.find(key) >= 0 }
+func (lf *lazyFields) Has(key string) bool {
+	lf.gone()
+	return lf.find(key) >= 0
+}
 
 // Delete is goja.DynamicObject's.
 func (lf *lazyFields) Delete(key string) bool {
+	lf.gone()
 	if i := lf.find(key); i >= 0 {
 		lf.dirty = true
 		lf.ents = slices.Delete(lf.ents, i, i+1)
@@ -240,6 +257,7 @@ func (lf *lazyFields) Delete(key string) bool {
 
 // Keys is goja.DynamicObject's, in an ordinary object's order.
 func (lf *lazyFields) Keys() []string {
+	lf.gone()
 	lf.fields()
 	keys := make([]string, len(lf.ents))
 	for i, e := range lf.ents {
@@ -328,6 +346,9 @@ func (lf *lazyFields) snapshot() {
 // being every value.
 func (lf *lazyFields) read(what string) (fields, error) {
 	var out fields
+	if lf.ended {
+		return out, fmt.Errorf("%s is the %s of an earlier run's event, which that run did not read", what, lf.src)
+	}
 	lf.fields()
 	if !lf.dirty {
 		for _, name := range lf.base.names {

@@ -353,10 +353,15 @@ function handler(event) {
 		read = {headers: r.headers, q: r.querystring.q};
 		return r;
 	}
+	if (r.uri === '/third') {
+		r.headers = read.headers;
+		return r;
+	}
 	var out = [];
 	['headers', 'cookies', 'querystring'].forEach(function (k) {
 		try { out.push(k + '=' + JSON.stringify(kept[k])); } catch (e) { out.push(k + ':' + e.name); }
 	});
+	try { out.push('x' in kept.cookies); } catch (e) { out.push(e.name); }
 	return {statusCode: 200, body: out.join(' ') + ' ' + JSON.stringify(read.q)};
 }`)
 	rt := runtimeFor(t, nil, fn)
@@ -375,8 +380,16 @@ function handler(event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `headers:TypeError cookies:TypeError querystring={"q":{"value":"1"}} {"value":"1"}`
+	want := `headers:TypeError cookies:TypeError querystring={"q":{"value":"1"}} TypeError {"value":"1"}`
 	if resp == nil || string(resp.Body) != want {
 		t.Fatalf("a later run read %q, want %s", resp.Body, want)
+	}
+	// Returned as a later request's headers, they are no headers at all.
+	r3 := httptest.NewRequest("GET", "/third", nil)
+	r3.Header.Set("X-Viewer", "third")
+	_, err = generatedBy(rt, fn, r3)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Kind != ValidationError || r3.Header.Get("X-Viewer") != "third" {
+		t.Fatalf("a later run returning them: %v, X-Viewer %q; want a validation error, the request unchanged", err, r3.Header.Get("X-Viewer"))
 	}
 }
