@@ -353,64 +353,69 @@ func (rt *Runtime) ViewerRequest(ctx context.Context, fn *config.Function, info 
 
 func (rt *Runtime) viewerRequest(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request) (*Outcome, error) {
 	e := new(viewerEvent)
-	out, choice, err := rt.call(ctx, f, start, info, "viewer-request", func(v *vm) (*goja.Object, error) {
+	err := rt.call(ctx, f, start, info, "viewer-request", func(v *vm) (*goja.Object, error) {
 		if rt.eager {
 			return e.buildEager(v, r, 0, nil), nil
 		}
 		return e.build(v, r, 0, nil), nil
+	}, func(out any, choice *originChoice) error {
+		x, ok := returnedOf(out, e)
+		if !ok {
+			return validation(f, "the handler returned %T, not a request or response object", out)
+		}
+		if x.has("statusCode") {
+			resp, err := generated(f, x.asMap())
+			e.outcome.Response = resp
+			return err
+		}
+		if err := applyRequest(f, &x, r, e); err != nil {
+			return err
+		}
+		return rt.chosen(f, info.RequestID, choice, r, &e.outcome)
 	})
 	if err != nil {
 		return nil, err
 	}
-	m, ok := out.(map[string]any)
-	if !ok {
-		return nil, validation(f, "the handler returned %T, not a request or response object", out)
-	}
-	if _, isResponse := m["statusCode"]; isResponse {
-		resp, err := generated(f, m)
-		if err != nil {
-			return nil, err
-		}
-		return &Outcome{Response: resp}, nil
-	}
-	if err := applyRequest(f, m, r, e); err != nil {
-		return nil, err
-	}
-	return rt.chosen(f, info.RequestID, choice, r)
+	return &e.outcome, nil
 }
 
-// chosen checks the origin a run chose against the request it sends.
-func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *http.Request) (*Outcome, error) {
+// chosen checks the origin a run chose (c, nil for none) against the
+// request it sends, and sets it in out.
+func (rt *Runtime) chosen(f *function, requestID string, c *originChoice, r *http.Request, out *Outcome) error {
 	if c == nil {
-		return &Outcome{}, nil
+		return nil
 	}
 	if c.err != nil {
-		return nil, validation(f, "%v", c.err)
+		return validation(f, "%v", c.err)
 	}
 	for _, name := range c.headers {
 		if _, ok := r.Header[http.CanonicalHeaderKey(name)]; ok || (name == "host" && r.Host != "") {
-			return nil, validation(f, "updateRequestOrigin: the custom header %s is also a header of the request", http.CanonicalHeaderKey(name))
+			return validation(f, "updateRequestOrigin: the custom header %s is also a header of the request", http.CanonicalHeaderKey(name))
 		}
 	}
 	if len(c.ignored) > 0 {
 		rt.log.Warn("origin settings a function chose that edgefront does not emulate", "function", f.cfg.Name,
 			"requestId", requestID, "settings", c.ignored)
 	}
-	return &Outcome{Origin: c.origin, OriginGroup: c.group}, nil
+	out.Origin, out.OriginGroup = c.origin, c.group
+	return nil
 }
 
 // applyRequest applies the request a function returned to r. An object
 // of the event the function returned untouched is not read back.
-func applyRequest(f *function, m map[string]any, r *http.Request, rf *viewerEvent) error {
-	uri, ok := m["uri"].(string)
+func applyRequest(f *function, m *returned, r *http.Request, rf *viewerEvent) error {
+	uri, ok := m.str("uri")
 	if !ok || !strings.HasPrefix(uri, "/") {
 		return validation(f, "request.uri must be a string starting with /")
 	}
-	if meth, ok := m["method"]; ok && meth != r.Method {
-		return validation(f, "request.method cannot be changed")
+	if m.has("method") {
+		if meth, isString := m.str("method"); !isString || meth != r.Method {
+			return validation(f, "request.method cannot be changed")
+		}
 	}
 	raw := r.URL.RawQuery
-	switch q := m["querystring"].(type) {
+	q, _ := m.get("querystring")
+	switch q := q.(type) {
 	case string:
 		raw = strings.TrimPrefix(q, "?")
 	default:
@@ -433,9 +438,9 @@ func applyRequest(f *function, m map[string]any, r *http.Request, rf *viewerEven
 	}
 	var hf, cf fields
 	headersChanged, cookiesChanged := false, false
-	if !untouched(m["headers"], &rf.headers) {
+	if headers, _ := m.get("headers"); !untouched(headers, &rf.headers) {
 		var err error
-		if hf, err = readHeaders("request.headers", m["headers"]); err != nil {
+		if hf, err = readHeaders("request.headers", headers); err != nil {
 			return validation(f, "%v", err)
 		}
 		before := rf.headers.fields()
@@ -444,14 +449,14 @@ func applyRequest(f *function, m map[string]any, r *http.Request, rf *viewerEven
 		}
 		headersChanged = !sameFields(hf, *before)
 	}
-	if !untouched(m["cookies"], &rf.cookies) {
+	if cookies, _ := m.get("cookies"); !untouched(cookies, &rf.cookies) {
 		var err error
-		if cf, err = readFields("request.cookies", m["cookies"]); err != nil {
+		if cf, err = readFields("request.cookies", cookies); err != nil {
 			return validation(f, "%v", err)
 		}
 		cookiesChanged = !sameFields(cf, *rf.cookies.fields())
 	}
-	if uri != r.URL.EscapedPath() {
+	if uri != rf.uri {
 		path, err := url.PathUnescape(uri)
 		if err != nil {
 			return validation(f, "request.uri %q is not a valid percent-encoded path", uri)
@@ -628,32 +633,45 @@ func (rt *Runtime) ViewerResponse(ctx context.Context, fn *config.Function, info
 }
 
 func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.Time, info *Info, r *http.Request, status int, h http.Header) (int, error) {
-	e := new(viewerEvent)
-	out, _, err := rt.call(ctx, f, start, info, "viewer-response", func(v *vm) (*goja.Object, error) {
+	e := newResponseEvent()
+	newStatus := status
+	err := rt.call(ctx, f, start, info, "viewer-response", func(v *vm) (*goja.Object, error) {
 		if rt.eager {
 			return e.buildEager(v, r, status, h), nil
 		}
 		return e.build(v, r, status, h), nil
+	}, func(out any, _ *originChoice) error {
+		x, ok := returnedOf(out, e)
+		if !ok {
+			return validation(f, "the handler returned %T, not a response object", out)
+		}
+		var err error
+		newStatus, err = rt.applyResponse(f, info, &x, status, h, e)
+		return err
 	})
 	if err != nil {
 		return status, err
 	}
-	m, ok := out.(map[string]any)
-	if !ok {
-		return status, validation(f, "the handler returned %T, not a response object", out)
-	}
+	return newStatus, nil
+}
+
+// applyResponse applies the response a viewer-response function returned
+// to h and returns the status it set. An object of the event the function
+// returned untouched is not read back.
+func (rt *Runtime) applyResponse(f *function, info *Info, m *returned, status int, h http.Header, e *viewerEvent) (int, error) {
 	newStatus := status
-	if sc, ok := m["statusCode"]; ok {
+	if sc, ok := m.get("statusCode"); ok {
+		var err error
 		if newStatus, err = statusOf(sc); err != nil {
 			return status, validation(f, "%v", err)
 		}
 	}
-	if d, ok := m["statusDescription"]; ok && d != nil {
+	if d, ok := m.get("statusDescription"); ok && d != nil {
 		if _, isString := d.(string); !isString {
 			return status, validation(f, "statusDescription is not a string")
 		}
 	}
-	if b, ok := m["body"]; ok && b != nil {
+	if b, ok := m.get("body"); ok && b != nil {
 		if _, err := bodyOf(b); err != nil {
 			return status, validation(f, "%v", err)
 		}
@@ -661,22 +679,23 @@ func (rt *Runtime) viewerResponse(ctx context.Context, f *function, start time.T
 			"requestId", info.RequestID)
 	}
 	var hf, cf fields
+	var err error
 	headersChanged, cookiesChanged := false, false
-	if !untouched(m["headers"], &e.respHeaders) {
-		if hf, err = readHeaders("response.headers", m["headers"]); err != nil {
+	if headers, _ := m.get("headers"); !untouched(headers, &e.resp.headers) {
+		if hf, err = readHeaders("response.headers", headers); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		before := e.respHeaders.fields()
+		before := e.resp.headers.fields()
 		if err := checkHeaders("viewer-response", *before, hf); err != nil {
 			return status, validation(f, "%v", err)
 		}
 		headersChanged = !sameFields(hf, *before)
 	}
-	if !untouched(m["cookies"], &e.respCookies) {
-		if cf, err = readFields("response.cookies", m["cookies"]); err != nil {
+	if cookies, _ := m.get("cookies"); !untouched(cookies, &e.resp.cookies) {
+		if cf, err = readFields("response.cookies", cookies); err != nil {
 			return status, validation(f, "%v", err)
 		}
-		cookiesChanged = !sameFields(cf, *e.respCookies.fields())
+		cookiesChanged = !sameFields(cf, *e.resp.cookies.fields())
 	}
 	if headersChanged {
 		setHeaders(h, hf, "set-cookie")

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"reflect"
@@ -32,36 +33,59 @@ import (
 // fieldsSource is where a lazyFields reads its values from.
 type fieldsSource uint8
 
+// String names the object for a message.
+func (s fieldsSource) String() string {
+	switch s {
+	case srcRequestCookies, srcResponseCookies:
+		return "cookies"
+	case srcQuery:
+		return "query string parameters"
+	}
+	return "headers"
+}
+
 const (
 	srcRequestHeaders  fieldsSource = iota // a request's headers: Host included, Cookie and disallowed ones left out
 	srcRequestCookies                      // a request's Cookie headers
 	srcQuery                               // a raw query string
 	srcResponseHeaders                     // a response's headers: Set-Cookie and disallowed ones left out
 	srcResponseCookies                     // a response's Set-Cookie headers, with attributes
+	srcNone                                // no message: an object whose run ended unread
 )
 
 // lazyFields is one headers, cookies or query string object of an event.
 // It belongs to one run (one VM, one goroutine) and is not safe for
 // concurrent use; a reference a function keeps past its run still reads
-// that run's values.
+// that run's values, if the function read them during the run (end).
 type lazyFields struct {
 	r   *goja.Runtime
-	src fieldsSource
+	js  *goja.Object  // lf's JavaScript object, once made
 	req *http.Request // srcRequest*, srcQuery (its RawQuery)
 	h   http.Header   // srcResponse*
+	src fieldsSource
 
-	loaded bool
-	base   fields // the event's values, as read from the message
-
-	// What the function made of the object, once loaded: its properties
-	// in the order they were added, each a materialised value or (nil)
-	// base's entry not yet read.
-	ents  []lazyEntry
-	index map[string]int // name → position in ents; built for many entries, nil when stale
 	// dirty: the object may differ from base (a property was set or
 	// deleted, or an entry the function may have changed was handed out).
 	dirty   bool
 	snapped bool // snapshot ran: read uses its exports
+	ended   bool // the run ended before the object was read (end)
+
+	// *lazyState is the object's values, nil until first touched: an
+	// object the function never reaches costs its event no more than
+	// the fields above.
+	*lazyState
+}
+
+// lazyState is a lazyFields' values, read from the message on the first
+// touch.
+type lazyState struct {
+	base fields // the event's values, as read from the message
+
+	// What the function made of the object: its properties in the order
+	// they were added, each a materialised value or (nil) base's entry
+	// not yet read.
+	ents  []lazyEntry
+	index map[string]int // name → position in ents; built for many entries, nil when stale
 }
 
 type lazyEntry struct {
@@ -73,15 +97,58 @@ type lazyEntry struct {
 // indexFrom is how many properties make a lookup worth a map.
 const indexFrom = 16
 
+// on readies lf, a new (zero) lazyFields, to read src of req or h. It sets
+// the fields one by one rather than copying a whole struct over a zero
+// one: fewer write barriers while the GC runs.
+func (lf *lazyFields) on(r *goja.Runtime, src fieldsSource, req *http.Request, h http.Header) {
+	lf.r, lf.src = r, src
+	if req != nil {
+		lf.req = req
+	}
+	if h != nil {
+		lf.h = h
+	}
+}
+
 // object returns the JavaScript object of lf (whose r, src and message
 // are set).
-func (lf *lazyFields) object() *goja.Object { return lf.r.NewDynamicObject(lf) }
+func (lf *lazyFields) object() *goja.Object {
+	if lf.js == nil {
+		lf.js = lf.r.NewDynamicObject(lf)
+	}
+	return lf.js
+}
+
+// end is the end of lf's run. The front ends reuse a connection's
+// request and header map for its next request, and the proxy goes on
+// changing a response's headers: an object the function did not read
+// during its run never reads the message after it (it would read another
+// request's values, as another goroutine writes them). A function that
+// kept it gets a TypeError for any use of it (gone), and a later run that
+// returns it a validation error (read); one it read keeps its values.
+func (lf *lazyFields) end() {
+	if lf.lazyState == nil {
+		lf.ended = true
+	}
+	lf.req, lf.h = nil, nil
+}
+
+// gone throws the TypeError of a use of lf after its run ended unread.
+func (lf *lazyFields) gone() {
+	if lf.ended {
+		panic(lf.r.NewTypeError("the %s of an earlier run's event, which that run did not read, are gone", lf.src))
+	}
+}
 
 // fields returns the event's values: what the function was given.
 func (lf *lazyFields) fields() *fields {
-	if !lf.loaded {
-		lf.loaded = true
-		switch lf.src {
+	if lf.lazyState == nil {
+		lf.lazyState = new(lazyState)
+		src := lf.src
+		if lf.ended {
+			src = srcNone // no values (Go readers; uses in JavaScript are gone's)
+		}
+		switch src {
 		case srcRequestHeaders:
 			lf.base = requestHeaders(lf.req)
 		case srcRequestCookies:
@@ -137,6 +204,7 @@ func (lf *lazyFields) entry(name string) *goja.Object {
 
 // Get is goja.DynamicObject's: an own property's value, nil for none.
 func (lf *lazyFields) Get(key string) goja.Value {
+	lf.gone()
 	i := lf.find(key)
 	if i < 0 {
 		return nil
@@ -151,6 +219,7 @@ func (lf *lazyFields) Get(key string) goja.Value {
 
 // Set is goja.DynamicObject's: a new property goes last.
 func (lf *lazyFields) Set(key string, val goja.Value) bool {
+	lf.gone()
 	lf.dirty = true
 	if i := lf.find(key); i >= 0 {
 		lf.ents[i].val = val
@@ -170,10 +239,14 @@ func (lf *lazyFields) Set(key string, val goja.Value) bool {
 }
 
 // Has is goja.DynamicObject's.
-func (lf *lazyFields) Has(key string) bool { return lf.find(key) >= 0 }
+func (lf *lazyFields) Has(key string) bool {
+	lf.gone()
+	return lf.find(key) >= 0
+}
 
 // Delete is goja.DynamicObject's.
 func (lf *lazyFields) Delete(key string) bool {
+	lf.gone()
 	if i := lf.find(key); i >= 0 {
 		lf.dirty = true
 		lf.ents = slices.Delete(lf.ents, i, i+1)
@@ -184,6 +257,7 @@ func (lf *lazyFields) Delete(key string) bool {
 
 // Keys is goja.DynamicObject's, in an ordinary object's order.
 func (lf *lazyFields) Keys() []string {
+	lf.gone()
 	lf.fields()
 	keys := make([]string, len(lf.ents))
 	for i, e := range lf.ents {
@@ -252,9 +326,11 @@ func arrayIndex(name string) uint32 {
 
 // snapshot exports the entries the function reached, so that read runs no
 // JavaScript: settle calls it under the run's budget (an entry may have
-// getters), read after the run.
+// getters), read after the run. It runs once: the object is read as it
+// was when the handler returned, however many properties of the result
+// hold it.
 func (lf *lazyFields) snapshot() {
-	if !lf.dirty {
+	if !lf.dirty || lf.snapped {
 		return
 	}
 	for i := range lf.ents {
@@ -270,6 +346,9 @@ func (lf *lazyFields) snapshot() {
 // being every value.
 func (lf *lazyFields) read(what string) (fields, error) {
 	var out fields
+	if lf.ended {
+		return out, fmt.Errorf("%s is the %s of an earlier run's event, which that run did not read", what, lf.src)
+	}
 	lf.fields()
 	if !lf.dirty {
 		for _, name := range lf.base.names {

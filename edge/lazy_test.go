@@ -74,6 +74,26 @@ var lazyCases = []string{
 	`event.request = {uri: '/swapped'}; return event.request;`,
 	`return event;`,
 	`r.uri = '/' + 'x'.repeat(8200); return r;`,
+	// the returned request read slot by slot, or not
+	`r.method = 'GET'; return r;`,
+	`r.method = 7; return r;`,
+	`r.uri = '/\u20ac/' + r.uri; return r;`,
+	`r.uri = new String('/boxed'); return r;`,
+	`r.extra = {get x() { return 1; }}; r['0'] = 'zero'; return r;`,
+	`r.statusCode = 200; r.body = 'from the request'; return r;`,
+	`r.querystring = r.headers; r.cookies = r.headers; return r;`,
+	`var a = r.headers.accept; return r;`,
+	`r.headers = 'x'; return r;`,
+	`r.querystring = 5; return r;`,
+	`r.cookies = undefined; return r;`,
+	`r.cookies = event.context; return r;`,
+	`r.querystring = r; return r;`,
+	// the context and viewer, made when first reached
+	`delete event.viewer; event.context.extra = 1; return {statusCode: 200, body: JSON.stringify(event)};`,
+	`var c = event.context; c.eventType = 'changed'; delete c.requestId; return {statusCode: 200, body: JSON.stringify(event) + Object.keys(c).join()};`,
+	`event.viewer = {ip: 'replaced'}; return {statusCode: 200, body: JSON.stringify(event.viewer) + JSON.stringify(Object.getOwnPropertyDescriptor(event, 'context'))};`,
+	`r.headers = event.viewer; return r;`,
+	`return event.context;`,
 }
 
 // responseCases are viewer-response bodies.
@@ -89,6 +109,13 @@ var responseCases = []string{
 	`return {statusCode: 200, headers: s.headers, cookies: s.cookies};`,
 	`return {statusCode: 201, headers: {}};`,
 	`s.statusCode = '404'; return s;`,
+	`s.body = 'ignored'; return s;`,
+	`s.body = 5; return s;`,
+	`s.statusDescription = 5; return s;`,
+	`s.statusCode = 201.5; return s;`,
+	`s.headers = s.cookies; s.cookies = s.headers; return s;`,
+	`var ct = s.headers['content-type']; return s;`,
+	`s.extra = {get x() { return 1; }}; return s;`,
 }
 
 // outcome renders what a run did, for comparing the lazy and the eager
@@ -254,4 +281,115 @@ func FuzzLazyEventMatchesEager(f *testing.F) {
 			t.Fatalf("%s:\nlazy  %s\neager %s", lazyCases[int(which)%len(fns)], got, want)
 		}
 	})
+}
+
+// TestEventKeptPastItsRun: an object of the event that a function keeps
+// in a global (the VM, and its globals, serve the next run) reads the
+// values of the run it came from (headers, cookies and query string read
+// during that run: TestLazyObjectsEndWithTheRun), and changing it changes
+// nothing of a later run's request: one run never sees nor changes
+// another request through it.
+func TestEventKeptPastItsRun(t *testing.T) {
+	fn := inline(t, "keeper", config.FunctionRuntime1, `var kept;
+function handler(event) {
+	var r = event.request;
+	if (!kept) {
+		kept = {event: event, request: r, headers: r.headers, cookies: r.cookies, query: r.querystring};
+		Object.keys(r.headers).length + Object.keys(r.cookies).length + Object.keys(r.querystring).length; // read during the run
+		return r;
+	}
+	if (r.uri === '/second') {
+		kept.request.uri = '/changed-through-kept';
+		kept.request.headers['x-through-kept'] = {value: '1'};
+		kept.cookies.first = {value: 'changed'};
+		delete kept.query.q;
+		return r;
+	}
+	return {statusCode: 200, body: [kept.request.uri, kept.event.context.requestId, kept.event.viewer.ip,
+		JSON.stringify(kept.headers), JSON.stringify(kept.cookies), JSON.stringify(kept.query), r.uri].join(' ')};
+}`)
+	rt := runtimeFor(t, nil, fn)
+	run := func(target, cookie, id string) (*http.Request, *Response) {
+		t.Helper()
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header.Set("X-Run", id)
+		r.Header.Set("Cookie", cookie)
+		info := testInfo
+		info.RequestID, info.ViewerIP = id, "192.0.2."+strings.TrimPrefix(id, "run-")
+		out, err := rt.ViewerRequest(context.Background(), fn, info, r)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		return r, out.Response
+	}
+	if _, resp := run("/first?q=1", "first=1", "run-1"); resp != nil {
+		t.Fatalf("run-1 answered %+v", resp)
+	}
+	r2, resp := run("/second?q=2", "second=2", "run-2")
+	if resp != nil || r2.URL.Path != "/second" || r2.URL.RawQuery != "q=2" || r2.Header.Get("X-Through-Kept") != "" || r2.Header.Get("Cookie") != "second=2" {
+		t.Fatalf("run-2 changed through run-1's objects: %v %v %v", resp, r2.URL, r2.Header)
+	}
+	_, resp = run("/third", "", "run-3")
+	want := `/changed-through-kept run-1 192.0.2.1 {"host":{"value":"example.com"},"x-run":{"value":"run-1"},"x-through-kept":{"value":"1"}}` +
+		` {"first":{"value":"changed"}} {} /third`
+	if resp == nil || string(resp.Body) != want {
+		t.Fatalf("run-3 read %v, want %s", resp, want)
+	}
+}
+
+// TestLazyObjectsEndWithTheRun: the front ends reuse a connection's
+// request, URL and header map for its next request, maybe another
+// viewer's. A headers, cookies or query string object that a function
+// keeps past its run without having read it during the run must not read
+// the message then (it would read another request's values, while the
+// connection writes them): reading it in a later run throws a TypeError.
+// One read during its run keeps its values for good.
+func TestLazyObjectsEndWithTheRun(t *testing.T) {
+	fn := inline(t, "keeper-unread", config.FunctionRuntime1, `var kept, read;
+function handler(event) {
+	var r = event.request;
+	if (!kept) {
+		kept = r;
+		read = {headers: r.headers, q: r.querystring.q};
+		return r;
+	}
+	if (r.uri === '/third') {
+		r.headers = read.headers;
+		return r;
+	}
+	var out = [];
+	['headers', 'cookies', 'querystring'].forEach(function (k) {
+		try { out.push(k + '=' + JSON.stringify(kept[k])); } catch (e) { out.push(k + ':' + e.name); }
+	});
+	try { out.push('x' in kept.cookies); } catch (e) { out.push(e.name); }
+	return {statusCode: 200, body: out.join(' ') + ' ' + JSON.stringify(read.q)};
+}`)
+	rt := runtimeFor(t, nil, fn)
+	r := httptest.NewRequest("GET", "/first?q=1", nil)
+	r.Header.Set("X-Viewer", "first")
+	r.Header.Set("Cookie", "a=1")
+	if _, err := rt.ViewerRequest(context.Background(), fn, testInfo, r); err != nil {
+		t.Fatal(err)
+	}
+	// The connection's next request, in the same objects.
+	clear(r.Header)
+	r.Header.Set("X-Viewer", "someone else")
+	r.Header.Set("Cookie", "b=2")
+	r.URL.RawQuery = "q=other"
+	resp, err := generatedBy(rt, fn, httptest.NewRequest("GET", "/second", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `headers:TypeError cookies:TypeError querystring={"q":{"value":"1"}} TypeError {"value":"1"}`
+	if resp == nil || string(resp.Body) != want {
+		t.Fatalf("a later run read %q, want %s", resp.Body, want)
+	}
+	// Returned as a later request's headers, they are no headers at all.
+	r3 := httptest.NewRequest("GET", "/third", nil)
+	r3.Header.Set("X-Viewer", "third")
+	_, err = generatedBy(rt, fn, r3)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Kind != ValidationError || r3.Header.Get("X-Viewer") != "third" {
+		t.Fatalf("a later run returning them: %v, X-Viewer %q; want a validation error, the request unchanged", err, r3.Header.Get("X-Viewer"))
+	}
 }

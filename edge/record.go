@@ -22,17 +22,17 @@ import (
 // run; a reference kept past the run reads what that run left.
 type record struct {
 	r     *goja.Runtime
-	slots []slot  // properties in the order they were added
-	arr   [5]slot // slots' first backing array: no allocation for the event's own properties
+	js    *goja.Object // rec's JavaScript object, once made
+	slots []slot       // properties in the order they were added; first in the event's array (viewerEvent.slots)
 }
 
-// slot is a property of a record: a JavaScript value, or (val nil) a Go
-// string or an object of the event not yet made a JavaScript value.
+// slot is a property of a record: v is its JavaScript value (a
+// goja.Value), or an object of the event not yet made one (an
+// eventObject), or nil for the Go string str not yet made one.
 type slot struct {
 	name string
 	str  string
-	obj  eventObject
-	val  goja.Value
+	v    any
 }
 
 // eventObject is a record or a lazyFields: an object of the event whose
@@ -41,28 +41,45 @@ type eventObject interface {
 	object() *goja.Object
 }
 
-// init readies rec for r, without properties.
-func (rec *record) init(r *goja.Runtime) {
-	rec.r, rec.slots = r, rec.arr[:0]
+// init readies rec for r, without properties, its own ones to go in
+// backing (a property added beyond its length moves them to an array of
+// their own).
+func (rec *record) init(r *goja.Runtime, backing []slot) {
+	rec.r, rec.slots = r, backing[:0:len(backing)]
 }
 
 // object returns the JavaScript object of rec.
-func (rec *record) object() *goja.Object { return rec.r.NewDynamicObject(rec) }
+func (rec *record) object() *goja.Object {
+	if rec.js == nil {
+		rec.js = rec.r.NewDynamicObject(rec)
+	}
+	return rec.js
+}
+
+// add adds a property, without a value yet, and returns its slot. The
+// slots past len(rec.slots) are zero (a new event's array; Delete clears
+// the one it frees), so a slot in the backing array is written field by
+// field, not copied whole: fewer write barriers while the GC runs.
+func (rec *record) add(name string) *slot {
+	n := len(rec.slots)
+	if n == cap(rec.slots) {
+		rec.slots = append(rec.slots, slot{})
+	} else {
+		rec.slots = rec.slots[:n+1]
+	}
+	s := &rec.slots[n]
+	s.name = name
+	return s
+}
 
 // setString adds a string property, converted when first read.
-func (rec *record) setString(name, s string) {
-	rec.slots = append(rec.slots, slot{name: name, str: s})
-}
+func (rec *record) setString(name, s string) { rec.add(name).str = s }
 
 // setValue adds a property.
-func (rec *record) setValue(name string, v goja.Value) {
-	rec.slots = append(rec.slots, slot{name: name, val: v})
-}
+func (rec *record) setValue(name string, v goja.Value) { rec.add(name).v = v }
 
 // setObject adds an object of the event, made when first read.
-func (rec *record) setObject(name string, o eventObject) {
-	rec.slots = append(rec.slots, slot{name: name, obj: o})
-}
+func (rec *record) setObject(name string, o eventObject) { rec.add(name).v = o }
 
 func (rec *record) find(name string) int {
 	for i := range rec.slots {
@@ -80,14 +97,17 @@ func (rec *record) Get(key string) goja.Value {
 		return nil
 	}
 	s := &rec.slots[i]
-	switch {
-	case s.val != nil:
-	case s.obj != nil:
-		s.val = s.obj.object()
+	var v goja.Value
+	switch t := s.v.(type) {
+	case goja.Value:
+		return t
+	case eventObject:
+		v = t.object()
 	default:
-		s.val = rec.r.ToValue(s.str)
+		v = rec.r.ToValue(s.str)
 	}
-	return s.val
+	s.v = v
+	return v
 }
 
 // Set is goja.DynamicObject's.
@@ -96,10 +116,10 @@ func (rec *record) Set(key string, val goja.Value) bool {
 		val = goja.Undefined()
 	}
 	if i := rec.find(key); i >= 0 {
-		rec.slots[i] = slot{name: key, val: val}
+		rec.slots[i] = slot{name: key, v: val}
 		return true
 	}
-	rec.slots = append(rec.slots, slot{name: key, val: val})
+	rec.add(key).v = val
 	return true
 }
 
@@ -126,11 +146,13 @@ func (rec *record) Keys() []string {
 // exportSlot is what an ordinary object's Export gives for s, except
 // that a lazy object (headers, cookies, query string) stays as it is.
 func exportSlot(s *slot) any {
-	switch {
-	case s.val != nil:
-		return s.val.Export()
-	case s.obj != nil:
-		return s.obj
+	switch t := s.v.(type) {
+	case goja.Value:
+		return t.Export()
+	case pendingRecord:
+		return t.record()
+	case eventObject:
+		return t
 	}
 	return s.str
 }
@@ -157,7 +179,7 @@ func (rec *record) result() map[string]any {
 				m[k] = ordered{keys: t.Keys(), m: plainExport(t).(map[string]any)}
 				continue
 			case map[string]any:
-				if sub, ok := s.val.(*goja.Object); ok {
+				if sub, ok := s.v.(*goja.Object); ok {
 					m[k] = ordered{keys: sub.Keys(), m: plainExport(t).(map[string]any)}
 					continue
 				}
@@ -168,12 +190,275 @@ func (rec *record) result() map[string]any {
 	return m
 }
 
-// viewerEvent is the event of one run, in one allocation: its records and
-// lazy objects. The response parts are for viewer-response only.
+// readable reports whether rec, the request or response of event e that
+// the function returned, can be read slot by slot (returned) instead of
+// exported by result(): every property is a string or another primitive
+// (which exports alike at any time), except that querystring, headers and
+// cookies may be lazy objects of e, and a request has no statusCode (a
+// generated response is read from result()'s map). An object the function
+// made, or a record, is exported by result(), under the budget: it may
+// have getters.
+func (rec *record) readable(e *viewerEvent) bool {
+	for i := range rec.slots {
+		s := &rec.slots[i]
+		if s.name == "statusCode" && rec == &e.request {
+			return false
+		}
+		switch t := s.v.(type) {
+		case *goja.Object:
+			if !lazyKey(s.name) || e.lazyOf(t) == nil {
+				return false
+			}
+		case eventObject:
+			if _, ok := t.(*lazyFields); !ok || !lazyKey(s.name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// lazyKey reports whether a property of that name is read as headers,
+// cookies or a query string.
+func lazyKey(name string) bool {
+	return name == "querystring" || name == "headers" || name == "cookies"
+}
+
+// snapshot snapshots the lazy objects of e among rec's properties, in
+// their order: what result() does to them.
+func (rec *record) snapshot(e *viewerEvent) {
+	for i := range rec.slots {
+		if lf := rec.slots[i].lazy(e); lf != nil {
+			lf.snapshot()
+		}
+	}
+}
+
+// lazy returns the lazy object of e that s holds, or nil.
+func (s *slot) lazy(e *viewerEvent) *lazyFields {
+	switch t := s.v.(type) {
+	case *lazyFields:
+		return t
+	case *goja.Object:
+		return e.lazyOf(t)
+	}
+	return nil
+}
+
+// value is what result() gives for s, a property of a readable record of
+// e: a string, another primitive's export, or a lazy object.
+func (s *slot) value(e *viewerEvent) any {
+	if lf := s.lazy(e); lf != nil {
+		return lf
+	}
+	return exportSlot(s)
+}
+
+// stringValue returns s's value when it is a string, as value would.
+func (s *slot) stringValue() (string, bool) {
+	switch t := s.v.(type) {
+	case nil:
+		return s.str, true
+	case goja.Value:
+		if goja.IsString(t) {
+			return t.String(), true
+		}
+	}
+	return "", false
+}
+
+// returned is an object a handler returned, as the readers of its result
+// take it: the exported map (settle), or a readable record of the event
+// e, read slot by slot.
+type returned struct {
+	m   map[string]any
+	rec *record
+	e   *viewerEvent
+}
+
+// returnedOf returns settle's out as a returned object, false when out is
+// not an object.
+func returnedOf(out any, e *viewerEvent) (returned, bool) {
+	switch t := out.(type) {
+	case map[string]any:
+		return returned{m: t}, true
+	case *record:
+		return returned{rec: t, e: e}, true
+	}
+	return returned{}, false
+}
+
+// has reports whether there is a property k.
+func (x *returned) has(k string) bool {
+	if x.rec == nil {
+		_, ok := x.m[k]
+		return ok
+	}
+	return x.rec.find(k) >= 0
+}
+
+// get returns property k.
+func (x *returned) get(k string) (any, bool) {
+	if x.rec == nil {
+		v, ok := x.m[k]
+		return v, ok
+	}
+	i := x.rec.find(k)
+	if i < 0 {
+		return nil, false
+	}
+	return x.rec.slots[i].value(x.e), true
+}
+
+// str returns property k when it is a string; ok is false when it is
+// absent or not a string.
+func (x *returned) str(k string) (s string, ok bool) {
+	if x.rec == nil {
+		s, ok = x.m[k].(string)
+		return s, ok
+	}
+	i := x.rec.find(k)
+	if i < 0 {
+		return "", false
+	}
+	return x.rec.slots[i].stringValue()
+}
+
+// asMap returns the object as settle exports it.
+func (x *returned) asMap() map[string]any {
+	if x.rec == nil {
+		return x.m
+	}
+	return x.rec.result()
+}
+
+// viewerEvent is the event of one run, in one allocation: its records,
+// their properties and its lazy objects. A viewer-response event has its
+// response parts besides (responseEvent).
 type viewerEvent struct {
-	event, context, viewer, request, response record
-	query, headers, cookies                   lazyFields // the request's
-	respHeaders, respCookies                  lazyFields
+	event, request  record
+	context, viewer record // made when the function first reaches them (contextOf, viewerOf)
+	query, headers  lazyFields
+	cookies         lazyFields     // the request's
+	resp            *responseParts // nil at viewer-request
+	env             envelope
+	uri             string // the request's, as the event gave it
+	slots           [eventSlots]slot
+	outcome         Outcome // a viewer-request run's, returned in the event's allocation
+}
+
+// The records' properties in viewerEvent.slots: request (method, uri,
+// querystring, headers, cookies), then event (request, context, version,
+// viewer). A viewer-response event's event record has five (response
+// besides), in responseParts.slots after the response's four
+// (statusCode, statusDescription, headers, cookies). (An event past 888
+// bytes is allocated in a size class of 1024: 8 bytes of the allocation
+// are its type.)
+const (
+	requestEnd    = 5
+	eventSlots    = requestEnd + 4
+	responseEnd   = 4
+	responseSlots = responseEnd + 5
+)
+
+// envelope is what the event's context and viewer say, kept for when the
+// function first reaches them: most functions never do.
+type envelope struct {
+	distributionDomainName, distributionID, eventType, requestID, viewerIP string
+}
+
+// pendingRecord is an object of the event whose record is made when first
+// reached: what it exports as is that record.
+type pendingRecord interface {
+	record() *record
+}
+
+// contextOf is an event's context before the function reaches it: an
+// eventObject the size of a pointer (a slot holds it without allocating)
+// whose record is made, with properties of its own, on first use.
+type contextOf viewerEvent
+
+func (c *contextOf) record() *record {
+	e := (*viewerEvent)(c)
+	if rec := &e.context; rec.r == nil {
+		rec.init(e.event.r, make([]slot, 4))
+		rec.setString("distributionDomainName", e.env.distributionDomainName)
+		rec.setString("distributionId", e.env.distributionID)
+		rec.setString("eventType", e.env.eventType)
+		rec.setString("requestId", e.env.requestID)
+	}
+	return &e.context
+}
+
+func (c *contextOf) object() *goja.Object { return c.record().object() }
+
+// viewerOf is an event's viewer before the function reaches it, as
+// contextOf is its context.
+type viewerOf viewerEvent
+
+func (vo *viewerOf) record() *record {
+	e := (*viewerEvent)(vo)
+	if rec := &e.viewer; rec.r == nil {
+		rec.init(e.event.r, make([]slot, 1))
+		rec.setString("ip", e.env.viewerIP)
+	}
+	return &e.viewer
+}
+
+func (vo *viewerOf) object() *goja.Object { return vo.record().object() }
+
+// responseParts are the response of a viewer-response event.
+type responseParts struct {
+	response         record
+	headers, cookies lazyFields
+	slots            [responseSlots]slot
+}
+
+// responseEvent is a viewer-response event, in one allocation.
+type responseEvent struct {
+	viewerEvent
+	parts responseParts
+}
+
+// newResponseEvent returns an event for a viewer-response run.
+func newResponseEvent() *viewerEvent {
+	re := new(responseEvent)
+	re.resp = &re.parts
+	return &re.viewerEvent
+}
+
+// recordOf returns the request or response record whose JavaScript
+// object o is, or nil.
+func (e *viewerEvent) recordOf(o *goja.Object) *record {
+	switch {
+	case o == nil:
+	case o == e.request.js:
+		return &e.request
+	case e.resp != nil && o == e.resp.response.js:
+		return &e.resp.response
+	}
+	return nil
+}
+
+// lazyOf returns the lazy object of e whose JavaScript object o is, or
+// nil.
+func (e *viewerEvent) lazyOf(o *goja.Object) *lazyFields {
+	if o == nil {
+		return nil
+	}
+	for _, lf := range [...]*lazyFields{&e.query, &e.headers, &e.cookies} {
+		if lf.js == o {
+			return lf
+		}
+	}
+	if e.resp != nil {
+		for _, lf := range [...]*lazyFields{&e.resp.headers, &e.resp.cookies} {
+			if lf.js == o {
+				return lf
+			}
+		}
+	}
+	return nil
 }
 
 // build makes the event for v's run on r (and, for viewer-response, a
@@ -181,44 +466,59 @@ type viewerEvent struct {
 // version, viewer}, in that key order, as the eager event had it.
 func (e *viewerEvent) build(v *vm, r *http.Request, status int, h http.Header) *goja.Object {
 	rt := v.rt
+	v.ev = e
 	e.prepare(rt, r, h)
-	e.request.init(rt)
+	e.request.init(rt, e.slots[:requestEnd])
 	e.request.setString("method", r.Method)
-	e.request.setString("uri", r.URL.EscapedPath())
+	e.uri = r.URL.EscapedPath()
+	e.request.setString("uri", e.uri)
 	e.request.setObject("querystring", &e.query)
 	e.request.setObject("headers", &e.headers)
 	e.request.setObject("cookies", &e.cookies)
-	e.event.init(rt)
-	e.event.setObject("request", &e.request)
-	if v.eventType == "viewer-response" {
-		e.response.init(rt)
-		e.response.setValue("statusCode", rt.ToValue(status))
-		e.response.setString("statusDescription", http.StatusText(status))
-		e.response.setObject("headers", &e.respHeaders)
-		e.response.setObject("cookies", &e.respCookies)
-		e.event.setObject("response", &e.response)
+	if p := e.resp; p != nil {
+		e.event.init(rt, p.slots[responseEnd:])
+	} else {
+		e.event.init(rt, e.slots[requestEnd:])
 	}
-	e.context.init(rt)
-	e.context.setString("distributionDomainName", v.info.DistributionDomainName)
-	e.context.setString("distributionId", v.info.DistributionID)
-	e.context.setString("eventType", v.eventType)
-	e.context.setString("requestId", v.info.RequestID)
-	e.event.setObject("context", &e.context)
+	e.event.setObject("request", &e.request)
+	if p := e.resp; p != nil {
+		p.response.init(rt, p.slots[:responseEnd])
+		p.response.setValue("statusCode", rt.ToValue(status))
+		p.response.setString("statusDescription", http.StatusText(status))
+		p.response.setObject("headers", &p.headers)
+		p.response.setObject("cookies", &p.cookies)
+		e.event.setObject("response", &p.response)
+	}
+	e.env.distributionDomainName, e.env.distributionID = v.info.DistributionDomainName, v.info.DistributionID
+	e.env.eventType, e.env.requestID, e.env.viewerIP = v.eventType, v.info.RequestID, v.info.ViewerIP
+	e.event.setObject("context", (*contextOf)(e))
 	e.event.setString("version", "1.0")
-	e.viewer.init(rt)
-	e.viewer.setString("ip", v.info.ViewerIP)
-	e.event.setObject("viewer", &e.viewer)
+	e.event.setObject("viewer", (*viewerOf)(e))
 	return e.event.object()
 }
 
-// prepare readies the lazy objects on r and h: what the results are
-// compared with.
+// end is the end of e's run, once its result is applied: its lazy objects
+// no longer read the message (lazyFields.end).
+func (e *viewerEvent) end() {
+	e.query.end()
+	e.headers.end()
+	e.cookies.end()
+	if p := e.resp; p != nil {
+		p.headers.end()
+		p.cookies.end()
+	}
+}
+
+// prepare readies the lazy objects of a new event on r and h: what the
+// results are compared with.
 func (e *viewerEvent) prepare(rt *goja.Runtime, r *http.Request, h http.Header) {
-	e.query = lazyFields{r: rt, src: srcQuery, req: r}
-	e.headers = lazyFields{r: rt, src: srcRequestHeaders, req: r}
-	e.cookies = lazyFields{r: rt, src: srcRequestCookies, req: r}
-	e.respHeaders = lazyFields{r: rt, src: srcResponseHeaders, h: h}
-	e.respCookies = lazyFields{r: rt, src: srcResponseCookies, h: h}
+	e.query.on(rt, srcQuery, r, nil)
+	e.headers.on(rt, srcRequestHeaders, r, nil)
+	e.cookies.on(rt, srcRequestCookies, r, nil)
+	if p := e.resp; p != nil {
+		p.headers.on(rt, srcResponseHeaders, nil, h)
+		p.cookies.on(rt, srcResponseCookies, nil, h)
+	}
 }
 
 // buildEager makes the same event of ordinary objects, each header,
@@ -229,7 +529,8 @@ func (e *viewerEvent) buildEager(v *vm, r *http.Request, status int, h http.Head
 	e.prepare(rt, r, h)
 	req := rt.NewObject()
 	_ = req.Set("method", r.Method)
-	_ = req.Set("uri", r.URL.EscapedPath())
+	e.uri = r.URL.EscapedPath()
+	_ = req.Set("uri", e.uri)
 	q, rh, rc := queryFields(r.URL.RawQuery), requestHeaders(r), requestCookies(r.Header)
 	_ = req.Set("querystring", q.object(rt, false))
 	_ = req.Set("headers", rh.object(rt, false))

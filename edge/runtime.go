@@ -205,14 +205,18 @@ func (f *function) put(v *vm) {
 	f.pool.put(v)
 }
 
-// call runs f's handler on the event that mk builds in the VM and returns
-// what the handler returned (a promise's value, for an async handler),
-// exported to Go values, and the origin its code chose (nil: none). The
-// run began at start: Date is frozen there.
-func (rt *Runtime) call(ctx context.Context, f *function, start time.Time, info *Info, eventType string, mk func(*vm) (*goja.Object, error)) (any, *originChoice, error) {
+// call runs f's handler on the event that mk builds in the VM and hands
+// use what the handler returned (a promise's value, for an async handler),
+// exported to Go values (settle), and the origin its code chose (nil:
+// none). The run began at start: Date is frozen there. use runs before
+// the VM goes back to the pool, so that what it reads of the run (the
+// event's records and lazy objects) is not shared with the VM's next run;
+// it runs no JavaScript, and its error is returned as it is.
+func (rt *Runtime) call(ctx context.Context, f *function, start time.Time, info *Info, eventType string,
+	mk func(*vm) (*goja.Object, error), use func(out any, choice *originChoice) error) error {
 	v, err := rt.get(f)
 	if err != nil {
-		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 	}
 	if info.RequestID == "" {
 		info.RequestID = newRequestID()
@@ -222,25 +226,32 @@ func (rt *Runtime) call(ctx context.Context, f *function, start time.Time, info 
 	if err != nil {
 		v.end()
 		f.put(v)
-		return nil, nil, &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
+		return &Error{Function: f.cfg.Name, Kind: ExecutionError, Err: err}
 	}
 
 	// Everything that may run JavaScript — the handler, a promise's
 	// value, getters read by the export — runs under the budget.
 	v.watch.begin(start)
-	res, err := v.handler(goja.Undefined(), ev)
+	v.args[0] = ev
+	res, err := v.handler(goja.Undefined(), v.args[:]...)
+	v.args[0] = nil
 	out, err := v.settle(res, err)
 	choice := v.choice
 	interrupted := v.watch.end()
+	if err != nil {
+		err = rt.runError(f, err)
+	} else {
+		err = use(out, choice)
+	}
+	if v.ev != nil {
+		v.ev.end()
+	}
 	v.end()
 	if !interrupted {
 		f.put(v)
 	} // else the interrupt fired: this VM is never reused, though a
 	// handler that returned first keeps its result.
-	if err != nil {
-		return nil, nil, rt.runError(f, err)
-	}
-	return out, choice, nil
+	return err
 }
 
 // envelope completes an event: its context, version and viewer. A test
@@ -300,7 +311,9 @@ var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 // value, then the exported object, with the key order of its querystring,
 // headers and cookies kept. A lazy object of the event (lazy.go) among
 // those three stays as it is, for its reader; anywhere else it is
-// exported as an ordinary object would be.
+// exported as an ordinary object would be. The event's request or
+// response record, when it is readable as it is, is returned itself
+// (*record): its reader (returned) gets from it what result() would give.
 func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -328,8 +341,17 @@ func (v *vm) settle(res goja.Value, err error) (out any, rerr error) {
 	if res == nil || goja.IsUndefined(res) || goja.IsNull(res) {
 		return nil, &Error{Function: v.fn.Name, Kind: ValidationError, Err: errors.New("the handler returned nothing")}
 	}
+	if o, ok := res.(*goja.Object); ok && v.ev != nil {
+		// Most often the request (or response) the handler was given,
+		// its properties strings and the event's lazy objects: read slot
+		// by slot, nothing exported.
+		if rec := v.ev.recordOf(o); rec != nil && rec.readable(v.ev) {
+			rec.snapshot(v.ev)
+			return rec, nil
+		}
+	}
 	exp := res.Export()
-	if rec, ok := exp.(*record); ok { // an object of the event, most often the request it was given
+	if rec, ok := exp.(*record); ok { // another object of the event, or one the function changed in depth
 		return rec.result(), nil
 	}
 	m, ok := exp.(map[string]any)

@@ -47,7 +47,8 @@ func (rt *Runtime) Test(ctx context.Context, fn *config.Function, event []byte) 
 	var logs []string
 	info := Info{logs: &logs}
 	start := time.Now()
-	out, _, err := rt.call(ctx, f, start, &info, eventType, func(v *vm) (*goja.Object, error) {
+	var out any
+	err = rt.call(ctx, f, start, &info, eventType, func(v *vm) (*goja.Object, error) {
 		// Through JSON.parse, so the handler gets plain objects.
 		parse, _ := goja.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
 		pv, err := parse(goja.Undefined(), v.rt.ToValue(string(event)))
@@ -60,6 +61,9 @@ func (rt *Runtime) Test(ctx context.Context, fn *config.Function, event []byte) 
 		}
 		v.envelope(o, true)
 		return o, nil
+	}, func(x any, _ *originChoice) error {
+		out = x
+		return nil
 	})
 	res := &TestResult{Logs: logs, Utilization: int(min(100, time.Since(start)*100/time.Millisecond))}
 	if err != nil {

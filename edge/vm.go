@@ -31,6 +31,9 @@ type vm struct {
 	logLeft   int
 	eventType string
 	choice    *originChoice
+	ev        *viewerEvent // the event build made for the run; nil for another event
+
+	args [1]goja.Value // the handler's argument, without a slice per run
 }
 
 // maxCallDepth bounds a run's call stack: runaway recursion is an
@@ -101,7 +104,7 @@ func (v *vm) begin(ctx context.Context, start time.Time, info *Info, eventType s
 
 // end forgets the run: an idle VM holds nothing of a request.
 func (v *vm) end() {
-	v.ctx, v.info, v.choice = context.Background(), Info{}, nil
+	v.ctx, v.info, v.choice, v.ev = context.Background(), Info{}, nil, nil
 }
 
 // console writes a console.log line to edgefront's log with the request ID,

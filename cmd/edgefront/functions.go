@@ -63,10 +63,15 @@ func (m *functionMetrics) observer(name string) edgecode.Observer {
 	return func(elapsed time.Duration, err error) {
 		invocations.Inc()
 		utilization.Observe(min(100, float64(elapsed)/float64(time.Millisecond)*100))
+		if err == nil {
+			return
+		}
+		// fe goes to the heap (errors.As takes its address): only a
+		// failed run pays for it.
 		var fe *edgecode.Error
 		if errors.As(err, &fe) && fe.Kind == edgecode.ValidationError {
 			validationErrors.Inc()
-		} else if err != nil {
+		} else {
 			executionErrors.Inc()
 		}
 	}
