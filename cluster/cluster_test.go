@@ -78,6 +78,25 @@ type node struct {
 	cf                          *cloudfront.Client
 	cn                          *cluster.Node
 	gate                        atomic.Pointer[chan struct{}] // when set, applying waits until it is closed
+	held                        atomic.Pointer[hold]          // when set, the next batch applied stops there
+}
+
+// hold stops a node once it has applied a batch (banned and recorded
+// it), before the node notes the batch applied and acknowledges it.
+type hold struct {
+	applied  chan struct{} // closed once the batch is applied
+	released chan struct{} // closed by release
+	release  func()        // lets the node go on (also at the test's end)
+}
+
+// hold makes the next batch nd applies stop once applied, until the
+// hold's release.
+func (nd *node) hold(t *testing.T) *hold {
+	h := &hold{applied: make(chan struct{}), released: make(chan struct{})}
+	h.release = sync.OnceFunc(func() { close(h.released) })
+	t.Cleanup(h.release)
+	nd.held.Store(h)
+	return h
 }
 
 func newTestCluster(t *testing.T, n int) *testCluster {
@@ -190,6 +209,10 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 			<-*g
 		}
 		api.Apply(ctx, b)
+		if h := nd.held.Swap(nil); h != nil {
+			close(h.applied)
+			<-h.released
+		}
 	}
 	if err := cn.Run(ctx, apply); err != nil {
 		cn.Close()
@@ -345,6 +368,16 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
+// await waits until ch is closed; the test fails after a minute.
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-testContext(t).Done():
+		t.Fatalf("not within a minute: %s", what)
+	}
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -400,6 +433,46 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 	// asked of any node.
 	if again := c.invalidate(t, "ref-1", "/a.txt"); again != id {
 		t.Errorf("c: the same CallerReference again made %s, want %s", again, id)
+	}
+}
+
+// TestApplyingNodeRefusesABehindOwnersCopy: a node that has applied an
+// invalidation and misses on the object asks the key's owner with its new
+// position in the log, even before it has acknowledged the batch, so an
+// owner that has not applied the invalidation yet refuses (421) and the
+// node goes to the origin. It used to tell its old position until the
+// acknowledgement had come back — a round trip to JetStream, long under
+// load —, was handed the owner's invalidated copy and stored it as fetched
+// after the invalidation: served for the object's whole TTL.
+func TestApplyingNodeRefusesABehindOwnersCopy(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	for _, nd := range tc.nodes {
+		eventually(t, 10*time.Second, nd.name+" sees three nodes on the ring", func() bool { return len(nd.cn.Ring()) == 3 })
+	}
+	owner := tc.owner(tc.nodes[0], "/a.txt")
+	var others []*node
+	for _, nd := range tc.nodes {
+		if nd != owner {
+			others = append(others, nd)
+		}
+	}
+	asker, creator := others[0], others[1]
+	tc.warm("/a.txt")
+	stale := owner.header(t, "/a.txt", "X-Fetch") // the owner's copy, until it applies the invalidation
+
+	gate := make(chan struct{}) // the owner applies nothing until it is closed
+	owner.gate.Store(&gate)
+	t.Cleanup(func() { close(gate) })
+	h := asker.hold(t)
+	creator.invalidate(t, "ref-1", "/a.txt")
+	await(t, h.applied, asker.name+" applies the invalidation")
+	first := asker.header(t, "/a.txt", "X-Fetch")
+	if first == stale {
+		t.Fatalf("%s, which applied the invalidation, serves the invalidated /a.txt (fetch #%s) from %s, which has not",
+			asker.name, stale, owner.name)
+	}
+	if again := asker.header(t, "/a.txt", "X-Fetch"); again != first {
+		t.Errorf("%s /a.txt again: fetch #%s, want #%s (stored)", asker.name, again, first)
 	}
 }
 

@@ -150,6 +150,12 @@ func (n *Node) history(ctx context.Context, floor uint64, apply Applier) error {
 func (n *Node) handle(ctx context.Context, m jetstream.Msg, apply Applier) {
 	b, seq, ok := n.decode(ctx, m)
 	if ok {
+		// The peers this node asks from now on are told it applies the
+		// batch: one that has not applied it refuses, rather than hand
+		// this node the object the batch invalidates. (Raised before the
+		// ban's time is read: a fetch that told a peer the older position
+		// began before it, so what it brings back is banned.)
+		n.noteApplying(seq)
 		// What this node stored before it applied the batch is gone,
 		// whatever the clocks of the nodes say.
 		b.At = time.Now()

@@ -88,7 +88,12 @@ type Node struct {
 	config  jetstream.KeyValue // the shared configuration (config.go)
 
 	applied atomic.Uint64 // the log's last sequence applied here
-	last    atomic.Uint64 // the log's last sequence as last heard of
+	// applying is the log's last sequence this node has begun to apply
+	// (at least applied): the position it tells the peers it asks
+	// (peers.go), so that a peer behind it refuses from the moment its
+	// bans may be in place.
+	applying atomic.Uint64
+	last     atomic.Uint64 // the log's last sequence as last heard of
 	// caughtUp is set once Run has applied the log as it stood at start;
 	// only then does the node write its member entry.
 	caughtUp atomic.Bool
@@ -309,10 +314,20 @@ func (n *Node) close(leave bool) {
 }
 
 // noteLast records that the log reaches at least seq.
-func (n *Node) noteLast(seq uint64) {
+func (n *Node) noteLast(seq uint64) { raise(&n.last, seq) }
+
+// noteApplying records that this node begins to apply the log's batch at
+// seq.
+func (n *Node) noteApplying(seq uint64) {
+	raise(&n.applying, seq)
+	n.noteLast(seq)
+}
+
+// raise makes v at least seq.
+func raise(v *atomic.Uint64, seq uint64) {
 	for {
-		cur := n.last.Load()
-		if seq <= cur || n.last.CompareAndSwap(cur, seq) {
+		cur := v.Load()
+		if seq <= cur || v.CompareAndSwap(cur, seq) {
 			return
 		}
 	}
@@ -327,7 +342,7 @@ func (n *Node) noteApplied(seq uint64) {
 		return
 	}
 	n.applied.Store(seq)
-	n.noteLast(seq)
+	n.noteApplying(seq)
 	close(n.advance)
 	n.advance = make(chan struct{})
 }
