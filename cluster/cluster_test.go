@@ -61,8 +61,9 @@ type testCluster struct {
 	cfg        *config.Config
 	routes     []string
 	nodes      []*node
-	maxBatches int64 // the log's bound (0: the default)
-	noPeers    bool  // clusterOptions.noPeers
+	maxBatches int64         // the log's bound (0: the default)
+	noPeers    bool          // clusterOptions.noPeers
+	ackWait    time.Duration // clusterOptions.ackWait
 }
 
 // node is one edgefront node. Its store and proxy outlive a stop, as a
@@ -108,6 +109,9 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 type clusterOptions struct {
 	maxBatches int64 // the log's bound (0: the default)
 	noPeers    bool  // no shared cache tier: each node's cache is its own
+	// ackWait is how long JetStream waits for a node's acknowledgement of
+	// a batch before it delivers the batch again (0: the default).
+	ackWait time.Duration
 	// origin answers the nodes' origin requests (nil: the path, with
 	// X-Fetch counting the fetches of the path, cacheable for an hour).
 	origin http.HandlerFunc
@@ -136,7 +140,7 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers}
+	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers, ackWait: o.ackWait}
 	for i := range n {
 		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
@@ -198,8 +202,12 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 	if !tc.noPeers {
 		c.Peers = config.Peers{Listen: nd.peer.Listener.Addr().String()}
 	}
-	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
-		MaxBatches: tc.maxBatches})
+	o := cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
+		MaxBatches: tc.maxBatches}
+	if tc.ackWait > 0 {
+		o = cluster.WithAckWait(o, tc.ackWait)
+	}
+	cn, err := cluster.Start(ctx, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
@@ -297,7 +305,16 @@ const (
 // invalidate sends an invalidation of paths to nd and returns its ID.
 func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
 	t.Helper()
-	out, err := nd.cf.CreateInvalidation(testContext(t), &cloudfront.CreateInvalidationInput{
+	id, err := nd.createInvalidation(testContext(t), ref, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// createInvalidation is invalidate for a goroutine other than the test's.
+func (nd *node) createInvalidation(ctx context.Context, ref string, paths ...string) (string, error) {
+	out, err := nd.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 		DistributionId: aws.String(dist),
 		InvalidationBatch: &types.InvalidationBatch{
 			CallerReference: aws.String(ref),
@@ -305,9 +322,9 @@ func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
 		},
 	})
 	if err != nil {
-		t.Fatalf("%s: CreateInvalidation: %v", nd.name, err)
+		return "", fmt.Errorf("%s: CreateInvalidation: %w", nd.name, err)
 	}
-	return aws.ToString(out.Invalidation.Id)
+	return aws.ToString(out.Invalidation.Id), nil
 }
 
 // status returns the status nd's GetInvalidation reports for id.
@@ -473,6 +490,50 @@ func TestApplyingNodeRefusesABehindOwnersCopy(t *testing.T) {
 	}
 	if again := asker.header(t, "/a.txt", "X-Fetch"); again != first {
 		t.Errorf("%s /a.txt again: fetch #%s, want #%s (stored)", asker.name, again, first)
+	}
+}
+
+// TestRedeliveredBatchKeepsItsBanTime: JetStream delivers a batch again
+// when the node's acknowledgement does not come within AckWait (late, or
+// lost). The node applies a batch once: the ban stays at the time it first
+// applied it, and an object fetched after that stays cached. Applied
+// again, the batch's ban moved to the time of the second delivery, and
+// invalidated the object fetched in between.
+func TestRedeliveredBatchKeepsItsBanTime(t *testing.T) {
+	// (Without the shared tier: what a serves is what a fetched.)
+	tc := newTestClusterWith(t, 3, clusterOptions{ackWait: 500 * time.Millisecond, noPeers: true})
+	a := tc.nodes[0]
+	tc.warm("/a.txt")
+	warm := a.header(t, "/a.txt", "X-Fetch")
+
+	ctx := testContext(t)
+	h := a.hold(t)
+	created := make(chan error, 1)
+	go func() {
+		_, err := a.createInvalidation(ctx, "ref-1", "/a.txt")
+		created <- err
+	}()
+	await(t, h.applied, "a applies the invalidation")
+	fetched := a.header(t, "/a.txt", "X-Fetch")
+	if fetched == warm {
+		t.Fatalf("a serves the invalidated /a.txt (fetch #%s)", warm)
+	}
+	eventually(t, 30*time.Second, "JetStream delivers the unacknowledged batch again", func() bool {
+		n, err := a.cn.Redelivered(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	h.release()
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	// The log is applied in order, one batch at a time: once a later
+	// batch is applied, so is the one delivered again.
+	a.invalidate(t, "ref-2", "/other.txt")
+	if v := a.header(t, "/a.txt", "X-Fetch"); v != fetched {
+		t.Errorf("a /a.txt after the batch was delivered again: fetch #%s, want #%s (fetched after the invalidation was applied)", v, fetched)
 	}
 }
 

@@ -48,6 +48,8 @@ const (
 	// publishWait bounds how long Publish waits for this node to apply
 	// what it published.
 	publishWait = 10 * time.Second
+	// defaultAckWait is Options.ackWait's default.
+	defaultAckWait = 30 * time.Second
 )
 
 // Options configures a node.
@@ -69,6 +71,11 @@ type Options struct {
 	MaxBatches int64
 	// Logger receives the node's warnings (slog.Default() when nil).
 	Logger *slog.Logger
+
+	// ackWait is how long JetStream waits for the node to acknowledge a
+	// batch before it delivers it again (defaultAckWait when 0; tests
+	// shorten it).
+	ackWait time.Duration
 }
 
 // DefaultMaxBatches is how many invalidation batches the log keeps.
@@ -224,7 +231,7 @@ func (n *Node) setUp(ctx context.Context) error {
 		Description:   "the invalidations node " + c.Node + " applied",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       cmp.Or(n.o.ackWait, defaultAckWait),
 		MaxAckPending: 1, // one batch at a time, in the stream's order
 	})
 	if err != nil {
