@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -355,6 +356,18 @@ func (nd *node) listed(t *testing.T) map[string]bool {
 	return ids
 }
 
+// fetchNumber requests path through nd's viewer listener and returns which
+// of the origin's fetches of path nd served (X-Fetch).
+func (nd *node) fetchNumber(t *testing.T, path string) int {
+	t.Helper()
+	v := nd.header(t, path, "X-Fetch")
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("%s %s: X-Fetch %q", nd.name, path, v)
+	}
+	return n
+}
+
 // eventually polls cond every 10ms until it holds or within passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -402,27 +415,46 @@ func testContext(t *testing.T) context.Context {
 }
 
 // TestInvalidationReachesEveryNode sends an invalidation to one node of
-// three: the others stop serving the object they cached within a second
-// (they miss, or are served a copy fetched since by the node that owns the
-// key in the shared tier — never the invalidated one, even by a peer that
-// has not applied the invalidation yet), every node knows it, and it is
+// three: the others stop serving the object they cached once they applied
+// it (they miss, or are served a copy fetched since by the node that owns
+// the key in the shared tier — never the invalidated one, even by a peer
+// that has not applied the invalidation yet), what the node that was
+// asked fetches after it stays cached, every node knows it, and it is
 // Completed only once all three applied it.
 func TestInvalidationReachesEveryNode(t *testing.T) {
 	tc := newTestCluster(t, 3)
 	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
 	tc.warm("/a.txt")
 	tc.warm("/b.txt")
+	// The latest fetch of /a.txt any node holds: every later one comes
+	// after the invalidation. (Warming may fetch it more than once: a
+	// node that does not see the others on its ring yet fetches it
+	// itself.)
+	stale := 0
+	for _, nd := range tc.nodes {
+		stale = max(stale, nd.fetchNumber(t, "/a.txt"))
+	}
 
 	gate := make(chan struct{}) // node c applies nothing until it is closed
 	c.gate.Store(&gate)
 	id := a.invalidate(t, "ref-1", "/a.txt")
+	seq := a.cn.Applied() // (a applied it before CreateInvalidation answered)
 	if x := a.get(t, "/a.txt"); x != miss {
 		t.Errorf("a /a.txt right after CreateInvalidation answered: X-Cache %q", x)
 	}
-	if v := a.header(t, "/a.txt", "X-Fetch"); v != "2" {
-		t.Errorf("a /a.txt after the invalidation: fetch #%s, want #2", v)
+	fetched := a.fetchNumber(t, "/a.txt")
+	if fetched <= stale {
+		t.Errorf("a /a.txt after the invalidation: fetch #%d, want one after #%d", fetched, stale)
 	}
-	eventually(t, time.Second, "b stops serving the invalidated /a.txt", func() bool { return b.header(t, "/a.txt", "X-Fetch") != "1" })
+	if again := a.fetchNumber(t, "/a.txt"); again != fetched {
+		t.Errorf("a /a.txt again: fetch #%d, want #%d (fetched after the invalidation was applied)", again, fetched)
+	}
+	if err := b.cn.WaitApplied(testContext(t), seq); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if n := b.fetchNumber(t, "/a.txt"); n <= stale {
+		t.Errorf("b /a.txt once it applied the invalidation: fetch #%d, invalidated", n)
+	}
 	if x := b.get(t, "/b.txt"); x != hit {
 		t.Errorf("b /b.txt (not invalidated): X-Cache %q", x)
 	}
@@ -432,9 +464,16 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 		}
 	}
 	close(gate)
-	eventually(t, time.Second, "c stops serving the invalidated /a.txt", func() bool { return c.header(t, "/a.txt", "X-Fetch") != "1" })
+	if err := c.cn.WaitApplied(testContext(t), seq); err != nil {
+		t.Fatalf("c: %v", err)
+	}
+	if n := c.fetchNumber(t, "/a.txt"); n <= stale {
+		t.Errorf("c /a.txt once it applied the invalidation: fetch #%d, invalidated", n)
+	}
+	// (Each node learns that the others applied it from their member
+	// entries: a heartbeat or two.)
 	for _, nd := range tc.nodes {
-		eventually(t, 2*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
+		eventually(t, 10*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
 		if !nd.listed(t)[id] {
 			t.Errorf("%s: ListInvalidations lacks %s", nd.name, id)
 		}
