@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,8 +62,9 @@ type testCluster struct {
 	cfg        *config.Config
 	routes     []string
 	nodes      []*node
-	maxBatches int64 // the log's bound (0: the default)
-	noPeers    bool  // clusterOptions.noPeers
+	maxBatches int64         // the log's bound (0: the default)
+	noPeers    bool          // clusterOptions.noPeers
+	ackWait    time.Duration // clusterOptions.ackWait
 }
 
 // node is one edgefront node. Its store and proxy outlive a stop, as a
@@ -78,6 +80,25 @@ type node struct {
 	cf                          *cloudfront.Client
 	cn                          *cluster.Node
 	gate                        atomic.Pointer[chan struct{}] // when set, applying waits until it is closed
+	held                        atomic.Pointer[hold]          // when set, the next batch applied stops there
+}
+
+// hold stops a node once it has applied a batch (banned and recorded
+// it), before the node notes the batch applied and acknowledges it.
+type hold struct {
+	applied  chan struct{} // closed once the batch is applied
+	released chan struct{} // closed by release
+	release  func()        // lets the node go on (also at the test's end)
+}
+
+// hold makes the next batch nd applies stop once applied, until the
+// hold's release.
+func (nd *node) hold(t *testing.T) *hold {
+	h := &hold{applied: make(chan struct{}), released: make(chan struct{})}
+	h.release = sync.OnceFunc(func() { close(h.released) })
+	t.Cleanup(h.release)
+	nd.held.Store(h)
+	return h
 }
 
 func newTestCluster(t *testing.T, n int) *testCluster {
@@ -89,6 +110,9 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 type clusterOptions struct {
 	maxBatches int64 // the log's bound (0: the default)
 	noPeers    bool  // no shared cache tier: each node's cache is its own
+	// ackWait is how long JetStream waits for a node's acknowledgement of
+	// a batch before it delivers the batch again (0: the default).
+	ackWait time.Duration
 	// origin answers the nodes' origin requests (nil: the path, with
 	// X-Fetch counting the fetches of the path, cacheable for an hour).
 	origin http.HandlerFunc
@@ -117,7 +141,7 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers}
+	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers, ackWait: o.ackWait}
 	for i := range n {
 		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
@@ -179,8 +203,12 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 	if !tc.noPeers {
 		c.Peers = config.Peers{Listen: nd.peer.Listener.Addr().String()}
 	}
-	cn, err := cluster.Start(ctx, cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
-		MaxBatches: tc.maxBatches})
+	o := cluster.Options{Cluster: c, Heartbeat: 100 * time.Millisecond, MemberTTL: time.Second, Logger: quiet,
+		MaxBatches: tc.maxBatches}
+	if tc.ackWait > 0 {
+		o = cluster.WithAckWait(o, tc.ackWait)
+	}
+	cn, err := cluster.Start(ctx, o)
 	if err != nil {
 		return fmt.Errorf("%s: %w", nd.name, err)
 	}
@@ -190,6 +218,10 @@ func (tc *testCluster) start(ctx context.Context, nd *node) error {
 			<-*g
 		}
 		api.Apply(ctx, b)
+		if h := nd.held.Swap(nil); h != nil {
+			close(h.applied)
+			<-h.released
+		}
 	}
 	if err := cn.Run(ctx, apply); err != nil {
 		cn.Close()
@@ -274,7 +306,16 @@ const (
 // invalidate sends an invalidation of paths to nd and returns its ID.
 func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
 	t.Helper()
-	out, err := nd.cf.CreateInvalidation(testContext(t), &cloudfront.CreateInvalidationInput{
+	id, err := nd.createInvalidation(testContext(t), ref, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// createInvalidation is invalidate for a goroutine other than the test's.
+func (nd *node) createInvalidation(ctx context.Context, ref string, paths ...string) (string, error) {
+	out, err := nd.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 		DistributionId: aws.String(dist),
 		InvalidationBatch: &types.InvalidationBatch{
 			CallerReference: aws.String(ref),
@@ -282,9 +323,9 @@ func (nd *node) invalidate(t *testing.T, ref string, paths ...string) string {
 		},
 	})
 	if err != nil {
-		t.Fatalf("%s: CreateInvalidation: %v", nd.name, err)
+		return "", fmt.Errorf("%s: CreateInvalidation: %w", nd.name, err)
 	}
-	return aws.ToString(out.Invalidation.Id)
+	return aws.ToString(out.Invalidation.Id), nil
 }
 
 // status returns the status nd's GetInvalidation reports for id.
@@ -313,6 +354,18 @@ func (nd *node) listed(t *testing.T) map[string]bool {
 		ids[aws.ToString(s.Id)] = true
 	}
 	return ids
+}
+
+// fetchNumber requests path through nd's viewer listener and returns which
+// of the origin's fetches of path nd served (X-Fetch).
+func (nd *node) fetchNumber(t *testing.T, path string) int {
+	t.Helper()
+	v := nd.header(t, path, "X-Fetch")
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("%s %s: X-Fetch %q", nd.name, path, v)
+	}
+	return n
 }
 
 // eventually polls cond every 10ms until it holds or within passes.
@@ -345,6 +398,16 @@ func freeAddr(t *testing.T) string {
 	return ""
 }
 
+// await waits until ch is closed; the test fails after a minute.
+func await(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-testContext(t).Done():
+		t.Fatalf("not within a minute: %s", what)
+	}
+}
+
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -352,27 +415,46 @@ func testContext(t *testing.T) context.Context {
 }
 
 // TestInvalidationReachesEveryNode sends an invalidation to one node of
-// three: the others stop serving the object they cached within a second
-// (they miss, or are served a copy fetched since by the node that owns the
-// key in the shared tier — never the invalidated one, even by a peer that
-// has not applied the invalidation yet), every node knows it, and it is
+// three: the others stop serving the object they cached once they applied
+// it (they miss, or are served a copy fetched since by the node that owns
+// the key in the shared tier — never the invalidated one, even by a peer
+// that has not applied the invalidation yet), what the node that was
+// asked fetches after it stays cached, every node knows it, and it is
 // Completed only once all three applied it.
 func TestInvalidationReachesEveryNode(t *testing.T) {
 	tc := newTestCluster(t, 3)
 	a, b, c := tc.nodes[0], tc.nodes[1], tc.nodes[2]
 	tc.warm("/a.txt")
 	tc.warm("/b.txt")
+	// The latest fetch of /a.txt any node holds: every later one comes
+	// after the invalidation. (Warming may fetch it more than once: a
+	// node that does not see the others on its ring yet fetches it
+	// itself.)
+	stale := 0
+	for _, nd := range tc.nodes {
+		stale = max(stale, nd.fetchNumber(t, "/a.txt"))
+	}
 
 	gate := make(chan struct{}) // node c applies nothing until it is closed
 	c.gate.Store(&gate)
 	id := a.invalidate(t, "ref-1", "/a.txt")
+	seq := a.cn.Applied() // (a applied it before CreateInvalidation answered)
 	if x := a.get(t, "/a.txt"); x != miss {
 		t.Errorf("a /a.txt right after CreateInvalidation answered: X-Cache %q", x)
 	}
-	if v := a.header(t, "/a.txt", "X-Fetch"); v != "2" {
-		t.Errorf("a /a.txt after the invalidation: fetch #%s, want #2", v)
+	fetched := a.fetchNumber(t, "/a.txt")
+	if fetched <= stale {
+		t.Errorf("a /a.txt after the invalidation: fetch #%d, want one after #%d", fetched, stale)
 	}
-	eventually(t, time.Second, "b stops serving the invalidated /a.txt", func() bool { return b.header(t, "/a.txt", "X-Fetch") != "1" })
+	if again := a.fetchNumber(t, "/a.txt"); again != fetched {
+		t.Errorf("a /a.txt again: fetch #%d, want #%d (fetched after the invalidation was applied)", again, fetched)
+	}
+	if err := b.cn.WaitApplied(testContext(t), seq); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if n := b.fetchNumber(t, "/a.txt"); n <= stale {
+		t.Errorf("b /a.txt once it applied the invalidation: fetch #%d, invalidated", n)
+	}
 	if x := b.get(t, "/b.txt"); x != hit {
 		t.Errorf("b /b.txt (not invalidated): X-Cache %q", x)
 	}
@@ -382,9 +464,16 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 		}
 	}
 	close(gate)
-	eventually(t, time.Second, "c stops serving the invalidated /a.txt", func() bool { return c.header(t, "/a.txt", "X-Fetch") != "1" })
+	if err := c.cn.WaitApplied(testContext(t), seq); err != nil {
+		t.Fatalf("c: %v", err)
+	}
+	if n := c.fetchNumber(t, "/a.txt"); n <= stale {
+		t.Errorf("c /a.txt once it applied the invalidation: fetch #%d, invalidated", n)
+	}
+	// (Each node learns that the others applied it from their member
+	// entries: a heartbeat or two.)
 	for _, nd := range tc.nodes {
-		eventually(t, 2*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
+		eventually(t, 10*time.Second, nd.name+" reports "+id+" Completed", func() bool { return nd.status(t, id) == control.StatusCompleted })
 		if !nd.listed(t)[id] {
 			t.Errorf("%s: ListInvalidations lacks %s", nd.name, id)
 		}
@@ -400,6 +489,90 @@ func TestInvalidationReachesEveryNode(t *testing.T) {
 	// asked of any node.
 	if again := c.invalidate(t, "ref-1", "/a.txt"); again != id {
 		t.Errorf("c: the same CallerReference again made %s, want %s", again, id)
+	}
+}
+
+// TestApplyingNodeRefusesABehindOwnersCopy: a node that has applied an
+// invalidation and misses on the object asks the key's owner with its new
+// position in the log, even before it has acknowledged the batch, so an
+// owner that has not applied the invalidation yet refuses (421) and the
+// node goes to the origin. It used to tell its old position until the
+// acknowledgement had come back — a round trip to JetStream, long under
+// load —, was handed the owner's invalidated copy and stored it as fetched
+// after the invalidation: served for the object's whole TTL.
+func TestApplyingNodeRefusesABehindOwnersCopy(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	for _, nd := range tc.nodes {
+		eventually(t, 10*time.Second, nd.name+" sees three nodes on the ring", func() bool { return len(nd.cn.Ring()) == 3 })
+	}
+	owner := tc.owner(tc.nodes[0], "/a.txt")
+	var others []*node
+	for _, nd := range tc.nodes {
+		if nd != owner {
+			others = append(others, nd)
+		}
+	}
+	asker, creator := others[0], others[1]
+	tc.warm("/a.txt")
+	stale := owner.header(t, "/a.txt", "X-Fetch") // the owner's copy, until it applies the invalidation
+
+	gate := make(chan struct{}) // the owner applies nothing until it is closed
+	owner.gate.Store(&gate)
+	t.Cleanup(func() { close(gate) })
+	h := asker.hold(t)
+	creator.invalidate(t, "ref-1", "/a.txt")
+	await(t, h.applied, asker.name+" applies the invalidation")
+	first := asker.header(t, "/a.txt", "X-Fetch")
+	if first == stale {
+		t.Fatalf("%s, which applied the invalidation, serves the invalidated /a.txt (fetch #%s) from %s, which has not",
+			asker.name, stale, owner.name)
+	}
+	if again := asker.header(t, "/a.txt", "X-Fetch"); again != first {
+		t.Errorf("%s /a.txt again: fetch #%s, want #%s (stored)", asker.name, again, first)
+	}
+}
+
+// TestRedeliveredBatchKeepsItsBanTime: JetStream delivers a batch again
+// when the node's acknowledgement does not come within AckWait (late, or
+// lost). The node applies a batch once: the ban stays at the time it first
+// applied it, and an object fetched after that stays cached. Applied
+// again, the batch's ban moved to the time of the second delivery, and
+// invalidated the object fetched in between.
+func TestRedeliveredBatchKeepsItsBanTime(t *testing.T) {
+	// (Without the shared tier: what a serves is what a fetched.)
+	tc := newTestClusterWith(t, 3, clusterOptions{ackWait: 500 * time.Millisecond, noPeers: true})
+	a := tc.nodes[0]
+	tc.warm("/a.txt")
+	warm := a.header(t, "/a.txt", "X-Fetch")
+
+	ctx := testContext(t)
+	h := a.hold(t)
+	created := make(chan error, 1)
+	go func() {
+		_, err := a.createInvalidation(ctx, "ref-1", "/a.txt")
+		created <- err
+	}()
+	await(t, h.applied, "a applies the invalidation")
+	fetched := a.header(t, "/a.txt", "X-Fetch")
+	if fetched == warm {
+		t.Fatalf("a serves the invalidated /a.txt (fetch #%s)", warm)
+	}
+	eventually(t, 30*time.Second, "JetStream delivers the unacknowledged batch again", func() bool {
+		n, err := a.cn.Redelivered(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	h.release()
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
+	// The log is applied in order, one batch at a time: once a later
+	// batch is applied, so is the one delivered again.
+	a.invalidate(t, "ref-2", "/other.txt")
+	if v := a.header(t, "/a.txt", "X-Fetch"); v != fetched {
+		t.Errorf("a /a.txt after the batch was delivered again: fetch #%s, want #%s (fetched after the invalidation was applied)", v, fetched)
 	}
 }
 

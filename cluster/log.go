@@ -50,7 +50,8 @@ func (n *Node) Publish(ctx context.Context, b control.Batch) (uint64, error) {
 // again so that Get/ListInvalidations know them, with their bans at their
 // creation time (no object stored since is touched). Then the durable
 // consumer delivers floor+1 onwards, each batch banning what was stored
-// before it was applied here, and Run waits until it has applied last.
+// before it was first applied here (handle), and Run waits until it has
+// applied last.
 // Consumption, heartbeats and the members' watch then go on in the
 // background until Close.
 func (n *Node) Run(ctx context.Context, apply Applier) error {
@@ -118,7 +119,10 @@ func (n *Node) Run(ctx context.Context, apply Applier) error {
 }
 
 // history hands apply the batches up to floor, which this node applied
-// before, with their bans at their creation time.
+// before, with their bans at their creation time — never later than now:
+// a creator's clock ahead of this node's would ban what this node fetches
+// until its own gets there. (Their bans as this node first applied them
+// are in the store already, saved with it.)
 func (n *Node) history(ctx context.Context, floor uint64, apply Applier) error {
 	oc, err := n.js.OrderedConsumer(ctx, streamName(n.o.Cluster.Name), jetstream.OrderedConsumerConfig{})
 	if err != nil {
@@ -137,6 +141,9 @@ func (n *Node) history(ctx context.Context, floor uint64, apply Applier) error {
 		b, seq, ok := n.decode(ctx, m)
 		if ok {
 			b.At = b.Created
+			if now := time.Now(); b.At.After(now) {
+				b.At = now
+			}
 			apply(ctx, b)
 		}
 		if seq >= floor {
@@ -147,26 +154,43 @@ func (n *Node) history(ctx context.Context, floor uint64, apply Applier) error {
 
 // handle applies one batch delivered by the durable consumer and
 // acknowledges it.
+//
+// The batch bans what this node stored before it began to apply it, by
+// this node's clock — the one its objects' stored times are read on — and
+// nothing it fetched after, whatever the skew between the nodes' clocks.
+// (Not the batch's creation time: with the creator's clock behind this
+// one, objects stored before the invalidation was made would stay; with
+// it ahead, what this node fetches until its clock gets there would go.
+// And what this node stored before it applied the batch, though after it
+// was made, may be the invalidated object, from a peer that had not
+// applied it either.)
+//
+// A batch is applied once. The consumer delivers the log in order, one
+// batch at a time, so a sequence this node reached is a batch it applied,
+// delivered again because the acknowledgement was late or lost: it is
+// only acknowledged. (Applied again, its ban would move to the time of
+// the second delivery and take the objects fetched in between.) The batch
+// counts as applied before the acknowledgement's round trip, and the
+// position this node tells the peers it asks is raised before the ban's
+// time is read: a fetch that told a peer the older one began before it,
+// so what it brings back is banned.
 func (n *Node) handle(ctx context.Context, m jetstream.Msg, apply Applier) {
 	b, seq, ok := n.decode(ctx, m)
-	if ok {
-		// What this node stored before it applied the batch is gone,
-		// whatever the clocks of the nodes say.
+	if ok && seq > n.applied.Load() {
+		n.noteApplying(seq)
 		b.At = time.Now()
-		if b.Created.After(b.At) {
-			b.At = b.Created
-		}
 		apply(ctx, b)
 	}
+	n.noteApplied(seq)
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := m.DoubleAck(actx); err != nil {
+		// JetStream delivers it again after AckWait.
 		n.log.WarnContext(ctx, "cluster: acknowledging an invalidation", "seq", seq, "err", err)
 	}
 	if md, err := m.Metadata(); err == nil {
 		n.noteLast(seq + md.NumPending)
 	}
-	n.noteApplied(seq)
 	if !n.caughtUp.Load() {
 		return
 	}

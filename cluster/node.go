@@ -48,6 +48,8 @@ const (
 	// publishWait bounds how long Publish waits for this node to apply
 	// what it published.
 	publishWait = 10 * time.Second
+	// defaultAckWait is Options.ackWait's default.
+	defaultAckWait = 30 * time.Second
 )
 
 // Options configures a node.
@@ -69,6 +71,11 @@ type Options struct {
 	MaxBatches int64
 	// Logger receives the node's warnings (slog.Default() when nil).
 	Logger *slog.Logger
+
+	// ackWait is how long JetStream waits for the node to acknowledge a
+	// batch before it delivers it again (defaultAckWait when 0; tests
+	// shorten it).
+	ackWait time.Duration
 }
 
 // DefaultMaxBatches is how many invalidation batches the log keeps.
@@ -88,7 +95,12 @@ type Node struct {
 	config  jetstream.KeyValue // the shared configuration (config.go)
 
 	applied atomic.Uint64 // the log's last sequence applied here
-	last    atomic.Uint64 // the log's last sequence as last heard of
+	// applying is the log's last sequence this node has begun to apply
+	// (at least applied): the position it tells the peers it asks
+	// (peers.go), so that a peer behind it refuses from the moment its
+	// bans may be in place.
+	applying atomic.Uint64
+	last     atomic.Uint64 // the log's last sequence as last heard of
 	// caughtUp is set once Run has applied the log as it stood at start;
 	// only then does the node write its member entry.
 	caughtUp atomic.Bool
@@ -219,7 +231,7 @@ func (n *Node) setUp(ctx context.Context) error {
 		Description:   "the invalidations node " + c.Node + " applied",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       cmp.Or(n.o.ackWait, defaultAckWait),
 		MaxAckPending: 1, // one batch at a time, in the stream's order
 	})
 	if err != nil {
@@ -309,10 +321,20 @@ func (n *Node) close(leave bool) {
 }
 
 // noteLast records that the log reaches at least seq.
-func (n *Node) noteLast(seq uint64) {
+func (n *Node) noteLast(seq uint64) { raise(&n.last, seq) }
+
+// noteApplying records that this node begins to apply the log's batch at
+// seq.
+func (n *Node) noteApplying(seq uint64) {
+	raise(&n.applying, seq)
+	n.noteLast(seq)
+}
+
+// raise makes v at least seq.
+func raise(v *atomic.Uint64, seq uint64) {
 	for {
-		cur := n.last.Load()
-		if seq <= cur || n.last.CompareAndSwap(cur, seq) {
+		cur := v.Load()
+		if seq <= cur || v.CompareAndSwap(cur, seq) {
 			return
 		}
 	}
@@ -327,7 +349,7 @@ func (n *Node) noteApplied(seq uint64) {
 		return
 	}
 	n.applied.Store(seq)
-	n.noteLast(seq)
+	n.noteApplying(seq)
 	close(n.advance)
 	n.advance = make(chan struct{})
 }

@@ -145,7 +145,8 @@ func (n *Node) PeerStats() (asked, failed, served uint64) {
 }
 
 // appliedHeader carries the asking node's position in the invalidation
-// log to the owner; tokenHeader the cluster's peer token.
+// log to the owner (the last batch it has begun to apply); tokenHeader the
+// cluster's peer token.
 const (
 	appliedHeader = "X-Edgefront-Peer-Applied"
 	tokenHeader   = "X-Edgefront-Peer-Token"
@@ -156,11 +157,11 @@ const (
 // request names its cache key and skips the viewer rules, so only the
 // cluster's nodes may make one (the token is in the configuration bucket:
 // whoever can read it controls the cluster anyway) — and those from a node
-// that
-// applied invalidations this one has not yet — what this node has cached
-// may be what they invalidated, and the asking node would store it again
-// after its own invalidation: both with 421 Misdirected Request, which the
-// asking node answers by asking the origin. It counts the requests served.
+// that has begun to apply invalidations this one has not applied yet —
+// what this node has cached may be what they invalidate, and the asking
+// node would store it again after its own ban, as fetched since: both
+// with 421 Misdirected Request, which the asking node answers by asking
+// the origin. It counts the requests served.
 func (n *Node) ServePeers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get(tokenHeader)), []byte(n.peers.token)) != 1 {
@@ -169,7 +170,7 @@ func (n *Node) ServePeers(h http.Handler) http.Handler {
 		}
 		r.Header.Del(tokenHeader)
 		if v, err := strconv.ParseUint(r.Header.Get(appliedHeader), 10, 64); err == nil && v > n.applied.Load() {
-			http.Error(w, fmt.Sprintf("this node applied the invalidation log up to %d, the asking node up to %d", n.applied.Load(), v),
+			http.Error(w, fmt.Sprintf("this node applied the invalidation log up to %d, the asking node is applying it up to %d", n.applied.Load(), v),
 				http.StatusMisdirectedRequest)
 			return
 		}
@@ -199,7 +200,7 @@ type countedPeer struct {
 
 func (c *countedPeer) Fetch(ctx context.Context, r *origin.Request) (*origin.Response, error) {
 	c.t.asked.Add(1)
-	r.Header.Set(appliedHeader, strconv.FormatUint(c.n.applied.Load(), 10))
+	r.Header.Set(appliedHeader, strconv.FormatUint(c.n.applying.Load(), 10))
 	r.Header.Set(tokenHeader, c.t.token)
 	resp, err := c.f.Fetch(ctx, r)
 	if err != nil {
