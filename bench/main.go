@@ -182,7 +182,8 @@ type bench struct {
 	bans     []bansResult
 	fns      []fnResult
 	ratios   []ratioResult
-	bound    float64 // the hit-ratio trace's compulsory-miss bound (cachesim.Bound)
+	bound    float64  // the hit-ratio trace's compulsory-miss bound (cachesim.Bound)
+	failed   []string // the scenarios that failed, with their errors
 	disks    []diskResult
 	restarts []restartResult
 	env      []string
@@ -249,41 +250,33 @@ func (b *bench) main(ctx context.Context) error {
 	if err := b.loadPhases(ctx); err != nil {
 		return err
 	}
-	if b.has("cluster") {
-		if err := b.clusterPhase(ctx, bin); err != nil {
-			return err
+	// The other phases run whatever one of them meets: a failure is
+	// logged and reported, and what the rest measured is still written.
+	var failed []string
+	for _, ph := range []struct {
+		scenario string
+		run      func(context.Context) error
+	}{
+		{"cluster", func(ctx context.Context) error { return b.clusterPhase(ctx, bin) }},
+		{"hit-1k-fn", func(ctx context.Context) error { return b.fnPhase(ctx, bin) }},
+		{"hit-after-bans", b.bansPhase},
+		{"disk", func(ctx context.Context) error { return b.diskPhase(ctx, bin) }},
+		{"restart", func(ctx context.Context) error { return b.restartPhase(ctx, bin) }},
+		{"memory", b.memoryPhase},
+		{"hit-ratio", func(ctx context.Context) error { return b.hitRatioPhase(ctx, bin) }},
+	} {
+		if !b.has(ph.scenario) {
+			continue
+		}
+		if err := ph.run(ctx); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			b.prog.logf("FAILED %s: %v", ph.scenario, err)
+			failed = append(failed, fmt.Sprintf("%s: %v", ph.scenario, err))
 		}
 	}
-	if b.has("hit-1k-fn") {
-		if err := b.fnPhase(ctx, bin); err != nil {
-			return err
-		}
-	}
-	if b.has("hit-after-bans") {
-		if err := b.bansPhase(ctx); err != nil {
-			return err
-		}
-	}
-	if b.has("disk") {
-		if err := b.diskPhase(ctx, bin); err != nil {
-			return err
-		}
-	}
-	if b.has("restart") {
-		if err := b.restartPhase(ctx, bin); err != nil {
-			return err
-		}
-	}
-	if b.has("memory") {
-		if err := b.memoryPhase(ctx); err != nil {
-			return err
-		}
-	}
-	if b.has("hit-ratio") {
-		if err := b.hitRatioPhase(ctx, bin); err != nil {
-			return err
-		}
-	}
+	b.failed = failed
 	b.prog.set("", 0, nil)
 	report := b.report()
 	fmt.Print(report)
@@ -294,6 +287,9 @@ func (b *bench) main(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(b.log, "bench: wrote %s; took %v\n", b.o.out, time.Since(b.started).Round(time.Second))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d scenarios failed (their errors are in the report): %s", len(failed), strings.Join(failed, "; "))
+	}
 	return nil
 }
 

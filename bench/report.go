@@ -20,6 +20,13 @@ func (b *bench) report() string {
 	}
 	w("- load: wrk -t2 -c%d (HTTP/1.1 keep-alive; hit-1k-tls over TLS, no ALPN offered), h2load -c%d -m10 -t2 (HTTP/2); generator and servers share the cores (peers.sh's \"shared\" setup)\n", b.o.conns, b.o.conns)
 	w("- edgefront: the cmd/edgefront binary in quick mode (`--origin … --cache-policy CachingOptimized`, as NGINX and Varnish cache it); NGINX and Varnish from %s\n\n", b.o.peersDir)
+	if len(b.failed) > 0 {
+		w("**Failed scenarios** (not measured below):\n\n")
+		for _, f := range b.failed {
+			w("- %s\n", f)
+		}
+		w("\n")
+	}
 
 	if len(b.results) > 0 {
 		w("## Hits: throughput and latency (median of %d reps)\n\n", b.o.reps)
