@@ -32,32 +32,9 @@ import (
 var fnCode string
 
 // fnSettings is fnEdgefront's configuration: the default behaviour without
-// a function, /fn/* with it, both CachingOptimized in front of origin.
-const fnSettings = `
-functions:
-  - name: rewrite
-    runtime: cloudfront-js-1.0
-    codeFile: rewrite.js
-distributions:
-  - id: EBENCHFUNCTION
-    originEndpoints: {origin: "@ORIGIN@"}
-    config:
-      CallerReference: bench
-      Enabled: true
-      Origins:
-        Items:
-          - {Id: origin, DomainName: origin.bench.internal, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
-      DefaultCacheBehavior: {TargetOriginId: origin, ViewerProtocolPolicy: allow-all, CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6}
-      CacheBehaviors:
-        Items:
-          - PathPattern: /fn/*
-            TargetOriginId: origin
-            ViewerProtocolPolicy: allow-all
-            CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
-            FunctionAssociations:
-              Items:
-                - {EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::123456789012:function/rewrite"}
-`
+// a function, /fn/* with it, both CachingOptimized in front of @ORIGIN@.
+//go:embed functions.yaml
+var fnSettings string
 
 // fnResult is one rep of hit-1k-fn.
 type fnResult struct {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -30,33 +31,16 @@ func BenchmarkHit1KFunction(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(o.Close)
-	code, err := filepath.Abs("../../bench/rewrite.js")
+	// bench's hit-1k-fn settings, whose codeFile is read beside them.
+	name, err := filepath.Abs("../../bench/functions.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := config.Parse("hitfn.yaml", []byte(`
-functions:
-  - {name: rewrite, runtime: cloudfront-js-1.0, codeFile: "`+code+`"}
-distributions:
-  - id: EBENCHFUNCTION
-    originEndpoints: {origin: "`+o.URL+`"}
-    config:
-      CallerReference: bench
-      Enabled: true
-      Origins:
-        Items:
-          - {Id: origin, DomainName: origin.bench.internal, CustomOriginConfig: {OriginProtocolPolicy: http-only}}
-      DefaultCacheBehavior: {TargetOriginId: origin, ViewerProtocolPolicy: allow-all, CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6}
-      CacheBehaviors:
-        Items:
-          - PathPattern: /fn/*
-            TargetOriginId: origin
-            ViewerProtocolPolicy: allow-all
-            CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
-            FunctionAssociations:
-              Items:
-                - {EventType: viewer-request, FunctionARN: "arn:aws:cloudfront::123456789012:function/rewrite"}
-`))
+	settings, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Parse(name, bytes.ReplaceAll(settings, []byte("@ORIGIN@"), []byte(o.URL)))
 	if err != nil {
 		b.Fatal(err)
 	}
