@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,7 +86,13 @@ func (n *Node) Run(ctx context.Context, apply Applier) error {
 		n.noteApplied(floor)
 	}
 	n.consume, err = n.durable.Consume(func(m jetstream.Msg) { n.handle(bg, m, apply) },
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				// A pull request went unanswered; the client has sent another.
+				n.log.Warn("cluster: the invalidation log went quiet; asking again", "err", err)
+				return
+			}
 			n.log.Debug("cluster: consuming invalidations", "err", err)
 		}))
 	if err != nil {

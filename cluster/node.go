@@ -50,6 +50,14 @@ const (
 	publishWait = 10 * time.Second
 	// defaultAckWait is Options.ackWait's default.
 	defaultAckWait = 30 * time.Second
+	// pullExpiry and pullHeartbeat bound how long the durable consumer
+	// can sit on a pull request JetStream never answers (one sent while
+	// the consumer's leader was being elected, for instance): the client
+	// sends a new one once two heartbeats are missing. With nats.go's
+	// defaults (30 s, 15 s) a lost request stalled the node's log for
+	// 30 s, and every CreateInvalidation made on it answered 503.
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = time.Second
 )
 
 // Options configures a node.
@@ -144,7 +152,7 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	}
 	url := c.NATS.URL
 	if url == "" {
-		srv, err := startServer(c)
+		srv, err := startServer(c, n.log)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -22,8 +24,11 @@ type embedded struct {
 // startServer starts the embedded NATS server of c: a client listener at
 // c.NATS.Listen and, with c.NATS.ClusterListen, a route listener that
 // joins the other nodes' servers (c.NATS.Routes) in the NATS cluster
-// c.Name, named after the node.
-func startServer(c config.Cluster) (*embedded, error) {
+// c.Name, named after the node. It returns once the server listens, or
+// with the reason it cannot (a port in use, storage it cannot write): the
+// server reports those only to its logger, which log gets (errors at
+// Error, warnings at Warn, the rest dropped).
+func startServer(c config.Cluster, log *slog.Logger) (*embedded, error) {
 	n := c.NATS
 	host, port, err := splitAddr(n.Listen)
 	if err != nil {
@@ -62,12 +67,59 @@ func startServer(c config.Cluster) (*embedded, error) {
 		e.close()
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
+	sl := &serverLog{log: log, fatal: make(chan string, 1)}
+	e.srv.SetLoggerV2(sl, false, false, false)
 	go e.srv.Start()
-	if !e.srv.ReadyForConnections(30 * time.Second) { // (a busy machine: -race, shared cores)
-		e.close()
-		return nil, fmt.Errorf("embedded NATS server: not listening on %s after 30s", n.Listen)
+	for deadline := time.Now().Add(30 * time.Second); ; { // (a busy machine: -race, shared cores)
+		if e.srv.ReadyForConnections(100 * time.Millisecond) {
+			return e, nil
+		}
+		select {
+		case msg := <-sl.fatal:
+			e.close()
+			return nil, fmt.Errorf("embedded NATS server: %s", msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			e.close()
+			return nil, fmt.Errorf("embedded NATS server: not listening on %s after 30s", n.Listen)
+		}
 	}
-	return e, nil
+}
+
+// serverLog is the embedded server's logger (server.Logger): its errors and
+// warnings go to log, and the first fatal error, which leaves the server
+// never ready, to fatal as well.
+type serverLog struct {
+	log   *slog.Logger
+	fatal chan string
+}
+
+func (l *serverLog) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.log.Error("cluster: embedded NATS server: " + msg)
+	select {
+	case l.fatal <- msg:
+	default:
+	}
+}
+
+func (l *serverLog) Errorf(format string, v ...any) {
+	l.logf(slog.LevelError, format, v...)
+}
+
+func (l *serverLog) Warnf(format string, v ...any) {
+	l.logf(slog.LevelWarn, format, v...)
+}
+
+func (l *serverLog) Noticef(string, ...any) {}
+func (l *serverLog) Debugf(string, ...any)  {}
+func (l *serverLog) Tracef(string, ...any)  {}
+
+func (l *serverLog) logf(level slog.Level, format string, v ...any) {
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, "cluster: embedded NATS server: "+fmt.Sprintf(format, v...))
+	}
 }
 
 // url is the embedded server's client URL.

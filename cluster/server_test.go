@@ -1,7 +1,12 @@
 package cluster
 
 import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgefront/edgefront/config"
 )
@@ -44,5 +49,37 @@ func TestToken(t *testing.T) {
 		if got := token(in); got != want {
 			t.Errorf("token(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestServerPortInUse: an embedded server that cannot listen (its client or
+// route port taken) fails Start with the reason, instead of waiting 30 s
+// for a server that reported it only to a logger nobody read.
+func TestServerPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tt := range []struct {
+		name string
+		nats config.NATS
+	}{
+		{"client port", config.NATS{Listen: taken.Addr().String()}},
+		{"route port", config.NATS{Listen: "127.0.0.1:-1", ClusterListen: taken.Addr().String(),
+			Routes: []string{"nats://" + taken.Addr().String(), "nats://127.0.0.1:1"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			n, err := Start(ctx, Options{Cluster: config.Cluster{Name: "pop1", Node: "a", NATS: tt.nats}, Logger: slog.New(slog.DiscardHandler)})
+			if err == nil {
+				n.Close()
+				t.Fatal("Start succeeded with its port taken")
+			}
+			if !strings.Contains(err.Error(), "address already in use") {
+				t.Errorf("Start: %v; want the listener's error", err)
+			}
+		})
 	}
 }
