@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -18,7 +19,8 @@ import (
 // embedded is a NATS server run inside the node, JetStream enabled.
 type embedded struct {
 	srv *server.Server
-	tmp string // the temporary storage directory removed at close ("" when storeDir is set)
+	tmp string     // the temporary storage directory removed at close ("" when storeDir is set)
+	log *serverLog // the server's logger
 }
 
 // startServer starts the embedded NATS server of c: a client listener at
@@ -26,8 +28,7 @@ type embedded struct {
 // joins the other nodes' servers (c.NATS.Routes) in the NATS cluster
 // c.Name, named after the node. It returns once the server listens, or
 // with the reason it cannot (a port in use, storage it cannot write): the
-// server reports those only to its logger, which log gets (errors at
-// Error, warnings at Warn, the rest dropped).
+// server reports those only to its logger (serverLog, which writes to log).
 func startServer(c config.Cluster, log *slog.Logger) (*embedded, error) {
 	n := c.NATS
 	host, port, err := splitAddr(n.Listen)
@@ -68,6 +69,7 @@ func startServer(c config.Cluster, log *slog.Logger) (*embedded, error) {
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	sl := &serverLog{log: log, fatal: make(chan string, 1)}
+	e.log = sl
 	e.srv.SetLoggerV2(sl, false, false, false)
 	go e.srv.Start()
 	for deadline := time.Now().Add(30 * time.Second); ; { // (a busy machine: -race, shared cores)
@@ -87,37 +89,36 @@ func startServer(c config.Cluster, log *slog.Logger) (*embedded, error) {
 	}
 }
 
-// serverLog is the embedded server's logger (server.Logger): its errors and
-// warnings go to log, and the first fatal error, which leaves the server
-// never ready, to fatal as well.
+// serverLog is the embedded server's logger (server.Logger). A fatal error,
+// which leaves the server never ready, goes to log at Error and to fatal
+// (startServer returns it). Errors go to log at Warn and warnings at Info:
+// the server calls errors what a starting fleet goes through (a route to
+// a node not up yet) and warnings its routine (snapshots). Notices, debug
+// and trace lines are dropped, and so is everything once the server is
+// closing (its shutdown reports each store it closes).
 type serverLog struct {
-	log   *slog.Logger
-	fatal chan string
+	log     *slog.Logger
+	fatal   chan string
+	closing atomic.Bool
 }
 
 func (l *serverLog) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	l.log.Error("cluster: embedded NATS server: " + msg)
+	l.logf(slog.LevelError, "%s", msg)
 	select {
 	case l.fatal <- msg:
 	default:
 	}
 }
 
-func (l *serverLog) Errorf(format string, v ...any) {
-	l.logf(slog.LevelError, format, v...)
-}
-
-func (l *serverLog) Warnf(format string, v ...any) {
-	l.logf(slog.LevelWarn, format, v...)
-}
-
-func (l *serverLog) Noticef(string, ...any) {}
-func (l *serverLog) Debugf(string, ...any)  {}
-func (l *serverLog) Tracef(string, ...any)  {}
+func (l *serverLog) Errorf(format string, v ...any) { l.logf(slog.LevelWarn, format, v...) }
+func (l *serverLog) Warnf(format string, v ...any)  { l.logf(slog.LevelInfo, format, v...) }
+func (l *serverLog) Noticef(string, ...any)         {}
+func (l *serverLog) Debugf(string, ...any)          {}
+func (l *serverLog) Tracef(string, ...any)          {}
 
 func (l *serverLog) logf(level slog.Level, format string, v ...any) {
-	if l.log.Enabled(context.Background(), level) {
+	if !l.closing.Load() && l.log.Enabled(context.Background(), level) {
 		l.log.Log(context.Background(), level, "cluster: embedded NATS server: "+fmt.Sprintf(format, v...))
 	}
 }
@@ -127,6 +128,9 @@ func (e *embedded) url() string { return e.srv.ClientURL() }
 
 // close stops the server and removes its temporary storage.
 func (e *embedded) close() {
+	if e.log != nil {
+		e.log.closing.Store(true)
+	}
 	if e.srv != nil {
 		e.srv.Shutdown()
 		e.srv.WaitForShutdown()
