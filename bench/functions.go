@@ -33,6 +33,7 @@ var fnCode string
 
 // fnSettings is fnEdgefront's configuration: the default behaviour without
 // a function, /fn/* with it, both CachingOptimized in front of @ORIGIN@.
+//
 //go:embed functions.yaml
 var fnSettings string
 

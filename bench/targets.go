@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 // target is one caching proxy under test, run as a process of its own.
@@ -115,42 +116,11 @@ func (t *target) stop() {
 	}
 }
 
-// freePort returns a loopback port that was free a moment ago, below the
-// kernel's ephemeral range when it can: a port from that range can be
-// taken by an outgoing connection (the load generator's, a miss storm's
-// 10,000) between this check and the server's bind.
-func freePort() (string, error) {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if fs := strings.Fields(string(b)); len(fs) == 2 {
-			if v, err := strconv.Atoi(fs[0]); err == nil {
-				low = v
-			}
-		}
-	}
-	for range 200 {
-		if low <= 10000 {
-			break
-		}
-		p := strconv.Itoa(10000 + mrand.IntN(low-10000))
-		if ln, err := net.Listen("tcp", "127.0.0.1:"+p); err == nil {
-			ln.Close()
-			return p, nil
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p, nil
-}
-
+// freePorts returns n loopback ports free a moment ago (freeport.Port).
 func freePorts(n int) ([]string, error) {
 	var out []string
 	for range n {
-		p, err := freePort()
+		p, err := freeport.Port()
 		if err != nil {
 			return nil, err
 		}

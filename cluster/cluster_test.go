@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -26,6 +24,7 @@ import (
 	"github.com/edgefront/edgefront/cluster"
 	"github.com/edgefront/edgefront/config"
 	"github.com/edgefront/edgefront/control"
+	"github.com/edgefront/edgefront/internal/freeport"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -380,22 +379,14 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time, chosen
-// below the kernel's ephemeral range (32768 and up): a port the kernel
-// hands out for port 0 or as a client connection's own port — which the
-// other test packages running beside this one use by the thousand — may
-// be taken again before the server this address is for binds it.
+// freeAddr returns a loopback address free a moment ago (freeport.Addr).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			ln.Close()
-			return addr
-		}
+	addr, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port between 20000 and 32000")
-	return ""
+	return addr
 }
 
 // await waits until ch is closed; the test fails after a minute.

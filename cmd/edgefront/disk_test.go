@@ -7,8 +7,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 // childEnv carries the serve arguments (one per line) of a child process
@@ -108,22 +108,14 @@ func (c *child) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time, chosen
-// below the kernel's ephemeral range (32768 and up): a port the kernel
-// hands out for port 0 or as a client connection's own port — which the
-// other test packages running beside this one use by the thousand — may
-// be taken again before the server this address is for binds it.
+// freeAddr returns a loopback address free a moment ago (freeport.Addr).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			ln.Close()
-			return addr
-		}
+	addr, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port between 20000 and 32000")
-	return ""
+	return addr
 }
 
 // originObjects is what the test origin serves: path → size.
