@@ -142,7 +142,7 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 	}
 	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers, ackWait: o.ackWait}
 	for i := range n {
-		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeAddr(t), storeDir: t.TempDir()}
+		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeport.For(t), storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
 		if nd.store, err = cache.New(cache.Options{MaxBytes: 16 << 20}); err != nil {
 			t.Fatal(err)
@@ -377,16 +377,6 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// freeAddr returns a loopback address free a moment ago (freeport.Addr).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := freeport.Addr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // await waits until ch is closed; the test fails after a minute.

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+
+	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 // TestServeCluster: with a cluster block the edge runs an embedded NATS
@@ -30,7 +32,7 @@ func TestServeCluster(t *testing.T) {
 		io.WriteString(w, r.URL.Path)
 	}))
 	defer o.Close()
-	natsAddr, peersAddr := freeAddr(t), freeAddr(t)
+	natsAddr, peersAddr := freeport.For(t), freeport.For(t)
 	tests := []struct {
 		name    string
 		cluster string
@@ -141,7 +143,7 @@ func TestServeThreeNodes(t *testing.T) {
 		defer mu.Unlock()
 		return hits[path]
 	}
-	free := func() string { return freeAddr(t) }
+	free := func() string { return freeport.For(t) }
 	const n = 3
 	var routes []string
 	routeAddrs := make([]string, n)

@@ -108,16 +108,6 @@ func (c *child) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// freeAddr returns a loopback address free a moment ago (freeport.Addr).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	addr, err := freeport.Addr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // originObjects is what the test origin serves: path → size.
 var originObjects = map[string]int{"/small": 1 << 10, "/medium": 200 << 10, "/large": 3 << 20, "/gone": 2 << 10}
 
@@ -231,7 +221,7 @@ func TestDiskRestartChildProcess(t *testing.T) {
 			o := httptest.NewServer(origin)
 			defer o.Close()
 			dir := t.TempDir()
-			httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+			httpAddr, httpsAddr, adminAddr := freeport.For(t), freeport.For(t), freeport.For(t)
 			args := []string{"serve", "--origin", o.URL, "--http", httpAddr, "--https", httpsAddr, "--admin", adminAddr,
 				"--http3=false", "--cache-size", "16MiB", "--cache-disk", dir + ":64MiB"}
 			base := "http://" + httpAddr

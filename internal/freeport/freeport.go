@@ -43,6 +43,22 @@ func Addr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// TB is the part of testing.TB that For uses.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// For is Addr for a test: it fails tb when there is no address.
+func For(tb TB) string {
+	tb.Helper()
+	addr, err := Addr()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return addr
+}
+
 // Port is Addr's port alone.
 func Port() (string, error) {
 	addr, err := Addr()
