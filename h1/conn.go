@@ -33,7 +33,8 @@ type conn struct {
 	sf     sendfileOp
 	remote string
 	tls    *tls.ConnectionState // nil on a plain connection
-	// answered counts the requests answered here (Server.Answered).
+	// answered counts the requests answered here (Server.Answered), each
+	// from when its handler starts.
 	answered atomic.Int64
 
 	rbuf    []byte // read buffer; rbuf[r0:r1] is read but not consumed
@@ -143,9 +144,11 @@ func (c *conn) run(r *request) (ok bool) {
 			ok = false
 		}
 	}()
+	// Counted before the handler writes, so that a viewer that has its
+	// answer finds it counted (Server.Answered).
+	c.answered.Add(1)
 	c.srv.Handler.ServeHTTP(&c.w, q)
 	c.w.finish()
-	c.answered.Add(1)
 	return c.werr == nil && c.ctx.Err() == nil
 }
 

@@ -274,8 +274,10 @@ func (s *Server) forget(c *conn) {
 }
 
 // Answered returns how many requests the server has answered itself —
-// not counting those of connections it handed over to General. Each
-// connection counts its own (no shared counter on the hot path).
+// not counting those of connections it handed over to General. A request
+// counts from when its handler starts, so a viewer that has its answer
+// finds it counted. Each connection counts its own (no shared counter on
+// the hot path).
 func (s *Server) Answered() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()

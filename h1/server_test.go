@@ -296,6 +296,34 @@ func TestStreaming(t *testing.T) {
 	}
 }
 
+// TestAnsweredBeforeTheViewerHasIt: a request is counted (Answered) by the
+// time its viewer has the whole answer, even while the handler has not
+// returned yet (a cache storing what it streamed). Counted after, a test
+// reading the count right after the body (cmd/edgefront's
+// TestHTTPSThroughH1) saw 0 now and then.
+func TestAnsweredBeforeTheViewerHasIt(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	ts := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "4")
+		io.WriteString(w, "body")
+		w.(http.Flusher).Flush()
+		<-release
+	}))
+	c := dial(t, ts.addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "body" {
+		t.Fatalf("body %q, %v", b, err)
+	}
+	if n := ts.Answered(); n != 1 {
+		t.Errorf("Answered() = %d once the viewer has the answer, want 1", n)
+	}
+}
+
 // TestViewerLeaves: a viewer closing its connection cancels the context a
 // waiting handler watches; a handler that does not wait is never watched.
 func TestViewerLeaves(t *testing.T) {
