@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -32,6 +33,10 @@ func (nd *node) header(t *testing.T, path, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The whole answer, as a viewer reads it: one that leaves after the
+	// headers may end the origin fetch before the body is in (a fetch no
+	// viewer waits for any longer stops), and the object is not stored.
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.Header.Get(name)
 }
