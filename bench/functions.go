@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 // The hit-1k-fn scenario (edgefront only: the peers run no scripts): 1 KiB
@@ -59,7 +61,7 @@ func fnEdgefront(bin, dir, originURL string) (*target, error) {
 	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(fnSettings, "@ORIGIN@", originURL)), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := freePorts(2)
+	p, err := freeport.Ports(2)
 	if err != nil {
 		return nil, err
 	}

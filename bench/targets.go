@@ -116,19 +116,6 @@ func (t *target) stop() {
 	}
 }
 
-// freePorts returns n loopback ports free a moment ago (freeport.Port).
-func freePorts(n int) ([]string, error) {
-	var out []string
-	for range n {
-		p, err := freeport.Port()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
 // buildEdgefront builds cmd/edgefront into dir.
 func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 	bin := filepath.Join(dir, "edgefront")
@@ -144,7 +131,7 @@ func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 // newEdgefront is the real edgefront binary in quick mode in front of origin,
 // with extra command-line arguments (e.g. --cache-size, --cache-disk).
 func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) {
-	p, err := freePorts(3)
+	p, err := freeport.Ports(3)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +179,7 @@ func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, e
 	if maxSize != "" {
 		tmpl = nginxMaxSize.ReplaceAll(tmpl, []byte("max_size="+maxSize))
 	}
-	p, err := freePorts(3)
+	p, err := freeport.Ports(3)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +233,7 @@ func newVarnishSized(peersDir, run, originPort, size string) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("varnish VCL: %w", err)
 	}
-	p, err := freePorts(2)
+	p, err := freeport.Ports(2)
 	if err != nil {
 		return nil, err
 	}

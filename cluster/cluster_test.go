@@ -141,8 +141,9 @@ func newTestClusterWith(t *testing.T, n int, o clusterOptions) *testCluster {
 		t.Fatal(err)
 	}
 	tc := &testCluster{t: t, cfg: cfg, maxBatches: maxBatches, noPeers: o.noPeers, ackWait: o.ackWait}
+	clusterAddrs := freeport.For(t, n)
 	for i := range n {
-		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: freeport.For(t), storeDir: t.TempDir()}
+		nd := &node{name: fmt.Sprintf("edge-%c", 'a'+i), clusterAddr: clusterAddrs[i], storeDir: t.TempDir()}
 		tc.routes = append(tc.routes, "nats://"+nd.clusterAddr)
 		if nd.store, err = cache.New(cache.Options{MaxBytes: 16 << 20}); err != nil {
 			t.Fatal(err)

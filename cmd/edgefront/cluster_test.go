@@ -32,7 +32,8 @@ func TestServeCluster(t *testing.T) {
 		io.WriteString(w, r.URL.Path)
 	}))
 	defer o.Close()
-	natsAddr, peersAddr := freeport.For(t), freeport.For(t)
+	addrs := freeport.For(t, 2)
+	natsAddr, peersAddr := addrs[0], addrs[1]
 	tests := []struct {
 		name    string
 		cluster string
@@ -143,12 +144,11 @@ func TestServeThreeNodes(t *testing.T) {
 		defer mu.Unlock()
 		return hits[path]
 	}
-	free := func() string { return freeport.For(t) }
 	const n = 3
+	addrs := freeport.For(t, 3*n) // each node's NATS client, NATS route and peer listeners
 	var routes []string
-	routeAddrs := make([]string, n)
+	routeAddrs := addrs[n : 2*n]
 	for i := range n {
-		routeAddrs[i] = free()
 		routes = append(routes, "nats://"+routeAddrs[i])
 	}
 	files := make([]string, n)
@@ -165,7 +165,7 @@ distributions:
       CallerReference: three
       Origins: {Items: [{Id: web, DomainName: o.example.com, CustomOriginConfig: {OriginProtocolPolicy: http-only}}]}
       DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: CachingOptimized}
-`, 'a'+i, free(), routeAddrs[i], strings.Join(routes, ", "), t.TempDir(), free(), o.URL)
+`, 'a'+i, addrs[i], routeAddrs[i], strings.Join(routes, ", "), t.TempDir(), addrs[2*n+i], o.URL)
 		files[i] = filepath.Join(t.TempDir(), "edgefront.yaml")
 		if err := os.WriteFile(files[i], []byte(settings), 0o644); err != nil {
 			t.Fatal(err)

@@ -221,7 +221,8 @@ func TestDiskRestartChildProcess(t *testing.T) {
 			o := httptest.NewServer(origin)
 			defer o.Close()
 			dir := t.TempDir()
-			httpAddr, httpsAddr, adminAddr := freeport.For(t), freeport.For(t), freeport.For(t)
+			addrs := freeport.For(t, 3)
+			httpAddr, httpsAddr, adminAddr := addrs[0], addrs[1], addrs[2]
 			args := []string{"serve", "--origin", o.URL, "--http", httpAddr, "--https", httpsAddr, "--admin", adminAddr,
 				"--http3=false", "--cache-size", "16MiB", "--cache-disk", dir + ":64MiB"}
 			base := "http://" + httpAddr

@@ -18,29 +18,40 @@ import (
 	"strings"
 )
 
-// lowest is the lowest port Addr picks.
+// lowest is the lowest port Addrs picks.
 const lowest = 10000
 
-// Addr returns "127.0.0.1:port" with a port that was free a moment ago,
-// below the kernel's ephemeral range (Linux's ip_local_port_range; 32768
-// and up elsewhere). When the range starts too low to leave room below it,
-// it falls back to a port the kernel picks.
-func Addr() (string, error) {
-	if high := ephemeralStart(); high > lowest {
-		for range 200 {
-			addr := "127.0.0.1:" + strconv.Itoa(lowest+rand.IntN(high-lowest))
-			if ln, err := net.Listen("tcp", addr); err == nil {
-				ln.Close()
-				return addr, nil
+// Addrs returns n distinct "127.0.0.1:port" addresses whose ports were
+// free a moment ago, below the kernel's ephemeral range (Linux's
+// ip_local_port_range; 32768 and up elsewhere). Pick every address a set
+// of servers needs in one call: each is only checked by binding it and
+// letting it go, so two separate calls could hand out the same port before
+// either server binds it. When the range starts too low to leave room
+// below it, the kernel picks the ports.
+func Addrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	high := ephemeralStart()
+	for tries := 0; len(addrs) < n; tries++ {
+		addr := "127.0.0.1:0"
+		if high > lowest && tries < 200*n {
+			addr = "127.0.0.1:" + strconv.Itoa(lowest+rand.IntN(high-lowest))
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if addr == "127.0.0.1:0" {
+				return nil, fmt.Errorf("freeport: %w", err)
 			}
+			continue
+		}
+		addr = ln.Addr().String()
+		ln.Close()
+		if !seen[addr] {
+			seen[addr] = true
+			addrs = append(addrs, addr)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("freeport: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // TB is the part of testing.TB that For uses.
@@ -49,24 +60,29 @@ type TB interface {
 	Fatal(args ...any)
 }
 
-// For is Addr for a test: it fails tb when there is no address.
-func For(tb TB) string {
+// For is Addrs for a test: n distinct addresses, or tb fails.
+func For(tb TB, n int) []string {
 	tb.Helper()
-	addr, err := Addr()
+	addrs, err := Addrs(n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return addr
+	return addrs
 }
 
-// Port is Addr's port alone.
-func Port() (string, error) {
-	addr, err := Addr()
+// Ports is Addrs' ports alone.
+func Ports(n int) ([]string, error) {
+	addrs, err := Addrs(n)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	_, port, err := net.SplitHostPort(addr)
-	return port, err
+	ports := make([]string, n)
+	for i, addr := range addrs {
+		if _, ports[i], err = net.SplitHostPort(addr); err != nil {
+			return nil, err
+		}
+	}
+	return ports, nil
 }
 
 // ephemeralStart is the first port of the kernel's ephemeral range.
