@@ -7,166 +7,150 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
-// Header is a stored response header in compact form, sorted by canonical
-// name, a name repeated once per value. It is built once by NewHeader and
-// never changed.
+// Header is a stored response header, rendered once as it goes on an
+// HTTP/1.1 wire: one string of "Name: value\r\n" lines, a name repeated once
+// per value. It is built by NewHeader and never changed.
 //
-// Its one slice holds, first, a string of one byte per value naming the
-// value's header by its index in commonNames (or uncommonName), then the
-// values in order, each value of an uncommon header preceded by its name.
-// A value of a common header costs its string header (16 B) and one byte;
-// an http.Header map costs about 400 B for up to eight names before any
-// value, and a list of alternating names and values 16 B more per value.
-// Cached entries are many, so that difference is most of an entry's
-// overhead beyond its body. The values are shared with the http.Header
-// they came from, not copied.
+// The fields every response sets itself (fields.SetPerResponse: framing,
+// connection-specific and CloudFront's own) come first, then the rest; each
+// part is sorted by canonical name, so that the values of one name are
+// adjacent. The rest is what a cache hit sends as it is (Rendered): no map
+// to fill, nothing to serialise again.
+//
+// One string is also the smallest form an entry's header can take — about
+// the bytes it is sent as, in one allocation the garbage collector does not
+// scan — where a map costs about 400 B for up to eight names before any
+// value. Cached entries are many, so that is most of an entry's overhead
+// beyond its body.
 type Header struct {
-	f []string // f[0]: one name byte per value; then values (and uncommon names)
+	text  string
+	own   uint32 // text[:own] is the fields every response sets itself
+	flags uint8  // hasDate, hasContentType: in text[own:]
+	// length is where the first Content-Length value starts in text (0:
+	// none, or too far in to say).
+	length uint16
 }
 
-// uncommonName is the name byte of a value whose header is not in
-// commonNames: its name is stored before it.
-const uncommonName = 0xff
+// Header flags.
+const (
+	hasDate = 1 << iota
+	hasContentType
+)
 
-// commonNames are the response headers stored by index (at most 255).
-var commonNames = [...]string{
-	"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
-	"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
-	"Access-Control-Max-Age", "Age", "Cache-Control", "Content-Disposition", "Content-Encoding",
-	"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Security-Policy",
-	"Content-Type", "Cross-Origin-Resource-Policy", "Date", "Etag", "Expires", "Last-Modified", "Link",
-	"Location", "Pragma", "Referrer-Policy", "Retry-After", "Server", "Set-Cookie",
-	"Strict-Transport-Security", "Vary", "Via", "X-Amz-Cf-Id", "X-Amz-Cf-Pop", "X-Amz-Id-2",
-	"X-Amz-Request-Id", "X-Amz-Server-Side-Encryption", "X-Amz-Version-Id", "X-Cache",
-	"X-Content-Type-Options", "X-Frame-Options", "X-Xss-Protection",
-}
-
-// commonIndex is commonNames' inverse; it is never written after init.
-var commonIndex = func() map[string]byte {
-	m := make(map[string]byte, len(commonNames))
-	for i, n := range commonNames {
-		m[n] = byte(i)
-	}
-	return m
-}()
-
-// NewHeader returns the compact form of h. Names are canonicalised; names
-// without values are dropped (they would not be sent). The strings are
-// shared with h, not copied.
+// NewHeader returns h rendered. Names are canonicalised; names that are
+// not valid field names, and names without values, are dropped (neither
+// front end sends them); each CR or LF in a value becomes a space (as h1
+// sends it).
 func NewHeader(h http.Header) Header {
-	type name struct{ canonical, key string }
+	type name struct {
+		canonical, key string
+		own            bool
+	}
 	names := make([]name, 0, len(h))
-	n, uncommon := 0, 0
+	size := 0
 	for k, vs := range h {
-		if len(vs) > 0 {
-			c := textproto.CanonicalMIMEHeaderKey(k)
-			names = append(names, name{c, k})
-			n += len(vs)
-			if _, ok := commonIndex[c]; !ok {
-				uncommon += len(vs)
-			}
+		if len(vs) == 0 || !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		c := textproto.CanonicalMIMEHeaderKey(k)
+		names = append(names, name{c, k, fields.SetPerResponse(c)})
+		for _, v := range vs {
+			size += len(c) + len(v) + 4
 		}
 	}
-	if n == 0 {
+	if len(names) == 0 {
 		return Header{}
 	}
-	// By canonical name, so that all values of one name are adjacent even
-	// when h held it under two spellings.
+	// Own fields first, then by canonical name, so that all values of one
+	// name are adjacent even when h held it under two spellings.
 	slices.SortFunc(names, func(a, b name) int {
+		if a.own != b.own {
+			if a.own {
+				return -1
+			}
+			return 1
+		}
 		return cmp.Or(strings.Compare(a.canonical, b.canonical), strings.Compare(a.key, b.key))
 	})
-	var codes strings.Builder
-	codes.Grow(n)
-	f := make([]string, 1, 1+n+uncommon)
+	b := make([]byte, 0, size)
+	var out Header
+	rest := false
 	for _, nm := range names {
-		i, common := commonIndex[nm.canonical]
+		if !nm.own && !rest {
+			out.own, rest = uint32(len(b)), true
+		}
+		switch nm.canonical {
+		case "Date":
+			out.flags |= hasDate
+		case "Content-Type":
+			out.flags |= hasContentType
+		}
 		for _, v := range h[nm.key] {
-			if common {
-				codes.WriteByte(i)
-			} else {
-				codes.WriteByte(uncommonName)
-				f = append(f, nm.canonical)
+			if nm.canonical == "Content-Length" && out.length == 0 && len(b) < 1<<16-len("Content-Length: ") {
+				out.length = uint16(len(b) + len("Content-Length: "))
 			}
-			f = append(f, v)
+			b = fields.AppendLine(b, nm.canonical, v)
 		}
 	}
-	f[0] = codes.String()
-	return Header{f}
-}
-
-// field is the name of value i, whose entry in h.f starts at j, and the
-// index of the value in h.f.
-func (h Header) field(i, j int) (string, int) {
-	if c := h.f[0][i]; c != uncommonName {
-		return commonNames[c], j
+	if !rest {
+		out.own = uint32(len(b))
 	}
-	return h.f[j], j + 1
+	out.text = string(b)
+	return out
 }
 
 // Len is the number of values.
-func (h Header) Len() int {
-	if len(h.f) == 0 {
-		return 0
-	}
-	return len(h.f[0])
-}
+func (h Header) Len() int { return strings.Count(h.text, "\n") }
 
-// All yields every name and value, in order.
-func (h Header) All() iter.Seq2[string, string] {
-	return func(yield func(name, value string) bool) {
-		for i, j := 0, 1; i < h.Len(); i++ {
-			name, v := h.field(i, j)
-			if !yield(name, h.f[v]) {
-				return
-			}
-			j = v + 1
-		}
-	}
-}
+// All yields every name and value, in order (the strings share h's).
+func (h Header) All() iter.Seq2[string, string] { return fields.Lines(h.text) }
 
 // Get returns the first value of name ("" when absent); name is matched
 // in canonical form.
 func (h Header) Get(name string) string {
 	name = textproto.CanonicalMIMEHeaderKey(name)
-	for i, j := 0, 1; i < h.Len(); i++ {
-		n, v := h.field(i, j)
+	for n, v := range fields.Lines(h.text) {
 		if n == name {
-			return h.f[v]
+			return v
 		}
-		j = v + 1
 	}
 	return ""
 }
 
-// CopyTo sets every name of h in dst to its values. A single value is
-// shared with h as a slice of capacity one, so appending to it in dst
-// copies it, and copying a typical header allocates nothing.
+// Rendered is the fields a response sends as they are stored, all but
+// those every response sets itself, and the stored Content-Length value.
+func (h Header) Rendered() fields.Rendered {
+	r := fields.Rendered{Text: h.text[h.own:], Date: h.flags&hasDate != 0, ContentType: h.flags&hasContentType != 0}
+	if h.length > 0 {
+		v := h.text[h.length:]
+		r.Length = v[:strings.IndexByte(v, '\r')]
+	}
+	return r
+}
+
+// CopyTo sets every name of h in dst to its values, with one allocation
+// for all of them (none when h is empty). Each name's values are a slice
+// of capacity their number, so appending to one in dst copies it.
 func (h Header) CopyTo(dst http.Header) {
-	for i, j := 0, 1; i < h.Len(); {
-		name, v := h.field(i, j)
-		// Values i…k-1 share the name; next is where value k starts.
-		k, next := i+1, v+1
-		for k < h.Len() {
-			n, w := h.field(k, next)
-			if n != name {
-				break
-			}
-			k, next = k+1, w+1
+	n := h.Len()
+	if n == 0 {
+		return
+	}
+	vals := make([]string, n)
+	i, start, prev := 0, 0, ""
+	for name, v := range fields.Lines(h.text) {
+		vals[i] = v
+		if i == 0 || name != prev {
+			start, prev = i, name
 		}
-		if k == i+1 {
-			dst[name] = h.f[v : v+1 : v+1]
-		} else {
-			vs := make([]string, 0, k-i)
-			for m, at := i, j; m < k; m++ {
-				_, w := h.field(m, at)
-				vs = append(vs, h.f[w])
-				at = w + 1
-			}
-			dst[name] = vs
-		}
-		i, j = k, next
+		i++
+		dst[name] = vals[start:i:i]
 	}
 }
 
@@ -174,21 +158,18 @@ func (h Header) CopyTo(dst http.Header) {
 func (h Header) Clone() http.Header {
 	out := make(http.Header, h.Len())
 	h.CopyTo(out)
-	for k, vs := range out {
-		out[k] = slices.Clip(slices.Clone(vs))
-	}
 	return out
 }
 
-// size is the heap h takes: its slice's string headers (16 B each), one
-// name byte per value, and the bytes of its values and uncommon names.
+// size is the heap h takes beyond the Entry it is in: its string, whose
+// allocation is rounded up to the allocator's size class (8 B on average
+// at these sizes).
 func (h Header) size() int64 {
-	n := int64(h.Len())
-	for _, s := range h.f[min(1, len(h.f)):] {
-		n += 16 + int64(len(s))
+	if h.text == "" {
+		return 0
 	}
-	if len(h.f) > 0 {
-		n += 16
-	}
-	return n
+	return int64(len(h.text)) + 8
 }
+
+// String is h as rendered: its "Name: value\r\n" lines.
+func (h Header) String() string { return h.text }

@@ -3,10 +3,11 @@ package cache
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-// TestHeader: the compact form keeps every value, in order per name, under
+// TestHeader: the rendered form keeps every value, in order per name, under
 // its canonical name; Get, CopyTo and Clone read it back; values copied out
 // cannot change the stored header.
 func TestHeader(t *testing.T) {
@@ -55,8 +56,8 @@ func TestHeader(t *testing.T) {
 		t.Fatal("writing to the clone changed the stored header")
 	}
 	single := NewHeader(http.Header{"Content-Type": {"text/plain"}, "Etag": {`"v1"`}, "X-Origin-Tag": {"blue"}})
-	if n := testing.AllocsPerRun(100, func() { single.CopyTo(dst) }); n != 0 {
-		t.Errorf("CopyTo of single values: %v allocations, want 0", n)
+	if n := testing.AllocsPerRun(100, func() { single.CopyTo(dst) }); n != 1 {
+		t.Errorf("CopyTo: %v allocations, want 1", n)
 	}
 	var empty Header
 	if empty.Len() != 0 || empty.Get("Etag") != "" || len(empty.Clone()) != 0 || empty.size() != 0 {
@@ -72,3 +73,54 @@ func pairs(h Header) []string {
 	}
 	return out
 }
+
+// TestHeaderRendered: what a hit sends as stored is every field but those
+// each response sets itself (framing, connection-specific, CloudFront's
+// own), rendered as h1 sends it; whether a Date and a Content-Type are among
+// them is known without reading it.
+func TestHeaderRendered(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		in       http.Header
+		text     string
+		length   string
+		date, ct bool
+	}{
+		{"origin's and own fields",
+			http.Header{"Content-Length": {"5"}, "Via": {"1.1 origin"}, "X-Cache": {"Hit from cloudfront"},
+				"Etag": {`"v1"`}, "Date": {"Wed, 25 Nov 2026 00:00:00 GMT"}, "Content-Type": {"text/plain"},
+				"Age": {"9"}, "X-Amz-Cf-Id": {"abc"}, "X-Amz-Cf-Pop": {"P1"}, "Connection": {"close"}, "Transfer-Encoding": {"chunked"}},
+			"Content-Type: text/plain\r\nDate: Wed, 25 Nov 2026 00:00:00 GMT\r\nEtag: \"v1\"\r\n", "5", true, true},
+		{"no date, no type", http.Header{"Etag": {`"v1"`}, "Cache-Control": {"max-age=1"}},
+			"Cache-Control: max-age=1\r\nEtag: \"v1\"\r\n", "", false, false},
+		{"only own fields", http.Header{"Content-Length": {"1024"}, "Via": {"x"}}, "", "1024", false, false},
+		{"empty", http.Header{}, "", "", false, false},
+		{"CR and LF become spaces; invalid names are dropped",
+			http.Header{"X-A": {"one\r\nX-Injected: yes"}, "Bad Name": {"v"}, "Bad:Name": {"v"}, "": {"v"}},
+			"X-A: one  X-Injected: yes\r\n", "", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHeader(tt.in)
+			r := h.Rendered()
+			if r.Text != tt.text || r.Length != tt.length || r.Date != tt.date || r.ContentType != tt.ct {
+				t.Errorf("Rendered() = %q length %q date %v type %v, want %q length %q date %v type %v",
+					r.Text, r.Length, r.Date, r.ContentType, tt.text, tt.length, tt.date, tt.ct)
+			}
+			// Every field is still readable, own ones included.
+			for k, vs := range tt.in {
+				if !validName(k) {
+					continue
+				}
+				if got := h.Get(k); !strings.Contains(got, strings.Split(vs[0], "\r")[0]) {
+					t.Errorf("Get(%q) = %q, want %q", k, got, vs[0])
+				}
+			}
+		})
+	}
+	h := NewHeader(http.Header{"Etag": {`"v1"`}, "Date": {"x"}})
+	if n := testing.AllocsPerRun(100, func() { _ = h.Rendered(); _ = h.Get("Etag") }); n != 0 {
+		t.Errorf("Rendered and Get: %v allocations, want 0", n)
+	}
+}
+
+func validName(k string) bool { return k != "" && !strings.ContainsAny(k, " :") }

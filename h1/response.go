@@ -3,7 +3,6 @@ package h1
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/edgefront/edgefront/fields"
@@ -30,6 +29,8 @@ type response struct {
 	written       int64
 	pend          []byte // body written before the head was committed
 	handlerDone   bool
+	// rendered is the fields sent after the header map's (SetRendered).
+	rendered fields.Rendered
 }
 
 // reset prepares r for the next request.
@@ -40,6 +41,15 @@ func (r *response) reset(head, close bool) {
 
 // Header implements http.ResponseWriter.
 func (r *response) Header() http.Header { return r.header }
+
+// SetRendered implements fields.RenderedWriter: f's fields go out after
+// the header map's, as they are, and n is the Content-Length.
+func (r *response) SetRendered(f fields.Rendered, n int64) {
+	if r.wroteHeader {
+		return
+	}
+	r.rendered, r.contentLength = f, n
+}
 
 // WriteHeader implements http.ResponseWriter. An informational status
 // (1xx other than 101) goes out at once, with the header as it is then,
@@ -93,7 +103,7 @@ func appendFields(b []byte, h http.Header) []byte {
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)
-			b = appendValue(b, v)
+			b = fields.AppendValue(b, v)
 			b = append(b, "\r\n"...)
 		}
 	}
@@ -201,7 +211,7 @@ func (r *response) commit() {
 	if r.head && r.contentLength < 0 && r.handlerDone && r.written > 0 {
 		r.contentLength = r.written
 	}
-	if _, ok := h["Content-Type"]; !ok && sendsBody && len(r.pend) > 0 {
+	if _, ok := h["Content-Type"]; !ok && !r.rendered.ContentType && sendsBody && len(r.pend) > 0 {
 		h["Content-Type"] = []string{http.DetectContentType(r.pend)}
 	}
 	if vs := h["Connection"]; len(vs) > 0 && fields.HasToken(vs, "close") {
@@ -212,7 +222,8 @@ func (r *response) commit() {
 	b = append(b, "HTTP/1.1 "...)
 	b = r.appendStatus(b, r.status)
 	b = appendFields(b, h)
-	if _, ok := h["Date"]; !ok {
+	b = append(b, r.rendered.Text...)
+	if _, ok := h["Date"]; !ok && !r.rendered.Date {
 		b = append(b, "Date: "...)
 		b = append(b, c.srv.dateNow.Now()...)
 		b = append(b, "\r\n"...)
@@ -254,20 +265,4 @@ func (r *response) finish() {
 		// Fewer bytes than announced: the framing is broken, end here.
 		r.close = true
 	}
-}
-
-// appendValue appends a header value with CR and LF replaced by spaces, as
-// net/http does, so that no value can start another header line.
-func appendValue(b []byte, v string) []byte {
-	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
-		return append(b, v...)
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\r' || c == '\n' {
-			c = ' '
-		}
-		b = append(b, c)
-	}
-	return b
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // pendLimit is how much body a handler may write before the response's
@@ -31,6 +33,8 @@ type responseWriter struct {
 	pend          []byte // body written before the commit
 	first         []byte // the Write that commits (sniffed for a content type)
 	trailers      []string
+	// rendered is the fields sent after the header map's (SetRendered).
+	rendered fields.Rendered
 }
 
 // reset readies w for a request.
@@ -42,6 +46,16 @@ func (w *responseWriter) reset(head bool) {
 
 // Header implements http.ResponseWriter.
 func (w *responseWriter) Header() http.Header { return w.header }
+
+// SetRendered implements fields.RenderedWriter: f's fields are encoded
+// after the header map's (those not valid in HTTP/2 left out, as for the
+// map), and n is the content-length.
+func (w *responseWriter) SetRendered(f fields.Rendered, n int64) {
+	if w.wroteHeader {
+		return
+	}
+	w.rendered, w.contentLength = f, n
+}
 
 // WriteHeader implements http.ResponseWriter. An informational status
 // (1xx but 101) goes out at once with the header as it is then; any number
@@ -144,7 +158,7 @@ func (w *responseWriter) commit(final bool) error {
 	if w.head && final && w.contentLength < 0 && w.written > 0 {
 		w.contentLength = w.written
 	}
-	if _, ok := h["Content-Type"]; !ok && w.bodyAllowed() {
+	if _, ok := h["Content-Type"]; !ok && !w.rendered.ContentType && w.bodyAllowed() {
 		// As net/http: sniffed from the first bytes written.
 		if len(w.pend) > 0 {
 			h["Content-Type"] = []string{http.DetectContentType(w.pend)}
@@ -161,7 +175,8 @@ func (w *responseWriter) commit(final bool) error {
 	}
 	c.field(":status", statusText(w.status))
 	c.fields(h, false)
-	if _, ok := h["Date"]; !ok {
+	c.renderedFields(w.rendered.Text)
+	if _, ok := h["Date"]; !ok && !w.rendered.Date {
 		if w.fast {
 			c.field("date", c.srv.dateNow.At(c.batchAt)) // answered as the batch came
 		} else {
@@ -170,7 +185,11 @@ func (w *responseWriter) commit(final bool) error {
 	}
 	if w.contentLength >= 0 && w.bodyAllowed() {
 		if _, ok := h["Content-Length"]; !ok {
-			c.field("content-length", strconv.FormatInt(w.contentLength, 10))
+			v := w.rendered.Length
+			if v == "" {
+				v = strconv.FormatInt(w.contentLength, 10)
+			}
+			c.field("content-length", v)
 		}
 	}
 	trailers := final && w.hasTrailers()

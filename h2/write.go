@@ -11,6 +11,8 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // writeBufSize is the capacity of a pooled write buffer.
@@ -137,6 +139,18 @@ func (c *conn) fields(h http.Header, trailers bool) {
 	}
 }
 
+// renderedFields encodes rendered fields (fields.Rendered) as fields
+// encodes a map's.
+func (c *conn) renderedFields(text string) {
+	for k, v := range fields.Lines(text) {
+		n := c.wireName(k)
+		if n.skip || !httpguts.ValidHeaderFieldValue(v) {
+			continue
+		}
+		_ = c.enc.WriteField(hpack.HeaderField{Name: n.name, Value: v, Sensitive: n.sensitive})
+	}
+}
+
 // wireField is how a response header key goes on the wire.
 type wireField struct {
 	name       string // lowercase
@@ -166,7 +180,9 @@ func (c *conn) wireName(k string) wireField {
 		}
 	}
 	if len(c.lower) < 256 {
-		c.lower[k] = n
+		// A copy: k may be part of a cached object's rendered header,
+		// which the cache would otherwise keep alive.
+		c.lower[strings.Clone(k)] = n
 	}
 	return n
 }

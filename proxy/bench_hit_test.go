@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/proxy"
 )
 
@@ -18,9 +19,10 @@ import (
 // header map is reused (cleared per request), so that allocs/op counts what
 // the handler allocates, not what net/http's response would.
 type discardWriter struct {
-	h      http.Header
-	status int
-	n      int
+	h        http.Header
+	status   int
+	n        int
+	rendered fields.Rendered
 }
 
 func (w *discardWriter) Header() http.Header { return w.h }
@@ -38,9 +40,13 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// SetRendered takes a cached object's rendered fields, as h1's and h2's
+// writers do (fields.RenderedWriter).
+func (w *discardWriter) SetRendered(f fields.Rendered, _ int64) { w.rendered = f }
+
 func (w *discardWriter) reset() {
 	clear(w.h)
-	w.status, w.n = 0, 0
+	w.status, w.n, w.rendered = 0, 0, fields.Rendered{}
 }
 
 // quickServer is a proxy.Server in quick mode (CachingOptimized) in front

@@ -269,7 +269,18 @@ func (s *Server) serveEntry(x *exchange, e *cache.Entry, p phase) bool {
 func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase) {
 	defer body.Close()
 	h := x.w.Header()
-	e.Header.CopyTo(h)
+	rendered := false
+	if s.sendsRendered(x, e, p) {
+		// (An entry whose stored length is not its body's goes the long
+		// way, which corrects it for a file.)
+		f := e.Header.Rendered()
+		rendered = lengthIs(f.Length, body.Len()) && x.cw.setRendered(f, body.Len())
+	}
+	if rendered {
+		x.rendered = e.Header
+	} else {
+		e.Header.CopyTo(h)
+	}
 	if p != phaseMiss {
 		h["Age"] = ageValue(int64(e.Age(x.start) / time.Second))
 	}
@@ -282,12 +293,31 @@ func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase
 	case body.File():
 		// Sent from its file, with sendfile(2) where the connection allows.
 		if status := s.begin(x, a); status != 0 {
-			writeWhole(x.w, x.r.Method == http.MethodHead, status, body)
+			if rendered {
+				x.w.WriteHeader(status) // the Content-Length is set
+				if x.r.Method != http.MethodHead {
+					writeBody(x.w, body, 0, body.Len())
+				}
+			} else {
+				writeWhole(x.w, x.r.Method == http.MethodHead, status, body)
+			}
 		}
 	default:
 		b, _ := body.Bytes()
 		s.respond(x, a, b)
 	}
+}
+
+// sendsRendered reports whether e's stored header may go to the viewer as
+// it was rendered when stored (cache.Header.Rendered), instead of through
+// the response's header map: when nothing on the way reads or changes the
+// stored fields — no viewer-response edge code, no response headers
+// policy, no debug headers, no custom error page (the status is below
+// 400), no range or conditional request — and the phase is a hit's (a
+// miss's answer keeps the Age the origin sent).
+func (s *Server) sendsRendered(x *exchange, e *cache.Entry, p phase) bool {
+	return p != phaseMiss && e.Status < 400 && !s.debug && !conditionalOrRange(x.r) &&
+		(x.peer || x.st.hooks[ViewerResponse] == nil && (x.b == nil || x.b.ResponseHeadersPolicy == nil))
 }
 
 // conditionalOrRange reports whether a request asks for a range or a
@@ -855,15 +885,6 @@ func maxObjectSize(st *state) int64 {
 	return 64 << 20
 }
 
-// storedHeader is the part of an origin's response header that is cached and
-// served to viewers (storedField). Content-Length is set to length unless it
-// is negative.
-//
-// The copy is compact, as it lives as long as the cached object: every value
-// is a substring of one string and every value list a slice of one array
-// (three allocations in all, with the map), and it keeps nothing of the
-// origin's response alive. Keys are kept as they are: net/http interns the
-// common ones.
 // storedField reports whether an origin response header field is kept with
 // a cached object — from a 200 or merged from a 304 alike. Age is dropped
 // (it is recomputed on every hit). Set-Cookie is kept only when cookies are
@@ -898,6 +919,15 @@ func forwardsCookies(bh *config.Behavior) bool {
 	return keysCookies(bh) || !isNone(bh.OriginRequestPolicy.Cookies)
 }
 
+// storedHeader is the part of an origin's response header that is cached and
+// served to viewers (storedField). Content-Length is set to length unless it
+// is negative.
+//
+// The copy shares nothing with the origin's response (it is handed to every
+// viewer of the fetch, and rendered into the cached object by
+// cache.NewHeader) and is compact: every value is a substring of one string
+// and every value list a slice of one array (three allocations in all, with
+// the map). Keys are kept as they are: net/http interns the common ones.
 func storedHeader(h http.Header, bh *config.Behavior, length int64) http.Header {
 	keyedCookies := keysCookies(bh)
 	var unstored []string

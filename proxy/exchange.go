@@ -13,6 +13,7 @@ import (
 	"github.com/edgefront/edgefront/accesslog"
 	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/config"
+	"github.com/edgefront/edgefront/fields"
 	"github.com/edgefront/edgefront/geo"
 	"github.com/edgefront/edgefront/signed"
 )
@@ -77,6 +78,10 @@ type exchange struct {
 	located       bool
 
 	signer *signed.Verifier
+
+	// rendered is the stored header sent as rendered (sendsRendered),
+	// beside the header map's fields, for the access log.
+	rendered cache.Header
 
 	// phase and status are what the viewer was answered, set by done;
 	// account reads them once the request ends.
@@ -190,6 +195,17 @@ func (w *countingWriter) SendsFiles() bool {
 }
 
 // Unwrap lets http.ResponseController reach the connection.
+// setRendered gives the viewer's writer a cached object's rendered fields
+// and its body's length (fields.RenderedWriter); it reports false, having
+// done nothing, when that writer does not take them.
+func (w *countingWriter) setRendered(f fields.Rendered, n int64) bool {
+	rw, ok := w.ResponseWriter.(fields.RenderedWriter)
+	if ok {
+		rw.SetRendered(f, n)
+	}
+	return ok
+}
+
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // CloudFront's limits on a viewer request ("Quotas": maximum length of a

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/accesslog"
+	"github.com/edgefront/edgefront/cache"
 	"github.com/edgefront/edgefront/origin"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,7 +175,13 @@ func (s *Server) logRecord(x *exchange, result string, status int) *accesslog.Re
 		rec.TLSProtocol = tlsVersionName(r.TLS.Version)
 		rec.TLSCipher = tls.CipherSuiteName(r.TLS.CipherSuite)
 	}
-	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil {
+	length := h.Get("Content-Length")
+	if x.rendered != (cache.Header{}) {
+		// Sent as stored: its fields are not in the map.
+		rec.ContentType, length = x.rendered.Get("Content-Type"), x.rendered.Get("Content-Length")
+		rec.BytesSent += int64(len(x.rendered.Rendered().Text) + len("Content-Length: \r\n") + len(length))
+	}
+	if n, err := strconv.ParseInt(length, 10, 64); err == nil {
 		rec.ContentLength = n
 	}
 	if cr := h.Get("Content-Range"); cr != "" {
