@@ -187,12 +187,37 @@ func (n *Node) peerToken(ctx context.Context) (string, error) {
 	} else if !errors.Is(err, jetstream.ErrKeyExists) {
 		return "", fmt.Errorf("peer token: %w", err)
 	}
-	e, err := n.config.Get(ctx, tokenKey)
+	e, err := n.createdEntry(ctx, tokenKey)
 	if err != nil {
 		return "", fmt.Errorf("peer token: %w", err)
 	}
 	return string(e.Value()), nil
 }
+
+// createdEntry reads the configuration bucket's entry key, which another
+// node has just created (this node's Create found it). The bucket's reads
+// may be answered by a replica that has not applied that write yet (direct
+// gets), so "not found" is asked again, for up to createdWait.
+func (n *Node) createdEntry(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, createdWait)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		e, err := n.config.Get(ctx, key)
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return e, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// createdWait bounds createdEntry's wait for a replica to catch up.
+const createdWait = 10 * time.Second
 
 // seed is the seedKey entry.
 type seed struct {
@@ -213,7 +238,7 @@ func (n *Node) Seed(ctx context.Context, settings string) (same bool, by string,
 	} else if !errors.Is(err, jetstream.ErrKeyExists) {
 		return false, "", fmt.Errorf("cluster: stamping the configuration bucket: %w", err)
 	}
-	e, err := n.config.Get(ctx, seedKey)
+	e, err := n.createdEntry(ctx, seedKey)
 	if err != nil {
 		return false, "", fmt.Errorf("cluster: reading the configuration bucket's stamp: %w", err)
 	}
