@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 // This file is the cluster scenario: three edgefront nodes serving one
@@ -135,7 +133,7 @@ func (b *bench) startClusterNodes(ctx context.Context, bin, dir string, shared b
 		return nil, err
 	}
 	const n = 3
-	ports, err := freeport.Ports(5 * n) // http, admin, nats client, nats routes, peers
+	ports, err := b.ports.Ports(5 * n) // http, admin, nats client, nats routes, peers
 	if err != nil {
 		return nil, err
 	}

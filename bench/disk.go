@@ -62,11 +62,11 @@ func (b *bench) diskPhase(ctx context.Context, bin string) error {
 	}
 	keys := 4 * diskRAMB / diskObjectB
 	mk := []func() (*target, error){func() (*target, error) {
-		return newEdgefront(bin, b.runDir, b.origin.url, "--cache-size", diskRAM, "--cache-disk", filepath.Join(b.runDir, "edgefront-disk")+":"+diskSize)
+		return newEdgefront(&b.ports, bin, b.runDir, b.origin.url, "--cache-size", diskRAM, "--cache-disk", filepath.Join(b.runDir, "edgefront-disk")+":"+diskSize)
 	}}
 	if b.o.peers {
 		mk = append(mk, func() (*target, error) {
-			return newNginxCache(b.o.peersDir, b.runDir, b.origin.port(), filepath.Join(b.runDir, "nginx-disk"), strings.ToLower(strings.TrimSuffix(diskSize, "iB")))
+			return newNginxCache(&b.ports, b.o.peersDir, b.runDir, b.origin.port(), filepath.Join(b.runDir, "nginx-disk"), strings.ToLower(strings.TrimSuffix(diskSize, "iB")))
 		})
 	}
 	for rep := 1; rep <= b.o.reps; rep++ {
@@ -179,7 +179,7 @@ func (b *bench) restartPhase(ctx context.Context, bin string) error {
 	}
 	for rep := 1; rep <= b.o.reps; rep++ {
 		dir := filepath.Join(b.runDir, "edgefront-restart")
-		t, err := newEdgefront(bin, b.runDir, b.origin.url, "--cache-disk", dir+":1GiB")
+		t, err := newEdgefront(&b.ports, bin, b.runDir, b.origin.url, "--cache-disk", dir+":1GiB")
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ type fnResult struct {
 }
 
 // fnEdgefront is the edgefront binary with fnSettings, in dir.
-func fnEdgefront(bin, dir, originURL string) (*target, error) {
+func fnEdgefront(ports *freeport.Picker, bin, dir, originURL string) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func fnEdgefront(bin, dir, originURL string) (*target, error) {
 	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(fnSettings, "@ORIGIN@", originURL)), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := freeport.Ports(2)
+	p, err := ports.Ports(2)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func fnEdgefront(bin, dir, originURL string) (*target, error) {
 // fnPhase runs hit-1k-fn: per rep, the hits without and with the function
 // on one process started for the phase.
 func (b *bench) fnPhase(ctx context.Context, bin string) error {
-	t, err := fnEdgefront(bin, filepath.Join(b.runDir, "fn"), b.origin.url)
+	t, err := fnEdgefront(&b.ports, bin, filepath.Join(b.runDir, "fn"), b.origin.url)
 	if err != nil {
 		return fmt.Errorf("hit-1k-fn: %w", err)
 	}

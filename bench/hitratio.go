@@ -71,16 +71,16 @@ func (b *bench) hitRatioPhase(ctx context.Context, bin string) error {
 			sizedAs string
 		}
 		runs := []sized{{size, func(n int64) (*target, error) {
-			return newEdgefront(bin, b.runDir, b.origin.url, "--cache-size", strconv.FormatInt(n, 10))
+			return newEdgefront(&b.ports, bin, b.runDir, b.origin.url, "--cache-size", strconv.FormatInt(n, 10))
 		}, ""}}
 		if b.o.peers {
 			runs = append(runs,
 				sized{size, func(n int64) (*target, error) {
-					return newNginxSized(b.o.peersDir, b.runDir, b.origin.port(), strconv.FormatInt(n, 10))
+					return newNginxSized(&b.ports, b.o.peersDir, b.runDir, b.origin.port(), strconv.FormatInt(n, 10))
 				}, ""},
 				// varnishd refuses a malloc storage under 1 MiB (tiny check runs).
 				sized{max(size, 1<<20), func(n int64) (*target, error) {
-					return newVarnishSized(b.o.peersDir, b.runDir, b.origin.port(), strconv.FormatInt((n+1023)/1024, 10)+"k")
+					return newVarnishSized(&b.ports, b.o.peersDir, b.runDir, b.origin.port(), strconv.FormatInt((n+1023)/1024, 10)+"k")
 				}, ""})
 		}
 		for i := 0; i < len(runs); i++ {
@@ -134,7 +134,7 @@ func lruNote(r ratioResult) string {
 // edgefrontObjectCost starts edgefront with its default cache, stores a few
 // 1 KiB objects and reads what each costs it.
 func (b *bench) edgefrontObjectCost(ctx context.Context, bin string) (int64, error) {
-	t, err := newEdgefront(bin, b.runDir, b.origin.url)
+	t, err := newEdgefront(&b.ports, bin, b.runDir, b.origin.url)
 	if err != nil {
 		return 0, err
 	}

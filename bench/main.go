@@ -35,6 +35,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/freeport"
 )
 
 var allScenarios = []string{"hit-1k", "hit-100k", "hit-1m", "hit-1k-h2", "hit-1k-tls", "zipf", "miss-storm", "large", "hit-1k-fn", "hit-after-bans", "disk", "restart", "memory", "hit-ratio"}
@@ -172,6 +174,8 @@ type bench struct {
 	tools   map[string]bool
 	origin  *benchOrigin
 	targets []*target
+	// ports hands every server of the run its ports: none twice.
+	ports   freeport.Picker
 	edge    *target
 	cluster []clusterResult
 
@@ -226,14 +230,14 @@ func (b *bench) main(ctx context.Context) error {
 	}
 	defer b.origin.close()
 
-	b.edge, err = newEdgefront(bin, b.runDir, b.origin.url)
+	b.edge, err = newEdgefront(&b.ports, bin, b.runDir, b.origin.url)
 	if err != nil {
 		return err
 	}
 	b.targets = []*target{b.edge}
 	if b.o.peers {
-		for _, mk := range []func(string, string, string) (*target, error){newNginx, newVarnish} {
-			t, err := mk(b.o.peersDir, b.runDir, b.origin.port())
+		for _, mk := range []func(*freeport.Picker, string, string, string) (*target, error){newNginx, newVarnish} {
+			t, err := mk(&b.ports, b.o.peersDir, b.runDir, b.origin.port())
 			if err != nil {
 				return err
 			}

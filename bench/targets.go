@@ -129,9 +129,11 @@ func buildEdgefront(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // newEdgefront is the real edgefront binary in quick mode in front of origin,
-// with extra command-line arguments (e.g. --cache-size, --cache-disk).
-func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) {
-	p, err := freeport.Ports(3)
+// with extra command-line arguments (e.g. --cache-size, --cache-disk). Like
+// every target's, its ports come from the run's one Picker, so that targets
+// made before any starts never share one.
+func newEdgefront(ports *freeport.Picker, bin, run, originURL string, extra ...string) (*target, error) {
+	p, err := ports.Ports(3)
 	if err != nil {
 		return nil, err
 	}
@@ -157,21 +159,21 @@ func newEdgefront(bin, run, originURL string, extra ...string) (*target, error) 
 // newNginx is NGINX configured from peersDir/nginx/nginx.conf.in exactly as
 // peers.sh fills it in for its "shared" setup (worker_processes auto,
 // sendfile on, tcp_nopush off, cache on /dev/shm).
-func newNginx(peersDir, run, originPort string) (*target, error) {
-	return newNginxSized(peersDir, run, originPort, "")
+func newNginx(ports *freeport.Picker, peersDir, run, originPort string) (*target, error) {
+	return newNginxSized(ports, peersDir, run, originPort, "")
 }
 
 var nginxMaxSize = regexp.MustCompile(`max_size=\S+`)
 
 // newNginxSized is newNginx with the cache's max_size set to maxSize (as
 // NGINX writes sizes; "" keeps the template's).
-func newNginxSized(peersDir, run, originPort, maxSize string) (*target, error) {
-	return newNginxCache(peersDir, run, originPort, fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid()), maxSize)
+func newNginxSized(ports *freeport.Picker, peersDir, run, originPort, maxSize string) (*target, error) {
+	return newNginxCache(ports, peersDir, run, originPort, fmt.Sprintf("/dev/shm/edgefront-bench-nginx-%d", os.Getpid()), maxSize)
 }
 
 // newNginxCache is newNginxSized with its cache files in cache (the disk
 // scenario: cache files on disk, bounded like edgefront's disk tier).
-func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, error) {
+func newNginxCache(ports *freeport.Picker, peersDir, run, originPort, cache, maxSize string) (*target, error) {
 	tmpl, err := os.ReadFile(filepath.Join(peersDir, "nginx", "nginx.conf.in"))
 	if err != nil {
 		return nil, fmt.Errorf("nginx template: %w", err)
@@ -179,7 +181,7 @@ func newNginxCache(peersDir, run, originPort, cache, maxSize string) (*target, e
 	if maxSize != "" {
 		tmpl = nginxMaxSize.ReplaceAll(tmpl, []byte("max_size="+maxSize))
 	}
-	p, err := freeport.Ports(3)
+	p, err := ports.Ports(3)
 	if err != nil {
 		return nil, err
 	}
@@ -222,18 +224,18 @@ var vclPort = regexp.MustCompile(`(\.port\s*=\s*")\d+(")`)
 
 // newVarnish is varnishd started as peers.sh starts it, with
 // peersDir/varnish/default.vcl whose backend port is set to the origin's.
-func newVarnish(peersDir, run, originPort string) (*target, error) {
-	return newVarnishSized(peersDir, run, originPort, "1G")
+func newVarnish(ports *freeport.Picker, peersDir, run, originPort string) (*target, error) {
+	return newVarnishSized(ports, peersDir, run, originPort, "1G")
 }
 
 // newVarnishSized is newVarnish with a malloc storage of size (as varnishd
 // writes sizes: 1G, 16M, or bytes).
-func newVarnishSized(peersDir, run, originPort, size string) (*target, error) {
+func newVarnishSized(ports *freeport.Picker, peersDir, run, originPort, size string) (*target, error) {
 	vcl, err := os.ReadFile(filepath.Join(peersDir, "varnish", "default.vcl"))
 	if err != nil {
 		return nil, fmt.Errorf("varnish VCL: %w", err)
 	}
-	p, err := freeport.Ports(2)
+	p, err := ports.Ports(2)
 	if err != nil {
 		return nil, err
 	}

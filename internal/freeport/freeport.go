@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // lowest is the lowest port Addrs picks.
@@ -24,13 +25,29 @@ const lowest = 10000
 // Addrs returns n distinct "127.0.0.1:port" addresses whose ports were
 // free a moment ago, below the kernel's ephemeral range (Linux's
 // ip_local_port_range; 32768 and up elsewhere). Pick every address a set
-// of servers needs in one call: each is only checked by binding it and
-// letting it go, so two separate calls could hand out the same port before
-// either server binds it. When the range starts too low to leave room
-// below it, the kernel picks the ports.
-func Addrs(n int) ([]string, error) {
+// of servers needs in one call, or from one Picker: each is only checked
+// by binding it and letting it go, so two separate calls could hand out
+// the same port before either server binds it. When the range starts too
+// low to leave room below it, the kernel picks the ports.
+func Addrs(n int) ([]string, error) { return new(Picker).Addrs(n) }
+
+// Picker hands out addresses as Addrs does, and never one it handed out
+// before: servers set up one after another, each picking its own ports
+// before any of them starts (the bench's targets), cannot then be given
+// the same one. Its zero value is ready; it is safe for concurrent use.
+type Picker struct {
+	mu    sync.Mutex
+	given map[string]bool
+}
+
+// Addrs is the package's Addrs, leaving out what p handed out before.
+func (p *Picker) Addrs(n int) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.given == nil {
+		p.given = make(map[string]bool, n)
+	}
 	addrs := make([]string, 0, n)
-	seen := make(map[string]bool, n)
 	high := ephemeralStart()
 	for tries := 0; len(addrs) < n; tries++ {
 		addr := "127.0.0.1:0"
@@ -46,12 +63,27 @@ func Addrs(n int) ([]string, error) {
 		}
 		addr = ln.Addr().String()
 		ln.Close()
-		if !seen[addr] {
-			seen[addr] = true
+		if !p.given[addr] {
+			p.given[addr] = true
 			addrs = append(addrs, addr)
 		}
 	}
 	return addrs, nil
+}
+
+// Ports is Addrs' ports alone.
+func (p *Picker) Ports(n int) ([]string, error) {
+	addrs, err := p.Addrs(n)
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]string, n)
+	for i, addr := range addrs {
+		if _, ports[i], err = net.SplitHostPort(addr); err != nil {
+			return nil, err
+		}
+	}
+	return ports, nil
 }
 
 // TB is the part of testing.TB that For uses.
@@ -71,19 +103,7 @@ func For(tb TB, n int) []string {
 }
 
 // Ports is Addrs' ports alone.
-func Ports(n int) ([]string, error) {
-	addrs, err := Addrs(n)
-	if err != nil {
-		return nil, err
-	}
-	ports := make([]string, n)
-	for i, addr := range addrs {
-		if _, ports[i], err = net.SplitHostPort(addr); err != nil {
-			return nil, err
-		}
-	}
-	return ports, nil
-}
+func Ports(n int) ([]string, error) { return new(Picker).Ports(n) }
 
 // ephemeralStart is the first port of the kernel's ephemeral range.
 func ephemeralStart() int {

@@ -34,3 +34,22 @@ func TestAddrs(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// TestPickerNeverRepeats: one Picker's calls never hand out the same
+// address twice, where separate calls to Addrs may.
+func TestPickerNeverRepeats(t *testing.T) {
+	var p Picker
+	seen := map[string]bool{}
+	for range 4 {
+		addrs, err := p.Addrs(200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			if seen[a] {
+				t.Fatalf("%s handed out twice", a)
+			}
+			seen[a] = true
+		}
+	}
+}
