@@ -83,6 +83,14 @@ func TestHitSendsStoredHeaderRendered(t *testing.T) {
 				t.Errorf("X-Amz-Cf-Pop %q, X-Amz-Cf-Id %q: want one each", hit.header["X-Amz-Cf-Pop"], hit.header.Values("X-Amz-Cf-Id"))
 			}
 
+			// HEAD: the same fields, the length of the body it leaves out.
+			head := tt.do("HEAD", "/r")
+			if head.status != 200 || head.body != "" || head.header.Get("Content-Length") != "13" ||
+				head.header.Get("Etag") != `"v1"` || len(head.header.Values("Date")) != 1 {
+				t.Errorf("HEAD hit: %d, body %q, Content-Length %q, ETag %q, Date %q", head.status, head.body,
+					head.header.Get("Content-Length"), head.header.Get("Etag"), head.header.Values("Date"))
+			}
+
 			// Through the header map: the same fields, the request ID aside.
 			mapped := tt.do("GET", "/r", "If-None-Match", `"other"`)
 			if mapped.status != 200 || mapped.body != "rendered body" || mapped.xcache() != "Hit from cloudfront" {
