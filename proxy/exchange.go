@@ -96,7 +96,7 @@ var exchangePool = sync.Pool{New: func() any { return &exchange{keyBuf: make([]b
 
 func (s *Server) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := exchangePool.Get().(*exchange)
-	x.cw = countingWriter{ResponseWriter: w}
+	x.cw = countingWriter{ResponseWriter: w, timed: s.accessLog != nil}
 	x.w, x.r, x.start, x.viewerHost = &x.cw, r, s.now(), r.Host
 	x.id, x.idHeader = newRequestID()
 	return x
@@ -110,13 +110,26 @@ func (x *exchange) release() {
 
 func (x *exchange) https() bool { return x.r.TLS != nil || x.peerHTTPS }
 
-// countingWriter counts the body bytes written to the viewer and notes when
-// the first one went out. It passes Flush through.
+// countingWriter counts the body bytes written to the viewer and, for the
+// access log (timed), notes when the first one went out. It passes Flush
+// through.
 type countingWriter struct {
 	http.ResponseWriter
 	status    int
 	bytes     int64
+	timed     bool
 	firstByte time.Time
+}
+
+// bodyStarts notes a write of body bytes: the status is 200 unless one was
+// written, and the first one's time is the time to first byte.
+func (w *countingWriter) bodyStarts() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.timed && w.firstByte.IsZero() {
+		w.firstByte = time.Now()
+	}
 }
 
 func (w *countingWriter) WriteHeader(code int) {
@@ -127,12 +140,7 @@ func (w *countingWriter) WriteHeader(code int) {
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.firstByte.IsZero() {
-		w.firstByte = time.Now()
-	}
+	w.bodyStarts()
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
 	return n, err
@@ -148,12 +156,7 @@ func (w *countingWriter) Flush() {
 // ReadFrom (sendfile on a plain HTTP/1.1 connection), counting it as Write
 // does.
 func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.firstByte.IsZero() {
-		w.firstByte = time.Now()
-	}
+	w.bodyStarts()
 	var n int64
 	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
@@ -170,12 +173,7 @@ func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 // HTTP/1.1 connection), else copies it with positioned reads; counted as
 // Write is.
 func (w *countingWriter) SendFile(f *os.File, off, n int64) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if w.firstByte.IsZero() {
-		w.firstByte = time.Now()
-	}
+	w.bodyStarts()
 	var written int64
 	var err error
 	if fs, ok := w.ResponseWriter.(cache.FileSender); ok {
