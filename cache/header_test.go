@@ -2,9 +2,15 @@ package cache
 
 import (
 	"net/http"
+	"net/textproto"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/edgefront/edgefront/fields"
 )
 
 // TestHeader: the rendered form keeps every value, in order per name, under
@@ -124,3 +130,80 @@ func TestHeaderRendered(t *testing.T) {
 }
 
 func validName(k string) bool { return k != "" && !strings.ContainsAny(k, " :") }
+
+// FuzzHeader: whatever names and values an origin (or edge code) sends,
+// the rendered header reads back every value of every valid name, in order
+// (CR and LF as spaces), its text is whole lines that no value can break,
+// and what a hit sends (Rendered) is the rest of the fields, with the Date
+// and Content-Type flags telling the truth.
+func FuzzHeader(f *testing.F) {
+	f.Add("Content-Type", "text/plain", "x-a", "one\r\nX-Injected: yes", "Via", "1.1 x")
+	f.Add("Date", "", "bad name", "v", "Content-Length", "12")
+	f.Add("Etag", `"v1"`, "Etag", " leading space", "a:b", "c")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2, n3, v3 string) {
+		in := http.Header{}
+		for _, kv := range [][2]string{{n1, v1}, {n2, v2}, {n3, v3}} {
+			in[kv[0]] = append(in[kv[0]], kv[1])
+		}
+		h := NewHeader(in)
+		text := h.String()
+		if text != "" && !strings.HasSuffix(text, "\r\n") {
+			t.Fatalf("text %q does not end a line", text)
+		}
+		want := map[string][]string{}
+		spellings := map[string]int{}
+		for k, vs := range in {
+			if !httpguts.ValidHeaderFieldName(k) {
+				continue
+			}
+			c := textproto.CanonicalMIMEHeaderKey(k)
+			spellings[c]++
+			for _, v := range vs {
+				want[c] = append(want[c], strings.NewReplacer("\r", " ", "\n", " ").Replace(v))
+			}
+		}
+		got := map[string][]string{}
+		lines := 0
+		for name, v := range h.All() {
+			got[name] = append(got[name], v)
+			lines++
+		}
+		if lines != h.Len() || strings.Count(text, "\r\n") != lines || strings.Count(text, "\n") != lines {
+			t.Fatalf("%d fields read, Len %d, text %q", lines, h.Len(), text)
+		}
+		for c, vs := range want {
+			g := got[c]
+			if spellings[c] > 1 {
+				// Values of two spellings of one name: in order of spelling
+				// (the map's order is not the input's).
+				g, vs = slices.Sorted(slices.Values(g)), slices.Sorted(slices.Values(vs))
+			}
+			if !slices.Equal(g, vs) {
+				t.Fatalf("%s: read %q, want %q (text %q)", c, got[c], vs, text)
+			}
+			if h.Get(c) != got[c][0] {
+				t.Fatalf("Get(%q) = %q, want %q", c, h.Get(c), got[c][0])
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("names %q, want those of %q", got, want)
+		}
+		r := h.Rendered()
+		if !strings.HasSuffix(text, r.Text) {
+			t.Fatalf("rendered %q is not the end of %q", r.Text, text)
+		}
+		date, ct := false, false
+		for name := range fields.Lines(r.Text) {
+			if fields.SetPerResponse(name) {
+				t.Fatalf("rendered text has %s, which every response sets itself", name)
+			}
+			date, ct = date || name == "Date", ct || name == "Content-Type"
+		}
+		if date != r.Date || ct != r.ContentType {
+			t.Fatalf("flags date %v type %v, text %q", r.Date, r.ContentType, r.Text)
+		}
+		if cl := got["Content-Length"]; len(cl) > 0 && r.Length != cl[0] {
+			t.Fatalf("Length %q, want %q", r.Length, cl[0])
+		}
+	})
+}
