@@ -293,14 +293,7 @@ func (s *Server) serveBody(x *exchange, e *cache.Entry, body cache.Body, p phase
 	case body.File():
 		// Sent from its file, with sendfile(2) where the connection allows.
 		if status := s.begin(x, a); status != 0 {
-			if rendered {
-				x.w.WriteHeader(status) // the Content-Length is set
-				if x.r.Method != http.MethodHead {
-					writeBody(x.w, body, 0, body.Len())
-				}
-			} else {
-				writeWhole(x.w, x.r.Method == http.MethodHead, status, body)
-			}
+			writeWhole(x.w, x.r.Method == http.MethodHead, status, body, rendered)
 		}
 	default:
 		b, _ := body.Bytes()

@@ -178,7 +178,7 @@ func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h header
 	}
 	head := r.Method == http.MethodHead
 	if status != http.StatusOK {
-		return writeWhole(w, head, status, body)
+		return writeWhole(w, head, status, body, false)
 	}
 	if code := preconditions(r, h); code != 0 {
 		delete(wh, "Content-Type")
@@ -194,13 +194,13 @@ func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h header
 	}
 	values := r.Header["Range"]
 	if len(values) == 0 || (r.Method != http.MethodGet && !head) || !ifRangeMatches(r, h) {
-		return writeWhole(w, head, http.StatusOK, body)
+		return writeWhole(w, head, http.StatusOK, body, false)
 	}
 	size := body.Len()
 	ranges, code := parseRange(strings.Join(values, ","), size)
 	switch code {
 	case http.StatusOK:
-		return writeWhole(w, head, http.StatusOK, body)
+		return writeWhole(w, head, http.StatusOK, body, false)
 	case http.StatusRequestedRangeNotSatisfiable:
 		delete(wh, "Content-Type")
 		delete(wh, "Content-Encoding")
@@ -224,12 +224,13 @@ func serveRangeFrom(w http.ResponseWriter, r *http.Request, status int, h header
 }
 
 // writeWhole writes the whole object with status. The Content-Length is
-// the body's: the stored header's when it says so (no string made for a
-// hit), else set.
-func writeWhole(w http.ResponseWriter, head bool, status int, body cache.Body) int {
+// the body's: the writer's own when it has it (lengthSet: the stored
+// header went as rendered, fields.RenderedWriter), the stored header's
+// when it says so (no string made for a hit), else set.
+func writeWhole(w http.ResponseWriter, head bool, status int, body cache.Body, lengthSet bool) int {
 	wh := w.Header()
 	delete(wh, "Content-Range")
-	if v := wh["Content-Length"]; len(v) != 1 || !lengthIs(v[0], body.Len()) {
+	if v := wh["Content-Length"]; !lengthSet && (len(v) != 1 || !lengthIs(v[0], body.Len())) {
 		wh["Content-Length"] = []string{strconv.FormatInt(body.Len(), 10)}
 	}
 	w.WriteHeader(status)
