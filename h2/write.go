@@ -125,16 +125,8 @@ func (c *conn) field(name, value string) {
 // as net/http does. Values unique to one response are not indexed.
 func (c *conn) fields(h http.Header, trailers bool) {
 	for k, vs := range h {
-		n := c.wireName(k)
-		if n.skip || trailers && n.notTrailer {
-			continue
-		}
-		name, sensitive := n.name, n.sensitive
 		for _, v := range vs {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				continue
-			}
-			_ = c.enc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: sensitive})
+			c.encodeField(k, v, trailers)
 		}
 	}
 }
@@ -143,12 +135,19 @@ func (c *conn) fields(h http.Header, trailers bool) {
 // encodes a map's.
 func (c *conn) renderedFields(text string) {
 	for k, v := range fields.Lines(text) {
-		n := c.wireName(k)
-		if n.skip || !httpguts.ValidHeaderFieldValue(v) {
-			continue
-		}
-		_ = c.enc.WriteField(hpack.HeaderField{Name: n.name, Value: v, Sensitive: n.sensitive})
+		c.encodeField(k, v, false)
 	}
+}
+
+// encodeField encodes one field of a response (or of its trailers), unless
+// it is never sent: connection-specific, an invalid name or value, or
+// framing in trailers.
+func (c *conn) encodeField(k, v string, trailers bool) {
+	n := c.wireName(k)
+	if n.skip || trailers && n.notTrailer || !httpguts.ValidHeaderFieldValue(v) {
+		return
+	}
+	_ = c.enc.WriteField(hpack.HeaderField{Name: n.name, Value: v, Sensitive: n.sensitive})
 }
 
 // wireField is how a response header key goes on the wire.
